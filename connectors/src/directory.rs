@@ -1,0 +1,41 @@
+//! The `Directory` capability: check a person's password and say who they are.
+//!
+//! A wrong password is an outcome, not an error; an unreachable directory is an
+//! error, so the caller can tell the person the directory is down instead of
+//! blaming their password.
+
+use std::future::Future;
+
+/// A person as the directory knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The official e-mail, normalised (lower case, NFC).
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    Authenticated(Identity),
+    /// Unknown account, wrong password or disabled account: one outcome, so
+    /// callers cannot leak which.
+    InvalidCredentials,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("directory unreachable: {0}")]
+    Unavailable(String),
+    #[error("directory error: {0}")]
+    Other(String),
+}
+
+/// Checks credentials against a source of people.
+pub trait Directory: Send + Sync {
+    fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<LoginOutcome, DirectoryError>> + Send;
+}

@@ -1,0 +1,168 @@
+//! The SSO session at the portal (one sign-in serves every app until sign-out).
+//! It lives in the cache under the SHA-256 of the cookie value, so a leaked
+//! cache dump holds no usable cookies. Idle timeout via the cache TTL
+//! (refreshed at most once a minute), absolute timeout via `created_at`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{Cache, CacheBackend, CacheError};
+use crate::config::SessionConfig;
+use crate::crypto::{self, CryptoError};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SsoSession {
+    /// Public session id: the `sid` claim (OIDC Front/Back-Channel Logout).
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    /// Clients that received a code in this session, for single logout.
+    pub clients: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+fn key(cookie: &str) -> String {
+    format!("sess:{}", crypto::sha256_b64(cookie.as_bytes()))
+}
+
+/// Starts a session; returns the cookie value (the only copy of the secret).
+pub async fn create(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    user_id: &str,
+    amr: Vec<String>,
+    acr: &str,
+    now: i64,
+) -> Result<(String, SsoSession), SessionError> {
+    let cookie = crypto::random_token()?;
+    let session = SsoSession {
+        sid: crypto::random_id()?,
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        amr,
+        acr: acr.to_owned(),
+        created_at: now,
+        last_seen: now,
+        clients: Vec::new(),
+    };
+    save(cache, cfg, &cookie, &session).await?;
+    Ok((cookie, session))
+}
+
+async fn save(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    cookie: &str,
+    s: &SsoSession,
+) -> Result<(), SessionError> {
+    cache
+        .set_json(&key(cookie), s, Duration::from_secs(cfg.idle_timeout_secs))
+        .await?;
+    Ok(())
+}
+
+/// The live session behind a cookie, or `None` when absent or timed out.
+pub async fn load(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    cookie: &str,
+    now: i64,
+) -> Result<Option<SsoSession>, SessionError> {
+    let Some(mut s) = cache.get_json::<SsoSession>(&key(cookie)).await? else {
+        return Ok(None);
+    };
+    if now >= s.created_at + i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX) {
+        cache.delete(&key(cookie)).await?;
+        return Ok(None);
+    }
+    if now - s.last_seen >= 60 {
+        s.last_seen = now;
+        save(cache, cfg, cookie, &s).await?;
+    }
+    Ok(Some(s))
+}
+
+/// Notes that `client_id` now has a session here (for single logout).
+pub async fn add_client(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    cookie: &str,
+    s: &mut SsoSession,
+    client_id: &str,
+) -> Result<(), SessionError> {
+    if s.clients.iter().any(|c| c == client_id) {
+        return Ok(());
+    }
+    s.clients.push(client_id.to_owned());
+    save(cache, cfg, cookie, s).await
+}
+
+/// Ends the session behind a cookie; returns it so the caller can tell its apps.
+pub async fn destroy(cache: &Cache, cookie: &str) -> Result<Option<SsoSession>, SessionError> {
+    Ok(cache.take_json::<SsoSession>(&key(cookie)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> SessionConfig {
+        SessionConfig {
+            idle_timeout_secs: 100,
+            absolute_timeout_secs: 1000,
+            login_request_ttl_secs: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn session_lives_until_absolute_timeout_and_destroy() {
+        let cache = Cache::Memory(crate::cache::MemoryCache::new());
+        let (cookie, mut s) = create(&cache, &cfg(), "u1", vec!["pwd".into()], "1", 5000)
+            .await
+            .unwrap();
+        assert_eq!(
+            load(&cache, &cfg(), &cookie, 5010)
+                .await
+                .unwrap()
+                .unwrap()
+                .user_id,
+            "u1"
+        );
+        assert!(load(&cache, &cfg(), "other", 5010).await.unwrap().is_none());
+        add_client(&cache, &cfg(), &cookie, &mut s, "app")
+            .await
+            .unwrap();
+        add_client(&cache, &cfg(), &cookie, &mut s, "app")
+            .await
+            .unwrap();
+        assert_eq!(
+            load(&cache, &cfg(), &cookie, 5020)
+                .await
+                .unwrap()
+                .unwrap()
+                .clients,
+            vec!["app"]
+        );
+        assert!(
+            load(&cache, &cfg(), &cookie, 6000).await.unwrap().is_none(),
+            "absolute timeout"
+        );
+        let (cookie, _) = create(&cache, &cfg(), "u1", vec![], "1", 5000)
+            .await
+            .unwrap();
+        assert!(destroy(&cache, &cookie).await.unwrap().is_some());
+        assert!(load(&cache, &cfg(), &cookie, 5001).await.unwrap().is_none());
+    }
+}

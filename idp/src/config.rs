@@ -1,0 +1,433 @@
+//! Typed configuration: defaults, then the TOML file named by `IDP_CONFIG`
+//! (or `--config`), then `IDP_*` environment variables (`__` nests:
+//! `IDP_TOKENS__ACCESS_TTL_SECS=300`; a `_FILE` suffix reads the value from a
+//! file: `IDP_REDIS_URL_FILE=/run/secrets/redis`). Validated once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("configuration: cannot read {path}: {message}")]
+    File { path: String, message: String },
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on (`IDP_LISTEN`).
+    pub listen: SocketAddr,
+    /// The public URL apps know this IdP by (`IDP_ISSUER`); `https` except on loopback.
+    pub issuer: String,
+    /// `sqlite://path` or `postgres://…` (`IDP_DATABASE_URL`).
+    pub database_url: SecretString,
+    /// Redis for shared ephemeral state; unset means in memory (`IDP_REDIS_URL`).
+    pub redis_url: Option<SecretString>,
+    /// Domain completing short account names: `tamtt` → `tamtt@DOMAIN` (`IDP_EMAIL_DOMAIN`).
+    pub email_domain: Option<String>,
+    /// Where the embedded default keeps its SQLite file and generated master key.
+    pub data_dir: PathBuf,
+    /// File holding the 32-byte master key that encrypts signing keys at rest
+    /// (hex). Generated on first start when missing. Default: `DATA_DIR/master.key`.
+    pub master_key_file: Option<PathBuf>,
+    pub session: SessionConfig,
+    pub tokens: TokenConfig,
+    pub password: PasswordConfig,
+    pub log: LogConfig,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The SSO session at the portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Signed out after this long without activity.
+    pub idle_timeout_secs: u64,
+    /// Signed out this long after signing in, whatever the activity.
+    pub absolute_timeout_secs: u64,
+    /// How long a started sign-in (the login form) stays valid.
+    pub login_request_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub code_ttl_secs: u64,
+    pub access_ttl_secs: u64,
+    pub id_ttl_secs: u64,
+    /// Lifetime of a refresh-token family from its first issue.
+    pub refresh_ttl_secs: u64,
+    /// How often each node reloads signing keys from the database (picks up `idp keys rotate`).
+    pub key_reload_secs: u64,
+}
+
+/// argon2id parameters; defaults are OWASP's (19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// At most this many hashes at once, so password checks cannot exhaust the CPU.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` (default) or `text`.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `idp=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".into(),
+            database_url: SecretString::from("sqlite://data/idp.db"),
+            redis_url: None,
+            email_domain: None,
+            data_dir: PathBuf::from("data"),
+            master_key_file: None,
+            session: SessionConfig::default(),
+            tokens: TokenConfig::default(),
+            password: PasswordConfig::default(),
+            log: LogConfig::default(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout_secs: 8 * 3600,
+            absolute_timeout_secs: 12 * 3600,
+            login_request_ttl_secs: 30 * 60,
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            code_ttl_secs: 60,
+            access_ttl_secs: 600,
+            id_ttl_secs: 600,
+            refresh_ttl_secs: 12 * 3600,
+            key_reload_secs: 60,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent_hashes: 4,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "json".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults → `file` (or `IDP_CONFIG`) → `IDP_*` environment, then validates.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// As [`Config::load`], with the environment given (tests pass their own).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| lookup("IDP_CONFIG").map(PathBuf::from));
+        let mut fig = Figment::new();
+        if let Some(path) = &file {
+            if !path.exists() {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    message: "no such file (check IDP_CONFIG or --config)".into(),
+                });
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("IDP_") else {
+                continue;
+            };
+            if rest == "CONFIG" || rest.is_empty() {
+                continue;
+            }
+            let (key, value) = match rest.strip_suffix("_FILE") {
+                Some(key) => {
+                    let text = std::fs::read_to_string(value).map_err(|e| ConfigError::File {
+                        path: value.clone(),
+                        message: format!("{e} (named by {name})"),
+                    })?;
+                    (key, text.trim_end().to_owned())
+                }
+                None => (rest, value.clone()),
+            };
+            let path = key.to_ascii_lowercase().replace("__", ".");
+            // Typed like figment's own `Env` provider: "200" is a number, "true" a bool.
+            let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
+            fig = fig.merge(Serialized::default(&path, value));
+        }
+        let config: Config = fig.extract().map_err(|e| {
+            let field = e.path.join(".");
+            invalid(
+                if field.is_empty() { "(file)" } else { &field },
+                format!(
+                    "{}; set it in the TOML file or as IDP_{}",
+                    e.kind,
+                    field.to_ascii_uppercase().replace('.', "__")
+                ),
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value, naming the field and the fix on the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| {
+            invalid(
+                "issuer",
+                format!("{e}; set IDP_ISSUER=https://dangnhap.example.gov.vn"),
+            )
+        })?;
+        let loopback = matches!(issuer.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        match issuer.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(invalid(
+                    "issuer",
+                    "must be an https URL outside loopback; set IDP_ISSUER=https://dangnhap.example.gov.vn",
+                ));
+            }
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid(
+                "issuer",
+                "must not have a query or fragment (OIDC Discovery §3)",
+            ));
+        }
+        let db = self.database_url.expose_secret();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://; e.g. IDP_DATABASE_URL=sqlite://data/idp.db",
+            ));
+        }
+        if let Some(redis) = &self.redis_url {
+            let r = redis.expose_secret();
+            if !(r.starts_with("redis://")
+                || r.starts_with("rediss://")
+                || r.starts_with("redis+unix://"))
+            {
+                return Err(invalid(
+                    "redis_url",
+                    "must start with redis:// or rediss://; e.g. IDP_REDIS_URL=redis://127.0.0.1:6379",
+                ));
+            }
+        }
+        if let Some(domain) = &self.email_domain {
+            let ok = !domain.is_empty()
+                && domain.contains('.')
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                return Err(invalid(
+                    "email_domain",
+                    "must be a domain name; e.g. IDP_EMAIL_DOMAIN=binhphuoc.gov.vn",
+                ));
+            }
+        }
+        let t = &self.tokens;
+        if !(1..=600).contains(&t.code_ttl_secs) {
+            return Err(invalid(
+                "tokens.code_ttl_secs",
+                "must be 1 to 600 seconds (RFC 6749 §4.1.2)",
+            ));
+        }
+        for (name, v) in [
+            ("tokens.access_ttl_secs", t.access_ttl_secs),
+            ("tokens.id_ttl_secs", t.id_ttl_secs),
+            ("tokens.refresh_ttl_secs", t.refresh_ttl_secs),
+            ("tokens.key_reload_secs", t.key_reload_secs),
+            ("session.idle_timeout_secs", self.session.idle_timeout_secs),
+            (
+                "session.absolute_timeout_secs",
+                self.session.absolute_timeout_secs,
+            ),
+            (
+                "session.login_request_ttl_secs",
+                self.session.login_request_ttl_secs,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, "must be greater than 0"));
+            }
+        }
+        let p = &self.password;
+        if p.memory_kib < 8 * 1024 || p.iterations == 0 || p.parallelism == 0 {
+            return Err(invalid(
+                "password",
+                "argon2id needs memory_kib ≥ 8192, iterations ≥ 1, parallelism ≥ 1",
+            ));
+        }
+        if p.max_concurrent_hashes == 0 {
+            return Err(invalid(
+                "password.max_concurrent_hashes",
+                "must be at least 1",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "json" | "text") {
+            return Err(invalid("log.format", "must be json or text"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, as it appears in `iss`.
+    pub fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_default() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.issuer(), "http://127.0.0.1:8080");
+        assert!(c.database_url.expose_secret().starts_with("sqlite:"));
+        assert!(c.redis_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_file_and_nests_with_double_underscore() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idp.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nemail_domain = \"a.gov.vn\"\n[tokens]\naccess_ttl_secs = 100\n").unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            &env(&[
+                ("IDP_LISTEN", "127.0.0.1:9001"),
+                ("IDP_TOKENS__ACCESS_TTL_SECS", "200"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.email_domain.as_deref(), Some("a.gov.vn"));
+        assert_eq!(c.tokens.access_ttl_secs, 200);
+    }
+
+    #[test]
+    fn file_suffix_reads_secret_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("redis");
+        std::fs::write(&secret, "redis://127.0.0.1:6390\n").unwrap();
+        let c = Config::load_from(
+            None,
+            &env(&[("IDP_REDIS_URL_FILE", secret.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.redis_url.unwrap().expose_secret(),
+            "redis://127.0.0.1:6390"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_the_fix() {
+        let err = Config::load_from(None, &env(&[("IDP_ISSUER", "http://idp.example.gov.vn")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("issuer") && err.contains("IDP_ISSUER=https://"),
+            "{err}"
+        );
+        let err = Config::load_from(None, &env(&[("IDP_DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database_url"), "{err}");
+        let err = Config::load_from(None, &env(&[("IDP_LISTEN", "nonsense")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = Config::load_from(None, &env(&[("IDP_EMAIL_DOMAIN", "không hợp lệ")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("email_domain"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = Config::load_from(
+            None,
+            &env(&[("IDP_DATABASE_URL", "postgres://u:hunter2@h/db")]),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

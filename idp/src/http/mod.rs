@@ -1,0 +1,158 @@
+//! Router assembly and middleware: request ids, security headers, metrics,
+//! access log, body limits; and the server with graceful shutdown.
+
+mod cookies;
+mod csrf;
+mod ctx;
+mod error;
+mod oidc;
+mod ops;
+mod portal;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use self::ctx::RequestId;
+use crate::Idp;
+use crate::oidc::discovery as d;
+
+/// Every route of the IdP.
+pub fn router(idp: Arc<Idp>) -> Router {
+    let limit = idp.config.max_body_bytes;
+    Router::new()
+        .route("/", get(portal::home_get))
+        .route("/login", get(portal::login_get).post(portal::login_post))
+        .route("/lang/{tag}", get(portal::lang_get))
+        .route("/static/app.css", get(portal::css_get))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery_get),
+        )
+        .route(d::JWKS, get(oidc::jwks_get))
+        .route(
+            d::AUTHORIZE,
+            get(oidc::authorize_get).post(oidc::authorize_post),
+        )
+        .route(d::TOKEN, post(oidc::token_post))
+        .route(
+            d::USERINFO,
+            get(oidc::userinfo_any).post(oidc::userinfo_any),
+        )
+        .route(d::INTROSPECT, post(oidc::introspect_post))
+        .route(d::REVOKE, post(oidc::revoke_post))
+        .route(
+            d::END_SESSION,
+            get(oidc::logout_get).post(oidc::logout_post),
+        )
+        .route("/healthz", get(ops::healthz_get))
+        .route("/readyz", get(ops::readyz_get))
+        .route("/metrics", get(ops::metrics_get))
+        .fallback(portal::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(Arc::clone(&idp), observe))
+        .with_state(idp)
+}
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+/// Request id, access log, metrics and security headers, around every request.
+async fn observe(State(idp): State<Arc<Idp>>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = crate::crypto::random_bytes(9)
+        .map(|b| crate::crypto::b64(&b))
+        .unwrap_or_default();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().clone();
+    let mut resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    idp.metrics.request(&route, status, elapsed);
+    // The path only: query strings carry codes and tokens.
+    tracing::info!(request_id = %id, %method, route, status, ms = elapsed * 1000.0, "request");
+
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if idp.config.issuer_is_https() {
+        h.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    resp
+}
+
+/// Binds, serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
+pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
+    let listener = TcpListener::bind(idp.config.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, issuer = idp.config.issuer(), cache = idp.cache.kind(), "listening");
+    let reload = tokio::spawn(reload_keys(Arc::clone(&idp)));
+    let app = router(idp).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    reload.abort();
+    tracing::info!("stopped");
+    result
+}
+
+/// Picks up keys rotated by the CLI or another node.
+async fn reload_keys(idp: Arc<Idp>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = idp.keys.reload().await {
+            tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

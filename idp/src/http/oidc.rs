@@ -1,0 +1,251 @@
+//! OIDC endpoints: each handler extracts, calls one domain function, maps the result.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION, PRAGMA, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portal_ui::pages::{Chrome, LoggedOutPage, LogoutConfirmPage};
+use serde::Deserialize;
+
+use super::ctx::Ctx;
+use super::{cookies, csrf, error};
+use crate::Idp;
+use crate::auth::session;
+use crate::oidc::authorize::{self, AuthorizeRequest, Step};
+use crate::oidc::introspection::{self, TokenForm};
+use crate::oidc::logout::{self, EndSessionRequest, LogoutStep};
+use crate::oidc::token::{self, TokenRequest};
+use crate::oidc::{OidcError, revocation, userinfo};
+use crate::refusal::Refusal;
+
+type St = State<Arc<Idp>>;
+
+pub async fn discovery_get(State(idp): St) -> Response {
+    error::json_bytes(idp.discovery.clone(), "public, max-age=3600")
+}
+
+pub async fn jwks_get(State(idp): St) -> Response {
+    error::json_bytes(idp.keys.ring().jwks.clone(), "public, max-age=600")
+}
+
+pub fn see_other(to: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(LOCATION, v);
+    }
+    resp
+}
+
+pub async fn authorize_get(
+    State(idp): St,
+    ctx: Ctx,
+    q: Result<Query<AuthorizeRequest>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(req)) => authorize(&idp, &ctx, req).await,
+        // Duplicated or malformed parameters: no redirect, the URI is unchecked.
+        Err(_) => error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id),
+    }
+}
+
+pub async fn authorize_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<AuthorizeRequest>, FormRejection>,
+) -> Response {
+    match f {
+        Ok(Form(req)) => authorize(&idp, &ctx, req).await,
+        Err(_) => error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id),
+    }
+}
+
+async fn authorize(idp: &Idp, ctx: &Ctx, req: AuthorizeRequest) -> Response {
+    let now = crate::now();
+    let cookie = ctx.cookie(cookies::session_name(idp));
+    let mut sess = match cookie {
+        Some(c) => match session::load(&idp.cache, &idp.config.session, c, now).await {
+            Ok(s) => s,
+            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+        },
+        None => None,
+    };
+    let live = match (cookie, sess.as_mut()) {
+        (Some(c), Some(s)) => Some((c, s)),
+        _ => None,
+    };
+    match authorize::start(idp, req, live, now).await {
+        Ok(Step::Redirect(to)) => see_other(&to),
+        Ok(Step::Login { req_id }) => see_other(&format!("/login?req={req_id}")),
+        Ok(Step::Refuse(r)) => error::refused(r, ctx.lang, "/", &ctx.request_id),
+        Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn form_error(ctx: &Ctx) -> Response {
+    error::oauth(
+        &OidcError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded, each parameter once".into(),
+        ),
+        &ctx.request_id,
+    )
+}
+
+pub async fn token_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<TokenRequest>, FormRejection>,
+) -> Response {
+    let Ok(Form(req)) = f else {
+        return form_error(&ctx);
+    };
+    match token::exchange(&idp, req, ctx.basic(), crate::now()).await {
+        Ok(t) => no_store(Json(t).into_response()),
+        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
+    }
+}
+
+/// Asks for `WWW-Authenticate: Basic` whenever the client tried Basic (RFC 6749 §5.2).
+fn with_basic(e: OidcError, ctx: &Ctx) -> OidcError {
+    match e {
+        OidcError::InvalidClient { reason, .. } => OidcError::InvalidClient {
+            reason,
+            basic: ctx.tried_basic(),
+        },
+        other => other,
+    }
+}
+
+pub async fn userinfo_any(State(idp): St, ctx: Ctx) -> Response {
+    let Some(token) = ctx.bearer() else {
+        return error::oauth(
+            &OidcError::InvalidToken("a bearer token is required".into()),
+            &ctx.request_id,
+        );
+    };
+    match userinfo::userinfo(&idp, token, crate::now()).await {
+        Ok(claims) => no_store(Json(claims).into_response()),
+        Err(e) => error::oauth(&e, &ctx.request_id),
+    }
+}
+
+pub async fn introspect_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = f else {
+        return form_error(&ctx);
+    };
+    match introspection::introspect(&idp, form, ctx.basic(), crate::now()).await {
+        Ok(v) => no_store(Json(v).into_response()),
+        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
+    }
+}
+
+pub async fn revoke_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = f else {
+        return form_error(&ctx);
+    };
+    match revocation::revoke(&idp, form, ctx.basic(), crate::now()).await {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
+    }
+}
+
+pub async fn logout_get(
+    State(idp): St,
+    ctx: Ctx,
+    q: Result<Query<EndSessionRequest>, QueryRejection>,
+) -> Response {
+    let Ok(Query(req)) = q else {
+        return error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id);
+    };
+    logout(&idp, &ctx, &req, false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutForm {
+    pub csrf: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+pub async fn logout_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<LogoutForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = f else {
+        return error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id);
+    };
+    if !csrf::check(&idp, &ctx, form.csrf.as_deref()) {
+        return error::refused(Refusal::FormExpired, ctx.lang, "/", &ctx.request_id);
+    }
+    let req = EndSessionRequest {
+        id_token_hint: form.id_token_hint,
+        client_id: form.client_id,
+        post_logout_redirect_uri: form.post_logout_redirect_uri,
+        state: form.state,
+        ui_locales: form.ui_locales,
+    };
+    logout(&idp, &ctx, &req, true).await
+}
+
+async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) -> Response {
+    let cookie = ctx.cookie(cookies::session_name(idp));
+    let step = logout::end_session(idp, req, cookie, confirmed, ctx.ip.clone(), crate::now()).await;
+    match step {
+        Ok(LogoutStep::Refuse(r)) => error::refused(r, ctx.lang, "/logout", &ctx.request_id),
+        Ok(LogoutStep::Confirm) => {
+            let c = match csrf::issue(idp, ctx) {
+                Ok(c) => c,
+                Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
+            };
+            let page = LogoutConfirmPage {
+                chrome: Chrome::new(ctx.lang, "/logout"),
+                csrf: c.token,
+                fields: req.fields(),
+            };
+            let mut resp = error::render(&page, &ctx.request_id);
+            if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
+                resp.headers_mut().append(SET_COOKIE, set);
+            }
+            resp
+        }
+        Ok(LogoutStep::Done { redirect }) => {
+            let mut resp = match redirect {
+                Some(to) => see_other(&to),
+                None => error::render(
+                    &LoggedOutPage {
+                        chrome: Chrome::new(ctx.lang, "/logout"),
+                    },
+                    &ctx.request_id,
+                ),
+            };
+            if let Ok(v) = HeaderValue::from_str(&cookies::clear(idp, cookies::session_name(idp))) {
+                resp.headers_mut().append(SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}

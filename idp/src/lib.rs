@@ -1,0 +1,110 @@
+//! dangnhap: a centralised sign-on identity provider for a province's
+//! e-government. See the README's Architecture section for the map.
+
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod jose;
+pub mod metrics;
+pub mod oidc;
+pub mod portal;
+pub mod refusal;
+pub mod store;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use secrecy::ExposeSecret;
+
+use crate::auth::local::LocalDirectory;
+use crate::auth::password::Hasher;
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::metrics::Metrics;
+use crate::oidc::keys::KeyManager;
+use crate::store::{AuditEvent, Store};
+
+/// Seconds since the Unix epoch. Domain functions take `now` as an argument;
+/// only the edges call this.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("cache: {0} (is Redis running at IDP_REDIS_URL?)")]
+    Cache(#[from] cache::CacheError),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] oidc::keys::KeyError),
+    #[error("password hashing: {0}")]
+    Password(#[from] auth::password::PasswordError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Everything a request needs, built once at start.
+pub struct Idp {
+    pub config: Config,
+    pub store: Store,
+    pub cache: Cache,
+    pub keys: KeyManager,
+    pub hasher: Hasher,
+    pub directory: LocalDirectory,
+    pub master: Arc<MasterKey>,
+    pub metrics: Metrics,
+    /// The discovery document, serialised once.
+    pub discovery: Bytes,
+}
+
+/// Opens the database (migrating it) and the master key: what the CLI needs.
+pub async fn open_store(config: &Config) -> Result<(Store, Arc<MasterKey>), StartError> {
+    let store = Store::connect(config.database_url.expose_secret()).await?;
+    store.migrate().await?;
+    let master = Arc::new(MasterKey::load_or_create(&config.master_key_path())?);
+    Ok((store, master))
+}
+
+impl Idp {
+    pub async fn open(config: Config) -> Result<Idp, StartError> {
+        let (store, master) = open_store(&config).await?;
+        let cache = Cache::open(config.redis_url.as_ref().map(|s| s.expose_secret())).await?;
+        let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
+        let hasher = Hasher::new(&config.password)?;
+        let discovery = Bytes::from(oidc::discovery::document(config.issuer()).to_string());
+        Ok(Idp {
+            directory: LocalDirectory {
+                store: store.clone(),
+                hasher: hasher.clone(),
+            },
+            config,
+            store,
+            cache,
+            keys,
+            hasher,
+            master,
+            metrics: Metrics::default(),
+            discovery,
+        })
+    }
+
+    /// Appends to the audit log. A failure is logged loudly but does not undo
+    /// what already happened (the person is signed in or out either way).
+    pub async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.store.record(&event).await {
+            tracing::error!(error = %e, kind = %event.kind, "audit event not recorded");
+        }
+    }
+}

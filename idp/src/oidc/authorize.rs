@@ -1,0 +1,338 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2).
+//!
+//! Order matters: the client and its redirect URI are checked first and
+//! refused with a page, because no error may be sent to an address that is
+//! not registered. After that, errors go back to the client with `state` and
+//! `iss` (RFC 9207).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{OidcError, known_scopes};
+use crate::Idp;
+use crate::auth::session::{self, SsoSession};
+use crate::crypto;
+use crate::refusal::Refusal;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeRequest {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// A checked request waiting for the person to sign in.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pending {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub max_age: Option<i64>,
+    pub force_login: bool,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+/// What an authorization code stands for; kept in the cache until redeemed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub sid: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug)]
+pub enum Step {
+    Refuse(Refusal),
+    /// Back to the client, with a code or an error.
+    Redirect(String),
+    /// The person must sign in; the pending request is stored under this id.
+    Login {
+        req_id: String,
+    },
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", crypto::sha256_b64(code.as_bytes()))
+}
+
+pub fn code_used_key(code: &str) -> String {
+    format!("codeused:{}", crypto::sha256_b64(code.as_bytes()))
+}
+
+pub fn pending_key(req_id: &str) -> String {
+    format!("authreq:{}", crypto::sha256_b64(req_id.as_bytes()))
+}
+
+/// `uri` with `params` appended to its query.
+pub fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in params {
+                    if let Some(v) = v {
+                        q.append_pair(k, v);
+                    }
+                }
+            }
+            u.to_string()
+        }
+        // Registered URIs are parsed at registration; this cannot happen for them.
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn error_redirect(
+    idp: &Idp,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Step {
+    Step::Redirect(with_params(
+        redirect_uri,
+        &[
+            ("error", Some(error)),
+            ("error_description", Some(description)),
+            ("state", state),
+            ("iss", Some(idp.config.issuer())),
+        ],
+    ))
+}
+
+/// `true` for a PKCE value: 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
+pub fn pkce_shaped(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Handles `GET /authorize`. `session` is the person's live SSO session, if any.
+pub async fn start(
+    idp: &Idp,
+    req: AuthorizeRequest,
+    session: Option<(&str, &mut SsoSession)>,
+    now: i64,
+) -> Result<Step, OidcError> {
+    let Some(client) = (match &req.client_id {
+        Some(id) => idp.store.client(id).await?,
+        None => None,
+    }) else {
+        return Ok(Step::Refuse(Refusal::UnknownClient));
+    };
+    let Some(redirect_uri) = req
+        .redirect_uri
+        .as_deref()
+        .filter(|r| client.redirect_uris.iter().any(|x| x == r))
+    else {
+        return Ok(Step::Refuse(Refusal::BadRedirectUri));
+    };
+    let state = req.state.as_deref();
+    let err = |error: &str, description: &str| {
+        Ok(error_redirect(idp, redirect_uri, state, error, description))
+    };
+
+    if req.request.is_some() {
+        return err("request_not_supported", "request objects are not supported");
+    }
+    if req.request_uri.is_some() {
+        return err("request_uri_not_supported", "request_uri is not supported");
+    }
+    if req.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return err("invalid_request", "only response_mode=query is supported");
+    }
+    match req.response_type.as_deref() {
+        Some("code") => {}
+        None => return err("invalid_request", "response_type is required"),
+        Some(_) => {
+            return err(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            );
+        }
+    }
+    if !client.allows_grant("authorization_code") {
+        return err(
+            "unauthorized_client",
+            "this client may not use the authorization code flow",
+        );
+    }
+    let scope = known_scopes(req.scope.as_deref());
+    if !scope.iter().any(|s| s == "openid") {
+        return err("invalid_scope", "the openid scope is required");
+    }
+    let Some(code_challenge) = req.code_challenge.clone() else {
+        return err(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        );
+    };
+    // A missing method means `plain` (RFC 7636 §4.3), which we refuse.
+    if req.code_challenge_method.as_deref() != Some("S256") {
+        return err(
+            "invalid_request",
+            "only code_challenge_method=S256 is supported",
+        );
+    }
+    if !pkce_shaped(&code_challenge) {
+        return err("invalid_request", "code_challenge is malformed");
+    }
+    let prompts: Vec<&str> = req
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if prompts
+        .iter()
+        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
+    {
+        return err("invalid_request", "unsupported prompt value");
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return err(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
+    }
+    let max_age = match req.max_age.as_deref() {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return err("invalid_request", "max_age must be a non-negative integer"),
+        },
+    };
+
+    let pending = Pending {
+        client_id: client.id.clone(),
+        client_name: client.name.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: req.state.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge,
+        max_age,
+        force_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
+        login_hint: req.login_hint.clone(),
+        ui_locales: req.ui_locales.clone(),
+    };
+
+    if let Some((cookie, sess)) = session {
+        let fresh_enough = max_age.is_none_or(|m| now - sess.auth_time <= m);
+        if !pending.force_login && fresh_enough {
+            return Ok(Step::Redirect(
+                issue_code(idp, &pending, cookie, sess, now).await?,
+            ));
+        }
+    }
+    if prompt_none {
+        return err("login_required", "the person is not signed in");
+    }
+    let req_id = crypto::random_token()?;
+    idp.cache
+        .set_json(
+            &pending_key(&req_id),
+            &pending,
+            Duration::from_secs(idp.config.session.login_request_ttl_secs),
+        )
+        .await?;
+    Ok(Step::Login { req_id })
+}
+
+/// Issues a code for `pending` in `sess`; returns the redirect back to the client.
+pub async fn issue_code(
+    idp: &Idp,
+    pending: &Pending,
+    cookie: &str,
+    sess: &mut SsoSession,
+    now: i64,
+) -> Result<String, OidcError> {
+    let code = crypto::random_token()?;
+    let ttl = idp.config.tokens.code_ttl_secs;
+    let grant = CodeGrant {
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        user_id: sess.user_id.clone(),
+        scope: pending.scope.clone(),
+        nonce: pending.nonce.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        auth_time: sess.auth_time,
+        amr: sess.amr.clone(),
+        acr: sess.acr.clone(),
+        sid: sess.sid.clone(),
+        expires_at: now + super::tokens::secs(ttl),
+    };
+    idp.cache
+        .set_json(&code_key(&code), &grant, Duration::from_secs(ttl))
+        .await?;
+    session::add_client(
+        &idp.cache,
+        &idp.config.session,
+        cookie,
+        sess,
+        &pending.client_id,
+    )
+    .await?;
+    Ok(with_params(
+        &pending.redirect_uri,
+        &[
+            ("code", Some(&code)),
+            ("state", pending.state.as_deref()),
+            ("iss", Some(idp.config.issuer())),
+        ],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_appended_and_encoded() {
+        let u = with_params(
+            "https://app.gov.vn/cb?x=1",
+            &[
+                ("code", Some("a b")),
+                ("state", None),
+                ("iss", Some("http://i")),
+            ],
+        );
+        assert_eq!(u, "https://app.gov.vn/cb?x=1&code=a+b&iss=http%3A%2F%2Fi");
+    }
+
+    #[test]
+    fn pkce_shape() {
+        assert!(pkce_shaped(&"a".repeat(43)));
+        assert!(!pkce_shaped(&"a".repeat(42)));
+        assert!(!pkce_shaped(&"a".repeat(129)));
+        assert!(!pkce_shaped(&format!("{}+", "a".repeat(43))));
+    }
+}

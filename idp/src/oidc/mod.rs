@@ -1,0 +1,116 @@
+//! OpenID Connect provider: discovery, JWKS and key rotation, authorize,
+//! token, userinfo, introspection, revocation and RP-initiated logout
+//! (OIDC Core 1.0, Discovery 1.0, RFC 6749, 7636, 7009, 7662, 9068, 9207).
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod introspection;
+pub mod keys;
+pub mod logout;
+pub mod revocation;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use crate::auth::session::SessionError;
+use crate::cache::CacheError;
+use crate::crypto::CryptoError;
+use crate::jose::JoseError;
+use crate::store::StoreError;
+
+/// Errors of the OAuth endpoints (RFC 6749 §5.2); the edge turns them into
+/// JSON bodies with the right status.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// Client authentication failed (401; `WWW-Authenticate` when Basic was tried).
+    #[error("invalid_client: {reason}")]
+    InvalidClient { reason: String, basic: bool },
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// A bearer token that is missing, expired or revoked (RFC 6750 §3.1).
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+impl OidcError {
+    /// The RFC 6749 `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OidcError::InvalidRequest(_) => "invalid_request",
+            OidcError::InvalidClient { .. } => "invalid_client",
+            OidcError::InvalidGrant(_) => "invalid_grant",
+            OidcError::UnauthorizedClient(_) => "unauthorized_client",
+            OidcError::UnsupportedGrantType => "unsupported_grant_type",
+            OidcError::InvalidScope(_) => "invalid_scope",
+            OidcError::InvalidToken(_) => "invalid_token",
+            OidcError::InsufficientScope(_) => "insufficient_scope",
+            _ => "server_error",
+        }
+    }
+
+    /// A description safe to show the client (no internals).
+    pub fn description(&self) -> Option<String> {
+        match self {
+            OidcError::InvalidRequest(d)
+            | OidcError::InvalidGrant(d)
+            | OidcError::UnauthorizedClient(d)
+            | OidcError::InvalidScope(d)
+            | OidcError::InvalidToken(d)
+            | OidcError::InsufficientScope(d) => Some(d.clone()),
+            OidcError::InvalidClient { .. } => Some("client authentication failed".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Scopes this provider knows; others are dropped (RFC 6749 §3.3 lets us narrow).
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
+
+/// Splits a scope string and keeps the known scopes, in a stable order.
+pub fn known_scopes(scope: Option<&str>) -> Vec<String> {
+    let asked: Vec<&str> = scope
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    SCOPES
+        .iter()
+        .filter(|s| asked.contains(s))
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_scopes_are_dropped_and_order_is_stable() {
+        assert_eq!(
+            known_scopes(Some("email openid  admin")),
+            vec!["openid", "email"]
+        );
+        assert!(known_scopes(None).is_empty());
+    }
+}

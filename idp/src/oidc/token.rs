@@ -1,0 +1,351 @@
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; OIDC Core §3.1.3).
+//!
+//! - `authorization_code`: single use; a second use revokes everything the
+//!   first one issued (RFC 6749 §4.1.2).
+//! - `refresh_token`: rotated on every use; presenting a spent one revokes
+//!   the whole family (RFC 9700 §4.14.2).
+//! - `client_credentials`: confidential clients acting for themselves.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{CodeGrant, code_key, code_used_key, pkce_shaped};
+use super::client_auth::{self, Presented};
+use super::tokens::{self, AccessGrant, IdTokenFacts, secs};
+use super::{OidcError, discovery};
+use crate::Idp;
+use crate::cache::CacheBackend;
+use crate::crypto;
+use crate::store::{AuditEvent, Client, Grant, RefreshUse};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// Handles `POST /token`; `basic` is the decoded `Authorization: Basic` pair.
+pub async fn exchange(
+    idp: &Idp,
+    req: TokenRequest,
+    basic: Option<(String, String)>,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    let presented = Presented {
+        basic,
+        client_id: req.client_id.clone(),
+        client_secret: req.client_secret.clone(),
+        assertion_type: req.client_assertion_type.clone(),
+        assertion: req.client_assertion.clone(),
+    };
+    let endpoint = format!("{}{}", idp.config.issuer(), discovery::TOKEN);
+    let grant_type = req
+        .grant_type
+        .clone()
+        .ok_or_else(|| OidcError::InvalidRequest("grant_type is required".into()))?;
+    let client = client_auth::authenticate(idp, &presented, &endpoint, now).await?;
+    let response = match grant_type.as_str() {
+        "authorization_code" => authorization_code(idp, &client, req, now).await?,
+        "refresh_token" => refresh(idp, &client, req, now).await?,
+        "client_credentials" => client_credentials(idp, &client, req, now)?,
+        _ => return Err(OidcError::UnsupportedGrantType),
+    };
+    idp.metrics.token_issued(&grant_type);
+    Ok(response)
+}
+
+fn bad_grant(why: &str) -> OidcError {
+    OidcError::InvalidGrant(why.to_owned())
+}
+
+async fn authorization_code(
+    idp: &Idp,
+    client: &Client,
+    req: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    if !client.allows_grant("authorization_code") {
+        return Err(OidcError::UnauthorizedClient(
+            "authorization_code is not allowed for this client".into(),
+        ));
+    }
+    let code = req
+        .code
+        .as_deref()
+        .ok_or_else(|| OidcError::InvalidRequest("code is required".into()))?;
+    let Some(cg) = idp.cache.take_json::<CodeGrant>(&code_key(code)).await? else {
+        // Replayed: revoke what the first redemption issued.
+        if let Some(gid) = idp.cache.get(&code_used_key(code)).await? {
+            let gid = String::from_utf8_lossy(&gid).into_owned();
+            tokens::revoke_grant(idp, &gid, "authorization code replayed", now).await?;
+            let mut e = AuditEvent::new("oidc.code_replayed", now);
+            e.client_id = Some(client.id.clone());
+            e.subject = Some(gid);
+            idp.audit(e).await;
+            tracing::warn!(client_id = %client.id, "authorization code replayed; grant revoked");
+        }
+        return Err(bad_grant("the code is invalid, expired or already used"));
+    };
+    if cg.client_id != client.id {
+        return Err(bad_grant("the code was issued to another client"));
+    }
+    if cg.expires_at <= now {
+        return Err(bad_grant("the code has expired"));
+    }
+    if req.redirect_uri.as_deref() != Some(cg.redirect_uri.as_str()) {
+        return Err(bad_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    let verifier = req.code_verifier.as_deref().unwrap_or_default();
+    let computed = crypto::sha256_b64(verifier.as_bytes());
+    if !pkce_shaped(verifier) || !crypto::ct_eq(computed.as_bytes(), cg.code_challenge.as_bytes()) {
+        return Err(bad_grant("PKCE verification failed"));
+    }
+    let user = idp
+        .store
+        .user_by_id(&cg.user_id)
+        .await?
+        .filter(|u| !u.is_disabled())
+        .ok_or_else(|| bad_grant("the account is disabled"))?;
+
+    let gid = crypto::random_id()?;
+    idp.cache
+        .set(
+            &code_used_key(code),
+            gid.as_bytes(),
+            Duration::from_secs(3600),
+        )
+        .await?;
+    let refresh = client
+        .allows_grant("refresh_token")
+        .then(crypto::random_token)
+        .transpose()?;
+    let grant = Grant {
+        id: gid.clone(),
+        client_id: client.id.clone(),
+        user_id: user.id.clone(),
+        sid: Some(cg.sid.clone()),
+        scope: cg.scope.join(" "),
+        auth_time: cg.auth_time,
+        amr: cg.amr.clone(),
+        acr: cg.acr.clone(),
+        created_at: now,
+        expires_at: now + secs(idp.config.tokens.refresh_ttl_secs),
+        revoked_at: None,
+    };
+    let refresh_hash = refresh.as_deref().map(|r| crypto::sha256_b64(r.as_bytes()));
+    idp.store
+        .create_grant(&grant, refresh_hash.as_deref())
+        .await?;
+    let facts = IdTokenFacts {
+        nonce: cg.nonce.as_deref(),
+        auth_time: cg.auth_time,
+        sid: Some(&cg.sid),
+        amr: &cg.amr,
+        acr: &cg.acr,
+        scope: &cg.scope,
+    };
+    respond(idp, client, &user, &grant, &facts, refresh, now)
+}
+
+fn respond(
+    idp: &Idp,
+    client: &Client,
+    user: &crate::store::User,
+    grant: &Grant,
+    facts: &IdTokenFacts<'_>,
+    refresh: Option<String>,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    let ring = idp.keys.ring();
+    let scope = facts.scope.join(" ");
+    let (access, _) = tokens::mint_access(
+        idp,
+        &ring,
+        &AccessGrant {
+            sub: &user.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: Some(grant.auth_time),
+            sid: grant.sid.as_deref(),
+            gid: Some(&grant.id),
+        },
+        now,
+    )?;
+    let id_token = tokens::mint_id_token(idp, &ring, client, user, facts, now)?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: idp.config.tokens.access_ttl_secs,
+        refresh_token: refresh,
+        id_token: Some(id_token),
+        scope,
+    })
+}
+
+async fn refresh(
+    idp: &Idp,
+    client: &Client,
+    req: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    if !client.allows_grant("refresh_token") {
+        return Err(OidcError::UnauthorizedClient(
+            "refresh_token is not allowed for this client".into(),
+        ));
+    }
+    let token = req
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OidcError::InvalidRequest("refresh_token is required".into()))?;
+    let hash = crypto::sha256_b64(token.as_bytes());
+    // Check ownership before spending, so another client cannot burn it.
+    match idp.store.refresh_token(&hash).await? {
+        Some((g, _)) if g.client_id == client.id => {}
+        _ => return Err(bad_grant("the refresh token is invalid")),
+    }
+    let grant = match idp.store.use_refresh_token(&hash, now).await? {
+        RefreshUse::Unknown => return Err(bad_grant("the refresh token is invalid")),
+        RefreshUse::Reused(g) => {
+            tokens::revoke_grant(idp, &g.id, "refresh token reused", now).await?;
+            let mut e = AuditEvent::new("oidc.refresh_reused", now);
+            e.client_id = Some(client.id.clone());
+            e.subject = Some(g.user_id.clone());
+            e.detail = Some(format!("grant {}", g.id));
+            idp.audit(e).await;
+            tracing::warn!(client_id = %client.id, grant = %g.id, "refresh token reused; family revoked");
+            return Err(bad_grant(
+                "the refresh token was already used; the session is revoked",
+            ));
+        }
+        RefreshUse::Fresh(g) => g,
+    };
+    if grant.revoked_at.is_some() || grant.expires_at <= now {
+        return Err(bad_grant("the refresh token has expired or was revoked"));
+    }
+    let granted: Vec<String> = grant.scope.split(' ').map(str::to_owned).collect();
+    let scope = match req.scope.as_deref() {
+        None => granted.clone(),
+        Some(asked) => {
+            let asked: Vec<String> = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if asked.iter().any(|s| !granted.contains(s)) {
+                return Err(OidcError::InvalidScope(
+                    "a refresh cannot widen the scope".into(),
+                ));
+            }
+            asked
+        }
+    };
+    let user = idp
+        .store
+        .user_by_id(&grant.user_id)
+        .await?
+        .filter(|u| !u.is_disabled())
+        .ok_or_else(|| bad_grant("the account is disabled"))?;
+    let next = crypto::random_token()?;
+    idp.store
+        .add_refresh_token(&grant.id, &crypto::sha256_b64(next.as_bytes()), now)
+        .await?;
+    let facts = IdTokenFacts {
+        nonce: None,
+        auth_time: grant.auth_time,
+        sid: grant.sid.as_deref(),
+        amr: &grant.amr,
+        acr: &grant.acr,
+        scope: &scope,
+    };
+    respond(idp, client, &user, &grant, &facts, Some(next), now)
+}
+
+/// RFC 6749 §3.3 scope-token characters.
+fn scope_token_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+fn client_credentials(
+    idp: &Idp,
+    client: &Client,
+    req: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    if client.is_public() || !client.allows_grant("client_credentials") {
+        return Err(OidcError::UnauthorizedClient(
+            "client_credentials is not allowed for this client".into(),
+        ));
+    }
+    let scope: Vec<&str> = req
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if scope.iter().any(|s| !scope_token_ok(s) || *s == "openid") {
+        return Err(OidcError::InvalidScope(
+            "invalid scope for client_credentials".into(),
+        ));
+    }
+    let scope = scope.join(" ");
+    let ring = idp.keys.ring();
+    let (access, _) = tokens::mint_access(
+        idp,
+        &ring,
+        &AccessGrant {
+            sub: &client.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: None,
+            sid: None,
+            gid: None,
+        },
+        now,
+    )?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: idp.config.tokens.access_ttl_secs,
+        refresh_token: None,
+        id_token: None,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_tokens() {
+        assert!(scope_token_ok("read:docs"));
+        assert!(!scope_token_ok("a\"b"));
+        assert!(!scope_token_ok("a\\b"));
+    }
+}

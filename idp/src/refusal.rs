@@ -1,0 +1,17 @@
+//! Requests refused with a page instead of a redirect: the person sees what
+//! happened in their language, with the request id to quote.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    BadRequest,
+    /// `client_id` unknown: no redirect, the redirect URI cannot be trusted.
+    UnknownClient,
+    /// `redirect_uri` not registered exactly: no redirect (RFC 6749 §4.1.2.1).
+    BadRedirectUri,
+    /// Forged `id_token_hint` or unregistered `post_logout_redirect_uri`.
+    BadLogoutRequest,
+    /// The pending sign-in is gone (expired or already used).
+    LoginExpired,
+    /// The form's CSRF token did not match.
+    FormExpired,
+}

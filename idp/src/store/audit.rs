@@ -1,0 +1,56 @@
+//! The append-only audit log: sign-ins, failures, sign-outs, token abuse,
+//! changes made with the CLI. Rows are only ever inserted.
+
+use super::{Store, StoreError};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(kind: &str, at: i64) -> AuditEvent {
+        AuditEvent {
+            kind: kind.to_owned(),
+            at,
+            ..AuditEvent::default()
+        }
+    }
+}
+
+impl Store {
+    pub async fn record(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, kind, actor, subject, client_id, ip, request_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.at)
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(&e.subject)
+        .bind(&e.client_id)
+        .bind(&e.ip)
+        .bind(&e.request_id)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest events first.
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT at, kind, actor, subject, client_id, ip, request_id, detail FROM audit_events ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

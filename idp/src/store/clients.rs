@@ -1,0 +1,120 @@
+//! OIDC clients (relying parties): how they authenticate and where they may
+//! send people back to.
+
+use super::{Store, StoreError, conflict, json_list, to_json};
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub jwks: Option<String>,
+    pub id_token_alg: String,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == "none"
+    }
+
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    secret_hash: Option<String>,
+    auth_method: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    backchannel_logout_uri: Option<String>,
+    jwks: Option<String>,
+    id_token_alg: String,
+    created_at: i64,
+}
+
+impl TryFrom<Row> for Client {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Client, StoreError> {
+        Ok(Client {
+            redirect_uris: json_list(&r.redirect_uris, "clients.redirect_uris")?,
+            post_logout_redirect_uris: json_list(
+                &r.post_logout_redirect_uris,
+                "clients.post_logout_redirect_uris",
+            )?,
+            grant_types: json_list(&r.grant_types, "clients.grant_types")?,
+            id: r.id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            auth_method: r.auth_method,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            jwks: r.jwks,
+            id_token_alg: r.id_token_alg,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A client as the CLI (and later the admin console) registers it.
+pub type NewClient = Client;
+
+macro_rules! columns {
+    () => {
+        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at"
+    };
+}
+
+impl Store {
+    pub async fn create_client(&self, c: &NewClient) -> Result<(), StoreError> {
+        sqlx::query(concat!(
+            "INSERT INTO clients (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(&c.auth_method)
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.post_logout_redirect_uris))
+        .bind(to_json(&c.grant_types))
+        .bind(&c.backchannel_logout_uri)
+        .bind(&c.jwks)
+        .bind(&c.id_token_alg)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &c.id))?;
+        Ok(())
+    }
+
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM clients WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows: Vec<Row> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM clients ORDER BY id"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+}

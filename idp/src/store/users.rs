@@ -1,0 +1,139 @@
+//! People: the official e-mail, profile claims and an optional local password.
+
+use super::{Store, StoreError, conflict};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub unit: Option<String>,
+    pub title: Option<String>,
+    pub employee_code: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_admin: i64,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.is_admin != 0
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+}
+
+macro_rules! columns {
+    () => {
+        "id, email, name, phone, unit, title, employee_code, password_hash, is_admin, disabled_at, created_at, updated_at"
+    };
+}
+
+impl Store {
+    pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<User, StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, phone, password_hash, is_admin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(&u.phone)
+        .bind(&u.password_hash)
+        .bind(i64::from(u.is_admin))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &u.email))?;
+        self.user_by_id(&u.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("user vanished after insert".into()))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn list_users(&self, limit: i64, offset: i64) -> Result<Vec<User>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users ORDER BY email LIMIT $1 OFFSET $2"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn count_admins(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE is_admin = 1 AND disabled_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
+
+    /// Replaces the password hash (after a parameter upgrade or a reset).
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Disables (`Some(now)`) or enables (`None`) a person; never deletes.
+    pub async fn set_user_disabled(
+        &self,
+        id: &str,
+        at: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(at)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
