@@ -44,7 +44,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// File holding the 32-byte master key that encrypts signing keys at rest
     /// (hex). Generated on first start when missing. Default: `DATA_DIR/master.key`.
-    pub master_key_file: Option<PathBuf>,
+    pub master_key_path: Option<PathBuf>,
     pub session: SessionConfig,
     pub tokens: TokenConfig,
     pub password: PasswordConfig,
@@ -107,7 +107,7 @@ impl Default for Config {
             redis_url: None,
             email_domain: None,
             data_dir: PathBuf::from("data"),
-            master_key_file: None,
+            master_key_path: None,
             session: SessionConfig::default(),
             tokens: TokenConfig::default(),
             password: PasswordConfig::default(),
@@ -337,7 +337,7 @@ impl Config {
     }
 
     pub fn master_key_path(&self) -> PathBuf {
-        self.master_key_file
+        self.master_key_path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }

@@ -1,1 +1,7 @@
-fn main() {}
+//! End-to-end tests against the real `idp` binary and real peers
+//! (PostgreSQL, Redis, Node's openid-client). One test binary: each extra
+//! binary costs a link on 2 cores.
+
+mod browser;
+mod harness;
+mod oidc_flow;

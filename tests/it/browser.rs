@@ -1,0 +1,70 @@
+//! A person's browser, as far as the sign-in needs one: a cookie jar, no
+//! automatic redirects (the tests look at each), and form posts.
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+use crate::harness::Idp;
+
+pub struct Browser {
+    pub http: Client,
+}
+
+/// The `value` of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let needle = format!(r#"name="{name}" value=""#);
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+pub fn location(resp: &Response) -> String {
+    resp.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location in a {} response", resp.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The query parameter `name` of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser {
+            http: Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap(),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.http.get(url).send().await.unwrap()
+    }
+
+    /// Opens the login form at `login_url` and submits it; returns the response to the POST.
+    pub async fn submit_login(&self, idp: &Idp, login_url: &str, account: &str, password: &str) -> Response {
+        let page = self.get(login_url).await;
+        assert_eq!(page.status(), StatusCode::OK, "login page");
+        let html = page.text().await.unwrap();
+        let csrf = hidden(&html, "csrf").expect("csrf field");
+        let mut form = vec![("csrf", csrf), ("account", account.to_owned()), ("password", password.to_owned())];
+        if let Some(req) = hidden(&html, "req") {
+            form.push(("req", req));
+        }
+        self.http.post(idp.url("/login")).form(&form).send().await.unwrap()
+    }
+
+    /// Follows an authorization URL through the sign-in form; returns where the
+    /// IdP finally sends the browser (the app's redirect URI with the code).
+    pub async fn sign_in_via(&self, idp: &Idp, auth_url: &str, account: &str, password: &str) -> String {
+        let resp = self.get(auth_url).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "authorize: {}", resp.text().await.unwrap());
+        let to = location(&resp);
+        assert!(to.starts_with("/login?req="), "expected the sign-in form, got {to}");
+        let resp = self.submit_login(idp, &idp.url(&to), account, password).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "sign-in: {}", resp.text().await.unwrap());
+        location(&resp)
+    }
+}

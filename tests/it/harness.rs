@@ -1,0 +1,356 @@
+//! Real peers for the end-to-end tests: the `idp` binary, PostgreSQL and
+//! Redis, each started in a temp dir on a free loopback port and stopped on
+//! drop.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DOMAIN: &str = "binhphuoc.gov.vn";
+pub const PASSWORD: &str = "Mật-khẩu-2024!";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The server binary: `IDP_BIN`, or the workspace's debug build.
+pub fn idp_bin() -> PathBuf {
+    let p = std::env::var_os("IDP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/idp"));
+    assert!(p.exists(), "{} is missing: run `cargo build -p idp` first (tests/run.sh does)", p.display());
+    p
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < timeout, "{what} did not come up within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn find_tool(name: &str) -> PathBuf {
+    if let Ok(dirs) = std::fs::read_dir("/usr/lib/postgresql") {
+        for d in dirs.flatten() {
+            let p = d.path().join("bin").join(name);
+            if p.exists() {
+                return p;
+            }
+        }
+    }
+    PathBuf::from(name)
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+}
+
+/// A throwaway PostgreSQL server.
+pub struct Postgres {
+    pub url: String,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let dir = tempfile::Builder::new().prefix("dn-pg").tempdir().unwrap();
+        let root = is_root();
+        // initdb and postgres refuse to run as root: run them as `postgres`.
+        let run = |tool: &str, args: &[&str]| -> Output {
+            let mut c = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(find_tool(tool));
+                c
+            } else {
+                Command::new(find_tool(tool))
+            };
+            c.args(args).output().unwrap_or_else(|e| panic!("{tool}: {e} (install postgresql)"))
+        };
+        if root {
+            assert!(Command::new("chown").args(["postgres:postgres"]).arg(dir.path()).status().unwrap().success());
+        }
+        let data = dir.path().join("data");
+        let port = free_port();
+        let out = run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            dir.path().display()
+        );
+        let log = dir.path().join("log");
+        let out = run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {} {}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Postgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            data,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut c = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(find_tool("pg_ctl"));
+            c
+        } else {
+            Command::new(find_tool("pg_ctl"))
+        };
+        let _ = c.arg("-D").arg(&self.data).args(["-m", "immediate", "stop"]).output();
+    }
+}
+
+/// A throwaway Redis server.
+pub struct Redis {
+    pub url: String,
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+fn spawn_redis(port: u16, dir: &Path) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (install redis-server)");
+    wait_until("redis-server", Duration::from_secs(10), || redis_ping(port));
+    child
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+            port,
+            child: spawn_redis(port, dir.path()),
+            dir,
+        }
+    }
+
+    /// Stops the server, to test an outage.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port (empty, as after a crash without persistence).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_redis(self.port, self.dir.path());
+    }
+}
+
+fn redis_ping(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 7];
+    s.read(&mut buf).map(|n| buf[..n].starts_with(b"+PONG")).unwrap_or(false)
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where a node keeps durable and ephemeral state.
+#[derive(Clone, Default)]
+pub struct Backends {
+    /// `None`: SQLite in the node's temp dir.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    /// Extra `IDP_*` variables.
+    pub env: Vec<(String, String)>,
+}
+
+/// A running `idp serve`.
+pub struct Idp {
+    pub base: String,
+    pub port: u16,
+    env: Vec<(String, String)>,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Idp {
+    pub fn spawn(b: &Backends) -> Idp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = b
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/idp.db", dir.path().display()));
+        Idp::spawn_in(dir, db, b, None)
+    }
+
+    /// A second node sharing this one's database, master key and cache.
+    pub fn sibling(&self, b: &Backends) -> Idp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = self.var("IDP_DATABASE_URL").unwrap();
+        let key = self.var("IDP_MASTER_KEY_PATH").unwrap();
+        Idp::spawn_in(dir, db, b, Some(key))
+    }
+
+    fn spawn_in(dir: tempfile::TempDir, db: String, b: &Backends, master_key: Option<String>) -> Idp {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut env: Vec<(String, String)> = vec![
+            ("IDP_LISTEN".into(), format!("127.0.0.1:{port}")),
+            ("IDP_ISSUER".into(), base.clone()),
+            ("IDP_DATABASE_URL".into(), db),
+            ("IDP_DATA_DIR".into(), dir.path().display().to_string()),
+            (
+                "IDP_MASTER_KEY_PATH".into(),
+                master_key.unwrap_or_else(|| dir.path().join("master.key").display().to_string()),
+            ),
+            ("IDP_EMAIL_DOMAIN".into(), DOMAIN.into()),
+            ("IDP_LOG__FORMAT".into(), "text".into()),
+            // Cheap hashes keep the suite fast; production keeps the OWASP defaults.
+            ("IDP_PASSWORD__MEMORY_KIB".into(), "8192".into()),
+            ("IDP_PASSWORD__ITERATIONS".into(), "1".into()),
+        ];
+        if let Some(r) = &b.redis_url {
+            env.push(("IDP_REDIS_URL".into(), r.clone()));
+        }
+        env.extend(b.env.iter().cloned());
+        // Schema and keys first, so two nodes starting together do not race on an empty database.
+        let out = cli_with(&env, &["migrate"], None);
+        assert!(out.status.success(), "idp migrate: {}", String::from_utf8_lossy(&out.stderr));
+        let log = std::fs::File::create(dir.path().join("idp.log")).unwrap();
+        let child = Command::new(idp_bin())
+            .arg("serve")
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let idp = Idp {
+            base,
+            port,
+            env,
+            child,
+            dir,
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("idp did not start:\n{}", idp.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        idp
+    }
+
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("idp.log")).unwrap_or_default()
+    }
+
+    /// Runs `idp ARGS` with this node's configuration.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        cli_with(&self.env, args, stdin)
+    }
+
+    /// Runs the CLI and insists it succeeds; returns standard output.
+    pub fn cli_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.cli(args, stdin);
+        assert!(
+            out.status.success(),
+            "idp {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Adds the standard test person `tamtt@binhphuoc.gov.vn`.
+    pub fn add_person(&self) {
+        self.cli_ok(&["user", "add", "tamtt", "--name", "Trương Thanh Tâm", "--phone", "0888778078", "--password-stdin"], Some(PASSWORD));
+    }
+
+    /// Registers a confidential client; returns its generated secret.
+    pub fn add_client(&self, id: &str, redirect: &str, extra: &[&str]) -> String {
+        let mut args = vec!["client", "add", id, "--name", "Quản lý văn bản", "--redirect-uri", redirect];
+        args.extend_from_slice(extra);
+        let out = self.cli_ok(&args, None);
+        out.lines()
+            .find_map(|l| l.strip_prefix("client_secret: "))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits: the server must stop by itself.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "idp ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn cli_with(env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(idp_bin())
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- idp log ({}) ---\n{}", self.base, self.log());
+        }
+    }
+}
