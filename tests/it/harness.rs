@@ -101,6 +101,20 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Creates another database on this server; returns its URL.
+    pub fn database(&self, name: &str) -> String {
+        let base = self.url.rsplit_once('/').unwrap().0.to_owned();
+        let port = base.rsplit_once(':').unwrap().1.to_owned();
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+        format!("{base}/{name}")
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let mut c = if is_root() {
@@ -258,8 +272,9 @@ impl Idp {
             dir,
         };
         let start = Instant::now();
+        let mut idp = idp;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > Duration::from_secs(20) {
+            if start.elapsed() > Duration::from_secs(20) || idp.child.try_wait().unwrap().is_some() {
                 panic!("idp did not start:\n{}", idp.log());
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -4,4 +4,5 @@
 
 mod browser;
 mod harness;
+mod negative;
 mod oidc_flow;

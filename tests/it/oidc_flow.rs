@@ -43,6 +43,8 @@ async fn code_flow(idp: &Idp) {
         .set_pkce_challenge(challenge)
         .url();
     let browser = Browser::new();
+    let first = browser.get(url.as_str()).await;
+    assert!(location(&first).starts_with("/login?req="), "a new browser sees the sign-in form");
     let back = browser.sign_in_via(idp, url.as_str(), " TamTT ", PASSWORD).await;
     assert!(back.starts_with(REDIRECT), "{back}");
     assert_eq!(param(&back, "state").as_deref(), Some(state.secret().as_str()));
