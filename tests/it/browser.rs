@@ -29,13 +29,21 @@ pub fn location(resp: &Response) -> String {
 
 /// The query parameter `name` of a URL.
 pub fn param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 impl Browser {
     pub fn new() -> Browser {
         Browser {
-            http: Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap(),
+            http: Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
         }
     }
 
@@ -44,30 +52,63 @@ impl Browser {
     }
 
     /// Opens the login form at `login_url` and submits it; returns the response to the POST.
-    pub async fn submit_login(&self, idp: &Idp, login_url: &str, account: &str, password: &str) -> Response {
+    pub async fn submit_login(
+        &self,
+        idp: &Idp,
+        login_url: &str,
+        account: &str,
+        password: &str,
+    ) -> Response {
         let page = self.get(login_url).await;
         assert_eq!(page.status(), StatusCode::OK, "login page");
         let html = page.text().await.unwrap();
         let csrf = hidden(&html, "csrf").expect("csrf field");
-        let mut form = vec![("csrf", csrf), ("account", account.to_owned()), ("password", password.to_owned())];
+        let mut form = vec![
+            ("csrf", csrf),
+            ("account", account.to_owned()),
+            ("password", password.to_owned()),
+        ];
         if let Some(req) = hidden(&html, "req") {
             form.push(("req", req));
         }
-        self.http.post(idp.url("/login")).form(&form).send().await.unwrap()
+        self.http
+            .post(idp.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Follows an authorization URL, through the sign-in form unless already
     /// signed in; returns where the IdP finally sends the browser (the app's
     /// redirect URI with the code).
-    pub async fn sign_in_via(&self, idp: &Idp, auth_url: &str, account: &str, password: &str) -> String {
+    pub async fn sign_in_via(
+        &self,
+        idp: &Idp,
+        auth_url: &str,
+        account: &str,
+        password: &str,
+    ) -> String {
         let resp = self.get(auth_url).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "authorize: {}", resp.text().await.unwrap());
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "authorize: {}",
+            resp.text().await.unwrap()
+        );
         let to = location(&resp);
         if !to.starts_with("/login?req=") {
             return to;
         }
-        let resp = self.submit_login(idp, &idp.url(&to), account, password).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "sign-in: {}", resp.text().await.unwrap());
+        let resp = self
+            .submit_login(idp, &idp.url(&to), account, password)
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in: {}",
+            resp.text().await.unwrap()
+        );
         location(&resp)
     }
 }

@@ -12,11 +12,18 @@ pub const DOMAIN: &str = "binhphuoc.gov.vn";
 pub const PASSWORD: &str = "Mật-khẩu-2024!";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The server binary: `IDP_BIN`, or the workspace's debug build.
@@ -24,14 +31,21 @@ pub fn idp_bin() -> PathBuf {
     let p = std::env::var_os("IDP_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target/debug/idp"));
-    assert!(p.exists(), "{} is missing: run `cargo build -p idp` first (tests/run.sh does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p idp` first (tests/run.sh does)",
+        p.display()
+    );
     p
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
-        assert!(start.elapsed() < timeout, "{what} did not come up within {timeout:?}");
+        assert!(
+            start.elapsed() < timeout,
+            "{what} did not come up within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -49,7 +63,11 @@ fn find_tool(name: &str) -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 /// A throwaway PostgreSQL server.
@@ -72,21 +90,58 @@ impl Postgres {
             } else {
                 Command::new(find_tool(tool))
             };
-            c.args(args).output().unwrap_or_else(|e| panic!("{tool}: {e} (install postgresql)"))
+            c.args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{tool}: {e} (install postgresql)"))
         };
         if root {
-            assert!(Command::new("chown").args(["postgres:postgres"]).arg(dir.path()).status().unwrap().success());
+            assert!(
+                Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(dir.path())
+                    .status()
+                    .unwrap()
+                    .success()
+            );
         }
         let data = dir.path().join("data");
         let port = free_port();
-        let out = run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let out = run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             dir.path().display()
         );
         let log = dir.path().join("log");
-        let out = run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        let out = run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
         assert!(
             out.status.success(),
             "pg_ctl start: {} {}",
@@ -107,10 +162,23 @@ impl Postgres {
         let base = self.url.rsplit_once('/').unwrap().0.to_owned();
         let port = base.rsplit_once(':').unwrap().1.to_owned();
         let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-c", &format!("CREATE DATABASE {name}")])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
             .output()
             .expect("psql");
-        assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "create database: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         format!("{base}/{name}")
     }
 }
@@ -124,7 +192,11 @@ impl Drop for Postgres {
         } else {
             Command::new(find_tool("pg_ctl"))
         };
-        let _ = c.arg("-D").arg(&self.data).args(["-m", "immediate", "stop"]).output();
+        let _ = c
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
     }
 }
 
@@ -138,7 +210,16 @@ pub struct Redis {
 
 fn spawn_redis(port: u16, dir: &Path) -> Child {
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
@@ -184,7 +265,9 @@ fn redis_ping(port: u16) -> bool {
         return false;
     }
     let mut buf = [0u8; 7];
-    s.read(&mut buf).map(|n| buf[..n].starts_with(b"+PONG")).unwrap_or(false)
+    s.read(&mut buf)
+        .map(|n| buf[..n].starts_with(b"+PONG"))
+        .unwrap_or(false)
 }
 
 impl Drop for Redis {
@@ -205,8 +288,8 @@ pub struct Backends {
 
 /// A running `idp serve`.
 pub struct Idp {
+    /// Where this node listens (its issuer too, unless it is a sibling).
     pub base: String,
-    pub port: u16,
     env: Vec<(String, String)>,
     child: Child,
     dir: tempfile::TempDir,
@@ -222,20 +305,31 @@ impl Idp {
         Idp::spawn_in(dir, db, b, None)
     }
 
-    /// A second node sharing this one's database, master key and cache.
+    /// A second node behind the same issuer, sharing this one's database
+    /// and master key (and the cache given in `b`).
     pub fn sibling(&self, b: &Backends) -> Idp {
         let dir = tempfile::tempdir().unwrap();
         let db = self.var("IDP_DATABASE_URL").unwrap();
         let key = self.var("IDP_MASTER_KEY_PATH").unwrap();
-        Idp::spawn_in(dir, db, b, Some(key))
+        let issuer = self.var("IDP_ISSUER").unwrap();
+        Idp::spawn_in(dir, db, b, Some((key, issuer)))
     }
 
-    fn spawn_in(dir: tempfile::TempDir, db: String, b: &Backends, master_key: Option<String>) -> Idp {
+    fn spawn_in(
+        dir: tempfile::TempDir,
+        db: String,
+        b: &Backends,
+        shared: Option<(String, String)>,
+    ) -> Idp {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
+        let (master_key, issuer) = match shared {
+            Some((k, i)) => (Some(k), i),
+            None => (None, base.clone()),
+        };
         let mut env: Vec<(String, String)> = vec![
             ("IDP_LISTEN".into(), format!("127.0.0.1:{port}")),
-            ("IDP_ISSUER".into(), base.clone()),
+            ("IDP_ISSUER".into(), issuer),
             ("IDP_DATABASE_URL".into(), db),
             ("IDP_DATA_DIR".into(), dir.path().display().to_string()),
             (
@@ -254,7 +348,11 @@ impl Idp {
         env.extend(b.env.iter().cloned());
         // Schema and keys first, so two nodes starting together do not race on an empty database.
         let out = cli_with(&env, &["migrate"], None);
-        assert!(out.status.success(), "idp migrate: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "idp migrate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let log = std::fs::File::create(dir.path().join("idp.log")).unwrap();
         let child = Command::new(idp_bin())
             .arg("serve")
@@ -266,7 +364,6 @@ impl Idp {
             .unwrap();
         let idp = Idp {
             base,
-            port,
             env,
             child,
             dir,
@@ -274,7 +371,8 @@ impl Idp {
         let start = Instant::now();
         let mut idp = idp;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > Duration::from_secs(20) || idp.child.try_wait().unwrap().is_some() {
+            if start.elapsed() > Duration::from_secs(20) || idp.child.try_wait().unwrap().is_some()
+            {
                 panic!("idp did not start:\n{}", idp.log());
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -283,7 +381,10 @@ impl Idp {
     }
 
     pub fn var(&self, name: &str) -> Option<String> {
-        self.env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        self.env
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -313,12 +414,32 @@ impl Idp {
 
     /// Adds the standard test person `tamtt@binhphuoc.gov.vn`.
     pub fn add_person(&self) {
-        self.cli_ok(&["user", "add", "tamtt", "--name", "Trương Thanh Tâm", "--phone", "0888778078", "--password-stdin"], Some(PASSWORD));
+        self.cli_ok(
+            &[
+                "user",
+                "add",
+                "tamtt",
+                "--name",
+                "Trương Thanh Tâm",
+                "--phone",
+                "0888778078",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
     }
 
     /// Registers a confidential client; returns its generated secret.
     pub fn add_client(&self, id: &str, redirect: &str, extra: &[&str]) -> String {
-        let mut args = vec!["client", "add", id, "--name", "Quản lý văn bản", "--redirect-uri", redirect];
+        let mut args = vec![
+            "client",
+            "add",
+            id,
+            "--name",
+            "Quản lý văn bản",
+            "--redirect-uri",
+            redirect,
+        ];
         args.extend_from_slice(extra);
         let out = self.cli_ok(&args, None);
         out.lines()
@@ -329,13 +450,19 @@ impl Idp {
 
     /// Sends SIGTERM and waits: the server must stop by itself.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "idp ignored SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "idp ignored SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

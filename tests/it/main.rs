@@ -5,4 +5,6 @@
 mod browser;
 mod harness;
 mod negative;
+mod nodes;
 mod oidc_flow;
+mod ops;

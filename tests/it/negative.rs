@@ -24,7 +24,15 @@ fn setup(b: &Backends) -> Setup {
 /// Signs in and returns (code, verifier).
 async fn code(s: &Setup, browser: &Browser) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&s.idp, "vanban", REDIRECT, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &s.idp,
+        "vanban",
+        REDIRECT,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let back = browser.sign_in_via(&s.idp, &url, "tamtt", PASSWORD).await;
     (param(&back, "code").unwrap(), verifier)
 }
@@ -33,7 +41,12 @@ async fn exchange(s: &Setup, code: &str, verifier: &str) -> (StatusCode, Value) 
     let r = rp_http()
         .post(s.idp.url("/token"))
         .basic_auth("vanban", Some(&s.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
         .send()
         .await
         .unwrap();
@@ -52,14 +65,23 @@ async fn refresh(s: &Setup, token: &str) -> (StatusCode, Value) {
 }
 
 async fn userinfo_status(s: &Setup, access: &str) -> StatusCode {
-    rp_http().get(s.idp.url("/userinfo")).bearer_auth(access).send().await.unwrap().status()
+    rp_http()
+        .get(s.idp.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 async fn refused_without_redirect(b: &Backends) {
     let s = setup(b);
     let browser = Browser::new();
     let (_, challenge) = pkce();
-    let pk = [("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+    let pk = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
     for url in [
         authorize_url(&s.idp, "vanban", "http://127.0.0.1:9/evil", &pk),
         authorize_url(&s.idp, "vanban", "http://127.0.0.1:9/cb/", &pk),
@@ -67,21 +89,48 @@ async fn refused_without_redirect(b: &Backends) {
     ] {
         let r = browser.get(&url).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{url}");
-        assert!(r.headers().get("location").is_none(), "never redirect to an unchecked address");
+        assert!(
+            r.headers().get("location").is_none(),
+            "never redirect to an unchecked address"
+        );
         let html = r.text().await.unwrap();
         assert!(html.contains("Mã yêu cầu"), "the page shows a request id");
     }
     // Missing and plain PKCE go back to the (registered) app as errors.
-    for extra in [vec![], vec![("code_challenge", challenge.as_str()), ("code_challenge_method", "plain")], vec![("code_challenge", challenge.as_str())]] {
-        let r = browser.get(&authorize_url(&s.idp, "vanban", REDIRECT, &extra)).await;
+    for extra in [
+        vec![],
+        vec![
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![("code_challenge", challenge.as_str())],
+    ] {
+        let r = browser
+            .get(&authorize_url(&s.idp, "vanban", REDIRECT, &extra))
+            .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let to = location(&r);
         assert!(to.starts_with(REDIRECT));
-        assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some("invalid_request"),
+            "{to}"
+        );
         assert_eq!(param(&to, "state").as_deref(), Some("st-1"));
     }
     // A repeated parameter makes the whole request untrustworthy: a page, no redirect.
-    let r = browser.get(&authorize_url(&s.idp, "vanban", REDIRECT, &[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("response_type", "token")])).await;
+    let r = browser
+        .get(&authorize_url(
+            &s.idp,
+            "vanban",
+            REDIRECT,
+            &[
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("response_type", "token"),
+            ],
+        ))
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
 }
@@ -101,13 +150,20 @@ async fn codes_and_refresh_tokens_are_single_use(b: &Backends) {
     assert_eq!(err["error"], "invalid_grant");
     assert_eq!(userinfo_status(&s, access).await, StatusCode::UNAUTHORIZED);
     let (status, _) = refresh(&s, first["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "the replayed code's refresh token is revoked");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the replayed code's refresh token is revoked"
+    );
 
     // Wrong verifier and wrong redirect_uri are refused.
     let (c, _) = code(&s, &browser).await;
     let (other_verifier, _) = pkce();
     let (status, err) = exchange(&s, &c, &other_verifier).await;
-    assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 
     // Refresh-token reuse revokes the whole family, including the newest token.
     let (c, v) = code(&s, &browser).await;
@@ -117,10 +173,16 @@ async fn codes_and_refresh_tokens_are_single_use(b: &Backends) {
     assert_eq!(status, StatusCode::OK, "{t2}");
     let r2 = t2["refresh_token"].as_str().unwrap();
     let (status, err) = refresh(&s, r1).await;
-    assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
     let (status, _) = refresh(&s, r2).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "reuse revokes the family");
-    assert_eq!(userinfo_status(&s, t2["access_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&s, t2["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
     let log = s.idp.cli_ok(&["user", "list"], None);
     assert!(log.contains("tamtt@binhphuoc.gov.vn"));
 }
@@ -162,7 +224,10 @@ async fn expired_code_is_refused() {
     let (c, v) = code(&s, &browser).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (status, err) = exchange(&s, &c, &v).await;
-    assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -173,12 +238,22 @@ async fn wrong_client_secret_is_401_with_basic_challenge() {
     let r = rp_http()
         .post(s.idp.url("/token"))
         .basic_auth("vanban", Some("not-the-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", REDIRECT), ("code_verifier", &v)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
     // The code was not spent by the failed attempt's client... but it is single-use all the same:
@@ -198,38 +273,68 @@ async fn forged_and_tampered_tokens_are_refused() {
 
     // Tampered access token: a changed payload breaks the signature.
     let parts: Vec<&str> = access.split('.').collect();
-    let mut claims: Value = serde_json::from_slice(&idp::crypto::b64_decode(parts[1]).unwrap()).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&idp::crypto::b64_decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = "someone-else".into();
-    let forged = format!("{}.{}.{}", parts[0], idp::crypto::b64(claims.to_string().as_bytes()), parts[2]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        idp::crypto::b64(claims.to_string().as_bytes()),
+        parts[2]
+    );
     assert_eq!(userinfo_status(&s, &forged).await, StatusCode::UNAUTHORIZED);
     // An ID token is not an access token.
-    assert_eq!(userinfo_status(&s, id_token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&s, id_token).await,
+        StatusCode::UNAUTHORIZED
+    );
     // alg=none.
-    let none = format!("{}.{}.", idp::crypto::b64(br#"{"alg":"none","typ":"at+jwt"}"#), parts[1]);
+    let none = format!(
+        "{}.{}.",
+        idp::crypto::b64(br#"{"alg":"none","typ":"at+jwt"}"#),
+        parts[1]
+    );
     assert_eq!(userinfo_status(&s, &none).await, StatusCode::UNAUTHORIZED);
 
     // Forged id_token_hint at logout: refused with a page, no redirect, still signed in.
     let (forger, _) = idp::jose::SigningKey::generate("x".into(), idp::jose::Alg::RS256).unwrap();
-    let mut hint: Value = serde_json::from_slice(&idp::crypto::b64_decode(id_token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let mut hint: Value = serde_json::from_slice(
+        &idp::crypto::b64_decode(id_token.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
     hint["iss"] = s.idp.base.clone().into();
     let forged_hint = forger.sign("JWT", &hint).unwrap();
-    let url = format!("{}?id_token_hint={forged_hint}&post_logout_redirect_uri={BYE}&state=s", s.idp.url("/logout"));
+    let url = format!(
+        "{}?id_token_hint={forged_hint}&post_logout_redirect_uri={BYE}&state=s",
+        s.idp.url("/logout")
+    );
     let r = browser.get(&url).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
 
     // Unregistered post-logout address: refused, even with a genuine hint.
-    let url = format!("{}?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/evil", s.idp.url("/logout"));
+    let url = format!(
+        "{}?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/evil",
+        s.idp.url("/logout")
+    );
     let r = browser.get(&url).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
-    assert_eq!(userinfo_status(&s, access).await, StatusCode::OK, "still signed in");
+    assert_eq!(
+        userinfo_status(&s, access).await,
+        StatusCode::OK,
+        "still signed in"
+    );
 
     // Without a hint, logout asks first instead of signing out on a bare link.
     let r = browser.get(&s.idp.url("/logout")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("Bạn có muốn đăng xuất"));
-    assert_eq!(userinfo_status(&s, access).await, StatusCode::OK, "a bare link does not sign out");
+    assert_eq!(
+        userinfo_status(&s, access).await,
+        StatusCode::OK,
+        "a bare link does not sign out"
+    );
 }
 
 #[tokio::test]
@@ -240,10 +345,14 @@ async fn wrong_password_and_unknown_account_look_the_same() {
         html.replace(&csrf, "CSRF")
     };
     let b1 = Browser::new();
-    let r1 = b1.submit_login(&s.idp, &s.idp.url("/login"), "tamtt", "wrong password").await;
+    let r1 = b1
+        .submit_login(&s.idp, &s.idp.url("/login"), "tamtt", "wrong password")
+        .await;
     let (st1, h1) = (r1.status(), strip(r1.text().await.unwrap()));
     let b2 = Browser::new();
-    let r2 = b2.submit_login(&s.idp, &s.idp.url("/login"), "khongco", "wrong password").await;
+    let r2 = b2
+        .submit_login(&s.idp, &s.idp.url("/login"), "khongco", "wrong password")
+        .await;
     let (st2, h2) = (r2.status(), strip(r2.text().await.unwrap()));
     assert_eq!(st1, st2);
     assert!(h1.contains("Tài khoản hoặc mật khẩu không đúng."));
@@ -253,10 +362,27 @@ async fn wrong_password_and_unknown_account_look_the_same() {
         "same page for both"
     );
     // A good password then signs in, and the failures are in the metrics.
-    let ok = b1.submit_login(&s.idp, &s.idp.url("/login"), "tamtt@BINHPHUOC.gov.vn", PASSWORD).await;
+    let ok = b1
+        .submit_login(
+            &s.idp,
+            &s.idp.url("/login"),
+            "tamtt@BINHPHUOC.gov.vn",
+            PASSWORD,
+        )
+        .await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
-    let metrics = rp_http().get(s.idp.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"idp_logins_total{result="failed"} 2"#), "{metrics}");
+    let metrics = rp_http()
+        .get(s.idp.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"idp_logins_total{result="failed"} 2"#),
+        "{metrics}"
+    );
     assert!(metrics.contains(r#"idp_logins_total{result="ok"} 1"#));
 }
 
@@ -268,11 +394,19 @@ async fn login_form_needs_its_csrf_token() {
     let r = browser
         .http
         .post(s.idp.url("/login"))
-        .form(&[("csrf", "forged"), ("account", "tamtt"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", "forged"),
+            ("account", "tamtt"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap().contains("dn_session")));
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().contains("dn_session"))
+    );
     assert!(r.text().await.unwrap().contains("Biểu mẫu đã hết hạn"));
 }
