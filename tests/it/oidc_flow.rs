@@ -177,7 +177,7 @@ async fn code_flow(idp: &Idp) {
     let logout = format!(
         "{}?id_token_hint={}&post_logout_redirect_uri={}&state=xyz",
         idp.url("/logout"),
-        id_token.to_string(),
+        id_token,
         BYE
     );
     let resp = browser.get(&logout).await;
