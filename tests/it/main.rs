@@ -3,6 +3,8 @@
 //! binary costs a link on 2 cores.
 
 mod browser;
+mod clients;
+mod conformance;
 mod harness;
 mod negative;
 mod nodes;

@@ -1,0 +1,310 @@
+//! One conformance suite per trait: every cache (memory, Redis) and every
+//! store (SQLite, PostgreSQL) passes the same tests.
+
+use std::time::Duration;
+
+use idp::cache::{CacheBackend, MemoryCache, RedisCache};
+use idp::store::{AuditEvent, Grant, KeyRow, NewClient, NewUser, RefreshUse, Store, StoreError};
+
+use crate::harness::{Postgres, Redis};
+
+async fn cache_suite<C: CacheBackend>(c: &C) {
+    let p = idp::crypto::random_id().unwrap();
+    let k = |s: &str| format!("{p}:{s}");
+    let long = Duration::from_secs(60);
+    c.ping().await.unwrap();
+
+    assert_eq!(c.get(&k("missing")).await.unwrap(), None);
+    c.set(&k("a"), b"1", long).await.unwrap();
+    assert_eq!(c.get(&k("a")).await.unwrap().as_deref(), Some(&b"1"[..]));
+    c.set(&k("a"), b"2", long).await.unwrap();
+    assert_eq!(
+        c.get(&k("a")).await.unwrap().as_deref(),
+        Some(&b"2"[..]),
+        "set overwrites"
+    );
+
+    assert!(c.set_nx(&k("nx"), b"first", long).await.unwrap());
+    assert!(!c.set_nx(&k("nx"), b"second", long).await.unwrap());
+    assert_eq!(
+        c.get(&k("nx")).await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+
+    c.set(&k("once"), b"code", long).await.unwrap();
+    assert_eq!(
+        c.take(&k("once")).await.unwrap().as_deref(),
+        Some(&b"code"[..])
+    );
+    assert_eq!(
+        c.take(&k("once")).await.unwrap(),
+        None,
+        "take hands a value out once"
+    );
+
+    c.delete(&k("a")).await.unwrap();
+    assert_eq!(c.get(&k("a")).await.unwrap(), None);
+    c.delete(&k("never-set")).await.unwrap();
+
+    assert_eq!(c.incr(&k("n"), long).await.unwrap(), 1);
+    assert_eq!(c.incr(&k("n"), long).await.unwrap(), 2);
+    assert_eq!(c.incr(&k("n"), long).await.unwrap(), 3);
+
+    // Expiry, for values, once-only markers and counters alike.
+    let short = Duration::from_millis(300);
+    c.set(&k("e"), b"x", short).await.unwrap();
+    assert!(c.set_nx(&k("enx"), b"x", short).await.unwrap());
+    assert_eq!(c.incr(&k("en"), short).await.unwrap(), 1);
+    assert_eq!(c.incr(&k("en"), short).await.unwrap(), 2);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(c.get(&k("e")).await.unwrap(), None);
+    assert_eq!(c.take(&k("e")).await.unwrap(), None);
+    assert!(
+        c.set_nx(&k("enx"), b"y", short).await.unwrap(),
+        "an expired marker can be set again"
+    );
+    assert_eq!(
+        c.incr(&k("en"), short).await.unwrap(),
+        1,
+        "the window restarts after expiry"
+    );
+
+    // Concurrent takes: exactly one winner.
+    let race = k("race");
+    c.set(&race, b"v", long).await.unwrap();
+    let (a, b) = tokio::join!(c.take(&race), c.take(&race));
+    assert_eq!(
+        usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some()),
+        1
+    );
+}
+
+#[tokio::test]
+async fn memory_cache_conformance() {
+    cache_suite(&MemoryCache::new()).await;
+}
+
+#[tokio::test]
+async fn redis_cache_conformance() {
+    let redis = Redis::start();
+    cache_suite(&RedisCache::connect(&redis.url).await.unwrap()).await;
+}
+
+fn user(id: &str, email: &str) -> NewUser {
+    NewUser {
+        id: id.into(),
+        email: email.into(),
+        name: "Trương Thanh Tâm".into(),
+        phone: Some("0888778078".into()),
+        password_hash: None,
+        is_admin: false,
+    }
+}
+
+fn key(kid: &str, alg: &str, state: &str) -> KeyRow {
+    KeyRow {
+        kid: kid.into(),
+        alg: alg.into(),
+        state: state.into(),
+        sealed_der: vec![1, 2, 3, 0, 255],
+        public_jwk: "{}".into(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn grant(id: &str, sid: &str) -> Grant {
+    Grant {
+        id: id.into(),
+        client_id: "vanban".into(),
+        user_id: "u1".into(),
+        sid: Some(sid.into()),
+        scope: "openid email".into(),
+        auth_time: 100,
+        amr: vec!["pwd".into()],
+        acr: "1".into(),
+        created_at: 100,
+        expires_at: 10_000,
+        revoked_at: None,
+    }
+}
+
+async fn store_suite(s: &Store) {
+    s.migrate().await.unwrap();
+    s.migrate().await.unwrap(); // idempotent
+    s.ping().await.unwrap();
+
+    // People.
+    let u = s
+        .create_user(&user("u1", "tamtt@binhphuoc.gov.vn"), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        u.name, "Trương Thanh Tâm",
+        "Vietnamese text survives the round trip"
+    );
+    assert!(!u.is_admin() && !u.is_disabled());
+    assert!(matches!(
+        s.create_user(&user("u2", "tamtt@binhphuoc.gov.vn"), 100)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.user_by_email("tamtt@binhphuoc.gov.vn")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "u1"
+    );
+    assert!(
+        s.user_by_email("nobody@binhphuoc.gov.vn")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.set_password_hash("u1", "$argon2id$x", 200).await.unwrap();
+    assert_eq!(
+        s.user_by_id("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("$argon2id$x")
+    );
+    assert!(s.set_user_disabled("u1", Some(300), 300).await.unwrap());
+    assert!(s.user_by_id("u1").await.unwrap().unwrap().is_disabled());
+    assert!(s.set_user_disabled("u1", None, 301).await.unwrap());
+    let mut admin = user("u3", "admin@binhphuoc.gov.vn");
+    admin.is_admin = true;
+    s.create_user(&admin, 100).await.unwrap();
+    assert_eq!(s.count_admins().await.unwrap(), 1);
+    let page = s.list_users(1, 1).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].email, "tamtt@binhphuoc.gov.vn", "ordered by e-mail");
+
+    // Clients.
+    let c = NewClient {
+        id: "vanban".into(),
+        name: "Quản lý văn bản".into(),
+        secret_hash: Some("h".into()),
+        auth_method: "client_secret_basic".into(),
+        redirect_uris: vec![
+            "https://vanban.gov.vn/cb".into(),
+            "https://vanban.gov.vn/cb2".into(),
+        ],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        backchannel_logout_uri: None,
+        jwks: None,
+        id_token_alg: "RS256".into(),
+        created_at: 1,
+    };
+    s.create_client(&c).await.unwrap();
+    assert!(matches!(
+        s.create_client(&c).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let got = s.client("vanban").await.unwrap().unwrap();
+    assert_eq!(got.redirect_uris, c.redirect_uris);
+    assert!(got.allows_grant("authorization_code") && !got.allows_grant("refresh_token"));
+    assert!(s.client("nobody").await.unwrap().is_none());
+    assert_eq!(s.list_clients().await.unwrap().len(), 1);
+
+    // Keys: one live key of each state per algorithm, rotation in order.
+    s.insert_key(&key("c1", "RS256", "current")).await.unwrap();
+    s.insert_key(&key("n1", "RS256", "next")).await.unwrap();
+    assert!(matches!(
+        s.insert_key(&key("c2", "RS256", "current")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.insert_key(&key("e1", "ES256", "current")).await.unwrap();
+    s.rotate_keys("RS256", &key("n2", "RS256", "next"), 500)
+        .await
+        .unwrap();
+    s.rotate_keys("RS256", &key("n3", "RS256", "next"), 600)
+        .await
+        .unwrap();
+    let live = s.live_keys().await.unwrap();
+    let state = |kid: &str| live.iter().find(|k| k.kid == kid).map(|k| k.state.clone());
+    assert_eq!(state("c1"), None, "retired after two rotations");
+    assert_eq!(state("n1").as_deref(), Some("previous"));
+    assert_eq!(state("n2").as_deref(), Some("current"));
+    assert_eq!(state("n3").as_deref(), Some("next"));
+    assert_eq!(
+        state("e1").as_deref(),
+        Some("current"),
+        "other algorithms untouched"
+    );
+    assert_eq!(
+        live.iter().find(|k| k.kid == "n2").unwrap().sealed_der,
+        vec![1, 2, 3, 0, 255]
+    );
+
+    // Grants and refresh-token rotation.
+    s.create_grant(&grant("g1", "sid1"), Some("r1"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(s.use_refresh_token("r1", 200).await.unwrap(), RefreshUse::Fresh(g) if g.id == "g1" && g.amr == vec!["pwd"])
+    );
+    assert!(
+        matches!(s.use_refresh_token("r1", 201).await.unwrap(), RefreshUse::Reused(g) if g.id == "g1")
+    );
+    assert!(matches!(
+        s.use_refresh_token("nope", 201).await.unwrap(),
+        RefreshUse::Unknown
+    ));
+    s.add_refresh_token("g1", "r2", 202).await.unwrap();
+    let (g, used) = s.refresh_token("r2").await.unwrap().unwrap();
+    assert_eq!((g.id.as_str(), used), ("g1", None));
+    assert!(s.revoke_grant("g1", "test", 300).await.unwrap());
+    assert!(
+        !s.revoke_grant("g1", "again", 301).await.unwrap(),
+        "revoked once"
+    );
+    assert_eq!(s.grant("g1").await.unwrap().unwrap().revoked_at, Some(300));
+    s.create_grant(&grant("g2", "sid2"), None).await.unwrap();
+    s.create_grant(&grant("g3", "sid2"), Some("r3"))
+        .await
+        .unwrap();
+    let mut ids = s
+        .revoke_grants_of_session("sid2", "signed out", 400)
+        .await
+        .unwrap();
+    ids.sort();
+    assert_eq!(ids, vec!["g2", "g3"]);
+    assert_eq!(s.purge_expired_grants(20_000).await.unwrap(), 3);
+    assert!(
+        s.refresh_token("r3").await.unwrap().is_none(),
+        "tokens go with their grant"
+    );
+
+    // Audit: append and read back newest first.
+    let mut e = AuditEvent::new("auth.login", 10);
+    e.subject = Some("tamtt@binhphuoc.gov.vn".into());
+    s.record(&e).await.unwrap();
+    s.record(&AuditEvent::new("auth.logout", 11)).await.unwrap();
+    let recent = s.recent_audit(10).await.unwrap();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].kind, "auth.logout");
+    assert_eq!(recent[1], e);
+}
+
+#[tokio::test]
+async fn sqlite_store_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/nested/idp.db", dir.path().display()))
+        .await
+        .unwrap();
+    store_suite(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_store_conformance() {
+    let pg = Postgres::start();
+    let store = Store::connect(&pg.url).await.unwrap();
+    store_suite(&store).await;
+    store.close().await;
+}
