@@ -7,6 +7,7 @@ mod clients;
 mod conformance;
 mod harness;
 mod negative;
+mod node_rp;
 mod nodes;
 mod oidc_flow;
 mod ops;
