@@ -422,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_complete_and_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/idp.example.toml");
+        let c = Config::load_from(Some(&path), &[]).unwrap();
+        assert_eq!(c.issuer(), "https://dangnhap.binhphuoc.gov.vn");
+        assert_eq!(c.email_domain.as_deref(), Some("binhphuoc.gov.vn"));
+        let d = Config::default();
+        assert_eq!(c.tokens.refresh_ttl_secs, d.tokens.refresh_ttl_secs);
+        assert_eq!(c.password.memory_kib, d.password.memory_kib);
+        assert_eq!(c.session.idle_timeout_secs, d.session.idle_timeout_secs);
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
         let c = Config::load_from(
             None,

@@ -4,7 +4,6 @@
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 
-use crate::harness::Idp;
 
 pub struct Browser {
     pub http: Client,
@@ -54,7 +53,7 @@ impl Browser {
     /// Opens the login form at `login_url` and submits it; returns the response to the POST.
     pub async fn submit_login(
         &self,
-        idp: &Idp,
+        base: &str,
         login_url: &str,
         account: &str,
         password: &str,
@@ -72,7 +71,7 @@ impl Browser {
             form.push(("req", req));
         }
         self.http
-            .post(idp.url("/login"))
+            .post(format!("{base}/login"))
             .form(&form)
             .send()
             .await
@@ -84,7 +83,7 @@ impl Browser {
     /// redirect URI with the code).
     pub async fn sign_in_via(
         &self,
-        idp: &Idp,
+        base: &str,
         auth_url: &str,
         account: &str,
         password: &str,
@@ -101,7 +100,7 @@ impl Browser {
             return to;
         }
         let resp = self
-            .submit_login(idp, &idp.url(&to), account, password)
+            .submit_login(base, &format!("{base}{to}"), account, password)
             .await;
         assert_eq!(
             resp.status(),
@@ -121,8 +120,8 @@ pub fn pkce() -> (String, String) {
 }
 
 /// An authorization URL built by hand, for the cases a library would refuse to send.
-pub fn authorize_url(idp: &Idp, client_id: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
-    let mut u = url::Url::parse(&idp.url("/authorize")).unwrap();
+pub fn authorize_url(base: &str, client_id: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+    let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
     u.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)

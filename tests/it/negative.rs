@@ -24,8 +24,7 @@ fn setup(b: &Backends) -> Setup {
 /// Signs in and returns (code, verifier).
 async fn code(s: &Setup, browser: &Browser) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let url = authorize_url(
-        &s.idp,
+    let url = authorize_url(&s.idp.base,
         "vanban",
         REDIRECT,
         &[
@@ -33,7 +32,7 @@ async fn code(s: &Setup, browser: &Browser) -> (String, String) {
             ("code_challenge_method", "S256"),
         ],
     );
-    let back = browser.sign_in_via(&s.idp, &url, "tamtt", PASSWORD).await;
+    let back = browser.sign_in_via(&s.idp.base, &url, "tamtt", PASSWORD).await;
     (param(&back, "code").unwrap(), verifier)
 }
 
@@ -83,9 +82,9 @@ async fn refused_without_redirect(b: &Backends) {
         ("code_challenge_method", "S256"),
     ];
     for url in [
-        authorize_url(&s.idp, "vanban", "http://127.0.0.1:9/evil", &pk),
-        authorize_url(&s.idp, "vanban", "http://127.0.0.1:9/cb/", &pk),
-        authorize_url(&s.idp, "nobody", REDIRECT, &pk),
+        authorize_url(&s.idp.base, "vanban", "http://127.0.0.1:9/evil", &pk),
+        authorize_url(&s.idp.base, "vanban", "http://127.0.0.1:9/cb/", &pk),
+        authorize_url(&s.idp.base, "nobody", REDIRECT, &pk),
     ] {
         let r = browser.get(&url).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{url}");
@@ -106,7 +105,7 @@ async fn refused_without_redirect(b: &Backends) {
         vec![("code_challenge", challenge.as_str())],
     ] {
         let r = browser
-            .get(&authorize_url(&s.idp, "vanban", REDIRECT, &extra))
+            .get(&authorize_url(&s.idp.base, "vanban", REDIRECT, &extra))
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let to = location(&r);
@@ -120,8 +119,7 @@ async fn refused_without_redirect(b: &Backends) {
     }
     // A repeated parameter makes the whole request untrustworthy: a page, no redirect.
     let r = browser
-        .get(&authorize_url(
-            &s.idp,
+        .get(&authorize_url(&s.idp.base,
             "vanban",
             REDIRECT,
             &[
@@ -346,12 +344,12 @@ async fn wrong_password_and_unknown_account_look_the_same() {
     };
     let b1 = Browser::new();
     let r1 = b1
-        .submit_login(&s.idp, &s.idp.url("/login"), "tamtt", "wrong password")
+        .submit_login(&s.idp.base, &s.idp.url("/login"), "tamtt", "wrong password")
         .await;
     let (st1, h1) = (r1.status(), strip(r1.text().await.unwrap()));
     let b2 = Browser::new();
     let r2 = b2
-        .submit_login(&s.idp, &s.idp.url("/login"), "khongco", "wrong password")
+        .submit_login(&s.idp.base, &s.idp.url("/login"), "khongco", "wrong password")
         .await;
     let (st2, h2) = (r2.status(), strip(r2.text().await.unwrap()));
     assert_eq!(st1, st2);
@@ -363,8 +361,7 @@ async fn wrong_password_and_unknown_account_look_the_same() {
     );
     // A good password then signs in, and the failures are in the metrics.
     let ok = b1
-        .submit_login(
-            &s.idp,
+        .submit_login(&s.idp.base,
             &s.idp.url("/login"),
             "tamtt@BINHPHUOC.gov.vn",
             PASSWORD,

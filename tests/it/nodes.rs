@@ -31,9 +31,8 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         ("code_challenge_method", "S256"),
     ];
     let back = browser
-        .sign_in_via(
-            &a,
-            &authorize_url(&a, "vanban", REDIRECT, &pk),
+        .sign_in_via(&a.base,
+            &authorize_url(&a.base, "vanban", REDIRECT, &pk),
             "tamtt",
             PASSWORD,
         )
@@ -75,7 +74,7 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         ("code_challenge_method", "S256"),
     ];
     let r = browser
-        .get(&authorize_url(&n2, "vanban", REDIRECT, &pk))
+        .get(&authorize_url(&n2.base, "vanban", REDIRECT, &pk))
         .await;
     assert!(
         param(&location(&r), "code").is_some(),
@@ -94,8 +93,7 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = browser
-        .get(&authorize_url(
-            &a,
+        .get(&authorize_url(&a.base,
             "vanban",
             REDIRECT,
             &[

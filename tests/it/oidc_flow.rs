@@ -61,7 +61,7 @@ async fn code_flow(idp: &Idp) {
         "a new browser sees the sign-in form"
     );
     let back = browser
-        .sign_in_via(idp, url.as_str(), " TamTT ", PASSWORD)
+        .sign_in_via(&idp.base, url.as_str(), " TamTT ", PASSWORD)
         .await;
     assert!(back.starts_with(REDIRECT), "{back}");
     assert_eq!(

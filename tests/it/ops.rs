@@ -88,7 +88,7 @@ async fn pages_carry_security_headers_and_safe_cookies() {
         "{csrf_cookie}"
     );
     let r = browser
-        .submit_login(&idp, &idp.url("/login"), "tamtt", PASSWORD)
+        .submit_login(&idp.base, &idp.url("/login"), "tamtt", PASSWORD)
         .await;
     let session = r.headers()["set-cookie"].to_str().unwrap();
     assert!(

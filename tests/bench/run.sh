@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmark dangnhap against node oidc-provider (OpenID Certified) on this
+# machine, load generator included, and print a Markdown table for the README.
+#   tests/bench/run.sh            # 10 s per run, 64 connections
+#   SECS=30 CONN=128 tests/bench/run.sh
+# Only loopback is used. Discovery, JWKS and client_credentials run on both
+# servers with wrk; refresh chains and authorize→token rounds need a client
+# that follows each response, so they run against dangnhap with
+# `cargo bench -p tests --bench load`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS=${SECS:-10}
+CONN=${CONN:-64}
+IDP_PORT=${IDP_PORT:-18080}
+NODE_PORT=${NODE_PORT:-13000}
+
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -q --no-install-recommends wrk; }
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+cargo build -q --release -p idp
+cargo bench -q -p tests --bench load --no-run 2>/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+export IDP_LISTEN=127.0.0.1:$IDP_PORT IDP_ISSUER=http://127.0.0.1:$IDP_PORT IDP_DATA_DIR=$work \
+  IDP_DATABASE_URL=sqlite://$work/idp.db IDP_EMAIL_DOMAIN=binhphuoc.gov.vn IDP_LOG__LEVEL=warn
+idp=target/release/idp
+password=bench-password-2024
+redirect=http://127.0.0.1:9/cb
+$idp user add tamtt --name "Trương Thanh Tâm" --password-stdin <<<"$password" >/dev/null
+svc=$($idp client add svc --grant client_credentials | sed -n 's/^client_secret: //p')
+app=$($idp client add app --redirect-uri $redirect | sed -n 's/^client_secret: //p')
+$idp serve 2>"$work/idp.log" & pids+=($!); idp_pid=$!
+
+node_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
+PORT=$NODE_PORT CLIENT_SECRET=$node_secret node tests/node/provider.mjs >/dev/null 2>&1 & pids+=($!); node_pid=$!
+
+for url in http://127.0.0.1:$IDP_PORT/healthz http://127.0.0.1:$NODE_PORT/.well-known/openid-configuration; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
+done
+sleep 2
+rss() { awk "/^$2:/ {printf \"%.1f\", \$2/1024}" "/proc/$1/status"; }
+idp_idle=$(rss $idp_pid VmRSS); node_idle=$(rss $node_pid VmRSS)
+
+# Requests per second from wrk; refuses to report a run with errors.
+load() {
+  local out
+  out=$(wrk -t1 -c"$CONN" -d"${SECS}s" "$@")
+  if grep -q "Non-2xx" <<<"$out"; then echo "wrk saw errors: $out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out"
+}
+row() { printf '| %s | %s | %s | %s× |\n' "$1" "$2" "$3" "$(python3 -c "print(round($2/$3, 1))")"; }
+
+echo "| endpoint | dangnhap (req/s) | node oidc-provider (req/s) | ratio |"
+echo "|---|---|---|---|"
+row discovery "$(load http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration)" "$(load http://127.0.0.1:$NODE_PORT/.well-known/openid-configuration)"
+row JWKS "$(load http://127.0.0.1:$IDP_PORT/jwks)" "$(load http://127.0.0.1:$NODE_PORT/jwks)"
+row client_credentials \
+  "$(BASIC=$(printf 'svc:%s' "$svc" | base64 -w0) load -s tests/bench/client_credentials.lua http://127.0.0.1:$IDP_PORT/token)" \
+  "$(BASIC=$(printf 'bench:%s' "$node_secret" | base64 -w0) load -s tests/bench/client_credentials.lua http://127.0.0.1:$NODE_PORT/token)"
+echo
+export BASE=http://127.0.0.1:$IDP_PORT CLIENT_ID=app CLIENT_SECRET=$app REDIRECT=$redirect ACCOUNT=tamtt PASSWORD=$password
+cargo bench -q -p tests --bench load -- refresh "$SECS" 16
+cargo bench -q -p tests --bench load -- authorize "$SECS" 16
+echo
+echo "RSS: dangnhap idle ${idp_idle} MB, peak $(rss $idp_pid VmHWM) MB; node oidc-provider idle ${node_idle} MB, peak $(rss $node_pid VmHWM) MB"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
