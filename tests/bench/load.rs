@@ -42,24 +42,50 @@ async fn token(b: &Browser, e: &Env, form: &[(&str, &str)]) -> Value {
 /// A code from a signed-in browser, with its verifier.
 async fn code(b: &Browser, e: &Env) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&e.base, &e.client, &e.redirect, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let url = authorize_url(
+        &e.base,
+        &e.client,
+        &e.redirect,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let back = b.sign_in_via(&e.base, &url, &e.account, &e.password).await;
     (param(&back, "code").unwrap(), verifier)
 }
 
 async fn round(b: &Browser, e: &Env) -> Value {
     let (c, v) = code(b, e).await;
-    token(b, e, &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", &e.redirect), ("code_verifier", &v)]).await
+    token(
+        b,
+        e,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", &e.redirect),
+            ("code_verifier", &v),
+        ],
+    )
+    .await
 }
 
 async fn worker(mode: String, e: std::sync::Arc<Env>, until: Instant) -> Vec<Duration> {
     let b = Browser::new();
-    let mut refresh = round(&b, &e).await["refresh_token"].as_str().unwrap().to_owned();
+    let mut refresh = round(&b, &e).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut lat = Vec::new();
     while Instant::now() < until {
         let t = Instant::now();
         if mode == "refresh" {
-            let v = token(&b, &e, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+            let v = token(
+                &b,
+                &e,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
             refresh = v["refresh_token"].as_str().unwrap().to_owned();
         } else {
             round(&b, &e).await;
@@ -71,9 +97,15 @@ async fn worker(mode: String, e: std::sync::Arc<Env>, until: Instant) -> Vec<Dur
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let mode = args.first().cloned().unwrap_or_else(|| "refresh".into());
-    assert!(mode == "refresh" || mode == "authorize", "MODE is refresh or authorize");
+    assert!(
+        mode == "refresh" || mode == "authorize",
+        "MODE is refresh or authorize"
+    );
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let workers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
     let e = std::sync::Arc::new(Env {
@@ -86,14 +118,20 @@ async fn main() {
     });
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);
-    let handles: Vec<_> = (0..workers).map(|_| tokio::spawn(worker(mode.clone(), e.clone(), until))).collect();
+    let handles: Vec<_> = (0..workers)
+        .map(|_| tokio::spawn(worker(mode.clone(), e.clone(), until)))
+        .collect();
     let mut lat = Vec::new();
     for h in handles {
         lat.extend(h.await.unwrap());
     }
     let elapsed = start.elapsed().as_secs_f64();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    };
     println!(
         "{mode}: {:.0} per second ({} in {elapsed:.1} s, {workers} workers), p50 {:.2} ms, p99 {:.2} ms",
         lat.len() as f64 / elapsed,

@@ -4,7 +4,6 @@
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 
-
 pub struct Browser {
     pub http: Client,
 }
@@ -120,7 +119,12 @@ pub fn pkce() -> (String, String) {
 }
 
 /// An authorization URL built by hand, for the cases a library would refuse to send.
-pub fn authorize_url(base: &str, client_id: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(
+    base: &str,
+    client_id: &str,
+    redirect: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
     u.query_pairs_mut()
         .append_pair("response_type", "code")

@@ -254,7 +254,8 @@ async fn public_client_uses_pkce_and_no_secret_and_es256_id_tokens_on_request() 
     );
     let browser = Browser::new();
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&idp.base,
+    let url = authorize_url(
+        &idp.base,
         "mobile",
         REDIRECT,
         &[
@@ -272,7 +273,9 @@ async fn public_client_uses_pkce_and_no_secret_and_es256_id_tokens_on_request() 
         .await
         .unwrap();
     assert!(login.contains(r#"value="tamtt""#));
-    let back = browser.sign_in_via(&idp.base, &url, "tamtt", PASSWORD).await;
+    let back = browser
+        .sign_in_via(&idp.base, &url, "tamtt", PASSWORD)
+        .await;
     let code = param(&back, "code").unwrap();
     let (status, e) = post(
         &idp,
@@ -292,7 +295,9 @@ async fn public_client_uses_pkce_and_no_secret_and_es256_id_tokens_on_request() 
         "no verifier, no tokens"
     );
 
-    let back = browser.sign_in_via(&idp.base, &url, "tamtt", PASSWORD).await;
+    let back = browser
+        .sign_in_via(&idp.base, &url, "tamtt", PASSWORD)
+        .await;
     let code = param(&back, "code").unwrap();
     let (status, t) = post(
         &idp,

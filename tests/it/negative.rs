@@ -24,7 +24,8 @@ fn setup(b: &Backends) -> Setup {
 /// Signs in and returns (code, verifier).
 async fn code(s: &Setup, browser: &Browser) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&s.idp.base,
+    let url = authorize_url(
+        &s.idp.base,
         "vanban",
         REDIRECT,
         &[
@@ -32,7 +33,9 @@ async fn code(s: &Setup, browser: &Browser) -> (String, String) {
             ("code_challenge_method", "S256"),
         ],
     );
-    let back = browser.sign_in_via(&s.idp.base, &url, "tamtt", PASSWORD).await;
+    let back = browser
+        .sign_in_via(&s.idp.base, &url, "tamtt", PASSWORD)
+        .await;
     (param(&back, "code").unwrap(), verifier)
 }
 
@@ -119,7 +122,8 @@ async fn refused_without_redirect(b: &Backends) {
     }
     // A repeated parameter makes the whole request untrustworthy: a page, no redirect.
     let r = browser
-        .get(&authorize_url(&s.idp.base,
+        .get(&authorize_url(
+            &s.idp.base,
             "vanban",
             REDIRECT,
             &[
@@ -349,7 +353,12 @@ async fn wrong_password_and_unknown_account_look_the_same() {
     let (st1, h1) = (r1.status(), strip(r1.text().await.unwrap()));
     let b2 = Browser::new();
     let r2 = b2
-        .submit_login(&s.idp.base, &s.idp.url("/login"), "khongco", "wrong password")
+        .submit_login(
+            &s.idp.base,
+            &s.idp.url("/login"),
+            "khongco",
+            "wrong password",
+        )
         .await;
     let (st2, h2) = (r2.status(), strip(r2.text().await.unwrap()));
     assert_eq!(st1, st2);
@@ -361,7 +370,8 @@ async fn wrong_password_and_unknown_account_look_the_same() {
     );
     // A good password then signs in, and the failures are in the metrics.
     let ok = b1
-        .submit_login(&s.idp.base,
+        .submit_login(
+            &s.idp.base,
             &s.idp.url("/login"),
             "tamtt@BINHPHUOC.gov.vn",
             PASSWORD,

@@ -31,7 +31,8 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         ("code_challenge_method", "S256"),
     ];
     let back = browser
-        .sign_in_via(&a.base,
+        .sign_in_via(
+            &a.base,
             &authorize_url(&a.base, "vanban", REDIRECT, &pk),
             "tamtt",
             PASSWORD,
@@ -93,7 +94,8 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = browser
-        .get(&authorize_url(&a.base,
+        .get(&authorize_url(
+            &a.base,
             "vanban",
             REDIRECT,
             &[
