@@ -22,11 +22,17 @@ pub fn free_port() -> u16 {
 /// The server binary: `IDP_BIN`, or `idp` in the profile folder this test
 /// binary was built into (`target/debug/deps/it-…` → `target/debug/idp`).
 pub fn idp_bin() -> PathBuf {
-    let p = std::env::var_os("IDP_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().and_then(Path::parent).unwrap().join("idp")
-    });
-    assert!(p.exists(), "{} is missing: run `cargo build -p idp` first (tests/run.sh does)", p.display());
+    let p = std::env::var_os("IDP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().and_then(Path::parent).unwrap().join("idp")
+        });
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p idp` first (tests/run.sh does)",
+        p.display()
+    );
     p
 }
 

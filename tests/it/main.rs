@@ -11,3 +11,4 @@ mod node_rp;
 mod nodes;
 mod oidc_flow;
 mod ops;
+mod reauth;

@@ -8,8 +8,8 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_ui::Lang;
 use portal_ui::pages::{Chrome, HomePage, LoginPage};
+use portal_ui::{Lang, Texts};
 use serde::Deserialize;
 
 use super::ctx::Ctx;
@@ -17,7 +17,7 @@ use super::oidc::see_other;
 use super::{cookies, csrf, error};
 use crate::Idp;
 use crate::auth::session;
-use crate::portal::login::{self, Attempt, LoginError, LoginResult};
+use crate::portal::login::{self, Attempt, LoginResult};
 use crate::refusal::Refusal;
 
 type St = State<Arc<Idp>>;
@@ -42,18 +42,28 @@ fn here(req: Option<&str>) -> String {
     }
 }
 
-/// Renders the sign-in form (with a fresh CSRF cookie when needed).
+/// Picks a text from the page's language.
+type Pick = fn(&Texts) -> &'static str;
+
+/// Renders the sign-in form (with a fresh CSRF cookie when needed), in the
+/// language the app asked for with `ui_locales`, else the person's.
 async fn form(
     idp: &Idp,
     ctx: &Ctx,
     req: Option<&str>,
     account: String,
-    error_text: Option<&'static str>,
+    error: Option<Pick>,
 ) -> Response {
-    let (client_name, hint) = match req {
-        None => (None, None),
+    let (client_name, hint, lang) = match req {
+        None => (None, None, ctx.lang),
         Some(r) => match login::pending(idp, r).await {
-            Ok(Some(p)) => (Some(p.client_name), p.login_hint),
+            Ok(Some(p)) => {
+                let asked = p
+                    .ui_locales
+                    .as_deref()
+                    .and_then(|u| u.split(' ').find_map(Lang::from_tag));
+                (Some(p.client_name), p.login_hint, asked.unwrap_or(ctx.lang))
+            }
             Ok(None) => {
                 return error::refused(Refusal::LoginExpired, ctx.lang, "/login", &ctx.request_id);
             }
@@ -65,7 +75,7 @@ async fn form(
         Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
     };
     let page = LoginPage {
-        chrome: Chrome::new(ctx.lang, &here(req)),
+        chrome: Chrome::new(lang, &here(req)),
         csrf: c.token,
         req: req.map(str::to_owned),
         client_name,
@@ -74,7 +84,7 @@ async fn form(
         } else {
             account
         },
-        error: error_text,
+        error: error.map(|pick| pick(lang.texts())),
     };
     let mut resp = error::render(&page, &ctx.request_id);
     if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
@@ -108,10 +118,16 @@ pub async fn login_post(
     let Ok(Form(f)) = f else {
         return error::refused(Refusal::BadRequest, ctx.lang, "/login", &ctx.request_id);
     };
-    let t = ctx.lang.texts();
     let account = f.account.unwrap_or_default();
     if !csrf::check(&idp, &ctx, f.csrf.as_deref()) {
-        return form(&idp, &ctx, f.req.as_deref(), account, Some(t.form_expired)).await;
+        return form(
+            &idp,
+            &ctx,
+            f.req.as_deref(),
+            account,
+            Some(|t| t.form_expired),
+        )
+        .await;
     }
     let attempt = Attempt {
         account: &account,
@@ -137,14 +153,12 @@ pub async fn login_post(
                 &ctx,
                 f.req.as_deref(),
                 account,
-                Some(t.invalid_credentials),
+                Some(|t| t.invalid_credentials),
             )
             .await
         }
         Ok(LoginResult::Refuse(r)) => error::refused(r, ctx.lang, "/login", &ctx.request_id),
-        Err(e @ LoginError::DirectoryDown(_)) => {
-            error::internal(&e, true, ctx.lang, &ctx.request_id)
-        }
+        // The store, cache or directory is unreachable: "try again later", details in the log.
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
 }
