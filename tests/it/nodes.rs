@@ -16,7 +16,7 @@ async fn two_nodes_share_sessions_codes_and_logout() {
     let b = Backends {
         database_url: Some(pg.url.clone()),
         redis_url: Some(redis.url.clone()),
-        ..Backends::default()
+        env: vec![("IDP_TOKENS__KEY_RELOAD_SECS".into(), "1".into())],
     };
     let a = Idp::spawn(&b);
     let n2 = a.sibling(&b);
@@ -137,5 +137,32 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         before["keys"].as_array().unwrap().len(),
         4,
         "current and next of RS256 and ES256"
+    );
+    // The running node picks the rotation up by itself.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let after: Value = rp_http()
+        .get(n2.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids = |v: &Value| -> Vec<String> {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        after["keys"].as_array().unwrap().len(),
+        6,
+        "previous, current and next of each algorithm"
+    );
+    assert!(
+        kids(&before).iter().all(|k| kids(&after).contains(k)),
+        "keys already published stay published"
     );
 }

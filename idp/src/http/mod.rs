@@ -113,7 +113,7 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
     let listener = TcpListener::bind(idp.config.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, issuer = idp.config.issuer(), cache = idp.cache.kind(), "listening");
-    let reload = tokio::spawn(reload_keys(Arc::clone(&idp)));
+    let reload = tokio::spawn(housekeeping(Arc::clone(&idp)));
     let app = router(idp).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -123,14 +123,24 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
     result
 }
 
-/// Picks up keys rotated by the CLI or another node.
-async fn reload_keys(idp: Arc<Idp>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
-    tick.tick().await;
+/// Picks up keys rotated by the CLI or another node, and hourly deletes
+/// grants (with their refresh tokens) that expired more than a day ago.
+async fn housekeeping(idp: Arc<Idp>) {
+    let mut keys = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
+    keys.tick().await; // the first tick is immediate, and the keys were just loaded
+    let mut purge = tokio::time::interval(Duration::from_secs(3600));
     loop {
-        tick.tick().await;
-        if let Err(e) = idp.keys.reload().await {
-            tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
+        tokio::select! {
+            _ = keys.tick() => {
+                if let Err(e) = idp.keys.reload().await {
+                    tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
+                }
+            }
+            _ = purge.tick() => match idp.store.purge_expired_grants(crate::now() - 86_400).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(grants = n, "expired grants deleted"),
+                Err(e) => tracing::warn!(error = %e, "expired grants not deleted"),
+            },
         }
     }
 }
