@@ -110,9 +110,17 @@ pub async fn token_post(
     let Ok(Form(req)) = f else {
         return form_error(&ctx);
     };
-    match token::exchange(&idp, req, ctx.basic(), crate::now()).await {
-        Ok(t) => no_store(Json(t).into_response()),
-        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
+    reply(
+        &ctx,
+        token::exchange(&idp, req, ctx.basic(), crate::now()).await,
+    )
+}
+
+/// A JSON answer that must not be cached, or the OAuth error.
+fn reply<T: serde::Serialize>(ctx: &Ctx, result: Result<T, OidcError>) -> Response {
+    match result {
+        Ok(v) => no_store(Json(v).into_response()),
+        Err(e) => error::oauth(&with_basic(e, ctx), &ctx.request_id),
     }
 }
 
@@ -134,10 +142,7 @@ pub async fn userinfo_any(State(idp): St, ctx: Ctx) -> Response {
             &ctx.request_id,
         );
     };
-    match userinfo::userinfo(&idp, token, crate::now()).await {
-        Ok(claims) => no_store(Json(claims).into_response()),
-        Err(e) => error::oauth(&e, &ctx.request_id),
-    }
+    reply(&ctx, userinfo::userinfo(&idp, token, crate::now()).await)
 }
 
 pub async fn introspect_post(
@@ -148,10 +153,10 @@ pub async fn introspect_post(
     let Ok(Form(form)) = f else {
         return form_error(&ctx);
     };
-    match introspection::introspect(&idp, form, ctx.basic(), crate::now()).await {
-        Ok(v) => no_store(Json(v).into_response()),
-        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
-    }
+    reply(
+        &ctx,
+        introspection::introspect(&idp, form, ctx.basic(), crate::now()).await,
+    )
 }
 
 pub async fn revoke_post(
@@ -162,10 +167,9 @@ pub async fn revoke_post(
     let Ok(Form(form)) = f else {
         return form_error(&ctx);
     };
-    match revocation::revoke(&idp, form, ctx.basic(), crate::now()).await {
-        Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(e) => error::oauth(&with_basic(e, &ctx), &ctx.request_id),
-    }
+    // RFC 7009 §2.2: 200 whatever became of the token; the body is ignored.
+    let done = revocation::revoke(&idp, form, ctx.basic(), crate::now()).await;
+    reply(&ctx, done.map(|()| serde_json::json!({})))
 }
 
 pub async fn logout_get(
