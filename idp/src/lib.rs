@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod http;
 pub mod jose;
 pub mod metrics;
@@ -51,6 +52,8 @@ pub enum StartError {
     Keys(#[from] oidc::keys::KeyError),
     #[error("password hashing: {0}")]
     Password(#[from] auth::password::PasswordError),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("{0}")]
     Other(String),
 }
@@ -67,6 +70,11 @@ pub struct Idp {
     pub metrics: Metrics,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// For calls to apps (back-channel logout): no redirects, short timeouts,
+    /// the system's trusted certificates.
+    pub http: reqwest::Client,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox_wake: tokio::sync::Notify,
 }
 
 /// Opens the database (migrating it) and the master key: what the CLI needs.
@@ -84,6 +92,12 @@ impl Idp {
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let discovery = Bytes::from(oidc::discovery::document(config.issuer()).to_string());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(5))
+            .user_agent(concat!("dangnhap/", env!("CARGO_PKG_VERSION")))
+            .build()?;
         Ok(Idp {
             directory: LocalDirectory {
                 store: store.clone(),
@@ -97,6 +111,8 @@ impl Idp {
             master,
             metrics: Metrics::default(),
             discovery,
+            http,
+            outbox_wake: tokio::sync::Notify::new(),
         })
     }
 

@@ -114,11 +114,13 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, issuer = idp.config.issuer(), cache = idp.cache.kind(), "listening");
     let reload = tokio::spawn(housekeeping(Arc::clone(&idp)));
+    let deliver = tokio::spawn(crate::delivery::run(Arc::clone(&idp)));
     let app = router(idp).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     reload.abort();
+    deliver.abort();
     tracing::info!("stopped");
     result
 }

@@ -140,6 +140,11 @@ pub async fn sign_out(
     {
         super::tokens::revoke_grant_access(idp, &gid).await?;
     }
+    // The person is signed out here whatever happens next; an app that cannot
+    // be told is an error for the admin, not for the person.
+    if let Err(e) = super::backchannel::queue(idp, &sess, now).await {
+        tracing::error!(error = %e, sid = %sess.sid, "back-channel logouts not queued");
+    }
     let mut e = AuditEvent::new("auth.logout", now);
     e.actor = Some(sess.user_id.clone());
     e.subject = Some(sess.user_id.clone());

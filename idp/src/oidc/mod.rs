@@ -3,6 +3,7 @@
 //! (OIDC Core 1.0, Discovery 1.0, RFC 6749, 7636, 7009, 7662, 9068, 9207).
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod discovery;
 pub mod introspection;

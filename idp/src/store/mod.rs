@@ -1,18 +1,20 @@
 //! Durable state in SQL through sqlx's `Any` driver: SQLite for the embedded
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
-//! aggregate has its own file: users, clients, keys, grants, audit.
+//! aggregate has its own file: users, clients, keys, grants, audit, outbox.
 
 mod audit;
 mod clients;
 mod grants;
 mod keys;
+mod outbox;
 mod users;
 
 pub use audit::AuditEvent;
 pub use clients::{Client, NewClient};
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
+pub use outbox::OutboxItem;
 pub use users::{NewUser, User};
 
 use std::time::Duration;
