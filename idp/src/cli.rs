@@ -36,9 +36,12 @@ pub enum Command {
     /// People.
     #[command(subcommand)]
     User(UserCommand),
-    /// OIDC clients (apps).
+    /// OIDC clients (how apps sign people in).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Apps shown as tiles at the portal.
+    #[command(subcommand)]
+    App(AppCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -58,8 +61,46 @@ pub enum UserCommand {
         admin: bool,
         #[arg(long)]
         phone: Option<String>,
+        /// Unit (đơn vị), which decides the apps the person sees.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Title (chức vụ).
+        #[arg(long)]
+        title: Option<String>,
+        /// Employee code (mã nhân viên).
+        #[arg(long)]
+        employee_code: Option<String>,
     },
     /// List people.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an app tile to the portal.
+    Add {
+        app_id: String,
+        #[arg(long)]
+        name: String,
+        /// Where the tile leads (the app's home page).
+        #[arg(long)]
+        url: String,
+        /// The OIDC client behind the app; its initiate_login_uri, if any, starts the login.
+        #[arg(long)]
+        client: Option<String>,
+        /// A PNG or JPEG icon, at most 256 KiB.
+        #[arg(long)]
+        icon: Option<PathBuf>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Only people of this unit see the app (repeatable); none: everyone.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Allow a plain http URL outside loopback (not recommended).
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// List apps.
     List,
 }
 
@@ -92,6 +133,9 @@ pub enum ClientCommand {
         /// OIDC Back-Channel Logout URI.
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
+        /// Where a portal tile starts the app's login (OIDC third-party initiated login).
+        #[arg(long)]
+        initiate_login_uri: Option<String>,
         /// client_secret_basic (default) or client_secret_post.
         #[arg(long)]
         auth_method: Option<String>,
@@ -145,6 +189,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User(c) => user(&config, c).await,
         Command::Client(c) => client(&config, c).await,
         Command::Keys(c) => keys(&config, c).await,
+        Command::App(c) => app(&config, c).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,6 +268,9 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
             password_stdin,
             admin,
             phone,
+            unit,
+            title,
+            employee_code,
         } => {
             let email = account::normalize(&email, config.email_domain.as_deref())
                 .map_err(|e| fail(format!("{e}: {email:?}")))?;
@@ -247,6 +295,9 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
                         email,
                         name,
                         phone,
+                        unit,
+                        title,
+                        employee_code,
                         password_hash,
                         is_admin: admin,
                     },
@@ -326,6 +377,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
             grants,
             post_logout_redirect_uris,
             backchannel_logout_uri,
+            initiate_login_uri,
             auth_method,
             jwks_file,
             id_token_alg,
@@ -360,6 +412,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 .iter()
                 .chain(&post_logout_redirect_uris)
                 .chain(&backchannel_logout_uri)
+                .chain(&initiate_login_uri)
             {
                 check_redirect_uri(uri, insecure_http).map_err(fail)?;
             }
@@ -424,6 +477,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 post_logout_redirect_uris,
                 grant_types: grants,
                 backchannel_logout_uri,
+                initiate_login_uri,
                 jwks,
                 id_token_alg,
                 created_at: now(),
@@ -457,6 +511,105 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The type of an icon from its first bytes: only PNG and JPEG are accepted.
+fn icon_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
+    let (store, _) = crate::open_store(config).await?;
+    match cmd {
+        AppCommand::Add {
+            app_id,
+            name,
+            url,
+            client,
+            icon,
+            description,
+            units,
+            insecure_http,
+        } => {
+            let id_ok = !app_id.is_empty()
+                && app_id.len() <= 64
+                && app_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !id_ok {
+                return Err(fail("APP_ID must be 1-64 characters of A-Z a-z 0-9 . _ -"));
+            }
+            check_redirect_uri(&url, insecure_http).map_err(fail)?;
+            if let Some(c) = &client
+                && store.client(c).await?.is_none()
+            {
+                return Err(fail(format!(
+                    "no client {c}; register it first with `idp client add {c}`"
+                )));
+            }
+            let (icon, icon_type) = match &icon {
+                None => (None, None),
+                Some(path) => {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                    if bytes.len() > 256 * 1024 {
+                        return Err(fail(format!(
+                            "{}: the icon is larger than 256 KiB",
+                            path.display()
+                        )));
+                    }
+                    let kind = icon_type(&bytes).ok_or_else(|| {
+                        fail(format!(
+                            "{}: the icon must be a PNG or JPEG image",
+                            path.display()
+                        ))
+                    })?;
+                    (Some(bytes), Some(kind.to_owned()))
+                }
+            };
+            let a = crate::store::App {
+                id: app_id,
+                name,
+                description,
+                launch_url: url,
+                client_id: client,
+                icon,
+                icon_type,
+                units,
+                created_at: now(),
+            };
+            store.create_app(&a).await.map_err(|e| match e {
+                crate::store::StoreError::Conflict(id) => fail(format!("app {id} already exists")),
+                other => fail(other.to_string()),
+            })?;
+            audit(&store, "admin.app_added", &a.id, None).await?;
+            println!("added app {} ({})", a.id, a.name);
+        }
+        AppCommand::List => {
+            for a in store.list_apps().await? {
+                let who = if a.units.is_empty() {
+                    "everyone".to_owned()
+                } else {
+                    a.units.join(",")
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    a.id,
+                    a.name,
+                    a.launch_url,
+                    a.client_id.unwrap_or_default(),
+                    who
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn keys(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
     let (store, master) = crate::open_store(config).await?;
     match cmd {
@@ -483,6 +636,14 @@ async fn keys(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn icons_are_png_or_jpeg_by_their_bytes() {
+        assert_eq!(icon_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(icon_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(icon_type(b"<svg onload=alert(1)>"), None);
+        assert_eq!(icon_type(b""), None);
+    }
 
     #[test]
     fn redirect_uris_must_be_https_outside_loopback() {

@@ -14,4 +14,6 @@ pub enum Refusal {
     LoginExpired,
     /// The form's CSRF token did not match.
     FormExpired,
+    /// The app is unknown or not for this person.
+    AppNotAllowed,
 }

@@ -39,14 +39,35 @@ pub struct LoginPage {
     pub error: Option<&'static str>,
 }
 
-/// Shown after signing in when no app asked for the sign-in.
+/// One app on the portal.
+pub struct TileView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub has_icon: bool,
+}
+
+impl TileView {
+    /// The first letter of the name, shown when the app has no icon.
+    pub fn initial(&self) -> String {
+        self.name
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The app-picker at `/`: a tile per app the person may use.
 #[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage {
+#[template(path = "portal.html")]
+pub struct PortalPage {
     pub chrome: Chrome,
     pub csrf: String,
     pub name: String,
     pub email: String,
+    pub query: String,
+    pub tiles: Vec<TileView>,
 }
 
 /// Asks before signing out when the request does not prove it came from the person's app.
@@ -132,6 +153,48 @@ mod tests {
         assert!(html.contains("Sign in"));
         assert!(html.contains(r#"<html lang="en">"#));
         assert!(!html.contains(r#"name="req""#));
+    }
+
+    #[test]
+    fn portal_page_shows_tiles_and_escapes_the_query() {
+        let page = PortalPage {
+            chrome: Chrome::new(Lang::Vi, "/"),
+            csrf: "c".into(),
+            name: "Trương Thanh Tâm".into(),
+            email: "tamtt@binhphuoc.gov.vn".into(),
+            query: "<b>".into(),
+            tiles: vec![
+                TileView {
+                    id: "vanban".into(),
+                    name: "Quản lý văn bản".into(),
+                    description: "Onewin".into(),
+                    has_icon: true,
+                },
+                TileView {
+                    id: "lich".into(),
+                    name: "lịch công tác".into(),
+                    description: String::new(),
+                    has_icon: false,
+                },
+            ],
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"href="/launch/vanban""#));
+        assert!(html.contains(r#"src="/apps/vanban/icon""#));
+        assert!(html.contains(">L<"), "initial instead of an icon");
+        assert!(html.contains("Ứng dụng của bạn"));
+        assert!(!html.contains("<b>"));
+        let empty = PortalPage {
+            tiles: vec![],
+            query: "x".into(),
+            ..page
+        };
+        assert!(
+            empty
+                .render()
+                .unwrap()
+                .contains("Không có ứng dụng nào khớp")
+        );
     }
 
     #[test]

@@ -75,6 +75,12 @@ pub struct Texts {
     pub error_internal: &'static str,
     pub error_unavailable: &'static str,
     pub error_too_many: &'static str,
+    pub error_app_not_allowed: &'static str,
+    pub apps_title: &'static str,
+    pub search_label: &'static str,
+    pub search_button: &'static str,
+    pub no_apps: &'static str,
+    pub no_match: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -106,6 +112,12 @@ pub static VI: Texts = Texts {
     error_internal: "Hệ thống gặp lỗi. Vui lòng thử lại sau ít phút.",
     error_unavailable: "Hệ thống tạm thời không phục vụ được. Vui lòng thử lại sau ít phút.",
     error_too_many: "Quá nhiều yêu cầu. Vui lòng đợi một lát rồi thử lại.",
+    error_app_not_allowed: "Ứng dụng này không có hoặc bạn không được phép sử dụng.",
+    apps_title: "Ứng dụng của bạn",
+    search_label: "Tìm ứng dụng",
+    search_button: "Tìm",
+    no_apps: "Chưa có ứng dụng nào dành cho bạn. Vui lòng liên hệ quản trị hệ thống.",
+    no_match: "Không có ứng dụng nào khớp với từ khóa tìm kiếm.",
 };
 
 pub static EN: Texts = Texts {
@@ -137,6 +149,12 @@ pub static EN: Texts = Texts {
     error_internal: "Something went wrong. Please try again in a few minutes.",
     error_unavailable: "The service is temporarily unavailable. Please try again in a few minutes.",
     error_too_many: "Too many requests. Please wait a moment and try again.",
+    error_app_not_allowed: "This app does not exist or is not available to you.",
+    apps_title: "Your apps",
+    search_label: "Find an app",
+    search_button: "Search",
+    no_apps: "No apps are available to you yet. Please contact the administrator.",
+    no_match: "No app matches your search.",
 };
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use idp::cache::{CacheBackend, MemoryCache, RedisCache};
-use idp::store::{AuditEvent, Grant, KeyRow, NewClient, NewUser, RefreshUse, Store, StoreError};
+use idp::store::{
+    App, AuditEvent, Grant, KeyRow, NewClient, NewUser, RefreshUse, Store, StoreError,
+};
 
 use crate::harness::{Postgres, Redis};
 
@@ -96,6 +98,9 @@ fn user(id: &str, email: &str) -> NewUser {
         email: email.into(),
         name: "Trương Thanh Tâm".into(),
         phone: Some("0888778078".into()),
+        unit: Some("Sở Nội vụ".into()),
+        title: None,
+        employee_code: Some("2019005118".into()),
         password_hash: None,
         is_admin: false,
     }
@@ -197,6 +202,7 @@ async fn store_suite(s: &Store) {
         post_logout_redirect_uris: vec![],
         grant_types: vec!["authorization_code".into()],
         backchannel_logout_uri: None,
+        initiate_login_uri: Some("https://vanban.gov.vn/login".into()),
         jwks: None,
         id_token_alg: "RS256".into(),
         created_at: 1,
@@ -210,6 +216,46 @@ async fn store_suite(s: &Store) {
     assert_eq!(got.redirect_uris, c.redirect_uris);
     assert!(got.allows_grant("authorization_code") && !got.allows_grant("refresh_token"));
     assert!(s.client("nobody").await.unwrap().is_none());
+    assert_eq!(
+        got.initiate_login_uri.as_deref(),
+        Some("https://vanban.gov.vn/login")
+    );
+    assert_eq!(
+        s.user_by_id("u1").await.unwrap().unwrap().unit.as_deref(),
+        Some("Sở Nội vụ")
+    );
+
+    // Apps and when each person last opened them.
+    let app = App {
+        id: "vanban".into(),
+        name: "Quản lý văn bản".into(),
+        description: String::new(),
+        launch_url: "https://vanban.gov.vn/".into(),
+        client_id: Some("vanban".into()),
+        icon: Some(vec![0x89, b'P', 0, 255]),
+        icon_type: Some("image/png".into()),
+        units: vec!["Sở Nội vụ".into()],
+        created_at: 1,
+    };
+    s.create_app(&app).await.unwrap();
+    assert!(matches!(
+        s.create_app(&app).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.app("vanban").await.unwrap().unwrap(), app);
+    assert!(
+        app.visible_to(Some("Sở Nội vụ"))
+            && !app.visible_to(Some("Sở Tài chính"))
+            && !app.visible_to(None)
+    );
+    assert_eq!(s.list_apps().await.unwrap().len(), 1);
+    s.record_app_use("u1", "vanban", 10).await.unwrap();
+    s.record_app_use("u1", "vanban", 20).await.unwrap();
+    assert_eq!(
+        s.app_usage("u1").await.unwrap(),
+        vec![("vanban".to_owned(), 20)]
+    );
+    assert!(s.app_usage("u3").await.unwrap().is_empty());
     assert_eq!(s.list_clients().await.unwrap().len(), 1);
 
     // Keys: one live key of each state per algorithm, rotation in order.

@@ -12,4 +12,5 @@ mod node_rp;
 mod nodes;
 mod oidc_flow;
 mod ops;
+mod portal;
 mod reauth;

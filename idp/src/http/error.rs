@@ -68,6 +68,7 @@ fn refusal(r: Refusal, t: &'static Texts) -> (StatusCode, &'static str) {
         Refusal::BadLogoutRequest => (StatusCode::BAD_REQUEST, t.error_bad_logout_request),
         Refusal::LoginExpired => (StatusCode::BAD_REQUEST, t.error_login_expired),
         Refusal::FormExpired => (StatusCode::BAD_REQUEST, t.form_expired),
+        Refusal::AppNotAllowed => (StatusCode::FORBIDDEN, t.error_app_not_allowed),
     }
 }
 

@@ -36,6 +36,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/", get(portal::home_get))
         .route("/login", get(portal::login_get).post(portal::login_post))
         .route("/lang/{tag}", get(portal::lang_get))
+        .route("/launch/{app_id}", get(portal::launch_get))
+        .route("/apps/{app_id}/icon", get(portal::icon_get))
         .route("/static/app.css", get(portal::css_get))
         .route(
             "/.well-known/openid-configuration",

@@ -8,7 +8,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_ui::pages::{Chrome, HomePage, LoginPage};
+use portal_ui::pages::{Chrome, LoginPage, PortalPage, TileView};
 use portal_ui::{Lang, Texts};
 use serde::Deserialize;
 
@@ -17,6 +17,7 @@ use super::oidc::see_other;
 use super::{cookies, csrf, error};
 use crate::Idp;
 use crate::auth::session;
+use crate::portal::apps;
 use crate::portal::login::{self, Attempt, LoginResult};
 use crate::refusal::Refusal;
 
@@ -94,20 +95,10 @@ async fn form(
 }
 
 pub async fn login_get(State(idp): St, ctx: Ctx, Query(q): Query<LoginQuery>) -> Response {
-    if q.req.is_none() && signed_in(&idp, &ctx).await {
+    if q.req.is_none() && matches!(person(&idp, &ctx).await, Ok(Some(_))) {
         return see_other("/");
     }
     form(&idp, &ctx, q.req.as_deref(), String::new(), None).await
-}
-
-async fn signed_in(idp: &Idp, ctx: &Ctx) -> bool {
-    match ctx.cookie(cookies::session_name(idp)) {
-        Some(c) => matches!(
-            session::load(&idp.cache, &idp.config.session, c, crate::now()).await,
-            Ok(Some(_))
-        ),
-        None => false,
-    }
 }
 
 pub async fn login_post(
@@ -163,38 +154,108 @@ pub async fn login_post(
     }
 }
 
-pub async fn home_get(State(idp): St, ctx: Ctx) -> Response {
-    let now = crate::now();
-    let sess = match ctx.cookie(cookies::session_name(&idp)) {
-        Some(c) => match session::load(&idp.cache, &idp.config.session, c, now).await {
-            Ok(s) => s,
-            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
-        },
-        None => None,
+/// The signed-in person, or `None` (no cookie, session over, person gone).
+async fn person(idp: &Idp, ctx: &Ctx) -> Result<Option<crate::store::User>, String> {
+    let Some(cookie) = ctx.cookie(cookies::session_name(idp)) else {
+        return Ok(None);
     };
-    let Some(sess) = sess else {
-        return see_other("/login");
+    let Some(sess) = session::load(&idp.cache, &idp.config.session, cookie, crate::now())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
     };
-    let user = match idp.store.user_by_id(&sess.user_id).await {
+    idp.store
+        .user_by_id(&sess.user_id)
+        .await
+        .map(|u| u.filter(|u| !u.is_disabled()))
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PortalQuery {
+    pub q: Option<String>,
+}
+
+/// The portal: the sign-in form for a stranger, the app-picker for a person.
+pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) -> Response {
+    let user = match person(&idp, &ctx).await {
         Ok(Some(u)) => u,
-        Ok(None) => return see_other("/login"),
+        Ok(None) => return form(&idp, &ctx, None, String::new(), None).await,
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    let query =
+        q.q.unwrap_or_default()
+            .trim()
+            .chars()
+            .take(100)
+            .collect::<String>();
+    let tiles = match apps::tiles(&idp, &user, Some(&query)).await {
+        Ok(t) => t,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
     let c = match csrf::issue(&idp, &ctx) {
         Ok(c) => c,
         Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
     };
-    let page = HomePage {
+    let page = PortalPage {
         chrome: Chrome::new(ctx.lang, "/"),
         csrf: c.token,
         name: user.name,
         email: user.email,
+        query,
+        tiles: tiles
+            .into_iter()
+            .map(|t| TileView {
+                id: t.id,
+                name: t.name,
+                description: t.description,
+                has_icon: t.has_icon,
+            })
+            .collect(),
     };
     let mut resp = error::render(&page, &ctx.request_id);
     if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
         resp.headers_mut().append(SET_COOKIE, set);
     }
     resp
+}
+
+/// A tile: records the use and sends the person on to the app's login.
+pub async fn launch_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) -> Response {
+    let user = match person(&idp, &ctx).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return see_other("/"),
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    match apps::launch(&idp, &user, &app_id, crate::now()).await {
+        Ok(Some(to)) => see_other(&to),
+        Ok(None) => error::refused(Refusal::AppNotAllowed, ctx.lang, "/", &ctx.request_id),
+        Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+/// An app's icon (checked as PNG or JPEG when it was added).
+pub async fn icon_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) -> Response {
+    match idp.store.app(&app_id).await {
+        Ok(Some(crate::store::App {
+            icon: Some(bytes),
+            icon_type: Some(kind),
+            ..
+        })) => {
+            let mut resp = bytes.into_response();
+            if let Ok(v) = HeaderValue::from_str(&kind) {
+                resp.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            resp.headers_mut().insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            resp
+        }
+        Ok(_) => not_found(ctx).await,
+        Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

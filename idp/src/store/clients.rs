@@ -13,6 +13,8 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Where a portal tile starts the app's login (OIDC Core §4).
+    pub initiate_login_uri: Option<String>,
     pub jwks: Option<String>,
     pub id_token_alg: String,
     pub created_at: i64,
@@ -38,6 +40,7 @@ struct Row {
     post_logout_redirect_uris: String,
     grant_types: String,
     backchannel_logout_uri: Option<String>,
+    initiate_login_uri: Option<String>,
     jwks: Option<String>,
     id_token_alg: String,
     created_at: i64,
@@ -58,6 +61,7 @@ impl TryFrom<Row> for Client {
             secret_hash: r.secret_hash,
             auth_method: r.auth_method,
             backchannel_logout_uri: r.backchannel_logout_uri,
+            initiate_login_uri: r.initiate_login_uri,
             jwks: r.jwks,
             id_token_alg: r.id_token_alg,
             created_at: r.created_at,
@@ -70,7 +74,7 @@ pub type NewClient = Client;
 
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at"
+        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri"
     };
 }
 
@@ -79,7 +83,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -92,6 +96,7 @@ impl Store {
         .bind(&c.jwks)
         .bind(&c.id_token_alg)
         .bind(c.created_at)
+        .bind(&c.initiate_login_uri)
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, &c.id))?;

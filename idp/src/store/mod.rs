@@ -1,8 +1,9 @@
 //! Durable state in SQL through sqlx's `Any` driver: SQLite for the embedded
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
-//! aggregate has its own file: users, clients, keys, grants, audit, outbox.
+//! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox.
 
+mod apps;
 mod audit;
 mod clients;
 mod grants;
@@ -10,6 +11,7 @@ mod keys;
 mod outbox;
 mod users;
 
+pub use apps::App;
 pub use audit::AuditEvent;
 pub use clients::{Client, NewClient};
 pub use grants::{Grant, RefreshUse};

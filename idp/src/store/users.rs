@@ -34,6 +34,9 @@ pub struct NewUser {
     pub email: String,
     pub name: String,
     pub phone: Option<String>,
+    pub unit: Option<String>,
+    pub title: Option<String>,
+    pub employee_code: Option<String>,
     pub password_hash: Option<String>,
     pub is_admin: bool,
 }
@@ -47,13 +50,16 @@ macro_rules! columns {
 impl Store {
     pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<User, StoreError> {
         sqlx::query(
-            "INSERT INTO users (id, email, name, phone, password_hash, is_admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO users (id, email, name, phone, unit, title, employee_code, password_hash, is_admin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(&u.id)
         .bind(&u.email)
         .bind(&u.name)
         .bind(&u.phone)
+        .bind(&u.unit)
+        .bind(&u.title)
+        .bind(&u.employee_code)
         .bind(&u.password_hash)
         .bind(i64::from(u.is_admin))
         .bind(now)

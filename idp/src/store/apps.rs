@@ -1,0 +1,128 @@
+//! Apps shown as tiles at the portal, and who opened which when.
+
+use super::{Store, StoreError, conflict, json_list, to_json};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub launch_url: String,
+    pub client_id: Option<String>,
+    pub icon: Option<Vec<u8>>,
+    pub icon_type: Option<String>,
+    /// Units that may see the app; empty means everyone.
+    pub units: Vec<String>,
+    pub created_at: i64,
+}
+
+impl App {
+    pub fn visible_to(&self, unit: Option<&str>) -> bool {
+        self.units.is_empty() || unit.is_some_and(|u| self.units.iter().any(|x| x == u))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    description: String,
+    launch_url: String,
+    client_id: Option<String>,
+    icon: Option<Vec<u8>>,
+    icon_type: Option<String>,
+    units: String,
+    created_at: i64,
+}
+
+impl TryFrom<Row> for App {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<App, StoreError> {
+        Ok(App {
+            units: json_list(&r.units, "apps.units")?,
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            launch_url: r.launch_url,
+            client_id: r.client_id,
+            icon: r.icon,
+            icon_type: r.icon_type,
+            created_at: r.created_at,
+        })
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "id, name, description, launch_url, client_id, icon, icon_type, units, created_at"
+    };
+}
+
+impl Store {
+    pub async fn create_app(&self, a: &App) -> Result<(), StoreError> {
+        sqlx::query(concat!(
+            "INSERT INTO apps (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.launch_url)
+        .bind(&a.client_id)
+        .bind(&a.icon)
+        .bind(&a.icon_type)
+        .bind(to_json(&a.units))
+        .bind(a.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &a.id))?;
+        Ok(())
+    }
+
+    pub async fn app(&self, id: &str) -> Result<Option<App>, StoreError> {
+        let row: Option<Row> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM apps WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(App::try_from).transpose()
+    }
+
+    pub async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        let rows: Vec<Row> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM apps ORDER BY name"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(App::try_from).collect()
+    }
+
+    /// Notes that `user_id` opened `app_id` at `now`.
+    pub async fn record_app_use(
+        &self,
+        user_id: &str,
+        app_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO app_usage (user_id, app_id, last_used_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, app_id) DO UPDATE SET last_used_at = excluded.last_used_at",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When the person last opened each app: (app id, time).
+    pub async fn app_usage(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT app_id, last_used_at FROM app_usage WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

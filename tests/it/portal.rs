@@ -1,0 +1,191 @@
+//! The portal at the issuer's root: the sign-in form for a stranger, the
+//! app-picker for a person, with tiles by unit, most recently used first,
+//! searchable without diacritics, launching through `initiate_login_uri`.
+
+use reqwest::StatusCode;
+
+use crate::browser::{Browser, location, param};
+use crate::harness::{Backends, Idp, PASSWORD};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/images")
+        .join(name)
+}
+
+#[tokio::test]
+async fn app_picker_shows_the_right_tiles_in_the_right_order() {
+    let idp = Idp::spawn(&Backends::default());
+    idp.cli_ok(
+        &[
+            "user",
+            "add",
+            "tamtt",
+            "--name",
+            "Trương Thanh Tâm",
+            "--unit",
+            "Sở Nội vụ",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    idp.add_client(
+        "vanban",
+        "http://127.0.0.1:9/vanban/cb",
+        &["--initiate-login-uri", "http://127.0.0.1:9/vanban/login"],
+    );
+    let icon = fixture("seal.png");
+    idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "vanban",
+            "--name",
+            "Quản lý văn bản",
+            "--url",
+            "http://127.0.0.1:9/vanban",
+            "--client",
+            "vanban",
+            "--icon",
+            icon.to_str().unwrap(),
+            "--description",
+            "Onewin",
+        ],
+        None,
+    );
+    idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "lich",
+            "--name",
+            "Lịch công tác",
+            "--url",
+            "http://127.0.0.1:9/lich",
+        ],
+        None,
+    );
+    idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "ngansach",
+            "--name",
+            "Ngân sách",
+            "--url",
+            "http://127.0.0.1:9/ns",
+            "--unit",
+            "Sở Tài chính",
+        ],
+        None,
+    );
+    // Bad icons and unknown clients are refused, and nothing is half-added.
+    let bad = idp.cli(
+        &[
+            "app",
+            "add",
+            "x",
+            "--name",
+            "X",
+            "--url",
+            "http://127.0.0.1:9/x",
+            "--icon",
+            fixture("not-an-image.png").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PNG or JPEG"));
+    let bad = idp.cli(
+        &[
+            "app",
+            "add",
+            "y",
+            "--name",
+            "Y",
+            "--url",
+            "http://127.0.0.1:9/y",
+            "--client",
+            "nobody",
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no client nobody"));
+    assert!(!idp.cli_ok(&["app", "list"], None).contains("\tX\t"));
+
+    // A stranger gets the sign-in form at the root.
+    let browser = Browser::new();
+    let html = browser.get(&idp.url("/")).await.text().await.unwrap();
+    assert!(html.contains(r#"name="password""#));
+    let r = browser
+        .submit_login(&idp.base, &idp.url("/"), "tamtt", PASSWORD)
+        .await;
+    assert_eq!(location(&r), "/");
+
+    let page = |q: &'static str| {
+        let b = &browser;
+        let url = idp.url(q);
+        async move { b.get(&url).await.text().await.unwrap() }
+    };
+    let html = page("/").await;
+    assert!(html.contains("Trương Thanh Tâm"));
+    assert!(html.contains("Quản lý văn bản") && html.contains("Lịch công tác"));
+    assert!(
+        !html.contains("Ngân sách"),
+        "an app for another unit is not shown"
+    );
+    assert!(
+        html.find("Lịch công tác").unwrap() < html.find("Quản lý văn bản").unwrap(),
+        "by name before any use"
+    );
+
+    // A tile starts the app's own login (OIDC Core §4), and moves to the front.
+    let r = browser.get(&idp.url("/launch/vanban")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r);
+    assert!(to.starts_with("http://127.0.0.1:9/vanban/login?"), "{to}");
+    assert_eq!(param(&to, "iss").as_deref(), Some(idp.base.as_str()));
+    assert_eq!(
+        param(&to, "target_link_uri").as_deref(),
+        Some("http://127.0.0.1:9/vanban")
+    );
+    let html = page("/").await;
+    assert!(
+        html.find("Quản lý văn bản").unwrap() < html.find("Lịch công tác").unwrap(),
+        "most recently used first"
+    );
+    let r = browser.get(&idp.url("/launch/lich")).await;
+    assert_eq!(
+        location(&r),
+        "http://127.0.0.1:9/lich",
+        "no initiate_login_uri: the launch URL"
+    );
+
+    // Search without diacritics or capitals.
+    let html = page("/?q=VAN%20BAN").await;
+    assert!(html.contains("Quản lý văn bản") && !html.contains("Lịch công tác"));
+    assert!(
+        page("/?q=khong-co")
+            .await
+            .contains("Không có ứng dụng nào khớp")
+    );
+
+    // Other units' apps cannot be launched by URL either.
+    let r = browser.get(&idp.url("/launch/ngansach")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // The icon is served as uploaded, with its type.
+    let r = browser.get(&idp.url("/apps/vanban/icon")).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        std::fs::read(&icon).unwrap().as_slice()
+    );
+    assert_eq!(
+        browser.get(&idp.url("/apps/lich/icon")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // In English on the switch.
+    browser.get(&idp.url("/lang/en?next=/")).await;
+    assert!(page("/").await.contains("Your apps"));
+}
