@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use base64::Engine;
 use portal_ui::Lang;
@@ -96,20 +96,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let cookies = parse_cookies(parts);
-        let from_cookie = cookies
+        // Vietnamese unless the person chose English on the switch (remembered in a
+        // cookie). Not Accept-Language: many office PCs run an English browser.
+        let lang = cookies
             .iter()
             .find(|(n, _)| n == LANG_COOKIE)
-            .and_then(|(_, v)| Lang::from_tag(v));
-        let from_header = || {
-            parts
-                .headers
-                .get(ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| Lang::from_tag(v.split(';').next().unwrap_or_default().trim()))
-        };
-        // Vietnamese unless the person chose English (cookie) or the browser asks for it first.
-        let lang = from_cookie.or_else(from_header).unwrap_or_default();
+            .and_then(|(_, v)| Lang::from_tag(v))
+            .unwrap_or_default();
         Ok(Ctx {
             request_id: parts
                 .extensions
