@@ -27,7 +27,7 @@ if [ -f tests/node/package-lock.json ]; then
 fi
 
 # The end-to-end tests start this binary.
-cargo build -p idp
+cargo build -p idp -p demo-apps
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else

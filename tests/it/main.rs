@@ -6,6 +6,7 @@ mod backchannel;
 mod browser;
 mod clients;
 mod conformance;
+mod demo_apps;
 mod harness;
 mod negative;
 mod node_rp;
