@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::browser::{Browser, hidden};
 use crate::harness::{Backends, Idp, PASSWORD, free_port};
 
-struct DemoApp {
-    base: String,
+pub struct DemoApp {
+    pub base: String,
     child: Child,
 }
 
@@ -24,7 +24,7 @@ impl Drop for DemoApp {
 }
 
 /// Registers `id` with the IdP (client and tile) and starts a demo app for it.
-fn demo_app(idp: &Idp, id: &str, name: &str) -> DemoApp {
+pub fn demo_app(idp: &Idp, id: &str, name: &str) -> DemoApp {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let secret = idp.add_client(

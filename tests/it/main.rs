@@ -4,6 +4,7 @@
 
 mod backchannel;
 mod browser;
+mod chromium;
 mod clients;
 mod conformance;
 mod demo_apps;

@@ -1,0 +1,247 @@
+//! Single sign-on and single logout in a real browser: headless Chromium
+//! driven over WebDriver (chromedriver). Screenshots of the sign-in,
+//! portal, app and sign-out pages at desktop and phone widths are written to
+//! `target/screenshots/` on every run, for a person to look at.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::demo_apps::{DemoApp, demo_app};
+use crate::harness::{Backends, Idp, PASSWORD, free_port};
+
+struct Chromedriver {
+    port: u16,
+    child: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Chromedriver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (install chromium and chromium-driver; tests/run.sh does)");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Chromedriver {
+        port,
+        child,
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Chromedriver) -> Client {
+    // As root and offline: no sandbox, no background networking (TESTING-NOTES).
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--hide-scrollbars",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ],
+        },
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    // target/debug/idp → target/screenshots
+    let dir = crate::harness::idp_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(c: &Client, idp: &Idp, shots: Option<&str>) {
+    c.goto(&idp.url("/")).await.unwrap();
+    if let Some(prefix) = shots {
+        shot(c, &format!("{prefix}-sign-in")).await;
+    }
+    c.find(Locator::Id("account"))
+        .await
+        .unwrap()
+        .send_keys("tamtt")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+}
+
+async fn open_tile(c: &Client, idp: &Idp, app: &DemoApp, id: &str) {
+    c.goto(&idp.url("/")).await.unwrap();
+    c.find(Locator::Css(&format!("a[href='/launch/{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&format!("{}/", app.base)).unwrap())
+        .await
+        .unwrap();
+    let page = text(c).await;
+    assert!(
+        page.contains("Trương Thanh Tâm"),
+        "{id} shows who is signed in: {page}"
+    );
+}
+
+async fn assert_signed_out(c: &Client, app: &DemoApp) {
+    let start = Instant::now();
+    loop {
+        c.goto(&format!("{}/", app.base)).await.unwrap();
+        if text(c).await.contains("Chưa đăng nhập") {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} still signed in",
+            app.base
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_sign_on_and_logout_in_chromium() {
+    let idp = Idp::spawn(&Backends::default());
+    idp.cli_ok(
+        &[
+            "user",
+            "add",
+            "tamtt",
+            "--name",
+            "Trương Thanh Tâm",
+            "--unit",
+            "Sở Nội vụ",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    let docs = demo_app(&idp, "vanban", "Quản lý văn bản");
+    let meet = demo_app(&idp, "phonghop", "Phòng họp không giấy");
+    idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "lich",
+            "--name",
+            "Lịch công tác",
+            "--url",
+            "http://127.0.0.1:9/lich",
+            "--description",
+            "Lịch làm việc của cơ quan",
+        ],
+        None,
+    );
+    let driver = chromedriver();
+    let c = browser(&driver).await;
+    c.set_window_size(1280, 860).await.unwrap();
+
+    // Sign in once at the portal; both apps open from their tiles without a second sign-in.
+    sign_in(&c, &idp, Some("desktop")).await;
+    shot(&c, "desktop-portal").await;
+    open_tile(&c, &idp, &docs, "vanban").await;
+    shot(&c, "desktop-app").await;
+    open_tile(&c, &idp, &meet, "phonghop").await;
+
+    // Sign out at the portal: both apps are signed out.
+    c.goto(&idp.url("/")).await.unwrap();
+    c.find(Locator::Css(".who-bar button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//h1[contains(., 'Bạn đã đăng xuất')]"))
+        .await
+        .unwrap();
+    shot(&c, "desktop-signed-out").await;
+    assert_signed_out(&c, &docs).await;
+    assert_signed_out(&c, &meet).await;
+
+    // Again, with the sign-out started in the meeting app.
+    sign_in(&c, &idp, None).await;
+    open_tile(&c, &idp, &docs, "vanban").await;
+    open_tile(&c, &idp, &meet, "phonghop").await;
+    c.goto(&format!("{}/logout", meet.base)).await.unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&format!("{}/", meet.base)).unwrap())
+        .await
+        .ok();
+    assert_signed_out(&c, &docs).await;
+    assert_signed_out(&c, &meet).await;
+    c.goto(&idp.url("/")).await.unwrap();
+    assert!(
+        text(&c).await.contains("Mật khẩu"),
+        "signed out at the portal too"
+    );
+
+    // Phone width.
+    c.set_window_size(390, 844).await.unwrap();
+    sign_in(&c, &idp, Some("phone")).await;
+    shot(&c, "phone-portal").await;
+    c.goto(&idp.url("/logout")).await.unwrap();
+    shot(&c, "phone-sign-out").await;
+    c.close().await.unwrap();
+}
