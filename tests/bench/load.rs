@@ -5,7 +5,6 @@
 //! CLIENT_ID, CLIENT_SECRET, REDIRECT, ACCOUNT and PASSWORD in the environment.
 
 #[path = "../it/browser.rs"]
-#[allow(dead_code)]
 mod browser;
 
 use std::time::{Duration, Instant};

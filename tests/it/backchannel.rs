@@ -166,15 +166,7 @@ async fn one_sign_out_reaches_every_app_even_one_that_was_down() {
         .await;
     assert_eq!(r.status(), StatusCode::OK, "signed out, no return address");
 
-    let jwks: Value = rp_http()
-        .get(idp.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let keys = idp::jose::parse_jwks(&jwks);
+    let keys = idp.signing_keys().await;
     for (app, client, within) in [(&docs, "vanban", 5), (&meet, "phonghop", 20)] {
         let token = wait_for_token(app, Duration::from_secs(within)).await;
         let v = idp::jose::verify(&token, &keys).expect("signed by the IdP");

@@ -314,15 +314,7 @@ async fn public_client_uses_pkce_and_no_secret_and_es256_id_tokens_on_request() 
     .await;
     assert_eq!(status, StatusCode::OK, "{t}");
     let id_token = t["id_token"].as_str().unwrap();
-    let jwks: Value = rp_http()
-        .get(idp.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let keys = idp::jose::parse_jwks(&jwks);
+    let keys = idp.signing_keys().await;
     let v = idp::jose::verify(id_token, &keys).unwrap();
     assert_eq!(v.header.alg, "ES256");
     assert_eq!(v.claims["aud"], "mobile");

@@ -392,6 +392,21 @@ impl Idp {
         std::fs::read_to_string(self.dir.path().join("idp.log")).unwrap_or_default()
     }
 
+    /// GETs `path` and parses the JSON answer.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The keys the IdP publishes, ready to check its signatures.
+    pub async fn signing_keys(&self) -> Vec<idp::jose::VerifyingKey> {
+        idp::jose::parse_jwks(&self.get_json("/jwks").await)
+    }
+
     /// Runs `idp ARGS` with this node's configuration.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         cli_with(&self.env, args, stdin)

@@ -118,14 +118,7 @@ async fn two_nodes_share_sessions_codes_and_logout() {
     assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
 
     // A key rotation made through one node's CLI reaches the other's JWKS.
-    let before: Value = rp_http()
-        .get(n2.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before: Value = n2.get_json("/jwks").await;
     a.cli_ok(&["keys", "rotate"], None);
     let out = n2.cli_ok(&["keys", "list"], None);
     assert_eq!(
@@ -140,14 +133,7 @@ async fn two_nodes_share_sessions_codes_and_logout() {
     );
     // The running node picks the rotation up by itself.
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    let after: Value = rp_http()
-        .get(n2.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = n2.get_json("/jwks").await;
     let kids = |v: &Value| -> Vec<String> {
         v["keys"]
             .as_array()
