@@ -54,8 +54,6 @@ pub enum StartError {
     Password(#[from] auth::password::PasswordError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("{0}")]
-    Other(String),
 }
 
 /// Everything a request needs, built once at start.
