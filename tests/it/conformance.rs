@@ -315,6 +315,12 @@ async fn store_suite(s: &Store) {
     s.create_grant(&grant("g3", "sid2"), Some("r3"))
         .await
         .unwrap();
+    assert_eq!(
+        s.clients_of_session("sid2").await.unwrap(),
+        vec!["vanban"],
+        "one app, however many grants"
+    );
+    assert!(s.clients_of_session("nobody").await.unwrap().is_empty());
     let mut ids = s
         .revoke_grants_of_session("sid2", "signed out", 400)
         .await

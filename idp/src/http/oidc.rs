@@ -66,18 +66,14 @@ pub async fn authorize_post(
 async fn authorize(idp: &Idp, ctx: &Ctx, req: AuthorizeRequest) -> Response {
     let now = crate::now();
     let cookie = ctx.cookie(cookies::session_name(idp));
-    let mut sess = match cookie {
+    let sess = match cookie {
         Some(c) => match session::load(&idp.cache, &idp.config.session, c, now).await {
             Ok(s) => s,
             Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
         },
         None => None,
     };
-    let live = match (cookie, sess.as_mut()) {
-        (Some(c), Some(s)) => Some((c, s)),
-        _ => None,
-    };
-    match authorize::start(idp, req, live, now).await {
+    match authorize::start(idp, req, sess.as_ref(), now).await {
         Ok(Step::Redirect(to)) => see_other(&to),
         Ok(Step::Login { req_id }) => see_other(&format!("/login?req={req_id}")),
         Ok(Step::Refuse(r)) => error::refused(r, ctx.lang, "/", &ctx.request_id),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{OidcError, known_scopes};
 use crate::Idp;
-use crate::auth::session::{self, SsoSession};
+use crate::auth::session::SsoSession;
 use crate::crypto;
 use crate::refusal::Refusal;
 
@@ -137,7 +137,7 @@ pub fn pkce_shaped(v: &str) -> bool {
 pub async fn start(
     idp: &Idp,
     req: AuthorizeRequest,
-    session: Option<(&str, &mut SsoSession)>,
+    session: Option<&SsoSession>,
     now: i64,
 ) -> Result<Step, OidcError> {
     let Some(client) = (match &req.client_id {
@@ -245,12 +245,10 @@ pub async fn start(
         ui_locales: req.ui_locales.clone(),
     };
 
-    if let Some((cookie, sess)) = session {
+    if let Some(sess) = session {
         let fresh_enough = max_age.is_none_or(|m| now - sess.auth_time <= m);
         if !pending.force_login && fresh_enough {
-            return Ok(Step::Redirect(
-                issue_code(idp, &pending, cookie, sess, now).await?,
-            ));
+            return Ok(Step::Redirect(issue_code(idp, &pending, sess, now).await?));
         }
     }
     if prompt_none {
@@ -271,8 +269,7 @@ pub async fn start(
 pub async fn issue_code(
     idp: &Idp,
     pending: &Pending,
-    cookie: &str,
-    sess: &mut SsoSession,
+    sess: &SsoSession,
     now: i64,
 ) -> Result<String, OidcError> {
     let code = crypto::random_token()?;
@@ -293,14 +290,7 @@ pub async fn issue_code(
     idp.cache
         .set_json(&code_key(&code), &grant, Duration::from_secs(ttl))
         .await?;
-    session::add_client(
-        &idp.cache,
-        &idp.config.session,
-        cookie,
-        sess,
-        &pending.client_id,
-    )
-    .await?;
+
     Ok(with_params(
         &pending.redirect_uri,
         &[

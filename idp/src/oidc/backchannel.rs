@@ -49,11 +49,16 @@ pub fn logout_token(
     Ok(ring.signer(alg).sign(TYP, &claims)?)
 }
 
-/// Queues a logout for every app of the session that has a back channel;
-/// returns how many were queued. The delivery worker is woken at once.
-pub async fn queue(idp: &Idp, sess: &SsoSession, now: i64) -> Result<usize, OidcError> {
+/// Queues a logout for each of `clients` (the session's apps) that has a
+/// back channel; returns how many were queued. The worker is woken at once.
+pub async fn queue(
+    idp: &Idp,
+    sess: &SsoSession,
+    clients: &[String],
+    now: i64,
+) -> Result<usize, OidcError> {
     let mut queued = 0;
-    for client_id in &sess.clients {
+    for client_id in clients {
         let Some(client) = idp.store.client(client_id).await? else {
             continue;
         };

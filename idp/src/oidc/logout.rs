@@ -142,7 +142,8 @@ pub async fn sign_out(
     }
     // The person is signed out here whatever happens next; an app that cannot
     // be told is an error for the admin, not for the person.
-    if let Err(e) = super::backchannel::queue(idp, &sess, now).await {
+    let apps = idp.store.clients_of_session(&sess.sid).await?;
+    if let Err(e) = super::backchannel::queue(idp, &sess, &apps, now).await {
         tracing::error!(error = %e, sid = %sess.sid, "back-channel logouts not queued");
     }
     let mut e = AuditEvent::new("auth.logout", now);
@@ -150,11 +151,7 @@ pub async fn sign_out(
     e.subject = Some(sess.user_id.clone());
     e.client_id = initiator.map(str::to_owned);
     e.ip = ip;
-    e.detail = Some(format!(
-        "sid {}; apps: {}",
-        sess.sid,
-        sess.clients.join(", ")
-    ));
+    e.detail = Some(format!("sid {}; apps: {}", sess.sid, apps.join(", ")));
     idp.audit(e).await;
     Ok(Some(sess))
 }

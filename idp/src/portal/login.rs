@@ -97,7 +97,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         // A new sign-in gets a new session id (no fixation).
         session::destroy(&idp.cache, old).await?;
     }
-    let (cookie, mut sess) = session::create(
+    let (cookie, sess) = session::create(
         &idp.cache,
         &idp.config.session,
         &user.id,
@@ -114,7 +114,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
                 return Ok(LoginResult::Refuse(Refusal::LoginExpired));
             };
             event.client_id = Some(p.client_id.clone());
-            authorize::issue_code(idp, &p, &cookie, &mut sess, now).await?
+            authorize::issue_code(idp, &p, &sess, now).await?
         }
     };
     event.detail = Some(format!("sid {}", sess.sid));

@@ -180,6 +180,18 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// The clients that redeemed a code in one SSO session: the apps that
+    /// hold a session of their own and must hear of its end.
+    pub async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT client_id FROM grants WHERE sid = $1 ORDER BY client_id",
+        )
+        .bind(sid)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+
     /// Revokes every live grant from one SSO session (sign-out); returns their ids.
     pub async fn revoke_grants_of_session(
         &self,
