@@ -7,10 +7,17 @@ use reqwest::StatusCode;
 use crate::browser::{Browser, location, param};
 use crate::harness::{Backends, Idp, PASSWORD};
 
+/// Sample data from the project's shared folder, beside the checkout (`../shared/fixtures`).
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/images")
-        .join(name)
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: the tests read the sample data in ../shared/fixtures beside the checkout",
+        p.display()
+    );
+    p
 }
 
 #[tokio::test]
