@@ -511,17 +511,6 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The type of an icon from its first bytes: only PNG and JPEG are accepted.
-fn icon_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
-
 async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
     let (store, _) = crate::open_store(config).await?;
     match cmd {
@@ -554,20 +543,8 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
             let (icon, icon_type) = match &icon {
                 None => (None, None),
                 Some(path) => {
-                    let bytes = std::fs::read(path)
-                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-                    if bytes.len() > 256 * 1024 {
-                        return Err(fail(format!(
-                            "{}: the icon is larger than 256 KiB",
-                            path.display()
-                        )));
-                    }
-                    let kind = icon_type(&bytes).ok_or_else(|| {
-                        fail(format!(
-                            "{}: the icon must be a PNG or JPEG image",
-                            path.display()
-                        ))
-                    })?;
+                    let (bytes, kind) =
+                        crate::images::read(path).map_err(|e| fail(format!("the icon {e}")))?;
                     (Some(bytes), Some(kind.to_owned()))
                 }
             };
@@ -636,14 +613,6 @@ async fn keys(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn icons_are_png_or_jpeg_by_their_bytes() {
-        assert_eq!(icon_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(icon_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(icon_type(b"<svg onload=alert(1)>"), None);
-        assert_eq!(icon_type(b""), None);
-    }
 
     #[test]
     fn redirect_uris_must_be_https_outside_loopback() {

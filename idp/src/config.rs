@@ -49,6 +49,7 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub password: PasswordConfig,
     pub log: LogConfig,
+    pub branding: BrandingConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -89,6 +90,18 @@ pub struct PasswordConfig {
     pub max_concurrent_hashes: usize,
 }
 
+/// How the pages present the deployment; the default is neutral.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrandingConfig {
+    /// Shown in every page's header instead of "Hệ thống thông tin chính quyền số".
+    pub name: Option<String>,
+    /// A PNG or JPEG logo beside the name, at most 256 KiB.
+    pub logo_path: Option<PathBuf>,
+    /// The main colour, `#rrggbb`.
+    pub primary_color: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -112,6 +125,7 @@ impl Default for Config {
             tokens: TokenConfig::default(),
             password: PasswordConfig::default(),
             log: LogConfig::default(),
+            branding: BrandingConfig::default(),
             max_body_bytes: 64 * 1024,
         }
     }
@@ -321,6 +335,16 @@ impl Config {
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return Err(invalid("log.format", "must be json or text"));
         }
+        if let Some(c) = &self.branding.primary_color {
+            let ok =
+                c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit());
+            if !ok {
+                return Err(invalid(
+                    "branding.primary_color",
+                    "must be #rrggbb, e.g. IDP_BRANDING__PRIMARY_COLOR=#0b5394",
+                ));
+            }
+        }
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
@@ -415,6 +439,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("listen"), "{err}");
+        let err = Config::load_from(None, &env(&[("IDP_BRANDING__PRIMARY_COLOR", "red")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("branding.primary_color"), "{err}");
         let err = Config::load_from(None, &env(&[("IDP_EMAIL_DOMAIN", "không hợp lệ")]))
             .unwrap_err()
             .to_string();

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod delivery;
 pub mod http;
+pub mod images;
 pub mod jose;
 pub mod metrics;
 pub mod oidc;
@@ -52,6 +53,8 @@ pub enum StartError {
     Keys(#[from] oidc::keys::KeyError),
     #[error("password hashing: {0}")]
     Password(#[from] auth::password::PasswordError),
+    #[error("branding.logo_path: {0}")]
+    Branding(String),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -73,6 +76,10 @@ pub struct Idp {
     pub http: reqwest::Client,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: tokio::sync::Notify,
+    /// `/static/brand.css`: the configured colour, if any.
+    pub brand_css: String,
+    /// `/static/logo`: the configured logo and its type.
+    pub logo: Option<(Bytes, &'static str)>,
 }
 
 /// Opens the database (migrating it) and the master key: what the CLI needs.
@@ -96,6 +103,24 @@ impl Idp {
             .timeout(std::time::Duration::from_secs(5))
             .user_agent(concat!("dangnhap/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let logo = match &config.branding.logo_path {
+            Some(path) => Some(
+                images::read(path)
+                    .map(|(b, kind)| (Bytes::from(b), kind))
+                    .map_err(StartError::Branding)?,
+            ),
+            None => None,
+        };
+        let brand_css = config
+            .branding
+            .primary_color
+            .as_ref()
+            .map(|c| format!(":root {{ --brand: {c}; }}\n"))
+            .unwrap_or_default();
+        portal_ui::set_brand(portal_ui::Brand {
+            name: config.branding.name.clone(),
+            has_logo: logo.is_some(),
+        });
         Ok(Idp {
             directory: LocalDirectory {
                 store: store.clone(),
@@ -111,6 +136,8 @@ impl Idp {
             discovery,
             http,
             outbox_wake: tokio::sync::Notify::new(),
+            brand_css,
+            logo,
         })
     }
 

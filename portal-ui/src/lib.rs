@@ -11,3 +11,28 @@ pub use texts::{Lang, Texts};
 
 /// The stylesheet, served at `/static/app.css`.
 pub const APP_CSS: &str = include_str!("../static/app.css");
+
+/// The deployment's branding, set once at start: like the stylesheet, it is
+/// the same for every page and every person.
+#[derive(Clone, Debug, Default)]
+pub struct Brand {
+    /// Replaces the neutral system name in the header, e.g. "UBND tỉnh Bình Phước".
+    pub name: Option<String>,
+    /// A logo is served at `/static/logo`.
+    pub has_logo: bool,
+}
+
+static BRAND: std::sync::OnceLock<Brand> = std::sync::OnceLock::new();
+
+/// Sets the branding; only the first call counts.
+pub fn set_brand(brand: Brand) {
+    let _ = BRAND.set(brand);
+}
+
+pub fn brand() -> &'static Brand {
+    static NEUTRAL: Brand = Brand {
+        name: None,
+        has_logo: false,
+    };
+    BRAND.get().unwrap_or(&NEUTRAL)
+}

@@ -8,17 +8,24 @@ use crate::texts::{Lang, Texts};
 pub struct Chrome {
     pub lang: Lang,
     pub t: &'static Texts,
+    pub brand: &'static crate::Brand,
     /// `/lang/en?next=…`: switches language and comes back here.
     pub switch_href: String,
     pub switch_name: &'static str,
 }
 
 impl Chrome {
+    /// The deployment's name, or the neutral system name in this language.
+    pub fn brand_name(&self) -> &str {
+        self.brand.name.as_deref().unwrap_or(self.t.system_name)
+    }
+
     pub fn new(lang: Lang, here: &str) -> Chrome {
         let other = lang.other();
         Chrome {
             lang,
             t: lang.texts(),
+            brand: crate::brand(),
             switch_href: format!("/lang/{}?next={}", other.tag(), encode_component(here)),
             switch_name: other.texts().language_name,
         }

@@ -196,3 +196,66 @@ async fn app_picker_shows_the_right_tiles_in_the_right_order() {
     browser.get(&idp.url("/lang/en?next=/")).await;
     assert!(page("/").await.contains("Your apps"));
 }
+
+#[tokio::test]
+async fn branding_names_the_province_and_a_bad_logo_stops_the_start() {
+    let logo = fixture("seal.png");
+    let idp = Idp::spawn(&Backends {
+        env: vec![
+            ("IDP_BRANDING__NAME".into(), "UBND tỉnh Bình Phước".into()),
+            ("IDP_BRANDING__PRIMARY_COLOR".into(), "#a61b1b".into()),
+            ("IDP_BRANDING__LOGO_PATH".into(), logo.display().to_string()),
+        ],
+        ..Backends::default()
+    });
+    let browser = Browser::new();
+    let html = browser.get(&idp.url("/")).await.text().await.unwrap();
+    assert!(html.contains(r#"<span class="brand"><img src="/static/logo" alt="" height="32">UBND tỉnh Bình Phước</span>"#), "{html}");
+    assert!(
+        !html.contains("Hệ thống thông tin chính quyền số"),
+        "the neutral name is replaced"
+    );
+    let css = browser
+        .get(&idp.url("/static/brand.css"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(css.contains("--brand: #a61b1b"));
+    let r = browser.get(&idp.url("/static/logo")).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        std::fs::read(&logo).unwrap().as_slice()
+    );
+
+    // Without branding: the neutral name, an empty brand stylesheet, no logo.
+    let plain = Idp::spawn(&Backends::default());
+    let html = browser.get(&plain.url("/")).await.text().await.unwrap();
+    assert!(html.contains("Hệ thống thông tin chính quyền số") && !html.contains("/static/logo\""));
+    assert_eq!(
+        browser.get(&plain.url("/static/logo")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A logo that is not an image stops the server with the field and the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::harness::idp_bin())
+        .arg("serve")
+        .env_clear()
+        .env("IDP_LISTEN", "127.0.0.1:0")
+        .env("IDP_DATA_DIR", dir.path())
+        .env(
+            "IDP_DATABASE_URL",
+            format!("sqlite://{}/x.db", dir.path().display()),
+        )
+        .env("IDP_BRANDING__LOGO_PATH", fixture("not-an-image.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("branding.logo_path") && err.contains("PNG or JPEG"),
+        "{err}"
+    );
+}

@@ -39,6 +39,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/launch/{app_id}", get(portal::launch_get))
         .route("/apps/{app_id}/icon", get(portal::icon_get))
         .route("/static/app.css", get(portal::css_get))
+        .route("/static/brand.css", get(portal::brand_css_get))
+        .route("/static/logo", get(portal::logo_get))
         .route(
             "/.well-known/openid-configuration",
             get(oidc::discovery_get),

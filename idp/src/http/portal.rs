@@ -300,6 +300,33 @@ pub async fn css_get() -> Response {
     resp
 }
 
+pub async fn brand_css_get(State(idp): St) -> Response {
+    let mut resp = idp.brand_css.clone().into_response();
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
+pub async fn logo_get(State(idp): St, ctx: Ctx) -> Response {
+    let Some((bytes, kind)) = idp.logo.clone() else {
+        return not_found(ctx).await;
+    };
+    let mut resp = bytes.into_response();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
 pub async fn not_found(ctx: Ctx) -> Response {
     error::page(
         StatusCode::NOT_FOUND,
