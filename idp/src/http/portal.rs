@@ -242,17 +242,10 @@ pub async fn icon_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) -> R
             icon: Some(bytes),
             icon_type: Some(kind),
             ..
-        })) => {
-            let mut resp = bytes.into_response();
-            if let Ok(v) = HeaderValue::from_str(&kind) {
-                resp.headers_mut().insert(CONTENT_TYPE, v);
-            }
-            resp.headers_mut().insert(
-                CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            );
-            resp
-        }
+        })) => match HeaderValue::from_str(&kind) {
+            Ok(kind) => asset(bytes, kind, "3600"),
+            Err(_) => not_found(ctx).await,
+        },
         Ok(_) => not_found(ctx).await,
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
@@ -287,44 +280,31 @@ pub async fn lang_get(
     resp
 }
 
-pub async fn css_get() -> Response {
-    let mut resp = portal_ui::APP_CSS.into_response();
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    resp.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
+/// A static or configured asset that browsers may keep for a while.
+fn asset(body: impl IntoResponse, content_type: HeaderValue, max_age: &'static str) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(CONTENT_TYPE, content_type);
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        resp.headers_mut().insert(CACHE_CONTROL, v);
+    }
     resp
+}
+
+const CSS: HeaderValue = HeaderValue::from_static("text/css; charset=utf-8");
+
+pub async fn css_get() -> Response {
+    asset(portal_ui::APP_CSS, CSS, "86400")
 }
 
 pub async fn brand_css_get(State(idp): St) -> Response {
-    let mut resp = idp.brand_css.clone().into_response();
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    resp.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    resp
+    asset(idp.brand_css.clone(), CSS, "3600")
 }
 
 pub async fn logo_get(State(idp): St, ctx: Ctx) -> Response {
-    let Some((bytes, kind)) = idp.logo.clone() else {
-        return not_found(ctx).await;
-    };
-    let mut resp = bytes.into_response();
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    resp.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    resp
+    match idp.logo.clone() {
+        Some((bytes, kind)) => asset(bytes, HeaderValue::from_static(kind), "3600"),
+        None => not_found(ctx).await,
+    }
 }
 
 pub async fn not_found(ctx: Ctx) -> Response {
