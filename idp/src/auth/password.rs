@@ -192,8 +192,9 @@ impl Hasher {
         .map_err(|_| PasswordError::Task)
     }
 
-    /// Working areas held now (for tests: never more than the permits).
-    pub fn pooled_areas(&self) -> usize {
+    /// Working areas held now (never more than the permits).
+    #[cfg(test)]
+    fn pooled_areas(&self) -> usize {
         self.areas.lock().map(|a| a.len()).unwrap_or(0)
     }
 }
