@@ -70,6 +70,9 @@ pub enum UserCommand {
         /// Employee code (mã nhân viên).
         #[arg(long)]
         employee_code: Option<String>,
+        /// A group the person belongs to (repeatable); groups decide the apps they see.
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
     /// List people.
     List,
@@ -93,9 +96,12 @@ pub enum AppCommand {
         icon: Option<PathBuf>,
         #[arg(long, default_value = "")]
         description: String,
-        /// Only people of this unit see the app (repeatable); none: everyone.
+        /// People of this unit see the app (repeatable).
         #[arg(long = "unit")]
         units: Vec<String>,
+        /// Members of this group see the app (repeatable). No unit and no group: everyone.
+        #[arg(long = "group")]
+        groups: Vec<String>,
         /// Allow a plain http URL outside loopback (not recommended).
         #[arg(long)]
         insecure_http: bool,
@@ -133,6 +139,9 @@ pub enum ClientCommand {
         /// OIDC Back-Channel Logout URI.
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
+        /// OIDC Front-Channel Logout URI, for an app without a back channel.
+        #[arg(long)]
+        frontchannel_logout_uri: Option<String>,
         /// Where a portal tile starts the app's login (OIDC third-party initiated login).
         #[arg(long)]
         initiate_login_uri: Option<String>,
@@ -271,6 +280,7 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
             unit,
             title,
             employee_code,
+            groups,
         } => {
             let email = account::normalize(&email, config.email_domain.as_deref())
                 .map_err(|e| fail(format!("{e}: {email:?}")))?;
@@ -310,6 +320,9 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
                     }
                     other => fail(other.to_string()),
                 })?;
+            for g in &groups {
+                store.add_to_group(g, &user.id).await?;
+            }
             audit(
                 &store,
                 "admin.user_added",
@@ -377,6 +390,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
             grants,
             post_logout_redirect_uris,
             backchannel_logout_uri,
+            frontchannel_logout_uri,
             initiate_login_uri,
             auth_method,
             jwks_file,
@@ -412,6 +426,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 .iter()
                 .chain(&post_logout_redirect_uris)
                 .chain(&backchannel_logout_uri)
+                .chain(&frontchannel_logout_uri)
                 .chain(&initiate_login_uri)
             {
                 check_redirect_uri(uri, insecure_http).map_err(fail)?;
@@ -477,6 +492,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 post_logout_redirect_uris,
                 grant_types: grants,
                 backchannel_logout_uri,
+                frontchannel_logout_uri,
                 initiate_login_uri,
                 jwks,
                 id_token_alg,
@@ -522,6 +538,7 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
             icon,
             description,
             units,
+            groups,
             insecure_http,
         } => {
             let id_ok = !app_id.is_empty()
@@ -557,6 +574,7 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
                 icon,
                 icon_type,
                 units,
+                groups,
                 created_at: now(),
             };
             store.create_app(&a).await.map_err(|e| match e {
@@ -568,10 +586,16 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
         }
         AppCommand::List => {
             for a in store.list_apps().await? {
-                let who = if a.units.is_empty() {
+                let who = if a.units.is_empty() && a.groups.is_empty() {
                     "everyone".to_owned()
                 } else {
-                    a.units.join(",")
+                    let groups = a.groups.iter().map(|g| format!("group:{g}"));
+                    a.units
+                        .iter()
+                        .cloned()
+                        .chain(groups)
+                        .collect::<Vec<_>>()
+                        .join(",")
                 };
                 println!(
                     "{}\t{}\t{}\t{}\t{}",

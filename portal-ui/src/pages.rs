@@ -87,11 +87,81 @@ pub struct LogoutConfirmPage {
     pub fields: Vec<(String, String)>,
 }
 
-/// After signing out, when there is no app to go back to.
+/// One app of the ended session on the sign-out page, and how far it is.
+pub struct AppProgressView {
+    pub client_id: String,
+    pub name: String,
+    /// `done`, `pending`, `failed`: styles the line and tells the script when to stop.
+    pub state: &'static str,
+    pub label: &'static str,
+    /// The app's front-channel logout URL, framed by the page.
+    pub frame: Option<String>,
+}
+
+/// After signing out: each app's progress, and the way back to the app.
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage {
     pub chrome: Chrome,
+    pub apps: Vec<AppProgressView>,
+    /// This page's own address (the script polls `{here}/status`).
+    pub here: String,
+    /// Where the app that asked wants the person back.
+    pub redirect: Option<String>,
+}
+
+/// A choice in a select box.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+/// One SSO session on the account page.
+pub struct SessionView {
+    pub device: String,
+    pub ip: String,
+    pub started: String,
+    pub last_active: String,
+    pub current: bool,
+}
+
+/// One line of recent sign-in activity.
+pub struct ActivityView {
+    pub at: String,
+    pub what: &'static str,
+    pub ip: String,
+    pub failed: bool,
+}
+
+/// The person's own account page (`/account`).
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub email: String,
+    pub name: String,
+    pub unit: String,
+    /// Name and unit come from the directory: shown, not edited.
+    pub from_directory: bool,
+    pub phone: String,
+    pub personal_email: String,
+    pub pages: Vec<Choice>,
+    pub places: Vec<Choice>,
+    /// Cache-busting version of the signature image, when there is one.
+    pub signature: Option<String>,
+    pub sessions: Vec<SessionView>,
+    pub activity: Vec<ActivityView>,
+    /// What was just done, or what went wrong (`error` set).
+    pub notice: Option<&'static str>,
+    pub error: Option<&'static str>,
+}
+
+impl AccountPage {
+    pub fn other_sessions(&self) -> bool {
+        self.sessions.iter().any(|s| !s.current)
+    }
 }
 
 /// An error a person can act on, with the request id to quote to the help desk.
@@ -225,5 +295,129 @@ mod tests {
         };
         let html = page.render().unwrap();
         assert!(html.contains(r#"name="state" value="a&#34;b""#));
+    }
+
+    fn account(lang: Lang, from_directory: bool) -> AccountPage {
+        AccountPage {
+            chrome: Chrome::new(lang, "/account"),
+            csrf: "tok".into(),
+            email: "tamtt@binhphuoc.gov.vn".into(),
+            name: "Trương Thanh Tâm".into(),
+            unit: "Sở Nội vụ".into(),
+            from_directory,
+            phone: "0912345678".into(),
+            personal_email: "<tam>@gmail.com".into(),
+            pages: vec![
+                Choice {
+                    value: "first",
+                    label: "Trang đầu",
+                    selected: false,
+                },
+                Choice {
+                    value: "last",
+                    label: "Trang cuối",
+                    selected: true,
+                },
+            ],
+            places: vec![Choice {
+                value: "bottom-right",
+                label: "Phía dưới, bên phải",
+                selected: true,
+            }],
+            signature: Some("1700".into()),
+            sessions: vec![
+                SessionView {
+                    device: "Chrome · Windows".into(),
+                    ip: "10.0.0.5".into(),
+                    started: "22/11/2026 08:00".into(),
+                    last_active: "22/11/2026 09:10".into(),
+                    current: true,
+                },
+                SessionView {
+                    device: "Safari · iPhone".into(),
+                    ip: "10.0.0.9".into(),
+                    started: "21/11/2026 17:00".into(),
+                    last_active: "21/11/2026 17:05".into(),
+                    current: false,
+                },
+            ],
+            activity: vec![ActivityView {
+                at: "22/11/2026 08:00".into(),
+                what: crate::texts::VI.activity_failed,
+                ip: "10.0.0.5".into(),
+                failed: true,
+            }],
+            notice: None,
+            error: Some(crate::texts::VI.signature_not_image),
+        }
+    }
+
+    #[test]
+    fn account_page_renders_every_section() {
+        let html = account(Lang::Vi, false).render().unwrap();
+        // Every form carries the CSRF token; the upload is multipart.
+        assert_eq!(html.matches(r#"name="csrf" value="tok""#).count(), 4);
+        assert!(html.contains(r#"enctype="multipart/form-data""#));
+        assert!(html.contains(r#"accept="image/png,image/jpeg""#));
+        assert!(html.contains(r#"name="name" type="text" value="Trương Thanh Tâm""#));
+        assert!(html.contains(r#"<option value="last" selected>Trang cuối</option>"#));
+        assert!(html.contains(r#"src="/account/signature.png?v=1700""#));
+        assert!(html.contains("Phiên này"));
+        assert!(html.contains("Đăng xuất khỏi các phiên khác"));
+        assert!(html.contains("Đăng nhập không thành công"));
+        assert!(html.contains(r#"role="alert">Tệp đã chọn không phải ảnh PNG hoặc JPEG."#));
+        assert!(!html.contains("<tam>"), "input is escaped");
+        // Name and unit from the directory are shown, not posted.
+        let html = account(Lang::Vi, true).render().unwrap();
+        assert!(!html.contains(r#"name="name""#) && !html.contains(r#"name="unit""#));
+        assert!(html.contains("Lấy từ danh bạ"));
+        // No other session: no button, a sentence instead.
+        let mut alone = account(Lang::En, false);
+        alone.sessions.truncate(1);
+        alone.signature = None;
+        let html = alone.render().unwrap();
+        assert!(!html.contains("/account/sessions/others"));
+        assert!(html.contains("There are no other sessions."));
+        assert!(html.contains("No signature image yet."));
+    }
+
+    #[test]
+    fn sign_out_page_shows_each_app_and_frames_front_channel_ones() {
+        let page = LoggedOutPage {
+            chrome: Chrome::new(Lang::Vi, "/logout/done/x"),
+            apps: vec![
+                AppProgressView {
+                    client_id: "vanban".into(),
+                    name: "Quản lý văn bản".into(),
+                    state: "done",
+                    label: crate::texts::VI.status_done,
+                    frame: None,
+                },
+                AppProgressView {
+                    client_id: "phonghop".into(),
+                    name: "Phòng họp không giấy".into(),
+                    state: "front",
+                    label: crate::texts::VI.status_front,
+                    frame: Some("https://phonghop.gov.vn/fcl?iss=a&sid=b".into()),
+                },
+            ],
+            here: "/logout/done/x".into(),
+            redirect: Some("https://phonghop.gov.vn/?state=1".into()),
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"<li class="done" data-app="vanban">"#));
+        assert!(html.contains(r#"<iframe src="https://phonghop.gov.vn/fcl?iss=a&#38;sid=b""#));
+        assert!(html.contains(r#"data-next="https://phonghop.gov.vn/?state=1""#));
+        assert!(html.contains(r#"<script src="/static/logout.js" defer></script>"#));
+        assert!(html.contains("Tiếp tục"));
+        // Nothing to follow: no script, the way back to the sign-in form.
+        let plain = LoggedOutPage {
+            apps: vec![],
+            redirect: None,
+            ..page
+        };
+        let html = plain.render().unwrap();
+        assert!(!html.contains("<script"));
+        assert!(html.contains(r#"href="/login""#));
     }
 }

@@ -202,6 +202,7 @@ async fn store_suite(s: &Store) {
         post_logout_redirect_uris: vec![],
         grant_types: vec!["authorization_code".into()],
         backchannel_logout_uri: None,
+        frontchannel_logout_uri: Some("https://vanban.gov.vn/fcl".into()),
         initiate_login_uri: Some("https://vanban.gov.vn/login".into()),
         jwks: None,
         id_token_alg: "RS256".into(),
@@ -221,6 +222,10 @@ async fn store_suite(s: &Store) {
         Some("https://vanban.gov.vn/login")
     );
     assert_eq!(
+        got.frontchannel_logout_uri.as_deref(),
+        Some("https://vanban.gov.vn/fcl")
+    );
+    assert_eq!(
         s.user_by_id("u1").await.unwrap().unwrap().unit.as_deref(),
         Some("Sở Nội vụ")
     );
@@ -235,6 +240,7 @@ async fn store_suite(s: &Store) {
         icon: Some(vec![0x89, b'P', 0, 255]),
         icon_type: Some("image/png".into()),
         units: vec!["Sở Nội vụ".into()],
+        groups: vec!["lanh-dao".into()],
         created_at: 1,
     };
     s.create_app(&app).await.unwrap();
@@ -243,10 +249,12 @@ async fn store_suite(s: &Store) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.app("vanban").await.unwrap().unwrap(), app);
+    let leaders = ["lanh-dao".to_owned()];
     assert!(
-        app.visible_to(Some("Sở Nội vụ"))
-            && !app.visible_to(Some("Sở Tài chính"))
-            && !app.visible_to(None)
+        app.visible_to(Some("Sở Nội vụ"), &[])
+            && !app.visible_to(Some("Sở Tài chính"), &[])
+            && !app.visible_to(None, &[])
+            && app.visible_to(Some("Sở Tài chính"), &leaders)
     );
     assert_eq!(s.list_apps().await.unwrap().len(), 1);
     s.record_app_use("u1", "vanban", 10).await.unwrap();
@@ -256,6 +264,14 @@ async fn store_suite(s: &Store) {
         vec![("vanban".to_owned(), 20)]
     );
     assert!(s.app_usage("u3").await.unwrap().is_empty());
+    s.add_to_group("lanh-dao", "u1").await.unwrap();
+    s.add_to_group("lanh-dao", "u1").await.unwrap();
+    s.add_to_group("van-thu", "u1").await.unwrap();
+    assert_eq!(
+        s.groups_of("u1").await.unwrap(),
+        vec!["lanh-dao".to_owned(), "van-thu".to_owned()]
+    );
+    assert!(s.groups_of("u3").await.unwrap().is_empty());
     assert_eq!(s.list_clients().await.unwrap().len(), 1);
 
     // Keys: one live key of each state per algorithm, rotation in order.

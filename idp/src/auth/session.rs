@@ -31,8 +31,18 @@ pub enum SessionError {
     Crypto(#[from] CryptoError),
 }
 
+/// The SHA-256 of a cookie: names the session in the cache and in the
+/// per-person index, so either can end it without knowing the cookie.
+pub fn key_hash(cookie: &str) -> String {
+    crypto::sha256_b64(cookie.as_bytes())
+}
+
 fn key(cookie: &str) -> String {
-    format!("sess:{}", crypto::sha256_b64(cookie.as_bytes()))
+    by_hash(&key_hash(cookie))
+}
+
+fn by_hash(hash: &str) -> String {
+    format!("sess:{hash}")
 }
 
 /// Starts a session; returns the cookie value (the only copy of the secret).
@@ -93,7 +103,27 @@ pub async fn load(
 
 /// Ends the session behind a cookie; returns it so the caller can tell its apps.
 pub async fn destroy(cache: &Cache, cookie: &str) -> Result<Option<SsoSession>, SessionError> {
-    Ok(cache.take_json::<SsoSession>(&key(cookie)).await?)
+    destroy_by_hash(cache, &key_hash(cookie)).await
+}
+
+/// Ends a session named by its [`key_hash`] (another of the person's sessions).
+pub async fn destroy_by_hash(
+    cache: &Cache,
+    hash: &str,
+) -> Result<Option<SsoSession>, SessionError> {
+    Ok(cache.take_json::<SsoSession>(&by_hash(hash)).await?)
+}
+
+/// A session named by its [`key_hash`], as it is now (no timeout refresh).
+pub async fn peek_by_hash(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    hash: &str,
+    now: i64,
+) -> Result<Option<SsoSession>, SessionError> {
+    let s = cache.get_json::<SsoSession>(&by_hash(hash)).await?;
+    let limit = i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX);
+    Ok(s.filter(|s| now < s.created_at.saturating_add(limit)))
 }
 
 #[cfg(test)]

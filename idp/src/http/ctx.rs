@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use base64::Engine;
 use portal_ui::Lang;
@@ -19,6 +19,8 @@ pub struct Ctx {
     pub request_id: String,
     pub lang: Lang,
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, cut to 200 characters (shown on the account page).
+    pub user_agent: Option<String>,
     cookies: Vec<(String, String)>,
     authorization: Option<String>,
 }
@@ -114,6 +116,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string()),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(200).collect()),
             authorization: parts
                 .headers
                 .get(AUTHORIZATION)

@@ -1,6 +1,7 @@
 //! Router assembly and middleware: request ids, security headers, metrics,
 //! access log, body limits; and the server with graceful shutdown.
 
+mod account;
 mod cookies;
 mod csrf;
 mod ctx;
@@ -37,6 +38,26 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/login", get(portal::login_get).post(portal::login_post))
         .route("/lang/{tag}", get(portal::lang_get))
         .route("/launch/{app_id}", get(portal::launch_get))
+        .route(
+            "/account",
+            get(account::account_get).post(account::account_post),
+        )
+        .route(
+            "/account/signature",
+            post(account::signature_post).layer(DefaultBodyLimit::max(account::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/account/signature.png", get(account::signature_get))
+        .route(
+            "/account/signature/delete",
+            post(account::signature_delete_post),
+        )
+        .route(
+            "/account/sessions/others",
+            post(account::sign_out_others_post),
+        )
+        .route("/logout/done/{id}", get(oidc::logout_done_get))
+        .route("/logout/done/{id}/status", get(oidc::logout_status_get))
+        .route("/static/logout.js", get(portal::logout_js_get))
         .route("/apps/{app_id}/icon", get(portal::icon_get))
         .route("/static/app.css", get(portal::css_get))
         .route("/static/brand.css", get(portal::brand_css_get))
@@ -99,7 +120,10 @@ async fn observe(State(idp): State<Arc<Idp>>, mut req: Request, next: Next) -> R
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // A page that frames apps (front-channel logout) sets its own, stricter elsewhere.
+    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+        h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     if !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -130,7 +154,8 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
 }
 
 /// Picks up keys rotated by the CLI or another node, and hourly deletes
-/// grants (with their refresh tokens) that expired more than a day ago.
+/// grants (with their refresh tokens) that expired more than a day ago and
+/// the index rows of sessions past their absolute timeout.
 async fn housekeeping(idp: Arc<Idp>) {
     let mut keys = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
     keys.tick().await; // the first tick is immediate, and the keys were just loaded
@@ -142,11 +167,18 @@ async fn housekeeping(idp: Arc<Idp>) {
                     tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
                 }
             }
-            _ = purge.tick() => match idp.store.purge_expired_grants(crate::now() - 86_400).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(grants = n, "expired grants deleted"),
-                Err(e) => tracing::warn!(error = %e, "expired grants not deleted"),
-            },
+            _ = purge.tick() => {
+                let now = crate::now();
+                match idp.store.purge_expired_grants(now - 86_400).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(grants = n, "expired grants deleted"),
+                    Err(e) => tracing::warn!(error = %e, "expired grants not deleted"),
+                }
+                let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
+                if let Err(e) = idp.store.purge_sessions(now.saturating_sub(lifetime)).await {
+                    tracing::warn!(error = %e, "old session rows not deleted");
+                }
+            }
         }
     }
 }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION, PRAGMA, SET_COOKIE};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, PRAGMA, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_ui::pages::{Chrome, LoggedOutPage, LogoutConfirmPage};
+use portal_ui::pages::{AppProgressView, Chrome, LoggedOutPage, LogoutConfirmPage};
 use serde::Deserialize;
 
 use super::ctx::Ctx;
@@ -17,9 +17,10 @@ use crate::Idp;
 use crate::auth::session;
 use crate::oidc::authorize::{self, AuthorizeRequest, Step};
 use crate::oidc::introspection::{self, TokenForm};
-use crate::oidc::logout::{self, EndSessionRequest, LogoutStep};
+use crate::oidc::logout::{self, AppNotice, EndSessionRequest, LogoutStep, Notice};
 use crate::oidc::token::{self, TokenRequest};
 use crate::oidc::{OidcError, revocation, userinfo};
+use crate::portal::signout::{self, AppState};
 use crate::refusal::Refusal;
 
 type St = State<Arc<Idp>>;
@@ -231,12 +232,33 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
             }
             resp
         }
-        Ok(LogoutStep::Done { redirect }) => {
-            let mut resp = match redirect {
-                Some(to) => see_other(&to),
-                None => error::render(
+        Ok(LogoutStep::Done {
+            redirect,
+            signed_out,
+        }) => {
+            let progress = match &signed_out {
+                // Only back channels (or none) and an app to go back to: straight there.
+                Some(out) if out.apps.is_empty() => None,
+                Some(out) if redirect.is_some() && out.front_urls().next().is_none() => None,
+                Some(out) => match signout::save(idp, out, redirect.clone()).await {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        // Signed out already; only the progress page is lost.
+                        tracing::error!(request_id = %ctx.request_id, error = %e, "sign-out progress not kept");
+                        None
+                    }
+                },
+                None => None,
+            };
+            let mut resp = match (progress, redirect) {
+                (Some(id), _) => see_other(&format!("/logout/done/{id}")),
+                (None, Some(to)) => see_other(&to),
+                (None, None) => error::render(
                     &LoggedOutPage {
                         chrome: Chrome::new(ctx.lang, "/logout"),
+                        apps: Vec::new(),
+                        here: "/logout".into(),
+                        redirect: None,
                     },
                     &ctx.request_id,
                 ),
@@ -247,5 +269,109 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
             resp
         }
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+fn progress_views(
+    lang: portal_ui::Lang,
+    states: Vec<(AppNotice, AppState)>,
+) -> Vec<AppProgressView> {
+    let t = lang.texts();
+    states
+        .into_iter()
+        .map(|(app, state)| {
+            let (class, label) = match state {
+                AppState::Done => ("done", t.status_done),
+                AppState::Pending => ("pending", t.status_pending),
+                AppState::Retrying => ("pending", t.status_retrying),
+                AppState::Failed => ("failed", t.status_failed),
+                AppState::Front => ("front", t.status_front),
+                AppState::Unreachable => ("unreachable", t.status_unreachable),
+            };
+            AppProgressView {
+                frame: match app.notice {
+                    Notice::Front { url } => Some(url),
+                    _ => None,
+                },
+                client_id: app.client_id,
+                name: app.name,
+                state: class,
+                label,
+            }
+        })
+        .collect()
+}
+
+/// The sign-out page: each app's progress, the front-channel frames, and
+/// the way back to the app that asked.
+pub async fn logout_done_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let here = format!("/logout/done/{id}");
+    let loaded = match signout::load(&idp, &id).await {
+        Ok(Some(p)) => match signout::states(&idp, &p).await {
+            Ok(states) => Some((p, states)),
+            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+        },
+        Ok(None) => None,
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    let Some((p, states)) = loaded else {
+        // Older than ten minutes: just say so.
+        let page = LoggedOutPage {
+            chrome: Chrome::new(ctx.lang, "/logout"),
+            apps: Vec::new(),
+            here,
+            redirect: None,
+        };
+        return error::render(&page, &ctx.request_id);
+    };
+    let frames = signout::frame_origins(&p);
+    let page = LoggedOutPage {
+        chrome: Chrome::new(ctx.lang, &here),
+        apps: progress_views(ctx.lang, states),
+        here,
+        redirect: p.redirect,
+    };
+    let mut resp = error::render(&page, &ctx.request_id);
+    // Frames only for the apps' front-channel origins; the progress script is ours.
+    let frame_src = if frames.is_empty() {
+        "'none'".to_owned()
+    } else {
+        frames.join(" ")
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
+         frame-src {frame_src}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+/// The progress as JSON, for the page's script.
+pub async fn logout_status_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let states = match signout::load(&idp, &id).await {
+        Ok(Some(p)) => signout::states(&idp, &p).await,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => Err(e),
+    };
+    match states {
+        Ok(states) => {
+            let apps: Vec<_> = progress_views(ctx.lang, states)
+                .into_iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "client_id": a.client_id,
+                        "state": a.state,
+                        "label": a.label,
+                    })
+                })
+                .collect();
+            axum::Json(serde_json::json!({ "apps": apps })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(request_id = %ctx.request_id, error = %e, "sign-out progress not read");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
     }
 }

@@ -126,6 +126,7 @@ pub async fn login_post(
         req: f.req.as_deref(),
         old_cookie: ctx.cookie(cookies::session_name(&idp)),
         ip: ctx.ip.clone(),
+        user_agent: ctx.user_agent.clone(),
         request_id: ctx.request_id.clone(),
     };
     match login::submit(&idp, attempt, crate::now()).await {
@@ -156,6 +157,14 @@ pub async fn login_post(
 
 /// The signed-in person, or `None` (no cookie, session over, person gone).
 async fn person(idp: &Idp, ctx: &Ctx) -> Result<Option<crate::store::User>, String> {
+    Ok(signed_in(idp, ctx).await?.map(|(_, u)| u))
+}
+
+/// The live session and its person, or `None`.
+pub(super) async fn signed_in(
+    idp: &Idp,
+    ctx: &Ctx,
+) -> Result<Option<(session::SsoSession, crate::store::User)>, String> {
     let Some(cookie) = ctx.cookie(cookies::session_name(idp)) else {
         return Ok(None);
     };
@@ -165,11 +174,12 @@ async fn person(idp: &Idp, ctx: &Ctx) -> Result<Option<crate::store::User>, Stri
     else {
         return Ok(None);
     };
-    idp.store
+    let user = idp
+        .store
         .user_by_id(&sess.user_id)
         .await
-        .map(|u| u.filter(|u| !u.is_disabled()))
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(user.filter(|u| !u.is_disabled()).map(|u| (sess, u)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,7 +291,11 @@ pub async fn lang_get(
 }
 
 /// A static or configured asset that browsers may keep for a while.
-fn asset(body: impl IntoResponse, content_type: HeaderValue, max_age: &'static str) -> Response {
+pub(super) fn asset(
+    body: impl IntoResponse,
+    content_type: HeaderValue,
+    max_age: &'static str,
+) -> Response {
     let mut resp = body.into_response();
     resp.headers_mut().insert(CONTENT_TYPE, content_type);
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
@@ -294,6 +308,14 @@ const CSS: HeaderValue = HeaderValue::from_static("text/css; charset=utf-8");
 
 pub async fn css_get() -> Response {
     asset(portal_ui::APP_CSS, CSS, "86400")
+}
+
+pub async fn logout_js_get() -> Response {
+    asset(
+        portal_ui::LOGOUT_JS,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+        "86400",
+    )
 }
 
 pub async fn brand_css_get(State(idp): St) -> Response {

@@ -49,45 +49,34 @@ pub fn logout_token(
     Ok(ring.signer(alg).sign(TYP, &claims)?)
 }
 
-/// Queues a logout for each of `clients` (the session's apps) that has a
-/// back channel; returns how many were queued. The worker is woken at once.
-pub async fn queue(
+/// Queues a logout token for `client` at `uri` about `sess`; returns the
+/// outbox id, to follow its delivery. The caller wakes the worker.
+pub async fn enqueue(
     idp: &Idp,
     sess: &SsoSession,
-    clients: &[String],
+    client: &Client,
+    uri: &str,
     now: i64,
-) -> Result<usize, OidcError> {
-    let mut queued = 0;
-    for client_id in clients {
-        let Some(client) = idp.store.client(client_id).await? else {
-            continue;
-        };
-        let Some(uri) = client.backchannel_logout_uri else {
-            continue;
-        };
-        let intent = Intent {
-            sub: sess.user_id.clone(),
-            sid: sess.sid.clone(),
-        };
-        idp.store
-            .enqueue(&OutboxItem {
-                id: crypto::random_id()?,
-                kind: KIND.into(),
-                target: uri,
-                payload: json!(intent).to_string(),
-                client_id: Some(client.id),
-                attempts: 0,
-                next_at: now,
-                last_error: None,
-                created_at: now,
-                delivered_at: None,
-                given_up_at: None,
-            })
-            .await?;
-        queued += 1;
-    }
-    if queued > 0 {
-        idp.outbox_wake.notify_one();
-    }
-    Ok(queued)
+) -> Result<String, OidcError> {
+    let intent = Intent {
+        sub: sess.user_id.clone(),
+        sid: sess.sid.clone(),
+    };
+    let id = crypto::random_id()?;
+    idp.store
+        .enqueue(&OutboxItem {
+            id: id.clone(),
+            kind: KIND.into(),
+            target: uri.to_owned(),
+            payload: json!(intent).to_string(),
+            client_id: Some(client.id.clone()),
+            attempts: 0,
+            next_at: now,
+            last_error: None,
+            created_at: now,
+            delivered_at: None,
+            given_up_at: None,
+        })
+        .await?;
+    Ok(id)
 }

@@ -47,6 +47,8 @@ pub fn document(issuer: &str) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

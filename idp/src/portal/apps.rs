@@ -33,13 +33,14 @@ pub async fn tiles(idp: &Idp, user: &User, query: Option<&str>) -> Result<Vec<Ti
         .map(str::to_owned)
         .collect();
     let usage = idp.store.app_usage(&user.id).await?;
+    let groups = idp.store.groups_of(&user.id).await?;
     let last_used = |id: &str| usage.iter().find(|(a, _)| a == id).map_or(0, |(_, t)| *t);
     let mut apps: Vec<_> = idp
         .store
         .list_apps()
         .await?
         .into_iter()
-        .filter(|a| a.visible_to(user.unit.as_deref()))
+        .filter(|a| a.visible_to(user.unit.as_deref(), &groups))
         .filter(|a| {
             let text = fold(&format!("{} {}", a.name, a.description));
             words.iter().all(|w| text.contains(w.as_str()))
@@ -67,11 +68,12 @@ pub async fn launch(
     app_id: &str,
     now: i64,
 ) -> Result<Option<String>, StoreError> {
+    let groups = idp.store.groups_of(&user.id).await?;
     let Some(app) = idp
         .store
         .app(app_id)
         .await?
-        .filter(|a| a.visible_to(user.unit.as_deref()))
+        .filter(|a| a.visible_to(user.unit.as_deref(), &groups))
     else {
         return Ok(None);
     };

@@ -9,7 +9,7 @@ use crate::auth::{account, session};
 use crate::oidc::OidcError;
 use crate::oidc::authorize::{self, Pending, pending_key};
 use crate::refusal::Refusal;
-use crate::store::{AuditEvent, StoreError};
+use crate::store::{AuditEvent, SessionRow, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -49,6 +49,7 @@ pub struct Attempt<'a> {
     /// The cookie of a session the browser already had; replaced on success.
     pub old_cookie: Option<&'a str>,
     pub ip: Option<String>,
+    pub user_agent: Option<String>,
     pub request_id: String,
 }
 
@@ -95,7 +96,9 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
 
     if let Some(old) = a.old_cookie {
         // A new sign-in gets a new session id (no fixation).
-        session::destroy(&idp.cache, old).await?;
+        if let Some(old) = session::destroy(&idp.cache, old).await? {
+            idp.store.end_session_row(&old.sid, now).await?;
+        }
     }
     let (cookie, sess) = session::create(
         &idp.cache,
@@ -106,6 +109,17 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         now,
     )
     .await?;
+    idp.store
+        .record_session(&SessionRow {
+            sid: sess.sid.clone(),
+            user_id: user.id.clone(),
+            key_hash: session::key_hash(&cookie),
+            created_at: now,
+            ip: a.ip.clone(),
+            user_agent: a.user_agent,
+            ended_at: None,
+        })
+        .await?;
     let redirect = match a.req {
         None => "/".to_owned(),
         Some(req) => {

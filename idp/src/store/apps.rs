@@ -11,14 +11,18 @@ pub struct App {
     pub client_id: Option<String>,
     pub icon: Option<Vec<u8>>,
     pub icon_type: Option<String>,
-    /// Units that may see the app; empty means everyone.
+    /// Units whose people may see the app.
     pub units: Vec<String>,
+    /// Groups whose members may see the app. No units and no groups: everyone.
+    pub groups: Vec<String>,
     pub created_at: i64,
 }
 
 impl App {
-    pub fn visible_to(&self, unit: Option<&str>) -> bool {
-        self.units.is_empty() || unit.is_some_and(|u| self.units.iter().any(|x| x == u))
+    pub fn visible_to(&self, unit: Option<&str>, groups: &[String]) -> bool {
+        (self.units.is_empty() && self.groups.is_empty())
+            || unit.is_some_and(|u| self.units.iter().any(|x| x == u))
+            || groups.iter().any(|g| self.groups.contains(g))
     }
 }
 
@@ -32,6 +36,7 @@ struct Row {
     icon: Option<Vec<u8>>,
     icon_type: Option<String>,
     units: String,
+    groups: String,
     created_at: i64,
 }
 
@@ -40,6 +45,7 @@ impl TryFrom<Row> for App {
     fn try_from(r: Row) -> Result<App, StoreError> {
         Ok(App {
             units: json_list(&r.units, "apps.units")?,
+            groups: json_list(&r.groups, "apps.groups")?,
             id: r.id,
             name: r.name,
             description: r.description,
@@ -54,7 +60,7 @@ impl TryFrom<Row> for App {
 
 macro_rules! columns {
     () => {
-        "id, name, description, launch_url, client_id, icon, icon_type, units, created_at"
+        "id, name, description, launch_url, client_id, icon, icon_type, units, groups, created_at"
     };
 }
 
@@ -63,7 +69,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO apps (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&a.id)
         .bind(&a.name)
@@ -73,6 +79,7 @@ impl Store {
         .bind(&a.icon)
         .bind(&a.icon_type)
         .bind(to_json(&a.units))
+        .bind(to_json(&a.groups))
         .bind(a.created_at)
         .execute(&self.pool)
         .await
@@ -111,6 +118,30 @@ impl Store {
         .bind(user_id)
         .bind(app_id)
         .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The groups a person belongs to.
+    pub async fn groups_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT group_name FROM group_members WHERE user_id = $1 ORDER BY group_name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(g,)| g).collect())
+    }
+
+    /// Puts a person in a group (again is fine).
+    pub async fn add_to_group(&self, group: &str, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO group_members (group_name, user_id) VALUES ($1, $2) \
+             ON CONFLICT (group_name, user_id) DO NOTHING",
+        )
+        .bind(group)
+        .bind(user_id)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -53,4 +53,24 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// A person's own sign-ins, failures and sign-outs, newest first: the
+    /// events about their e-mail or their id.
+    pub async fn sign_in_activity(
+        &self,
+        email: &str,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT at, kind, actor, subject, client_id, ip, request_id, detail FROM audit_events \
+             WHERE subject IN ($1, $2) AND kind IN ('auth.login', 'auth.login_failed', 'auth.logout') \
+             ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(email)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

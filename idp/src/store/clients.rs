@@ -13,6 +13,8 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// OIDC Front-Channel Logout URI, framed by the sign-out page (with `iss` and `sid`).
+    pub frontchannel_logout_uri: Option<String>,
     /// Where a portal tile starts the app's login (OIDC Core §4).
     pub initiate_login_uri: Option<String>,
     pub jwks: Option<String>,
@@ -40,6 +42,7 @@ struct Row {
     post_logout_redirect_uris: String,
     grant_types: String,
     backchannel_logout_uri: Option<String>,
+    frontchannel_logout_uri: Option<String>,
     initiate_login_uri: Option<String>,
     jwks: Option<String>,
     id_token_alg: String,
@@ -61,6 +64,7 @@ impl TryFrom<Row> for Client {
             secret_hash: r.secret_hash,
             auth_method: r.auth_method,
             backchannel_logout_uri: r.backchannel_logout_uri,
+            frontchannel_logout_uri: r.frontchannel_logout_uri,
             initiate_login_uri: r.initiate_login_uri,
             jwks: r.jwks,
             id_token_alg: r.id_token_alg,
@@ -74,7 +78,7 @@ pub type NewClient = Client;
 
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri"
+        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri, frontchannel_logout_uri"
     };
 }
 
@@ -83,7 +87,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -97,6 +101,7 @@ impl Store {
         .bind(&c.id_token_alg)
         .bind(c.created_at)
         .bind(&c.initiate_login_uri)
+        .bind(&c.frontchannel_logout_uri)
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, &c.id))?;

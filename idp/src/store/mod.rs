@@ -1,7 +1,8 @@
 //! Durable state in SQL through sqlx's `Any` driver: SQLite for the embedded
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
-//! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox.
+//! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox,
+//! sessions.
 
 mod apps;
 mod audit;
@@ -9,6 +10,7 @@ mod clients;
 mod grants;
 mod keys;
 mod outbox;
+mod sessions;
 mod users;
 
 pub use apps::App;
@@ -17,7 +19,8 @@ pub use clients::{Client, NewClient};
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
 pub use outbox::OutboxItem;
-pub use users::{NewUser, User};
+pub use sessions::SessionRow;
+pub use users::{NewUser, ProfileChange, Signature, User};
 
 use std::time::Duration;
 

@@ -16,6 +16,35 @@ pub struct User {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// For recovery; never used to sign in.
+    pub personal_email: Option<String>,
+    /// `local`, or the directory the name and unit come from (then read-only).
+    pub source: String,
+    /// `first` or `last`: the page the signing service signs by default.
+    pub signature_page: String,
+    /// Where on that page (one of `account::PLACES`).
+    pub signature_place: String,
+}
+
+/// What a person may change on their account page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    /// `None`: unchanged (the directory owns them).
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub phone: Option<String>,
+    pub personal_email: Option<String>,
+    pub signature_page: String,
+    pub signature_place: String,
+}
+
+/// A signature image as stored: PNG bytes we encoded ourselves.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Signature {
+    pub image: Vec<u8>,
+    pub width: i64,
+    pub height: i64,
+    pub updated_at: i64,
 }
 
 impl User {
@@ -43,7 +72,8 @@ pub struct NewUser {
 
 macro_rules! columns {
     () => {
-        "id, email, name, phone, unit, title, employee_code, password_hash, is_admin, disabled_at, created_at, updated_at"
+        "id, email, name, phone, unit, title, employee_code, password_hash, is_admin, disabled_at, created_at, updated_at, \
+         personal_email, source, signature_page, signature_place"
     };
 }
 
@@ -138,6 +168,64 @@ impl Store {
             .bind(at)
             .bind(now)
             .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Saves the account page; name and unit only when given.
+    pub async fn update_profile(
+        &self,
+        id: &str,
+        c: &ProfileChange,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET name = COALESCE($1, name), unit = COALESCE($2, unit), phone = $3, \
+             personal_email = $4, signature_page = $5, signature_place = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&c.name)
+        .bind(&c.unit)
+        .bind(&c.phone)
+        .bind(&c.personal_email)
+        .bind(&c.signature_page)
+        .bind(&c.signature_place)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn signature(&self, user_id: &str) -> Result<Option<Signature>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT image, width, height, updated_at FROM signatures WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Replaces the person's signature image in one statement (never half-written).
+    pub async fn set_signature(&self, user_id: &str, s: &Signature) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signatures (user_id, image, width, height, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET image = excluded.image, width = excluded.width, \
+             height = excluded.height, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(&s.image)
+        .bind(s.width)
+        .bind(s.height)
+        .bind(s.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_signature(&self, user_id: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM signatures WHERE user_id = $1")
+            .bind(user_id)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)

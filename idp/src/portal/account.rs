@@ -1,0 +1,330 @@
+//! The person's own account page: what they may change, checked; their
+//! sessions; their recent sign-in activity.
+
+use crate::Idp;
+use crate::auth::session::{self, SessionError};
+use crate::store::{AuditEvent, ProfileChange, SessionRow, StoreError, User};
+
+/// Pages the signing service may put the signature on by default.
+pub const PAGES: [&str; 2] = ["first", "last"];
+/// Places on that page.
+pub const PLACES: [&str; 6] = [
+    "top-left",
+    "top-center",
+    "top-right",
+    "bottom-left",
+    "bottom-center",
+    "bottom-right",
+];
+
+/// The profile form as posted.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ProfileForm {
+    pub csrf: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub phone: Option<String>,
+    pub personal_email: Option<String>,
+    pub signature_page: Option<String>,
+    pub signature_place: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    Name,
+    Phone,
+    PersonalEmail,
+    /// A page or place that is not one of ours (a forged form).
+    Choice,
+}
+
+fn trimmed(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// `+84 912.345-678` → `+84912345678`: 8 to 15 digits, optionally after a `+`.
+pub fn normalize_phone(s: &str) -> Option<String> {
+    let compact: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let digits = compact.strip_prefix('+').unwrap_or(&compact);
+    (digits.len() >= 8 && digits.len() <= 15 && digits.chars().all(|c| c.is_ascii_digit()))
+        .then_some(compact)
+}
+
+/// A plausible mailbox address: one `@`, a dotted domain, no spaces.
+pub fn plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"".contains(c))
+}
+
+/// Checks the form against what this person may change.
+pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
+    let local = user.source == "local";
+    let name = match (local, trimmed(f.name.as_deref())) {
+        (false, _) => None,
+        (true, None) => return Err(Problem::Name),
+        (true, Some(n)) => Some(n.chars().take(200).collect()),
+    };
+    let unit = if local {
+        Some(
+            trimmed(f.unit.as_deref())
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let phone = match trimmed(f.phone.as_deref()) {
+        None => None,
+        Some(p) => Some(normalize_phone(&p).ok_or(Problem::Phone)?),
+    };
+    let personal_email = match trimmed(f.personal_email.as_deref()) {
+        None => None,
+        Some(e) if plausible_email(&e) => Some(e),
+        Some(_) => return Err(Problem::PersonalEmail),
+    };
+    let pick = |v: Option<&str>, allowed: &[&str]| {
+        v.filter(|v| allowed.contains(v))
+            .map(str::to_owned)
+            .ok_or(Problem::Choice)
+    };
+    Ok(ProfileChange {
+        name,
+        unit,
+        phone,
+        personal_email,
+        signature_page: pick(f.signature_page.as_deref(), &PAGES)?,
+        signature_place: pick(f.signature_place.as_deref(), &PLACES)?,
+    })
+}
+
+/// A session of the person that is still alive, with when it was last used.
+pub struct LiveSession {
+    pub row: SessionRow,
+    pub last_seen: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// The person's live sessions, newest first. Rows whose session has timed
+/// out in the cache are marked ended on the way.
+pub async fn live_sessions(
+    idp: &Idp,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<LiveSession>, AccountError> {
+    let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
+    let mut live = Vec::new();
+    for row in idp
+        .store
+        .open_sessions(user_id, now.saturating_sub(lifetime))
+        .await?
+    {
+        match session::peek_by_hash(&idp.cache, &idp.config.session, &row.key_hash, now).await? {
+            Some(s) if s.sid == row.sid => live.push(LiveSession {
+                last_seen: s.last_seen,
+                row,
+            }),
+            _ => idp.store.end_session_row(&row.sid, now).await?,
+        }
+    }
+    Ok(live)
+}
+
+/// Recent sign-ins, failures and sign-outs of the person.
+pub async fn activity(idp: &Idp, user: &User) -> Result<Vec<AuditEvent>, StoreError> {
+    idp.store.sign_in_activity(&user.email, &user.id, 15).await
+}
+
+/// "Chrome · Windows" from a User-Agent, for a person to recognise a device.
+pub fn device(user_agent: Option<&str>) -> Option<String> {
+    let ua = user_agent?;
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("coc_coc_browser", "Cốc Cốc"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => Some(format!("{b} · {o}")),
+        (Some(x), None) | (None, Some(x)) => Some(x.to_owned()),
+        (None, None) => Some(ua.split_whitespace().next()?.chars().take(40).collect()),
+    }
+}
+
+/// A time as people in Vietnam read it: `22/11/2026 21:35` (UTC+7, no DST).
+pub fn vn_time(t: i64) -> String {
+    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(t) else {
+        return String::new();
+    };
+    let at = utc.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}",
+        at.day(),
+        u8::from(at.month()),
+        at.year(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(source: &str) -> User {
+        User {
+            id: "u".into(),
+            email: "tamtt@binhphuoc.gov.vn".into(),
+            name: "Trương Thanh Tâm".into(),
+            phone: None,
+            unit: Some("Sở Nội vụ".into()),
+            title: None,
+            employee_code: None,
+            password_hash: None,
+            is_admin: 0,
+            disabled_at: None,
+            created_at: 0,
+            updated_at: 0,
+            personal_email: None,
+            source: source.into(),
+            signature_page: "last".into(),
+            signature_place: "bottom-right".into(),
+        }
+    }
+
+    fn form() -> ProfileForm {
+        ProfileForm {
+            csrf: None,
+            name: Some("  Trương Thanh Tâm ".into()),
+            unit: Some("Văn phòng UBND".into()),
+            phone: Some("0912 345 678".into()),
+            personal_email: Some(" tam@gmail.com ".into()),
+            signature_page: Some("first".into()),
+            signature_place: Some("top-left".into()),
+        }
+    }
+
+    #[test]
+    fn profile_is_checked_and_normalized() {
+        let c = check(&form(), &user("local")).unwrap();
+        assert_eq!(c.name.as_deref(), Some("Trương Thanh Tâm"));
+        assert_eq!(c.unit.as_deref(), Some("Văn phòng UBND"));
+        assert_eq!(c.phone.as_deref(), Some("0912345678"));
+        assert_eq!(c.personal_email.as_deref(), Some("tam@gmail.com"));
+        assert_eq!(
+            (c.signature_page.as_str(), c.signature_place.as_str()),
+            ("first", "top-left")
+        );
+        // The directory owns name and unit.
+        let c = check(&form(), &user("ldap")).unwrap();
+        assert_eq!((c.name, c.unit), (None, None));
+        // Empty optional fields clear them.
+        let f = ProfileForm {
+            phone: Some(" ".into()),
+            personal_email: None,
+            ..form()
+        };
+        let c = check(&f, &user("local")).unwrap();
+        assert_eq!((c.phone, c.personal_email), (None, None));
+    }
+
+    #[test]
+    fn bad_profile_input_is_named() {
+        let bad = |f: ProfileForm| check(&f, &user("local")).unwrap_err();
+        assert_eq!(
+            bad(ProfileForm {
+                name: Some(" ".into()),
+                ..form()
+            }),
+            Problem::Name
+        );
+        assert_eq!(
+            bad(ProfileForm {
+                phone: Some("12ab5678".into()),
+                ..form()
+            }),
+            Problem::Phone
+        );
+        assert_eq!(
+            bad(ProfileForm {
+                phone: Some("1234".into()),
+                ..form()
+            }),
+            Problem::Phone
+        );
+        assert_eq!(
+            bad(ProfileForm {
+                personal_email: Some("tam at gmail".into()),
+                ..form()
+            }),
+            Problem::PersonalEmail
+        );
+        assert_eq!(
+            bad(ProfileForm {
+                signature_place: Some("middle".into()),
+                ..form()
+            }),
+            Problem::Choice
+        );
+        assert_eq!(
+            normalize_phone("+84 (912) 345-678").as_deref(),
+            Some("+84912345678")
+        );
+        assert!(!plausible_email("a@b"));
+        assert!(!plausible_email("<a>@b.vn"));
+    }
+
+    #[test]
+    fn devices_and_times_read_well() {
+        let chrome_win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(
+            device(Some(chrome_win)).as_deref(),
+            Some("Chrome · Windows")
+        );
+        assert_eq!(device(Some("curl/8.1")).as_deref(), Some("curl/8.1"));
+        assert_eq!(device(None), None);
+        // 2026-11-22 14:35 UTC is 21:35 in Vietnam.
+        assert_eq!(vn_time(1_795_358_100), "22/11/2026 21:35");
+    }
+}
