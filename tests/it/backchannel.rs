@@ -164,7 +164,13 @@ async fn one_sign_out_reaches_every_app_even_one_that_was_down() {
     let r = browser
         .get(&format!("{}?id_token_hint={id_token}", idp.url("/logout")))
         .await;
-    assert_eq!(r.status(), StatusCode::OK, "signed out, no return address");
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: to the progress page"
+    );
+    let progress = idp.url(&location(&r));
+    assert!(progress.contains("/logout/done/"), "{progress}");
 
     let keys = idp.signing_keys().await;
     for (app, client, within) in [(&docs, "vanban", 5), (&meet, "phonghop", 20)] {
@@ -183,6 +189,45 @@ async fn one_sign_out_reaches_every_app_even_one_that_was_down() {
         );
         assert!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap() <= 120);
     }
+
+    // The sign-out page follows each app: both back channels end as done
+    // (the meeting app after its retries), the app without one says so.
+    let start = Instant::now();
+    let states = loop {
+        let status: Value = browser
+            .get(&format!("{progress}/status"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let states: HashMap<String, String> = status["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["client_id"].as_str().unwrap().to_owned(),
+                    a["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        if states.get("phonghop").is_some_and(|s| s == "done")
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break states;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(states["vanban"], "done");
+    assert_eq!(states["phonghop"], "done");
+    assert_eq!(states["lich"], "unreachable");
+    let page = browser.get(&progress).await.text().await.unwrap();
+    assert!(page.contains("Bạn đã đăng xuất."));
+    assert!(
+        page.contains(r#"<li class="done" data-app="vanban">"#),
+        "{page}"
+    );
+    assert!(page.contains("Phiên của ứng dụng sẽ tự hết hạn"));
     assert_eq!(docs.tokens.lock().unwrap().len(), 1, "delivered once");
     assert_eq!(
         *meet.refuse.lock().unwrap(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::{Browser, hidden};
+use crate::browser::{Browser, hidden, location};
 use crate::harness::{Backends, Idp, PASSWORD, free_port};
 
 pub struct DemoApp {
@@ -161,7 +161,11 @@ async fn one_sign_in_opens_both_apps_and_one_sign_out_closes_both() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            let progress = browser.get(&idp.url(&location(&r))).await;
+            assert_eq!(progress.status(), StatusCode::OK);
+            let page = progress.text().await.unwrap();
+            assert!(page.contains("Quản lý văn bản") && page.contains("Phòng họp không giấy"));
         } else {
             // The document app's own sign-out goes through the IdP and comes back home.
             let (end, _) = follow(&browser, &format!("{}/logout", docs.base)).await;

@@ -2,6 +2,7 @@
 //! (PostgreSQL, Redis, Node's openid-client). One test binary: each extra
 //! binary costs a link on 2 cores.
 
+mod account;
 mod backchannel;
 mod browser;
 mod chromium;

@@ -8,7 +8,7 @@ use crate::browser::{Browser, location, param};
 use crate::harness::{Backends, Idp, PASSWORD};
 
 /// Sample data from the project's shared folder, beside the checkout (`../shared/fixtures`).
-fn fixture(name: &str) -> std::path::PathBuf {
+pub fn fixture(name: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/images")
         .join(name);

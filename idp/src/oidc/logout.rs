@@ -245,6 +245,8 @@ async fn end(
 /// channel, else a front-channel URL for the sign-out page to frame.
 async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -> Vec<AppNotice> {
     let mut apps = Vec::with_capacity(client_ids.len());
+    // People know the app by its tile's name; the client's name is the fallback.
+    let tiles = idp.store.list_apps().await.unwrap_or_default();
     for id in client_ids {
         let client = match idp.store.client(id).await {
             Ok(Some(c)) => c,
@@ -272,9 +274,13 @@ async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -
         } else {
             Notice::Unreachable
         };
+        let name = tiles
+            .iter()
+            .find(|a| a.client_id.as_deref() == Some(client.id.as_str()))
+            .map_or(client.name, |a| a.name.clone());
         apps.push(AppNotice {
             client_id: client.id,
-            name: client.name,
+            name,
             notice,
         });
     }
