@@ -23,10 +23,10 @@ nguyenvtb|Nguyễn Văn Thành Bình|Sở Tài chính|Phó Giám đốc
 PEOPLE
 "$bin/idp" user add admin --name "Quản trị hệ thống" --admin --password-stdin <<<"$password" >/dev/null
 
-start_app() { # id port name
+start_app() { # id port name back|front (how the app hears of a sign-out)
   local base=http://127.0.0.1:$2 secret
   secret=$("$bin/idp" client add "$1" --name "$3" --redirect-uri "$base/oidc/callback" \
-    --post-logout-redirect-uri "$base/" --backchannel-logout-uri "$base/oidc/backchannel-logout" \
+    --post-logout-redirect-uri "$base/" --"$4"channel-logout-uri "$base/oidc/$4channel-logout" \
     --initiate-login-uri "$base/oidc/initiate" | sed -n 's/^client_secret: //p')
   "$bin/idp" app add "$1" --name "$3" --url "$base/" --client "$1" >/dev/null
   DEMO_NAME="$3" DEMO_LISTEN=127.0.0.1:$2 DEMO_ISSUER=$IDP_ISSUER DEMO_CLIENT_ID=$1 DEMO_CLIENT_SECRET=$secret \
@@ -35,8 +35,8 @@ start_app() { # id port name
 
 "$bin/idp" serve & pids+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null "$IDP_ISSUER/healthz" && break; sleep 0.1; done
-start_app vanban 8081 "Quản lý văn bản"
-start_app phonghop 8082 "Phòng họp không giấy"
+start_app vanban 8081 "Quản lý văn bản" back
+start_app phonghop 8082 "Phòng họp không giấy" front
 cat <<MESSAGE
 
   Cổng đăng nhập:        http://127.0.0.1:8080/

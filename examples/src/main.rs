@@ -3,7 +3,8 @@
 //! OIDC (code + PKCE, via the `openidconnect` crate), keeps its own session,
 //! starts its login when the portal's tile sends people to
 //! `/oidc/initiate`, signs out through the IdP, and ends its sessions when
-//! the IdP's back-channel logout token arrives.
+//! the IdP's back-channel logout token arrives, or when the IdP's sign-out
+//! page frames its front-channel logout URL (`/oidc/frontchannel-logout`).
 //!
 //! Configured by environment: DEMO_NAME, DEMO_LISTEN (127.0.0.1:9001),
 //! DEMO_ISSUER, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET. Run two with
@@ -319,6 +320,40 @@ async fn backchannel_logout(State(rp): St, Form(f): Form<LogoutToken>) -> Respon
     }
 }
 
+#[derive(Deserialize)]
+struct FrontChannel {
+    iss: Option<String>,
+    sid: Option<String>,
+}
+
+/// Front-Channel Logout 1.0 §2/§3: framed by the IdP's sign-out page with
+/// `iss` and `sid`; ends the sessions of that IdP session. Only the IdP may
+/// frame it, and nothing here is cached.
+async fn frontchannel_logout(State(rp): St, Query(q): Query<FrontChannel>) -> Response {
+    let (Some(iss), Some(sid)) = (q.iss, q.sid) else {
+        return (StatusCode::BAD_REQUEST, "iss and sid are required").into_response();
+    };
+    if iss != rp.issuer {
+        return (StatusCode::BAD_REQUEST, "wrong issuer").into_response();
+    }
+    if let Ok(mut s) = rp.sessions.lock() {
+        s.retain(|_, l| l.sid != sid);
+    }
+    let origin = url::Url::parse(&rp.issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "'none'".into());
+    let mut resp = Html("<!doctype html><title>logout</title>").into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {origin}")) {
+        h.insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
 #[tokio::main]
 async fn main() {
     let name = env("DEMO_NAME");
@@ -389,6 +424,7 @@ async fn main() {
         .route("/oidc/callback", get(callback))
         .route("/logout", get(logout))
         .route("/oidc/backchannel-logout", post(backchannel_logout))
+        .route("/oidc/frontchannel-logout", get(frontchannel_logout))
         .with_state(rp);
     let listener = match tokio::net::TcpListener::bind(&listen).await {
         Ok(l) => l,

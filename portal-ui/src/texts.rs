@@ -144,6 +144,7 @@ pub struct Texts {
     pub activity_logout: &'static str,
     pub time_zone_note: &'static str,
     pub unknown_device: &'static str,
+    pub device_label: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -244,6 +245,7 @@ pub static VI: Texts = Texts {
     activity_logout: "Đăng xuất",
     time_zone_note: "Giờ Việt Nam (UTC+7)",
     unknown_device: "Thiết bị không rõ",
+    device_label: "Thiết bị",
 };
 
 pub static EN: Texts = Texts {
@@ -344,6 +346,7 @@ pub static EN: Texts = Texts {
     activity_logout: "Signed out",
     time_zone_note: "Vietnam time (UTC+7)",
     unknown_device: "Unknown device",
+    device_label: "Device",
 };
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
     var waiting = false;
     items.forEach(function (item) {
       var li = list.querySelector('li[data-app="' + CSS.escape(item.client_id) + '"]');
-      if (!li) { return; }
+      // Front-channel apps are told by their frame; the load handler marks them.
+      if (!li || item.state === "front") { return; }
       li.className = item.state;
       li.querySelector(".status").textContent = item.label;
       if (item.state === "pending") { waiting = true; }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::demo_apps::{DemoApp, demo_app};
+use crate::demo_apps::{Channel, DemoApp, demo_app};
 use crate::harness::{Backends, Idp, PASSWORD, free_port};
 
 struct Chromedriver {
@@ -145,6 +145,49 @@ async fn open_tile(c: &Client, idp: &Idp, app: &DemoApp, id: &str) {
     );
 }
 
+/// The account page: a signature uploaded through the file input shows in the preview.
+async fn account_page(c: &Client, idp: &Idp) {
+    c.goto(&idp.url("/")).await.unwrap();
+    c.find(Locator::Css("a[href='/account']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(
+            crate::portal::fixture("signature.png")
+                .canonicalize()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[enctype] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(".signature img"))
+        .await
+        .unwrap();
+    let width = c
+        .execute(
+            "const i = document.querySelector('.signature img'); return i.complete && i.naturalWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(width, json!(600), "the preview shows the uploaded image");
+    assert!(text(c).await.contains("Đã lưu ảnh chữ ký."));
+}
+
 async fn assert_signed_out(c: &Client, app: &DemoApp) {
     let start = Instant::now();
     loop {
@@ -177,8 +220,8 @@ async fn single_sign_on_and_logout_in_chromium() {
         ],
         Some(PASSWORD),
     );
-    let docs = demo_app(&idp, "vanban", "Quản lý văn bản");
-    let meet = demo_app(&idp, "phonghop", "Phòng họp không giấy");
+    let docs = demo_app(&idp, "vanban", "Quản lý văn bản", Channel::Back);
+    let meet = demo_app(&idp, "phonghop", "Phòng họp không giấy", Channel::Front);
     idp.cli_ok(
         &[
             "app",
@@ -202,6 +245,11 @@ async fn single_sign_on_and_logout_in_chromium() {
     shot(&c, "desktop-portal").await;
     open_tile(&c, &idp, &docs, "vanban").await;
     shot(&c, "desktop-app").await;
+    account_page(&c, &idp).await;
+    // Tall enough for the whole page, the signature preview included.
+    c.set_window_size(1280, 2000).await.unwrap();
+    shot(&c, "desktop-account").await;
+    c.set_window_size(1280, 860).await.unwrap();
     open_tile(&c, &idp, &meet, "phonghop").await;
 
     // Sign out at the portal: both apps are signed out.
@@ -216,6 +264,15 @@ async fn single_sign_on_and_logout_in_chromium() {
         .for_element(Locator::XPath("//h1[contains(., 'Bạn đã đăng xuất')]"))
         .await
         .unwrap();
+    // The page follows both apps: the document app over the back channel,
+    // the meeting app through its front-channel frame.
+    for app in ["vanban", "phonghop"] {
+        c.wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(&format!("li.done[data-app='{app}']")))
+            .await
+            .unwrap_or_else(|e| panic!("{app} not shown as signed out: {e}"));
+    }
     shot(&c, "desktop-signed-out").await;
     assert_signed_out(&c, &docs).await;
     assert_signed_out(&c, &meet).await;
@@ -225,10 +282,20 @@ async fn single_sign_on_and_logout_in_chromium() {
     open_tile(&c, &idp, &docs, "vanban").await;
     open_tile(&c, &idp, &meet, "phonghop").await;
     c.goto(&format!("{}/logout", meet.base)).await.unwrap();
+    // Through the IdP's sign-out page (it frames the meeting app's front
+    // channel) and back to the meeting app's home, signed out.
     c.wait()
-        .for_url(&url::Url::parse(&format!("{}/", meet.base)).unwrap())
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath("//*[contains(., 'Chưa đăng nhập')]"))
         .await
-        .ok();
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&meet.base)
+    );
     assert_signed_out(&c, &docs).await;
     assert_signed_out(&c, &meet).await;
     c.goto(&idp.url("/")).await.unwrap();
@@ -241,6 +308,8 @@ async fn single_sign_on_and_logout_in_chromium() {
     c.set_window_size(390, 844).await.unwrap();
     sign_in(&c, &idp, Some("phone")).await;
     shot(&c, "phone-portal").await;
+    c.goto(&idp.url("/account")).await.unwrap();
+    shot(&c, "phone-account").await;
     c.goto(&idp.url("/logout")).await.unwrap();
     shot(&c, "phone-sign-out").await;
     c.close().await.unwrap();

@@ -23,8 +23,15 @@ impl Drop for DemoApp {
     }
 }
 
+/// How a demo app hears of a sign-out.
+#[derive(Clone, Copy)]
+pub enum Channel {
+    Back,
+    Front,
+}
+
 /// Registers `id` with the IdP (client and tile) and starts a demo app for it.
-pub fn demo_app(idp: &Idp, id: &str, name: &str) -> DemoApp {
+pub fn demo_app(idp: &Idp, id: &str, name: &str, channel: Channel) -> DemoApp {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let secret = idp.add_client(
@@ -33,8 +40,14 @@ pub fn demo_app(idp: &Idp, id: &str, name: &str) -> DemoApp {
         &[
             "--post-logout-redirect-uri",
             &format!("{base}/"),
-            "--backchannel-logout-uri",
-            &format!("{base}/oidc/backchannel-logout"),
+            match channel {
+                Channel::Back => "--backchannel-logout-uri",
+                Channel::Front => "--frontchannel-logout-uri",
+            },
+            &match channel {
+                Channel::Back => format!("{base}/oidc/backchannel-logout"),
+                Channel::Front => format!("{base}/oidc/frontchannel-logout"),
+            },
             "--initiate-login-uri",
             &format!("{base}/oidc/initiate"),
         ],
@@ -116,8 +129,8 @@ async fn until_signed_out(browser: &Browser, app: &DemoApp) {
 async fn one_sign_in_opens_both_apps_and_one_sign_out_closes_both() {
     let idp = Idp::spawn(&Backends::default());
     idp.add_person();
-    let docs = demo_app(&idp, "vanban", "Quản lý văn bản");
-    let meet = demo_app(&idp, "phonghop", "Phòng họp không giấy");
+    let docs = demo_app(&idp, "vanban", "Quản lý văn bản", Channel::Back);
+    let meet = demo_app(&idp, "phonghop", "Phòng họp không giấy", Channel::Back);
     let browser = Browser::new();
 
     for round in ["sign out at the portal", "sign out in an app"] {
