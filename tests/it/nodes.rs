@@ -92,7 +92,11 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The sign-out page is in the shared cache: either node shows it.
+    let progress = browser.get(&a.url(&location(&r))).await;
+    assert_eq!(progress.status(), StatusCode::OK);
+    assert!(progress.text().await.unwrap().contains("data-app=\"vanban\""));
     let r = browser
         .get(&authorize_url(
             &a.base,

@@ -32,9 +32,37 @@ async fn app_picker_shows_the_right_tiles_in_the_right_order() {
             "Trương Thanh Tâm",
             "--unit",
             "Sở Nội vụ",
+            "--group",
+            "lanh-dao",
             "--password-stdin",
         ],
         Some(PASSWORD),
+    );
+    // Apps for groups: the leaders' one is shown to a leader of any unit.
+    for (id, name, group) in [
+        ("dieuhanh", "Chỉ đạo điều hành", "lanh-dao"),
+        ("phathanh", "Phát hành văn bản", "van-thu"),
+    ] {
+        idp.cli_ok(
+            &[
+                "app",
+                "add",
+                id,
+                "--name",
+                name,
+                "--url",
+                "http://127.0.0.1:9/g",
+                "--unit",
+                "Sở Tài chính",
+                "--group",
+                group,
+            ],
+            None,
+        );
+    }
+    assert!(
+        idp.cli_ok(&["app", "list"], None)
+            .contains("Sở Tài chính,group:lanh-dao")
     );
     idp.add_client(
         "vanban",
@@ -141,6 +169,14 @@ async fn app_picker_shows_the_right_tiles_in_the_right_order() {
         "an app for another unit is not shown"
     );
     assert!(
+        html.contains("Chỉ đạo điều hành"),
+        "an app for one of the person's groups is shown"
+    );
+    assert!(
+        !html.contains("Phát hành văn bản"),
+        "an app for another group is not shown"
+    );
+    assert!(
         html.find("Lịch công tác").unwrap() < html.find("Quản lý văn bản").unwrap(),
         "by name before any use"
     );
@@ -176,9 +212,15 @@ async fn app_picker_shows_the_right_tiles_in_the_right_order() {
             .contains("Không có ứng dụng nào khớp")
     );
 
-    // Other units' apps cannot be launched by URL either.
-    let r = browser.get(&idp.url("/launch/ngansach")).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Other units' and groups' apps cannot be launched by URL either.
+    for app in ["ngansach", "phathanh"] {
+        let r = browser.get(&idp.url(&format!("/launch/{app}"))).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{app}");
+    }
+    assert_eq!(
+        location(&browser.get(&idp.url("/launch/dieuhanh")).await),
+        "http://127.0.0.1:9/g"
+    );
 
     // The icon is served as uploaded, with its type.
     let r = browser.get(&idp.url("/apps/vanban/icon")).await;
