@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use idp::cache::{CacheBackend, MemoryCache, RedisCache};
 use idp::store::{
-    App, AuditEvent, Grant, KeyRow, NewClient, NewUser, RefreshUse, Store, StoreError,
+    App, AuditEvent, Grant, KeyRow, NewClient, NewUser, ProfileChange, RefreshUse, SessionRow,
+    Signature, Store, StoreError,
 };
 
 use crate::harness::{Postgres, Redis};
@@ -358,6 +359,83 @@ async fn store_suite(s: &Store) {
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].kind, "auth.logout");
     assert_eq!(recent[1], e);
+    let mut other = AuditEvent::new("auth.login", 12);
+    other.subject = Some("someone@binhphuoc.gov.vn".into());
+    s.record(&other).await.unwrap();
+    let mut changed = AuditEvent::new("account.profile_changed", 13);
+    changed.subject = Some("tamtt@binhphuoc.gov.vn".into());
+    s.record(&changed).await.unwrap();
+    let mine = s
+        .sign_in_activity("tamtt@binhphuoc.gov.vn", "u1", 10)
+        .await
+        .unwrap();
+    assert_eq!(mine, vec![e], "only the person's own sign-ins");
+
+    // The account page: profile, signature, sessions.
+    let change = ProfileChange {
+        name: None,
+        unit: Some("Văn phòng UBND tỉnh".into()),
+        phone: Some("0912345678".into()),
+        personal_email: Some("tam@gmail.com".into()),
+        signature_page: "first".into(),
+        signature_place: "top-left".into(),
+    };
+    s.update_profile("u1", &change, 500).await.unwrap();
+    let u = s.user_by_id("u1").await.unwrap().unwrap();
+    assert_eq!(u.name, "Trương Thanh Tâm", "no name given: unchanged");
+    assert_eq!(u.unit.as_deref(), Some("Văn phòng UBND tỉnh"));
+    assert_eq!(u.personal_email.as_deref(), Some("tam@gmail.com"));
+    assert_eq!(
+        (u.signature_page.as_str(), u.signature_place.as_str()),
+        ("first", "top-left")
+    );
+    assert_eq!(u.source, "local");
+    let sig = Signature {
+        image: vec![0x89, b'P', b'N', b'G', 0, 255],
+        width: 600,
+        height: 240,
+        updated_at: 500,
+    };
+    s.set_signature("u1", &sig).await.unwrap();
+    let newer = Signature {
+        width: 300,
+        updated_at: 600,
+        ..sig.clone()
+    };
+    s.set_signature("u1", &newer).await.unwrap();
+    assert_eq!(
+        s.signature("u1").await.unwrap(),
+        Some(newer),
+        "replaced, not added"
+    );
+    assert!(s.delete_signature("u1").await.unwrap());
+    assert!(!s.delete_signature("u1").await.unwrap());
+    assert_eq!(s.signature("u1").await.unwrap(), None);
+
+    let row = |sid: &str, at: i64| SessionRow {
+        sid: sid.into(),
+        user_id: "u1".into(),
+        key_hash: format!("hash-{sid}"),
+        created_at: at,
+        ip: Some("10.0.0.5".into()),
+        user_agent: Some("Chrome".into()),
+        ended_at: None,
+    };
+    s.record_session(&row("s1", 1000)).await.unwrap();
+    s.record_session(&row("s2", 2000)).await.unwrap();
+    s.record_session(&row("s0", 10)).await.unwrap();
+    let open = s.open_sessions("u1", 500).await.unwrap();
+    assert_eq!(
+        open.iter().map(|r| r.sid.as_str()).collect::<Vec<_>>(),
+        vec!["s2", "s1"],
+        "newest first, none past the lifetime"
+    );
+    s.end_session_row("s2", 2100).await.unwrap();
+    assert_eq!(
+        s.open_sessions("u1", 500).await.unwrap(),
+        vec![row("s1", 1000)]
+    );
+    assert_eq!(s.purge_sessions(1500).await.unwrap(), 2);
 }
 
 #[tokio::test]

@@ -96,7 +96,13 @@ async fn two_nodes_share_sessions_codes_and_logout() {
     // The sign-out page is in the shared cache: either node shows it.
     let progress = browser.get(&a.url(&location(&r))).await;
     assert_eq!(progress.status(), StatusCode::OK);
-    assert!(progress.text().await.unwrap().contains("data-app=\"vanban\""));
+    assert!(
+        progress
+            .text()
+            .await
+            .unwrap()
+            .contains("data-app=\"vanban\"")
+    );
     let r = browser
         .get(&authorize_url(
             &a.base,
