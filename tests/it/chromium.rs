@@ -312,5 +312,16 @@ async fn single_sign_on_and_logout_in_chromium() {
     shot(&c, "phone-account").await;
     c.goto(&idp.url("/logout")).await.unwrap();
     shot(&c, "phone-sign-out").await;
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//h1[contains(., 'Bạn đã đăng xuất')]"))
+        .await
+        .unwrap();
+    shot(&c, "phone-signed-out").await;
     c.close().await.unwrap();
 }
