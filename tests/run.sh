@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages when run as
 # root, npm packages into tests/node), then runs every test of the workspace
-# against real peers (PostgreSQL, Redis, Node's openid-client, headless
-# Chromium). Screenshots of the pages land in target/screenshots/.
+# against real peers (PostgreSQL, Redis, OpenLDAP, Node's openid-client,
+# headless Chromium). Screenshots of the pages land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v slapd >/dev/null || need+=(slapd)
+command -v ldapadd >/dev/null || need+=(ldap-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v node >/dev/null || need+=(nodejs)
@@ -19,6 +21,8 @@ command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${need[*]}"
+    # slapd must not configure (or start) a directory of its own: the tests run theirs.
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
   else

@@ -13,6 +13,11 @@ pub struct Identity {
     pub email: String,
     pub name: String,
     pub phone: Option<String>,
+    pub unit: Option<String>,
+    pub title: Option<String>,
+    pub employee_code: Option<String>,
+    /// Phòng ban, within the unit.
+    pub department: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

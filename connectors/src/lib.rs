@@ -2,5 +2,7 @@
 //! legacy apps' account lists. No HTTP in this crate.
 
 pub mod directory;
+pub mod ldap;
 
 pub use directory::{Directory, DirectoryError, Identity, LoginOutcome};
+pub use ldap::{AttributeMap, LdapDirectory, LdapSettings};

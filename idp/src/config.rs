@@ -50,8 +50,123 @@ pub struct Config {
     pub password: PasswordConfig,
     pub log: LogConfig,
     pub branding: BrandingConfig,
+    /// The official-mail directory; unset: local accounts only.
+    pub directory: Option<DirectoryConfig>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+}
+
+/// `[directory]`: where staff passwords are checked (their mailbox's directory).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// `ldap` (the only kind so far).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `ldap://host:389` (with `starttls = true` to encrypt) or `ldaps://host:636`.
+    pub url: String,
+    /// The service account that searches for people.
+    pub bind_dn: String,
+    pub bind_password: Option<SecretString>,
+    /// A file holding the service account's password (instead of `bind_password`).
+    pub bind_password_file: Option<PathBuf>,
+    /// Where people are, searched as a subtree.
+    pub base_dn: String,
+    /// `{email}` is the address typed, `{local}` the part before `@`.
+    #[serde(default = "default_user_filter")]
+    pub user_filter: String,
+    #[serde(default)]
+    pub starttls: bool,
+    /// For connecting and for each LDAP operation.
+    #[serde(default = "default_ldap_timeout")]
+    pub timeout_secs: u64,
+    /// Search connections kept open.
+    #[serde(default = "default_ldap_pool")]
+    pub pool_size: usize,
+    #[serde(default)]
+    pub attributes: connectors::AttributeMap,
+}
+
+fn default_user_filter() -> String {
+    "(|(mail={email})(uid={local}))".into()
+}
+
+fn default_ldap_timeout() -> u64 {
+    5
+}
+
+fn default_ldap_pool() -> usize {
+    4
+}
+
+impl DirectoryConfig {
+    /// The connector's settings, with the password read from its file if need be.
+    pub fn settings(&self) -> Result<connectors::LdapSettings, ConfigError> {
+        let password = match (&self.bind_password, &self.bind_password_file) {
+            (Some(p), None) => p.expose_secret().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    message: format!("{e} (directory.bind_password_file)"),
+                })?
+                .trim_end()
+                .to_owned(),
+            _ => {
+                return Err(invalid(
+                    "directory.bind_password",
+                    "set exactly one of bind_password and bind_password_file",
+                ));
+            }
+        };
+        Ok(connectors::LdapSettings {
+            url: self.url.clone(),
+            bind_dn: self.bind_dn.clone(),
+            bind_password: password,
+            base_dn: self.base_dn.clone(),
+            user_filter: self.user_filter.clone(),
+            starttls: self.starttls,
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            pool_size: self.pool_size,
+            attributes: self.attributes.clone(),
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.kind != "ldap" {
+            return Err(invalid("directory.type", "must be \"ldap\""));
+        }
+        if !(self.url.starts_with("ldap://") || self.url.starts_with("ldaps://")) {
+            return Err(invalid(
+                "directory.url",
+                "must start with ldap:// or ldaps://; e.g. ldaps://mail.binhphuoc.gov.vn:636",
+            ));
+        }
+        if self.starttls && self.url.starts_with("ldaps://") {
+            return Err(invalid(
+                "directory.starttls",
+                "is for ldap:// URLs; ldaps:// is already TLS",
+            ));
+        }
+        if self.base_dn.trim().is_empty() || self.bind_dn.trim().is_empty() {
+            return Err(invalid(
+                "directory.base_dn",
+                "base_dn and bind_dn must be set",
+            ));
+        }
+        if !(self.user_filter.contains("{email}") || self.user_filter.contains("{local}")) {
+            return Err(invalid(
+                "directory.user_filter",
+                "must use {email} or {local}; e.g. (|(mail={email})(uid={local}))",
+            ));
+        }
+        if !(1..=60).contains(&self.timeout_secs) || !(1..=64).contains(&self.pool_size) {
+            return Err(invalid(
+                "directory.timeout_secs",
+                "timeout_secs must be 1 to 60 and pool_size 1 to 64",
+            ));
+        }
+        self.settings().map(|_| ())
+    }
 }
 
 /// The SSO session at the portal.
@@ -126,6 +241,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             log: LogConfig::default(),
             branding: BrandingConfig::default(),
+            directory: None,
             max_body_bytes: 64 * 1024,
         }
     }
@@ -293,6 +409,9 @@ impl Config {
                 ));
             }
         }
+        if let Some(d) = &self.directory {
+            d.validate()?;
+        }
         let t = &self.tokens;
         if !(1..=600).contains(&t.code_ttl_secs) {
             return Err(invalid(
@@ -459,6 +578,57 @@ mod tests {
         assert_eq!(c.tokens.refresh_ttl_secs, d.tokens.refresh_ttl_secs);
         assert_eq!(c.password.memory_kib, d.password.memory_kib);
         assert_eq!(c.session.idle_timeout_secs, d.session.idle_timeout_secs);
+    }
+
+    #[test]
+    fn the_directory_is_configured_in_toml_or_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("ldap-password");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let toml = dir.path().join("idp.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "[directory]\ntype = \"ldap\"\nurl = \"ldap://127.0.0.1:3389\"\nstarttls = true\n\
+                 bind_dn = \"cn=admin,dc=binhphuoc,dc=gov,dc=vn\"\nbind_password_file = \"{}\"\n\
+                 base_dn = \"ou=people,dc=binhphuoc,dc=gov,dc=vn\"\n[directory.attributes]\nunit = \"o\"\n",
+                pw.display()
+            ),
+        )
+        .unwrap();
+        let c =
+            Config::load_from(Some(&toml), &env(&[("IDP_DIRECTORY__TIMEOUT_SECS", "3")])).unwrap();
+        let s = c.directory.as_ref().unwrap().settings().unwrap();
+        assert_eq!(s.bind_password, "s3cret");
+        assert_eq!(s.user_filter, "(|(mail={email})(uid={local}))");
+        assert_eq!(s.timeout, std::time::Duration::from_secs(3));
+        assert!(s.starttls);
+        assert_eq!(s.attributes.unit, "o");
+        assert_eq!(
+            s.attributes.mail, "mail",
+            "unset attributes keep their default"
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
+
+        let bad = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("IDP_DIRECTORY__TYPE", "ldap"),
+                ("IDP_DIRECTORY__URL", "ldap://127.0.0.1:3389"),
+                ("IDP_DIRECTORY__BIND_DN", "cn=admin"),
+                ("IDP_DIRECTORY__BIND_PASSWORD", "x"),
+                ("IDP_DIRECTORY__BASE_DN", "ou=people"),
+            ];
+            all.extend_from_slice(pairs);
+            Config::load_from(None, &env(&all)).unwrap_err().to_string()
+        };
+        assert!(bad(&[("IDP_DIRECTORY__URL", "http://x")]).contains("directory.url"));
+        assert!(
+            bad(&[("IDP_DIRECTORY__USER_FILTER", "(uid=x)")]).contains("directory.user_filter")
+        );
+        assert!(
+            bad(&[("IDP_DIRECTORY__BIND_PASSWORD_FILE", "/nonexistent")]).contains("/nonexistent")
+        );
+        assert!(bad(&[("IDP_DIRECTORY__TYPE", "ad")]).contains("directory.type"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use secrecy::ExposeSecret;
 
+use crate::auth::directory::Directories;
 use crate::auth::local::LocalDirectory;
 use crate::auth::password::Hasher;
 use crate::cache::Cache;
@@ -66,7 +67,7 @@ pub struct Idp {
     pub cache: Cache,
     pub keys: KeyManager,
     pub hasher: Hasher,
-    pub directory: LocalDirectory,
+    pub directory: Directories,
     pub master: Arc<MasterKey>,
     pub metrics: Metrics,
     /// The discovery document, serialised once.
@@ -96,6 +97,10 @@ impl Idp {
         let cache = Cache::open(config.redis_url.as_ref().map(|s| s.expose_secret())).await?;
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
         let hasher = Hasher::new(&config.password)?;
+        let ldap = match &config.directory {
+            Some(d) => Some(connectors::LdapDirectory::new(d.settings()?)),
+            None => None,
+        };
         let discovery = Bytes::from(oidc::discovery::document(config.issuer()).to_string());
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -122,9 +127,13 @@ impl Idp {
             has_logo: logo.is_some(),
         });
         Ok(Idp {
-            directory: LocalDirectory {
+            directory: Directories {
+                local: LocalDirectory {
+                    store: store.clone(),
+                    hasher: hasher.clone(),
+                },
+                ldap,
                 store: store.clone(),
-                hasher: hasher.clone(),
             },
             config,
             store,

@@ -145,6 +145,7 @@ pub struct Texts {
     pub time_zone_note: &'static str,
     pub unknown_device: &'static str,
     pub device_label: &'static str,
+    pub directory_down: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -246,6 +247,7 @@ pub static VI: Texts = Texts {
     time_zone_note: "Giờ Việt Nam (UTC+7)",
     unknown_device: "Thiết bị không rõ",
     device_label: "Thiết bị",
+    directory_down: "Không kết nối được tới danh bạ hộp thư công vụ nên chưa kiểm tra được mật khẩu. Đây không phải lỗi của bạn; vui lòng thử lại sau ít phút.",
 };
 
 pub static EN: Texts = Texts {
@@ -347,6 +349,7 @@ pub static EN: Texts = Texts {
     time_zone_note: "Vietnam time (UTC+7)",
     unknown_device: "Unknown device",
     device_label: "Device",
+    directory_down: "The official mail directory cannot be reached, so your password could not be checked. This is not your mistake; please try again in a few minutes.",
 };
 
 #[cfg(test)]

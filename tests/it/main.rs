@@ -10,6 +10,7 @@ mod clients;
 mod conformance;
 mod demo_apps;
 mod harness;
+mod ldap;
 mod negative;
 mod node_rp;
 mod nodes;

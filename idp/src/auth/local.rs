@@ -52,6 +52,10 @@ impl Directory for LocalDirectory {
             email: user.email.clone(),
             name: user.name.clone(),
             phone: user.phone.clone(),
+            unit: user.unit.clone(),
+            title: user.title.clone(),
+            employee_code: user.employee_code.clone(),
+            department: None,
         }))
     }
 }

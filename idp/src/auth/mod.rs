@@ -1,8 +1,9 @@
 //! Who you are: the account name, password checks (argon2id), the local
-//! directory and the SSO session. LDAP, second factors and the brute-force
-//! guard plug in here.
+//! and LDAP directories and the SSO session. Second factors and the
+//! brute-force guard plug in here.
 
 pub mod account;
+pub mod directory;
 pub mod local;
 pub mod password;
 pub mod session;

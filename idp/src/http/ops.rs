@@ -25,11 +25,23 @@ pub async fn readyz_get(State(idp): State<Arc<Idp>>) -> Response {
     if let Err(e) = &cache {
         tracing::warn!(error = %e, "readyz: cache unreachable");
     }
-    let ok = db.is_ok() && cache.is_ok();
+    let directory = match &idp.directory.ldap {
+        None => None,
+        Some(ldap) => Some(ldap.ping().await),
+    };
+    if let Some(Err(e)) = &directory {
+        tracing::warn!(error = %e, "readyz: directory unreachable");
+    }
+    let ok = db.is_ok() && cache.is_ok() && directory.as_ref().is_none_or(Result::is_ok);
     let body = Json(json!({
         "database": if db.is_ok() { "ok" } else { "unreachable" },
         "cache": if cache.is_ok() { "ok" } else { "unreachable" },
         "cache_kind": idp.cache.kind(),
+        "directory": match &directory {
+            None => "local",
+            Some(Ok(())) => "ok",
+            Some(Err(_)) => "unreachable",
+        },
     }));
     let status = if ok {
         StatusCode::OK

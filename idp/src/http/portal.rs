@@ -150,6 +150,21 @@ pub async fn login_post(
             .await
         }
         Ok(LoginResult::Refuse(r)) => error::refused(r, ctx.lang, "/login", &ctx.request_id),
+        // Not the person's password: the mail directory did not answer. Said
+        // as such, the form kept, the details for the admin in the log.
+        Err(login::LoginError::DirectoryDown(m)) => {
+            tracing::error!(request_id = %ctx.request_id, error = %m, "sign-in: the directory cannot be reached");
+            let mut resp = form(
+                &idp,
+                &ctx,
+                f.req.as_deref(),
+                account,
+                Some(|t| t.directory_down),
+            )
+            .await;
+            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            resp
+        }
         // The store, cache or directory is unreachable: "try again later", details in the log.
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }

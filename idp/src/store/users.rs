@@ -230,4 +230,37 @@ impl Store {
             .await?;
         Ok(r.rows_affected() == 1)
     }
+
+    /// Creates or refreshes a person the directory vouches for: name, unit,
+    /// title and employee code are the directory's; a phone the person set
+    /// here is kept. Returns the row as it now is.
+    pub async fn upsert_directory_user(
+        &self,
+        new_id: &str,
+        who: &connectors::Identity,
+        source: &str,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, phone, unit, title, employee_code, source, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name, phone = COALESCE(users.phone, excluded.phone), \
+             unit = excluded.unit, title = excluded.title, employee_code = excluded.employee_code, \
+             source = excluded.source, updated_at = excluded.updated_at",
+        )
+        .bind(new_id)
+        .bind(&who.email)
+        .bind(&who.name)
+        .bind(&who.phone)
+        .bind(&who.unit)
+        .bind(&who.title)
+        .bind(&who.employee_code)
+        .bind(source)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.user_by_email(&who.email)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("user vanished after upsert".into()))
+    }
 }

@@ -1,0 +1,287 @@
+//! Staff sign in with their official mailbox's password, checked against a
+//! real OpenLDAP `slapd` loaded with the shared sample directory (400 people):
+//! short names and full addresses, wrong passwords and unknown accounts alike,
+//! local accounts beside the directory, and the directory down and back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::browser::{Browser, location};
+use crate::harness::{Backends, Idp, PASSWORD, free_port, wait_until};
+
+pub const BASE_DN: &str = "ou=people,dc=binhphuoc,dc=gov,dc=vn";
+pub const ADMIN_DN: &str = "cn=admin,dc=binhphuoc,dc=gov,dc=vn";
+pub const ADMIN_PASSWORD: &str = "directory-admin-secret";
+
+/// A throwaway OpenLDAP server holding `../shared/fixtures/directory/people.ldif`.
+pub struct Slapd {
+    pub url: String,
+    port: u16,
+    conf: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+fn people_ldif() -> PathBuf {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/directory/people.ldif");
+    assert!(
+        p.exists(),
+        "{} is missing: the tests read ../shared/fixtures beside the checkout",
+        p.display()
+    );
+    p
+}
+
+impl Slapd {
+    pub fn start() -> Slapd {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::create_dir(&db).unwrap();
+        let conf = dir.path().join("slapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "include /etc/ldap/schema/core.schema\n\
+                 include /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\n\
+                 include /etc/ldap/schema/nis.schema\n\
+                 pidfile {dir}/slapd.pid\n\
+                 modulepath /usr/lib/ldap\n\
+                 moduleload back_mdb\n\
+                 database mdb\n\
+                 suffix \"dc=binhphuoc,dc=gov,dc=vn\"\n\
+                 rootdn \"{ADMIN_DN}\"\n\
+                 rootpw {ADMIN_PASSWORD}\n\
+                 directory {db}\n\
+                 maxsize 104857600\n\
+                 access to attrs=userPassword by self =xw by anonymous auth by * none\n\
+                 access to * by * read\n",
+                dir = dir.path().display(),
+                db = db.display(),
+            ),
+        )
+        .unwrap();
+        let root = dir.path().join("root.ldif");
+        std::fs::write(
+            &root,
+            "dn: dc=binhphuoc,dc=gov,dc=vn\nobjectClass: dcObject\nobjectClass: organization\ndc: binhphuoc\no: Binh Phuoc\n",
+        )
+        .unwrap();
+        for ldif in [root, people_ldif()] {
+            let out = Command::new("slapadd")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-l")
+                .arg(&ldif)
+                .output()
+                .expect("slapadd (install slapd)");
+            assert!(
+                out.status.success(),
+                "slapadd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let port = free_port();
+        let mut s = Slapd {
+            url: format!("ldap://127.0.0.1:{port}"),
+            port,
+            conf,
+            child: None,
+            _dir: dir,
+        };
+        s.resume();
+        s
+    }
+
+    /// Stops the server, to test an outage.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port, with the same data.
+    pub fn resume(&mut self) {
+        self.stop();
+        let child = Command::new("slapd")
+            .arg("-f")
+            .arg(&self.conf)
+            .args(["-h", &format!("{}/", self.url), "-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("slapd (install slapd)");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("slapd", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// The `IDP_DIRECTORY__*` variables that point an IdP here.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("IDP_DIRECTORY__TYPE", "ldap"),
+            ("IDP_DIRECTORY__URL", self.url.as_str()),
+            ("IDP_DIRECTORY__BIND_DN", ADMIN_DN),
+            ("IDP_DIRECTORY__BIND_PASSWORD", ADMIN_PASSWORD),
+            ("IDP_DIRECTORY__BASE_DN", BASE_DN),
+            ("IDP_DIRECTORY__TIMEOUT_SECS", "2"),
+            ("IDP_EMAIL_DOMAIN", "binhphuoc.gov.vn"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn sign_in(idp: &Idp, account: &str, password: &str) -> (Browser, reqwest::Response) {
+    let b = Browser::new();
+    let r = b
+        .submit_login(&idp.base, &idp.url("/login"), account, password)
+        .await;
+    (b, r)
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_their_mailbox_password() {
+    let slapd = Slapd::start();
+    let idp = Idp::spawn(&Backends {
+        env: slapd.env(),
+        ..Backends::default()
+    });
+    // An administrator outside the directory keeps a local password.
+    idp.cli_ok(
+        &[
+            "user",
+            "add",
+            "quantri",
+            "--name",
+            "Quản trị hệ thống",
+            "--admin",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+
+    // The short name, then the full address: the directory's password, the directory's profile.
+    let (b, r) = sign_in(&idp, "huonglh", "Pw-huonglh-8297").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let home = b.get(&idp.url("/")).await.text().await.unwrap();
+    assert!(home.contains("Lê Hồng Hương"), "name from the directory");
+    let account = b.get(&idp.url("/account")).await.text().await.unwrap();
+    assert!(
+        account.contains("UBND thành phố Đồng Xoài"),
+        "unit from the directory"
+    );
+    assert!(
+        account.contains("Lấy từ danh bạ"),
+        "name and unit are read-only"
+    );
+    assert!(account.contains(r#"value="0963170669""#));
+    let (_, r) = sign_in(&idp, "HuongVM@BinhPhuoc.gov.vn", "Pw-huongvm-9123").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        idp.cli_ok(&["user", "list"], None)
+            .contains("huongvm@binhphuoc.gov.vn")
+    );
+
+    // Wrong password, unknown account, empty password, a filter injection: one answer.
+    for (who, pw) in [
+        ("huonglh", "Pw-huonglh-0000"),
+        ("khongco", "Pw-khongco-1234"),
+        ("huonglh", ""),
+        ("*", "Pw-huonglh-8297"),
+        ("huonglh)(uid=*", "x"),
+    ] {
+        let (_, r) = sign_in(&idp, who, pw).await;
+        assert_eq!(r.status(), StatusCode::OK, "{who}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Tài khoản hoặc mật khẩu không đúng."),
+            "{who}"
+        );
+    }
+
+    // The local administrator is not in the directory and still signs in.
+    let (_, r) = sign_in(&idp, "quantri", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(idp.get_json("/readyz").await["directory"], "ok");
+}
+
+#[tokio::test]
+async fn directory_down_is_said_and_recovers_by_itself() {
+    let mut slapd = Slapd::start();
+    let idp = Idp::spawn(&Backends {
+        env: slapd.env(),
+        ..Backends::default()
+    });
+    let (_, r) = sign_in(&idp, "huonglh", "Pw-huonglh-8297").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    slapd.stop();
+    let (_, r) = sign_in(&idp, "huonglh", "Pw-huonglh-8297").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Không kết nối được tới danh bạ hộp thư công vụ"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("mật khẩu không đúng"),
+        "not blamed on the password"
+    );
+    assert!(
+        page.contains(r#"value="huonglh""#),
+        "the account typed is kept"
+    );
+    let ready = reqwest::get(idp.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["directory"],
+        "unreachable"
+    );
+    assert!(idp.log().contains("the directory cannot be reached"));
+
+    slapd.resume();
+    let (b, r) = sign_in(&idp, "huonglh", "Pw-huonglh-8297").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "recovered without a restart"
+    );
+    assert_eq!(location(&r), "/");
+    assert!(
+        b.get(&idp.url("/"))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Lê Hồng Hương")
+    );
+    assert_eq!(idp.get_json("/readyz").await["directory"], "ok");
+
+    // A restart between two sign-ins: the pooled connection is stale, the
+    // sign-in still works at the first try.
+    slapd.resume();
+    let (_, r) = sign_in(&idp, "huongvm", "Pw-huongvm-9123").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
