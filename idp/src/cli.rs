@@ -76,6 +76,8 @@ pub enum UserCommand {
     },
     /// List people.
     List,
+    /// Lift a sign-in lock after too many wrong passwords (needs the shared cache, Redis).
+    Unlock { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +336,23 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
             if !has_password {
                 println!("no local password: sign-in needs --password-stdin or the directory");
             }
+        }
+        UserCommand::Unlock { email } => {
+            let email = account::normalize(&email, config.email_domain.as_deref())
+                .map_err(|e| fail(format!("{e}: {email:?}")))?;
+            let Some(url) = &config.redis_url else {
+                return Err(fail(
+                    "the counters are in the server's memory (no redis_url): restarting the server clears them",
+                ));
+            };
+            let cache = crate::cache::Cache::open(Some(secrecy::ExposeSecret::expose_secret(url)))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            crate::auth::guard::unlock(&cache, &email)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            audit(&store, "admin.unlocked", &email, None).await?;
+            println!("unlocked {email}");
         }
         UserCommand::List => {
             let mut offset = 0;

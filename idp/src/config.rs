@@ -48,6 +48,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub tokens: TokenConfig,
     pub password: PasswordConfig,
+    pub brute_force: BruteForceConfig,
     pub log: LogConfig,
     pub branding: BrandingConfig,
     /// The official-mail directory; unset: local accounts only.
@@ -205,6 +206,38 @@ pub struct PasswordConfig {
     pub max_concurrent_hashes: usize,
 }
 
+/// Brute-force protection of the sign-in form. Counters live in the cache
+/// (Redis when configured), so every node sees the same.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BruteForceConfig {
+    /// Wrong passwords for one account before any delay.
+    pub free_failures: u32,
+    /// Then the wait before the next try doubles from 1 s up to this.
+    pub max_delay_secs: u64,
+    /// Wrong passwords for one account that lock it for `lock_secs`.
+    pub lock_after: u32,
+    pub lock_secs: u64,
+    /// Wrong passwords from one address (all accounts) within `window_secs`
+    /// after which only accounts that signed in from it before may try.
+    /// High, because a whole office shares one address behind NAT.
+    pub ip_failures: u32,
+    pub window_secs: u64,
+}
+
+impl Default for BruteForceConfig {
+    fn default() -> Self {
+        BruteForceConfig {
+            free_failures: 3,
+            max_delay_secs: 30,
+            lock_after: 10,
+            lock_secs: 15 * 60,
+            ip_failures: 50,
+            window_secs: 15 * 60,
+        }
+    }
+}
+
 /// How the pages present the deployment; the default is neutral.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -239,6 +272,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             tokens: TokenConfig::default(),
             password: PasswordConfig::default(),
+            brute_force: BruteForceConfig::default(),
             log: LogConfig::default(),
             branding: BrandingConfig::default(),
             directory: None,
@@ -411,6 +445,17 @@ impl Config {
         }
         if let Some(d) = &self.directory {
             d.validate()?;
+        }
+        let b = &self.brute_force;
+        if b.lock_after <= b.free_failures
+            || b.lock_secs == 0
+            || b.window_secs == 0
+            || b.ip_failures == 0
+        {
+            return Err(invalid(
+                "brute_force.lock_after",
+                "lock_after must exceed free_failures, and lock_secs, window_secs and ip_failures be above 0",
+            ));
         }
         let t = &self.tokens;
         if !(1..=600).contains(&t.code_ttl_secs) {

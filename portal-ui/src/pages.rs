@@ -43,7 +43,7 @@ pub struct LoginPage {
     /// The app the person is signing in to, when one asked.
     pub client_name: Option<String>,
     pub account: String,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
 }
 
 /// One app on the portal.
@@ -203,7 +203,7 @@ mod tests {
             req: Some("req456".into()),
             client_name: Some("Quản lý văn bản".into()),
             account: "<script>".into(),
-            error: Some(crate::texts::VI.invalid_credentials),
+            error: Some(crate::texts::VI.invalid_credentials.into()),
         };
         let html = page.render().unwrap();
         assert!(html.contains(r#"name="csrf" value="tok123""#));

@@ -146,6 +146,9 @@ pub struct Texts {
     pub unknown_device: &'static str,
     pub device_label: &'static str,
     pub directory_down: &'static str,
+    pub throttled_wait: &'static str,
+    pub throttled_locked: &'static str,
+    pub throttled_address: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -247,6 +250,9 @@ pub static VI: Texts = Texts {
     time_zone_note: "Giờ Việt Nam (UTC+7)",
     unknown_device: "Thiết bị không rõ",
     device_label: "Thiết bị",
+    throttled_wait: "Đã nhập sai nhiều lần. Vui lòng chờ {n} giây rồi thử lại.",
+    throttled_locked: "Đã nhập sai quá nhiều lần nên tạm thời không thể đăng nhập. Vui lòng thử lại sau {n} phút hoặc liên hệ quản trị hệ thống.",
+    throttled_address: "Có quá nhiều lần đăng nhập sai từ mạng này. Vui lòng thử lại sau ít phút hoặc liên hệ quản trị hệ thống.",
     directory_down: "Không kết nối được tới danh bạ hộp thư công vụ nên chưa kiểm tra được mật khẩu. Đây không phải lỗi của bạn; vui lòng thử lại sau ít phút.",
 };
 
@@ -349,6 +355,9 @@ pub static EN: Texts = Texts {
     time_zone_note: "Vietnam time (UTC+7)",
     unknown_device: "Unknown device",
     device_label: "Device",
+    throttled_wait: "Too many wrong attempts. Please wait {n} seconds and try again.",
+    throttled_locked: "Too many wrong attempts: signing in is blocked for now. Please try again in {n} minutes or contact the administrator.",
+    throttled_address: "Too many wrong attempts from this network. Please try again in a few minutes or contact the administrator.",
     directory_down: "The official mail directory cannot be reached, so your password could not be checked. This is not your mistake; please try again in a few minutes.",
 };
 

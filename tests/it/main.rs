@@ -5,6 +5,7 @@
 mod account;
 mod backchannel;
 mod browser;
+mod brute_force;
 mod chromium;
 mod clients;
 mod conformance;

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod directory;
+pub mod guard;
 pub mod local;
 pub mod password;
 pub mod session;

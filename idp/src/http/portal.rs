@@ -16,6 +16,7 @@ use super::ctx::Ctx;
 use super::oidc::see_other;
 use super::{cookies, csrf, error};
 use crate::Idp;
+use crate::auth::guard::Verdict;
 use crate::auth::session;
 use crate::portal::apps;
 use crate::portal::login::{self, Attempt, LoginResult};
@@ -46,6 +47,9 @@ fn here(req: Option<&str>) -> String {
 /// Picks a text from the page's language.
 type Pick = fn(&Texts) -> &'static str;
 
+/// What the sign-in form says: a text, with `{n}` (seconds or minutes) filled in.
+struct Say(Pick, u64);
+
 /// Renders the sign-in form (with a fresh CSRF cookie when needed), in the
 /// language the app asked for with `ui_locales`, else the person's.
 async fn form(
@@ -53,7 +57,7 @@ async fn form(
     ctx: &Ctx,
     req: Option<&str>,
     account: String,
-    error: Option<Pick>,
+    error: Option<Say>,
 ) -> Response {
     let (client_name, hint, lang) = match req {
         None => (None, None, ctx.lang),
@@ -85,7 +89,7 @@ async fn form(
         } else {
             account
         },
-        error: error.map(|pick| pick(lang.texts())),
+        error: error.map(|Say(pick, n)| pick(lang.texts()).replace("{n}", &n.to_string())),
     };
     let mut resp = error::render(&page, &ctx.request_id);
     if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
@@ -116,7 +120,7 @@ pub async fn login_post(
             &ctx,
             f.req.as_deref(),
             account,
-            Some(|t| t.form_expired),
+            Some(Say(|t| t.form_expired, 0)),
         )
         .await;
     }
@@ -145,11 +149,21 @@ pub async fn login_post(
                 &ctx,
                 f.req.as_deref(),
                 account,
-                Some(|t| t.invalid_credentials),
+                Some(Say(|t| t.invalid_credentials, 0)),
             )
             .await
         }
         Ok(LoginResult::Refuse(r)) => error::refused(r, ctx.lang, "/login", &ctx.request_id),
+        Ok(LoginResult::Throttled(v)) => {
+            let say = match v {
+                Verdict::Wait(secs) => Say(|t| t.throttled_wait, secs),
+                Verdict::Locked(secs) => Say(|t| t.throttled_locked, secs.div_ceil(60)),
+                Verdict::Address | Verdict::Go => Say(|t| t.throttled_address, 0),
+            };
+            let mut resp = form(&idp, &ctx, f.req.as_deref(), account, Some(say)).await;
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            resp
+        }
         // Not the person's password: the mail directory did not answer. Said
         // as such, the form kept, the details for the admin in the log.
         Err(login::LoginError::DirectoryDown(m)) => {
@@ -159,7 +173,7 @@ pub async fn login_post(
                 &ctx,
                 f.req.as_deref(),
                 account,
-                Some(|t| t.directory_down),
+                Some(Say(|t| t.directory_down, 0)),
             )
             .await;
             *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

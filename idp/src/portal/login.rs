@@ -5,6 +5,7 @@
 use connectors::{Directory, DirectoryError, LoginOutcome};
 
 use crate::Idp;
+use crate::auth::guard::{self, Verdict};
 use crate::auth::{account, session};
 use crate::oidc::OidcError;
 use crate::oidc::authorize::{self, Pending, pending_key};
@@ -34,6 +35,8 @@ pub enum LoginResult {
     },
     /// Wrong account or password; show the form again.
     Invalid,
+    /// Too many failures: not checked at all (same for every account).
+    Throttled(Verdict),
     Refuse(Refusal),
 }
 
@@ -60,6 +63,16 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     }
     let email = account::normalize(a.account, idp.config.email_domain.as_deref());
+    // Counted by what was typed (normalised when it can be), so an unknown
+    // account is throttled exactly like a real one.
+    let counted = email.as_deref().unwrap_or(a.account).to_owned();
+    let bf = &idp.config.brute_force;
+    let verdict = guard::check(&idp.cache, bf, &counted, a.ip.as_deref(), now).await?;
+    if verdict != Verdict::Go {
+        tracing::info!(request_id = %a.request_id, ?verdict, "sign-in throttled");
+        idp.metrics.login(false);
+        return Ok(LoginResult::Throttled(verdict));
+    }
     let outcome = match &email {
         Ok(email) => idp
             .directory
@@ -86,9 +99,20 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
     let Some(user) = user else {
         idp.metrics.login(false);
         event.subject = Some(email.unwrap_or_else(|_| a.account.chars().take(100).collect()));
+        let locked = guard::failed(&idp.cache, bf, &counted, a.ip.as_deref(), now).await?;
+        if locked {
+            let mut lock = event.clone();
+            lock.kind = "auth.locked".into();
+            lock.detail = Some(format!(
+                "{} wrong passwords; locked for {} s",
+                bf.lock_after, bf.lock_secs
+            ));
+            idp.audit(lock).await;
+        }
         idp.audit(event).await;
         return Ok(LoginResult::Invalid);
     };
+    guard::succeeded(&idp.cache, &counted, a.ip.as_deref()).await?;
     idp.metrics.login(true);
     event.kind = "auth.login".into();
     event.actor = Some(user.id.clone());
