@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry, ldap_escape};
 use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore};
@@ -71,6 +72,8 @@ pub struct LdapSettings {
     pub base_dn: String,
     /// `{email}` and `{local}` (the part before `@`) are replaced, escaped.
     pub user_filter: String,
+    /// Who is a person, for the sync.
+    pub people_filter: String,
     /// Upgrade a plain `ldap://` connection with STARTTLS.
     pub starttls: bool,
     /// For connecting and for each operation.
@@ -192,6 +195,50 @@ impl LdapDirectory {
             return Ok(None);
         }
         Ok(entries.pop())
+    }
+
+    /// Everyone the directory lists under the base (`people_filter`), read in
+    /// pages of 500 so servers' size limits (500 for OpenLDAP's non-root
+    /// binds, 1,000 for Active Directory) do not cut the list short.
+    /// `progress` is called with the count so far every 1,000 people.
+    pub async fn people(
+        &self,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Identity>, DirectoryError> {
+        let (mut ldap, _) = self.service().await?;
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(500)),
+        ];
+        let mut stream = ldap
+            .with_timeout(self.s.timeout)
+            .streaming_search_with(
+                adapters,
+                &self.s.base_dn,
+                Scope::Subtree,
+                &self.s.people_filter,
+                self.s.attributes.all(),
+            )
+            .await
+            .map_err(down)?;
+        let mut people = Vec::new();
+        while let Some(entry) = stream.next().await.map_err(down)? {
+            let entry = SearchEntry::construct(entry);
+            // Entries without a mailbox cannot sign in: not people for us.
+            if entry.attrs.contains_key(&self.s.attributes.mail) {
+                people.push(self.identity(&entry, ""));
+                if people.len() % 1000 == 0 {
+                    progress(people.len());
+                }
+            }
+        }
+        stream
+            .finish()
+            .await
+            .success()
+            .map_err(|e| DirectoryError::Other(e.to_string()))?;
+        let _ = ldap.unbind().await;
+        Ok(people)
     }
 
     /// Checks that the directory answers (readiness).

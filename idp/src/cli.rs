@@ -45,6 +45,15 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The official-mail directory.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Import people and units from the directory: add, update, disable leavers.
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +210,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => client(&config, c).await,
         Command::Keys(c) => keys(&config, c).await,
         Command::App(c) => app(&config, c).await,
+        Command::Directory(DirectoryCommand::Sync) => directory_sync(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -627,6 +637,34 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
             }
         }
     }
+    Ok(())
+}
+
+async fn directory_sync(config: &Config) -> Result<(), CliError> {
+    let Some(d) = &config.directory else {
+        return Err(fail(
+            "no [directory] is configured; see deploy/idp.example.toml",
+        ));
+    };
+    let (store, _) = crate::open_store(config).await?;
+    let ldap = connectors::LdapDirectory::new(d.settings()?);
+    let (r, secs) = crate::auth::sync::run(&store, &ldap, now(), |n| {
+        eprintln!("… {n} people read");
+    })
+    .await
+    .map_err(|e| fail(e.to_string()))?;
+    let detail = format!(
+        "read {}, added {}, updated {}, disabled {}, unchanged {}, units {}",
+        r.read, r.added, r.updated, r.disabled, r.unchanged, r.units
+    );
+    audit(
+        &store,
+        "admin.directory_synced",
+        &d.url,
+        Some(detail.clone()),
+    )
+    .await?;
+    println!("{detail} ({secs:.1} s)");
     Ok(())
 }
 

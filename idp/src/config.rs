@@ -76,6 +76,12 @@ pub struct DirectoryConfig {
     /// `{email}` is the address typed, `{local}` the part before `@`.
     #[serde(default = "default_user_filter")]
     pub user_filter: String,
+    /// Who is a person, for `idp directory sync`.
+    #[serde(default = "default_people_filter")]
+    pub people_filter: String,
+    /// Sync every this many seconds in the server; 0: only by `idp directory sync`.
+    #[serde(default)]
+    pub sync_interval_secs: u64,
     #[serde(default)]
     pub starttls: bool,
     /// For connecting and for each LDAP operation.
@@ -90,6 +96,10 @@ pub struct DirectoryConfig {
 
 fn default_user_filter() -> String {
     "(|(mail={email})(uid={local}))".into()
+}
+
+fn default_people_filter() -> String {
+    "(objectClass=inetOrgPerson)".into()
 }
 
 fn default_ldap_timeout() -> u64 {
@@ -125,6 +135,7 @@ impl DirectoryConfig {
             bind_password: password,
             base_dn: self.base_dn.clone(),
             user_filter: self.user_filter.clone(),
+            people_filter: self.people_filter.clone(),
             starttls: self.starttls,
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             pool_size: self.pool_size,

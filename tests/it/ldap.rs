@@ -123,6 +123,31 @@ impl Slapd {
         });
     }
 
+    /// Runs an LDAP tool (`ldapmodify`, `ldapdelete`) as the directory's admin.
+    pub fn admin(&self, tool: &str, args: &[&str], stdin: &str) {
+        use std::io::Write;
+        let mut child = Command::new(tool)
+            .args(["-x", "-H", &self.url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{tool} (install ldap-utils): {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The `IDP_DIRECTORY__*` variables that point an IdP here.
     pub fn env(&self) -> Vec<(String, String)> {
         [
@@ -284,4 +309,78 @@ async fn directory_down_is_said_and_recovers_by_itself() {
     slapd.resume();
     let (_, r) = sign_in(&idp, "huongvm", "Pw-huongvm-9123").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sync_imports_people_and_disables_leavers() {
+    let mut slapd = Slapd::start();
+    let idp = Idp::spawn(&Backends {
+        env: slapd.env(),
+        ..Backends::default()
+    });
+    idp.cli_ok(
+        &[
+            "user",
+            "add",
+            "quantri",
+            "--name",
+            "Quản trị",
+            "--admin",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    let out = idp.cli_ok(&["directory", "sync"], None);
+    assert!(
+        out.contains("read 400, added 400, updated 0, disabled 0, unchanged 0"),
+        "{out}"
+    );
+    let units = out.split("units ").nth(1).unwrap();
+    assert!(!units.starts_with('0'), "{out}");
+    let out = idp.cli_ok(&["directory", "sync"], None);
+    assert!(
+        out.contains("added 0, updated 0, disabled 0, unchanged 400"),
+        "a second run changes nothing: {out}"
+    );
+
+    // One promotion, one leaver.
+    slapd.admin(
+        "ldapmodify",
+        &[],
+        "dn: uid=huonglh,ou=people,dc=binhphuoc,dc=gov,dc=vn\nchangetype: modify\nreplace: title\ntitle: Phó Trưởng phòng\n",
+    );
+    slapd.admin(
+        "ldapdelete",
+        &["uid=huongvm,ou=people,dc=binhphuoc,dc=gov,dc=vn"],
+        "",
+    );
+    let out = idp.cli_ok(&["directory", "sync"], None);
+    assert!(
+        out.contains("read 399, added 0, updated 1, disabled 1, unchanged 398"),
+        "{out}"
+    );
+    let people = idp.cli_ok(&["user", "list"], None);
+    let line = |email: &str| {
+        people
+            .lines()
+            .find(|l| l.starts_with(email))
+            .unwrap_or_else(|| panic!("{email} in {people}"))
+            .to_owned()
+    };
+    assert!(
+        line("huongvm@").ends_with("disabled"),
+        "the leaver is disabled, not deleted"
+    );
+    assert!(!line("huonglh@").contains("disabled"));
+    assert!(
+        line("quantri@").contains("admin,password"),
+        "local accounts are left alone"
+    );
+
+    // The directory down: the sync fails and changes nothing.
+    slapd.stop();
+    let failed = idp.cli(&["directory", "sync"], None);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("unreachable"));
+    assert_eq!(idp.cli_ok(&["user", "list"], None), people);
 }

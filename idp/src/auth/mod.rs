@@ -8,3 +8,4 @@ pub mod guard;
 pub mod local;
 pub mod password;
 pub mod session;
+pub mod sync;

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 
 use self::ctx::RequestId;
 use crate::Idp;
+use crate::cache::CacheBackend;
 use crate::oidc::discovery as d;
 
 /// Every route of the IdP.
@@ -160,8 +161,15 @@ async fn housekeeping(idp: Arc<Idp>) {
     let mut keys = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
     keys.tick().await; // the first tick is immediate, and the keys were just loaded
     let mut purge = tokio::time::interval(Duration::from_secs(3600));
+    let every = idp
+        .config
+        .directory
+        .as_ref()
+        .map_or(0, |d| d.sync_interval_secs);
+    let mut sync = tokio::time::interval(Duration::from_secs(every.max(60)));
     loop {
         tokio::select! {
+            _ = sync.tick(), if every > 0 => directory_sync(&idp, every).await,
             _ = keys.tick() => {
                 if let Err(e) = idp.keys.reload().await {
                     tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
@@ -180,6 +188,42 @@ async fn housekeeping(idp: Arc<Idp>) {
                 }
             }
         }
+    }
+}
+
+/// The scheduled directory sync; one node runs it at a time (a lock in the shared cache).
+async fn directory_sync(idp: &Idp, every: u64) {
+    let Some(ldap) = &idp.directory.ldap else {
+        return;
+    };
+    match idp
+        .cache
+        .set_nx(
+            "sync:directory",
+            b"1",
+            Duration::from_secs(every.max(60) / 2),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "directory sync skipped: the cache is unreachable");
+            return;
+        }
+    }
+    match crate::auth::sync::run(&idp.store, ldap, crate::now(), |_| {}).await {
+        Ok((r, secs)) => tracing::info!(
+            read = r.read,
+            added = r.added,
+            updated = r.updated,
+            disabled = r.disabled,
+            unchanged = r.unchanged,
+            units = r.units,
+            secs,
+            "directory synced"
+        ),
+        Err(e) => tracing::error!(error = %e, "directory sync failed; nothing changed"),
     }
 }
 

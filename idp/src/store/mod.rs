@@ -20,7 +20,7 @@ pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
 pub use outbox::OutboxItem;
 pub use sessions::SessionRow;
-pub use users::{NewUser, ProfileChange, Signature, User};
+pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};
 
 use std::time::Duration;
 

@@ -263,4 +263,86 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt("user vanished after upsert".into()))
     }
+
+    /// Everyone who came from a directory (`source`), enabled or not.
+    pub async fn directory_people(&self, source: &str) -> Result<Vec<User>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE source = $1"
+        ))
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The e-mails of local accounts (the sync leaves them alone).
+    pub async fn local_emails(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT email FROM users WHERE source = 'local'")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
+    /// Writes a directory sync in one transaction: all of it or none.
+    pub async fn apply_directory_changes(
+        &self,
+        c: &DirectoryChanges,
+        source: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, p) in &c.add {
+            sqlx::query(
+                "INSERT INTO users (id, email, name, phone, unit, title, employee_code, source, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(id)
+            .bind(&p.email)
+            .bind(&p.name)
+            .bind(&p.phone)
+            .bind(&p.unit)
+            .bind(&p.title)
+            .bind(&p.employee_code)
+            .bind(source)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, p) in &c.update {
+            sqlx::query(
+                "UPDATE users SET name = $1, phone = COALESCE(phone, $2), unit = $3, title = $4, \
+                 employee_code = $5, disabled_at = NULL, updated_at = $6 WHERE id = $7",
+            )
+            .bind(&p.name)
+            .bind(&p.phone)
+            .bind(&p.unit)
+            .bind(&p.title)
+            .bind(&p.employee_code)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for id in &c.disable {
+            sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What a directory sync writes.
+#[derive(Debug, Default)]
+pub struct DirectoryChanges {
+    /// New people, with the id to give them.
+    pub add: Vec<(String, connectors::Identity)>,
+    /// People whose details changed (or who came back): by id.
+    pub update: Vec<(String, connectors::Identity)>,
+    /// People who left: by id.
+    pub disable: Vec<String>,
 }
