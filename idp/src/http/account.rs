@@ -53,6 +53,20 @@ async fn require(idp: &Idp, ctx: &Ctx) -> Result<(SsoSession, User), Response> {
     }
 }
 
+/// The signed-in person behind a button's POST whose CSRF token is right.
+async fn require_posted(
+    idp: &Idp,
+    ctx: &Ctx,
+    f: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<(SsoSession, User), Response> {
+    let pair = require(idp, ctx).await?;
+    let token = f.ok().and_then(|Form(f)| f.csrf);
+    if !csrf::check(idp, ctx, token.as_deref()) {
+        return Err(form_expired(ctx.lang, &ctx.request_id));
+    }
+    Ok(pair)
+}
+
 fn choices(
     values: &[&'static str],
     selected: &str,
@@ -353,14 +367,10 @@ pub async fn signature_delete_post(
     ctx: Ctx,
     f: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let (_, user) = match require(&idp, &ctx).await {
+    let (_, user) = match require_posted(&idp, &ctx, f).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let token = f.ok().and_then(|Form(f)| f.csrf);
-    if !csrf::check(&idp, &ctx, token.as_deref()) {
-        return form_expired(ctx.lang, &ctx.request_id);
-    }
     match idp.store.delete_signature(&user.id).await {
         Ok(true) => audit(&idp, &ctx, "account.signature_deleted", &user, None).await,
         Ok(false) => {}
@@ -392,14 +402,10 @@ pub async fn sign_out_others_post(
     ctx: Ctx,
     f: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let (sess, user) = match require(&idp, &ctx).await {
+    let (sess, user) = match require_posted(&idp, &ctx, f).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let token = f.ok().and_then(|Form(f)| f.csrf);
-    if !csrf::check(&idp, &ctx, token.as_deref()) {
-        return form_expired(ctx.lang, &ctx.request_id);
-    }
     match logout::sign_out_others(&idp, &user.id, &sess.sid, ctx.ip.clone(), crate::now()).await {
         Ok(n) => {
             tracing::info!(request_id = %ctx.request_id, sessions = n, "other sessions signed out");
