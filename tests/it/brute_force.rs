@@ -70,7 +70,7 @@ async fn failures_slow_down_then_lock_on_every_node_alike_for_unknown_accounts()
         steps.push(attempt(&a, account, "wrong-3").await);
         // Right away, even the right password waits (and costs no hash).
         steps.push(attempt(&other, account, right).await);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         steps.push(attempt(&a, account, "wrong-4").await);
         steps.push(attempt(&other, account, right).await);
         seen.push(steps);

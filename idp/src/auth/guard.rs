@@ -76,10 +76,15 @@ pub async fn check(
     let failures = number(cache, &count).await?.unwrap_or(0);
     let wait =
         i64::try_from(delay(cfg, u32::try_from(failures).unwrap_or(u32::MAX))).unwrap_or(i64::MAX);
-    if let Some(at) = number(cache, &last).await?
-        && now < at.saturating_add(wait)
+    // Times are whole seconds: a wait of n means n full seconds at least,
+    // whatever fraction of a second the failure came at.
+    if wait > 0
+        && let Some(at) = number(cache, &last).await?
+        && now <= at.saturating_add(wait)
     {
-        return Ok(Verdict::Wait(u64::try_from(at + wait - now).unwrap_or(1)));
+        return Ok(Verdict::Wait(
+            u64::try_from(at + wait - now).unwrap_or(0).max(1),
+        ));
     }
     if let Some(ip) = ip
         && number(cache, &format!("bf:ip:{ip}")).await?.unwrap_or(0) >= i64::from(cfg.ip_failures)
@@ -195,7 +200,12 @@ mod tests {
                 .unwrap(),
             Verdict::Wait(1)
         );
-        now += 1;
+        assert_eq!(
+            check(&cache, &c, a, None, now + 1).await.unwrap(),
+            Verdict::Wait(1),
+            "a full second, whatever fraction of a second the failure came at"
+        );
+        now += 2;
         assert_eq!(check(&cache, &c, a, None, now).await.unwrap(), Verdict::Go);
         failed(&cache, &c, a, None, now).await.unwrap();
         assert_eq!(
