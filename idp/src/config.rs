@@ -53,6 +53,9 @@ pub struct Config {
     pub branding: BrandingConfig,
     /// The official-mail directory; unset: local accounts only.
     pub directory: Option<DirectoryConfig>,
+    /// Outgoing mail; unset: no mail is sent (no e-mail codes, no reset links).
+    pub smtp: Option<SmtpConfig>,
+    pub mfa: MfaConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -249,6 +252,103 @@ impl Default for BruteForceConfig {
     }
 }
 
+/// `[smtp]`: the mail server that carries codes, reset links and notices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit, "SMTPS") or `none` (only for a
+    /// relay on this machine or a trusted segment).
+    #[serde(default = "default_smtp_security")]
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// A file holding the password (instead of `password`).
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `Đăng nhập một lần <khong-tra-loi@binhphuoc.gov.vn>`.
+    pub from: String,
+    /// For connecting and for each SMTP command.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_security() -> String {
+    "starttls".into()
+}
+
+fn default_smtp_timeout() -> u64 {
+    10
+}
+
+impl SmtpConfig {
+    /// The password, read from its file if need be.
+    pub fn password(&self) -> Result<Option<String>, ConfigError> {
+        match (&self.password, &self.password_file) {
+            (Some(p), None) => Ok(Some(p.expose_secret().to_owned())),
+            (None, Some(path)) => Ok(Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::File {
+                        path: path.display().to_string(),
+                        message: format!("{e} (smtp.password_file)"),
+                    })?
+                    .trim_end()
+                    .to_owned(),
+            )),
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(invalid(
+                "smtp.password",
+                "set at most one of password and password_file",
+            )),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.host.trim().is_empty() {
+            return Err(invalid(
+                "smtp.host",
+                "is empty; e.g. IDP_SMTP__HOST=mail.binhphuoc.gov.vn",
+            ));
+        }
+        if !matches!(self.security.as_str(), "starttls" | "tls" | "none") {
+            return Err(invalid("smtp.security", "must be starttls, tls or none"));
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "smtp.from",
+                "must be an address, e.g. \"Đăng nhập <khong-tra-loi@binhphuoc.gov.vn>\"",
+            ));
+        }
+        if self.username.is_none() && (self.password.is_some() || self.password_file.is_some()) {
+            return Err(invalid("smtp.username", "a password needs a username"));
+        }
+        self.password().map(|_| ())
+    }
+}
+
+/// `[mfa]`: who needs a second factor beyond the apps that ask for one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaConfig {
+    /// Administrators always use a second factor.
+    pub admins: bool,
+    /// Members of these groups always use a second factor.
+    pub groups: Vec<String>,
+    /// Name shown in authenticator apps beside the account.
+    pub issuer_label: String,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig {
+            admins: true,
+            groups: Vec::new(),
+            issuer_label: "Đăng nhập".into(),
+        }
+    }
+}
+
 /// How the pages present the deployment; the default is neutral.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -287,6 +387,8 @@ impl Default for Config {
             log: LogConfig::default(),
             branding: BrandingConfig::default(),
             directory: None,
+            smtp: None,
+            mfa: MfaConfig::default(),
             max_body_bytes: 64 * 1024,
         }
     }
@@ -456,6 +558,12 @@ impl Config {
         }
         if let Some(d) = &self.directory {
             d.validate()?;
+        }
+        if let Some(m) = &self.smtp {
+            m.validate()?;
+        }
+        if self.mfa.issuer_label.contains(':') || self.mfa.issuer_label.trim().is_empty() {
+            return Err(invalid("mfa.issuer_label", "must be a name without ':'"));
         }
         let b = &self.brute_force;
         if b.lock_after <= b.free_failures

@@ -1,12 +1,14 @@
 //! The outbox worker: delivers what the IdP owes to others (back-channel
-//! logout tokens now) with retries. An app that is down gets its message
-//! when it is back: 1 s, 2 s, 4 s … at most an hour apart, for a day; then
-//! the attempt is given up, logged and written to the audit log.
+//! logout tokens to apps, mail to people) with retries. An app or mail
+//! server that is down gets its message when it is back: 1 s, 2 s, 4 s … at
+//! most an hour apart, for a day; then the attempt is given up, logged and
+//! written to the audit log.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Idp;
+use crate::mail::{self, Mail, SendError};
 use crate::oidc::backchannel::{self, Intent};
 use crate::store::{AuditEvent, OutboxItem, StoreError};
 
@@ -57,23 +59,23 @@ enum Outcome {
 
 async fn deliver(idp: &Idp, item: OutboxItem) {
     let attempts = item.attempts + 1;
-    let outcome = match item.kind.as_str() {
-        backchannel::KIND => send_logout(idp, &item).await,
-        other => Outcome::Refused(format!("unknown outbox kind {other}")),
+    let (what, outcome) = match item.kind.as_str() {
+        backchannel::KIND => ("back-channel logout", send_logout(idp, &item).await),
+        mail::KIND => ("mail", send_mail(idp, &item).await),
+        other => (
+            "outbox message",
+            Outcome::Refused(format!("unknown outbox kind {other}")),
+        ),
     };
     let now = crate::now();
     let client = item.client_id.as_deref().unwrap_or_default();
     let result = match outcome {
         Outcome::Delivered => {
-            tracing::info!(
-                client_id = client,
-                attempts,
-                "back-channel logout delivered"
-            );
+            tracing::info!(client_id = client, attempts, "{what} delivered");
             idp.store.delivered(&item.id, attempts, now).await
         }
         Outcome::Retry(why) if now - item.created_at < GIVE_UP_AFTER_SECS => {
-            tracing::warn!(client_id = client, attempts, error = %why, "back-channel logout failed; will retry");
+            tracing::warn!(client_id = client, attempts, error = %why, "{what} failed; will retry");
             idp.store
                 .failed(
                     &item.id,
@@ -85,8 +87,13 @@ async fn deliver(idp: &Idp, item: OutboxItem) {
                 .await
         }
         Outcome::Retry(why) | Outcome::Refused(why) => {
-            tracing::error!(client_id = client, attempts, error = %why, "back-channel logout given up");
-            let mut e = AuditEvent::new("logout.backchannel_given_up", now);
+            tracing::error!(client_id = client, attempts, error = %why, "{what} given up");
+            let kind = if item.kind == mail::KIND {
+                "mail.given_up"
+            } else {
+                "logout.backchannel_given_up"
+            };
+            let mut e = AuditEvent::new(kind, now);
             e.client_id = item.client_id.clone();
             e.detail = Some(format!("{} after {attempts} attempts: {why}", item.target));
             idp.audit(e).await;
@@ -94,8 +101,22 @@ async fn deliver(idp: &Idp, item: OutboxItem) {
         }
     };
     if let Err(e) = result {
-        // The lease expires and another attempt follows; the app may hear twice, never never.
+        // The lease expires and another attempt follows; the message may come twice, never never.
         tracing::warn!(error = %e, "outbox state not saved");
+    }
+}
+
+async fn send_mail(idp: &Idp, item: &OutboxItem) -> Outcome {
+    let Some(mailer) = &idp.mailer else {
+        return Outcome::Retry("no mail server configured ([smtp])".into());
+    };
+    let Ok(mail) = serde_json::from_str::<Mail>(&item.payload) else {
+        return Outcome::Refused("corrupt outbox payload".into());
+    };
+    match mailer.send(&item.target, &mail).await {
+        Ok(()) => Outcome::Delivered,
+        Err(SendError::Transient(why)) => Outcome::Retry(why),
+        Err(SendError::Permanent(why)) => Outcome::Refused(why),
     }
 }
 

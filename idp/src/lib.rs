@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod http;
 pub mod images;
 pub mod jose;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod portal;
@@ -75,6 +76,8 @@ pub struct Idp {
     /// For calls to apps (back-channel logout): no redirects, short timeouts,
     /// the system's trusted certificates.
     pub http: reqwest::Client,
+    /// Outgoing mail; `None` without `[smtp]`.
+    pub mailer: Option<mail::Mailer>,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: tokio::sync::Notify,
     /// `/static/brand.css`: the configured colour, if any.
@@ -101,6 +104,7 @@ impl Idp {
             Some(d) => Some(connectors::LdapDirectory::new(d.settings()?)),
             None => None,
         };
+        let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?;
         let discovery = Bytes::from(oidc::discovery::document(config.issuer()).to_string());
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -144,6 +148,7 @@ impl Idp {
             metrics: Metrics::default(),
             discovery,
             http,
+            mailer,
             outbox_wake: tokio::sync::Notify::new(),
             brand_css,
             logo,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::browser::Browser;
-use crate::harness::{Backends, Idp, PASSWORD, Redis};
+use crate::harness::{Backends, Idp, PASSWORD, Redis, Smtp};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -42,15 +42,19 @@ async fn attempt(node: &Idp, account: &str, password: &str) -> (StatusCode, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_slow_down_then_lock_on_every_node_alike_for_unknown_accounts() {
     let redis = Redis::start();
+    // The mail server is down when the lock happens.
+    let mut smtp = Smtp::down();
+    let mut vars = env(&[
+        ("IDP_EMAIL_DOMAIN", "binhphuoc.gov.vn"),
+        ("IDP_BRUTE_FORCE__FREE_FAILURES", "2"),
+        ("IDP_BRUTE_FORCE__MAX_DELAY_SECS", "1"),
+        ("IDP_BRUTE_FORCE__LOCK_AFTER", "4"),
+        ("IDP_BRUTE_FORCE__LOCK_SECS", "600"),
+    ]);
+    vars.extend(smtp.env());
     let b = Backends {
         redis_url: Some(redis.url.clone()),
-        env: env(&[
-            ("IDP_EMAIL_DOMAIN", "binhphuoc.gov.vn"),
-            ("IDP_BRUTE_FORCE__FREE_FAILURES", "2"),
-            ("IDP_BRUTE_FORCE__MAX_DELAY_SECS", "1"),
-            ("IDP_BRUTE_FORCE__LOCK_AFTER", "4"),
-            ("IDP_BRUTE_FORCE__LOCK_SECS", "600"),
-        ]),
+        env: vars,
         ..Backends::default()
     };
     let a = Idp::spawn(&b);
@@ -89,6 +93,18 @@ async fn failures_slow_down_then_lock_on_every_node_alike_for_unknown_accounts()
         ]
     );
     assert_eq!(seen[0], seen[1], "an unknown account is treated the same");
+
+    // The owner is told by mail, once the mail server is back.
+    smtp.up();
+    let m = smtp.wait_for(
+        "tamtt@binhphuoc.gov.vn",
+        "Tài khoản tạm thời bị khóa",
+        Duration::from_secs(30),
+    );
+    assert!(m.body.contains("khóa tạm thời 10 phút"), "{}", m.body);
+    assert!(m.body.contains("127.0.0.1"), "{}", m.body);
+    assert!(m.body.contains("locked for 10 minutes"), "{}", m.body);
+    assert_eq!(smtp.received().len(), 1, "nobody else gets mail");
 
     // An administrator lifts the lock.
     let out = a.cli_ok(&["user", "unlock", "tamtt"], None);

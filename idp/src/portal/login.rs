@@ -7,8 +7,10 @@ use connectors::{Directory, DirectoryError, LoginOutcome};
 use crate::Idp;
 use crate::auth::guard::{self, Verdict};
 use crate::auth::{account, session};
+use crate::mail;
 use crate::oidc::OidcError;
 use crate::oidc::authorize::{self, Pending, pending_key};
+use crate::portal::account::vn_time;
 use crate::refusal::Refusal;
 use crate::store::{AuditEvent, SessionRow, StoreError};
 
@@ -98,7 +100,11 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
     };
     let Some(user) = user else {
         idp.metrics.login(false);
-        event.subject = Some(email.unwrap_or_else(|_| a.account.chars().take(100).collect()));
+        event.subject = Some(
+            email
+                .as_ref()
+                .map_or_else(|_| a.account.chars().take(100).collect(), Clone::clone),
+        );
         let locked = guard::failed(&idp.cache, bf, &counted, a.ip.as_deref(), now).await?;
         if locked {
             let mut lock = event.clone();
@@ -108,6 +114,17 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
                 bf.lock_after, bf.lock_secs
             ));
             idp.audit(lock).await;
+            // The owner hears of it (the page says the same to everyone).
+            if let Ok(email) = &email
+                && let Some(owner) = idp.store.user_by_email(email).await?
+            {
+                let mail = mail::locked(
+                    bf.lock_secs.div_ceil(60),
+                    a.ip.as_deref().unwrap_or("?"),
+                    &vn_time(now),
+                );
+                mail::notify(idp, &owner.email, &mail).await;
+            }
         }
         idp.audit(event).await;
         return Ok(LoginResult::Invalid);

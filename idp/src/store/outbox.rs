@@ -67,9 +67,10 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Marks an item delivered. A mail's content (codes, links) is not kept.
     pub async fn delivered(&self, id: &str, attempts: i64, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET delivered_at = $1, attempts = $2, last_error = NULL WHERE id = $3",
+            "UPDATE outbox SET delivered_at = $1, attempts = $2, last_error = NULL, payload = CASE WHEN kind = 'mail' THEN '' ELSE payload END WHERE id = $3",
         )
         .bind(now)
         .bind(attempts)
@@ -88,7 +89,8 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = $1, next_at = COALESCE($2, next_at), given_up_at = $3, last_error = $4 WHERE id = $5")
+        sqlx::query("UPDATE outbox SET attempts = $1, next_at = COALESCE($2, next_at), given_up_at = $3, last_error = $4, \
+                     payload = CASE WHEN $3 IS NOT NULL AND kind = 'mail' THEN '' ELSE payload END WHERE id = $5")
             .bind(attempts)
             .bind(next_at)
             .bind(next_at.is_none().then_some(now))
