@@ -87,6 +87,9 @@ pub enum UserCommand {
     List,
     /// Lift a sign-in lock after too many wrong passwords (needs the shared cache, Redis).
     Unlock { email: String },
+    /// Remove a person's second factors and recovery codes (a lost phone);
+    /// they set up new ones at their next sign-in. The owner is told by mail.
+    ResetFactors { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +171,9 @@ pub enum ClientCommand {
         /// Allow plain http redirect URIs outside loopback (not recommended).
         #[arg(long)]
         insecure_http: bool,
+        /// Every sign-in to this app uses a second factor.
+        #[arg(long)]
+        require_mfa: bool,
     },
     /// List clients.
     List,
@@ -364,6 +370,31 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
             audit(&store, "admin.unlocked", &email, None).await?;
             println!("unlocked {email}");
         }
+        UserCommand::ResetFactors { email } => {
+            let email = account::normalize(&email, config.email_domain.as_deref())
+                .map_err(|e| fail(format!("{e}: {email:?}")))?;
+            let Some(user) = store.user_by_email(&email).await? else {
+                return Err(fail(format!("no such person: {email}")));
+            };
+            let n = store.reset_factors(&user.id).await?;
+            audit(
+                &store,
+                "admin.factors_reset",
+                &email,
+                Some(format!("{n} factors removed")),
+            )
+            .await?;
+            if config.smtp.is_some() {
+                let now = now();
+                let mail = crate::mail::factors_changed(
+                    "Quản trị viên đã xóa các cách xác thực hai lớp của bạn; hãy thiết lập lại khi đăng nhập",
+                    "An administrator removed your two-step verification methods; set them up again when you next sign in",
+                    &crate::portal::account::vn_time(now),
+                );
+                crate::mail::enqueue(&store, &user.email, &mail, now).await?;
+            }
+            println!("{n} second factors removed for {email}");
+        }
         UserCommand::List => {
             let mut offset = 0;
             loop {
@@ -425,6 +456,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
             jwks_file,
             id_token_alg,
             insecure_http,
+            require_mfa,
         } => {
             let id_ok = !client_id.is_empty()
                 && client_id.len() <= 64
@@ -526,6 +558,7 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 jwks,
                 id_token_alg,
                 created_at: now(),
+                require_mfa,
             };
             store.create_client(&c).await.map_err(|e| match e {
                 crate::store::StoreError::Conflict(id) => {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Idp;
 use crate::config::{ConfigError, SmtpConfig};
-use crate::store::{OutboxItem, StoreError};
+use crate::store::{OutboxItem, Store, StoreError};
 
 /// The outbox kind of a mail.
 pub const KIND: &str = "mail";
@@ -94,10 +94,16 @@ pub async fn queue(idp: &Idp, to: &str, mail: &Mail) -> Result<bool, StoreError>
         tracing::info!(subject = %mail.subject, "no mail server configured ([smtp]); message not sent");
         return Ok(false);
     }
-    let now = crate::now();
+    enqueue(&idp.store, to, mail, crate::now()).await?;
+    idp.outbox_wake.notify_one();
+    Ok(true)
+}
+
+/// Writes a mail to the outbox (the CLI uses this: a server sends it).
+pub async fn enqueue(store: &Store, to: &str, mail: &Mail, now: i64) -> Result<(), StoreError> {
     let id = crate::crypto::random_id().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let payload = serde_json::to_string(mail).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    idp.store
+    store
         .enqueue(&OutboxItem {
             id,
             kind: KIND.into(),
@@ -111,9 +117,7 @@ pub async fn queue(idp: &Idp, to: &str, mail: &Mail) -> Result<bool, StoreError>
             delivered_at: None,
             given_up_at: None,
         })
-        .await?;
-    idp.outbox_wake.notify_one();
-    Ok(true)
+        .await
 }
 
 /// Queues a notice; a failure is logged, never shown (what it reports has happened).

@@ -151,6 +151,8 @@ pub struct AccountPage {
     pub places: Vec<Choice>,
     /// Cache-busting version of the signature image, when there is one.
     pub signature: Option<String>,
+    /// A second factor is set up.
+    pub mfa_on: bool,
     pub sessions: Vec<SessionView>,
     pub activity: Vec<ActivityView>,
     /// What was just done, or what went wrong (`error` set).
@@ -325,6 +327,7 @@ mod tests {
                 selected: true,
             }],
             signature: Some("1700".into()),
+            mfa_on: false,
             sessions: vec![
                 SessionView {
                     device: "Chrome · Windows".into(),
@@ -420,4 +423,61 @@ mod tests {
         assert!(!html.contains("<script"));
         assert!(html.contains(r#"href="/login""#));
     }
+}
+
+/// Setting up an authenticator: its QR code (SVG markup we drew) and the
+/// key to type by hand.
+pub struct TotpEnrolView {
+    pub qr_svg: String,
+    pub key: String,
+}
+
+/// What both second-factor pages share: enrolling a factor and showing new
+/// recovery codes (`_enrol.html`, `_codes.html`).
+pub struct EnrolState {
+    /// Where the forms post.
+    pub action: &'static str,
+    pub totp: Option<TotpEnrolView>,
+    /// Mail is configured, so codes by e-mail can be offered.
+    pub mail_possible: bool,
+    /// The address being added (or the personal e-mail, to start with).
+    pub email: String,
+    /// A code went to `email`; show the field for it.
+    pub email_sent: bool,
+    /// Just made: shown once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// The second step of signing in (`/login/second-factor`).
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub client_name: Option<String>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    /// The person has an authenticator.
+    pub totp: bool,
+    /// The person gets codes by e-mail, at this (masked) address.
+    pub email: Option<String>,
+    /// Enrolment when the person has no factor yet.
+    pub enrolling: bool,
+    pub enrol: EnrolState,
+}
+
+/// The person's second factors (`/account/mfa`).
+#[derive(Template)]
+#[template(path = "factors.html")]
+pub struct FactorsPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub totp: bool,
+    pub email: Option<String>,
+    pub recovery_left: i64,
+    /// The policy requires a second factor of this person.
+    pub required: bool,
+    pub enrol: EnrolState,
 }

@@ -208,6 +208,7 @@ async fn store_suite(s: &Store) {
         jwks: None,
         id_token_alg: "RS256".into(),
         created_at: 1,
+        require_mfa: true,
     };
     s.create_client(&c).await.unwrap();
     assert!(matches!(
@@ -226,6 +227,7 @@ async fn store_suite(s: &Store) {
         got.frontchannel_logout_uri.as_deref(),
         Some("https://vanban.gov.vn/fcl")
     );
+    assert!(got.require_mfa);
     assert_eq!(
         s.user_by_id("u1").await.unwrap().unwrap().unit.as_deref(),
         Some("Sở Nội vụ")

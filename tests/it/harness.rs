@@ -549,6 +549,12 @@ impl Smtp {
         }
     }
 
+    pub fn start() -> Smtp {
+        let mut s = Smtp::down();
+        s.up();
+        s
+    }
+
     /// Starts the server on its port.
     pub fn up(&mut self) {
         let maildir = self.dir.path().join("mail");
@@ -585,41 +591,49 @@ impl Smtp {
         .collect()
     }
 
-    /// Every message received so far.
+    /// Every message received so far, oldest first.
     pub fn received(&self) -> Vec<ReceivedMail> {
-        let mut out = Vec::new();
+        let mut files = Vec::new();
         for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let raw = std::fs::read(e.path()).unwrap();
-                let m = mailparse::parse_mail(&raw).unwrap();
+            if let Ok(entries) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) {
+                for e in entries.flatten() {
+                    let modified = e.metadata().unwrap().modified().unwrap();
+                    files.push((modified, e.path()));
+                }
+            }
+        }
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, path)| {
                 use mailparse::MailHeaderMap;
-                out.push(ReceivedMail {
+                let raw = std::fs::read(path).unwrap();
+                let m = mailparse::parse_mail(&raw).unwrap();
+                ReceivedMail {
                     to: m.headers.get_first_value("To").unwrap_or_default(),
                     subject: m.headers.get_first_value("Subject").unwrap_or_default(),
                     body: m.get_body().unwrap(),
-                });
-            }
-        }
-        out
+                }
+            })
+            .collect()
     }
 
-    /// Waits for a message to `to` whose subject contains `subject`.
-    pub fn wait_for(&self, to: &str, subject: &str, timeout: Duration) -> ReceivedMail {
+    /// Waits until `count` messages to `to` about `subject` have come; returns the last.
+    pub fn wait_for(&self, to: &str, subject: &str, count: usize) -> ReceivedMail {
+        let timeout = Duration::from_secs(30);
         let start = Instant::now();
         loop {
-            if let Some(m) = self
+            let mut found: Vec<ReceivedMail> = self
                 .received()
                 .into_iter()
-                .find(|m| m.to.contains(to) && m.subject.contains(subject))
-            {
-                return m;
+                .filter(|m| m.to.contains(to) && m.subject.contains(subject))
+                .collect();
+            if found.len() >= count {
+                return found.pop().unwrap();
             }
             assert!(
                 start.elapsed() < timeout,
-                "no mail to {to} about {subject:?} within {timeout:?}; received: {:?}",
+                "no mail #{count} to {to} about {subject:?} within {timeout:?}; received: {:?}",
                 self.received()
             );
             std::thread::sleep(Duration::from_millis(100));

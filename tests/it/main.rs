@@ -12,6 +12,7 @@ mod conformance;
 mod demo_apps;
 mod harness;
 mod ldap;
+mod mfa;
 mod negative;
 mod node_rp;
 mod nodes;

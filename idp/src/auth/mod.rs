@@ -6,6 +6,7 @@ pub mod account;
 pub mod directory;
 pub mod guard;
 pub mod local;
+pub mod mfa;
 pub mod password;
 pub mod session;
 pub mod sync;

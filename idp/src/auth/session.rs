@@ -101,6 +101,29 @@ pub async fn load(
     Ok(Some(s))
 }
 
+/// Raises the session behind `cookie` (which must be `sid`) to a stronger
+/// sign-in: a second factor for an app that needs one.
+pub async fn raise(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    cookie: &str,
+    sid: &str,
+    amr: Vec<String>,
+    acr: &str,
+    now: i64,
+) -> Result<Option<SsoSession>, SessionError> {
+    let Some(mut s) = load(cache, cfg, cookie, now).await? else {
+        return Ok(None);
+    };
+    if s.sid != sid {
+        return Ok(None);
+    }
+    s.amr = amr;
+    s.acr = acr.to_owned();
+    save(cache, cfg, cookie, &s).await?;
+    Ok(Some(s))
+}
+
 /// Ends the session behind a cookie; returns it so the caller can tell its apps.
 pub async fn destroy(cache: &Cache, cookie: &str) -> Result<Option<SsoSession>, SessionError> {
     destroy_by_hash(cache, &key_hash(cookie)).await

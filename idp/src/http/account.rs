@@ -45,7 +45,7 @@ pub struct CsrfForm {
 }
 
 /// The signed-in person, or the response to send instead.
-async fn require(idp: &Idp, ctx: &Ctx) -> Result<(SsoSession, User), Response> {
+pub(super) async fn require(idp: &Idp, ctx: &Ctx) -> Result<(SsoSession, User), Response> {
     match signed_in(idp, ctx).await {
         Ok(Some(pair)) => Ok(pair),
         Ok(None) => Err(see_other("/")),
@@ -108,9 +108,10 @@ async fn page(
         let sessions = account::live_sessions(idp, &user.id, now).await?;
         let activity = account::activity(idp, user).await?;
         let signature = idp.store.signature(&user.id).await?;
-        Ok::<_, account::AccountError>((sessions, activity, signature))
+        let mfa_on = !idp.store.factors(&user.id).await?.is_empty();
+        Ok::<_, account::AccountError>((sessions, activity, signature, mfa_on))
     };
-    let (sessions, activity, signature) = match loaded.await {
+    let (sessions, activity, signature, mfa_on) = match loaded.await {
         Ok(x) => x,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
@@ -136,6 +137,7 @@ async fn page(
         }),
         places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
         signature: signature.map(|s| s.updated_at.to_string()),
+        mfa_on,
         sessions: sessions
             .into_iter()
             .map(|s| SessionView {
@@ -188,7 +190,7 @@ pub async fn account_get(State(idp): St, ctx: Ctx, Query(q): Query<AccountQuery>
     page(&idp, &ctx, &sess, &user, notice, None).await
 }
 
-async fn audit(idp: &Idp, ctx: &Ctx, kind: &str, user: &User, detail: Option<String>) {
+pub(super) async fn audit(idp: &Idp, ctx: &Ctx, kind: &str, user: &User, detail: Option<String>) {
     let mut e = AuditEvent::new(kind, crate::now());
     e.actor = Some(user.id.clone());
     e.subject = Some(user.email.clone());

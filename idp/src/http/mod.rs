@@ -6,6 +6,7 @@ mod cookies;
 mod csrf;
 mod ctx;
 mod error;
+mod mfa;
 mod oidc;
 mod ops;
 mod portal;
@@ -37,6 +38,14 @@ pub fn router(idp: Arc<Idp>) -> Router {
     Router::new()
         .route("/", get(portal::home_get))
         .route("/login", get(portal::login_get).post(portal::login_post))
+        .route(
+            "/login/second-factor",
+            get(mfa::second_factor_get).post(mfa::second_factor_post),
+        )
+        .route(
+            "/account/mfa",
+            get(mfa::factors_get).post(mfa::factors_post),
+        )
         .route("/lang/{tag}", get(portal::lang_get))
         .route("/launch/{app_id}", get(portal::launch_get))
         .route(

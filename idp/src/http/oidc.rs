@@ -77,6 +77,7 @@ async fn authorize(idp: &Idp, ctx: &Ctx, req: AuthorizeRequest) -> Response {
     match authorize::start(idp, req, sess.as_ref(), now).await {
         Ok(Step::Redirect(to)) => see_other(&to),
         Ok(Step::Login { req_id }) => see_other(&format!("/login?req={req_id}")),
+        Ok(Step::SecondFactor { token }) => super::mfa::to_second_factor(idp, &token),
         Ok(Step::Refuse(r)) => error::refused(r, ctx.lang, "/", &ctx.request_id),
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }

@@ -129,20 +129,18 @@ pub async fn login_post(
         password: f.password.as_deref().unwrap_or_default(),
         req: f.req.as_deref(),
         old_cookie: ctx.cookie(cookies::session_name(&idp)),
+        device: ctx.cookie(cookies::device_name(&idp)),
         ip: ctx.ip.clone(),
         user_agent: ctx.user_agent.clone(),
         request_id: ctx.request_id.clone(),
     };
     match login::submit(&idp, attempt, crate::now()).await {
-        Ok(LoginResult::SignedIn { cookie, redirect }) => {
-            let mut resp = see_other(&redirect);
-            if let Ok(v) =
-                HeaderValue::from_str(&cookies::set(&idp, cookies::session_name(&idp), &cookie))
-            {
-                resp.headers_mut().append(SET_COOKIE, v);
-            }
-            resp
-        }
+        Ok(LoginResult::SignedIn {
+            cookie,
+            redirect,
+            device,
+        }) => super::mfa::signed_in_response(&idp, &cookie, &redirect, device.as_deref()),
+        Ok(LoginResult::SecondFactor { token }) => super::mfa::to_second_factor(&idp, &token),
         Ok(LoginResult::Invalid) => {
             form(
                 &idp,

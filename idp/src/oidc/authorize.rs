@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{OidcError, known_scopes};
 use crate::Idp;
+use crate::auth::mfa;
 use crate::auth::session::SsoSession;
 use crate::crypto;
 use crate::refusal::Refusal;
@@ -29,6 +30,7 @@ pub struct AuthorizeRequest {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    pub acr_values: Option<String>,
     pub response_mode: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -48,6 +50,9 @@ pub struct Pending {
     pub force_login: bool,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// The app requires a second factor, or asked for one with `acr_values`.
+    #[serde(default)]
+    pub need_mfa: bool,
 }
 
 /// What an authorization code stands for; kept in the cache until redeemed.
@@ -74,6 +79,11 @@ pub enum Step {
     /// The person must sign in; the pending request is stored under this id.
     Login {
         req_id: String,
+    },
+    /// Signed in, but the app needs a second factor the session lacks: set
+    /// this second-factor cookie and show the second-factor page.
+    SecondFactor {
+        token: String,
     },
 }
 
@@ -243,16 +253,24 @@ pub async fn start(
         force_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
         login_hint: req.login_hint.clone(),
         ui_locales: req.ui_locales.clone(),
+        need_mfa: client.require_mfa || mfa::asks_for_mfa(req.acr_values.as_deref()),
     };
 
+    let mut step_up = None;
     if let Some(sess) = session {
         let fresh_enough = max_age.is_none_or(|m| now - sess.auth_time <= m);
         if !pending.force_login && fresh_enough {
-            return Ok(Step::Redirect(issue_code(idp, &pending, sess, now).await?));
+            if !pending.need_mfa || sess.acr == mfa::ACR_MFA {
+                return Ok(Step::Redirect(issue_code(idp, &pending, sess, now).await?));
+            }
+            step_up = Some(sess);
         }
     }
     if prompt_none {
-        return err("login_required", "the person is not signed in");
+        return match step_up {
+            Some(_) => err("interaction_required", "a second factor is required"),
+            None => err("login_required", "the person is not signed in"),
+        };
     }
     let req_id = crypto::random_token()?;
     idp.cache
@@ -262,7 +280,60 @@ pub async fn start(
             Duration::from_secs(idp.config.session.login_request_ttl_secs),
         )
         .await?;
-    Ok(Step::Login { req_id })
+    match step_up {
+        Some(sess) => {
+            let half = Half {
+                user_id: sess.user_id.clone(),
+                req: Some(req_id),
+                step_up: Some(sess.sid.clone()),
+                passed: None,
+                created_at: now,
+            };
+            Ok(Step::SecondFactor {
+                token: half.save(idp).await?,
+            })
+        }
+        None => Ok(Step::Login { req_id }),
+    }
+}
+
+/// A person between their password and their second factor (or signed in
+/// and asked for a second factor by an app: `step_up` names the session).
+/// Kept in the cache under the hash of a short-lived cookie.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Half {
+    pub user_id: String,
+    /// The pending authorization, if an app asked.
+    pub req: Option<String>,
+    /// The `sid` of the session to raise, for a step-up.
+    pub step_up: Option<String>,
+    /// Set once a factor was just enrolled (and proven): the `amr` to finish
+    /// with after the recovery codes have been shown.
+    pub passed: Option<Vec<String>>,
+    pub created_at: i64,
+}
+
+/// How long a person has for their second factor.
+pub const HALF_TTL_SECS: u64 = 15 * 60;
+
+pub fn half_key(token: &str) -> String {
+    format!("half:{}", crypto::sha256_b64(token.as_bytes()))
+}
+
+impl Half {
+    /// Stores a new one; returns the cookie value.
+    pub async fn save(&self, idp: &Idp) -> Result<String, OidcError> {
+        let token = crypto::random_token()?;
+        self.update(idp, &token).await?;
+        Ok(token)
+    }
+
+    pub async fn update(&self, idp: &Idp, token: &str) -> Result<(), OidcError> {
+        idp.cache
+            .set_json(&half_key(token), self, Duration::from_secs(HALF_TTL_SECS))
+            .await?;
+        Ok(())
+    }
 }
 
 /// Issues a code for `pending` in `sess`; returns the redirect back to the client.

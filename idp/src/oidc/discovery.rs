@@ -43,7 +43,7 @@ pub fn document(issuer: &str) -> Value {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
             "email", "email_verified", "name", "phone_number"
         ],
-        "acr_values_supported": ["1"],
+        "acr_values_supported": ["1", "2"],
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

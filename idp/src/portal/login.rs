@@ -6,13 +6,14 @@ use connectors::{Directory, DirectoryError, LoginOutcome};
 
 use crate::Idp;
 use crate::auth::guard::{self, Verdict};
+use crate::auth::mfa;
 use crate::auth::{account, session};
 use crate::mail;
 use crate::oidc::OidcError;
-use crate::oidc::authorize::{self, Pending, pending_key};
+use crate::oidc::authorize::{self, Half, Pending, pending_key};
 use crate::portal::account::vn_time;
 use crate::refusal::Refusal;
-use crate::store::{AuditEvent, SessionRow, StoreError};
+use crate::store::{AuditEvent, SessionRow, StoreError, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -26,14 +27,21 @@ pub enum LoginError {
     Session(#[from] session::SessionError),
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
+    #[error(transparent)]
+    Mfa(#[from] mfa::MfaError),
 }
 
 #[derive(Debug)]
 pub enum LoginResult {
-    /// Signed in: set this cookie and go there.
+    /// Signed in: set this cookie (and the device cookie, when new) and go there.
     SignedIn {
         cookie: String,
         redirect: String,
+        device: Option<String>,
+    },
+    /// The password was right; a second factor comes next (set this cookie).
+    SecondFactor {
+        token: String,
     },
     /// Wrong account or password; show the form again.
     Invalid,
@@ -53,6 +61,8 @@ pub struct Attempt<'a> {
     pub req: Option<&'a str>,
     /// The cookie of a session the browser already had; replaced on success.
     pub old_cookie: Option<&'a str>,
+    /// The device cookie, if the browser has one.
+    pub device: Option<&'a str>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: String,
@@ -130,38 +140,94 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         return Ok(LoginResult::Invalid);
     };
     guard::succeeded(&idp.cache, &counted, a.ip.as_deref()).await?;
+    let app_needs = match a.req {
+        Some(r) => pending(idp, r).await?.is_some_and(|p| p.need_mfa),
+        None => false,
+    };
+    let factors = idp.store.factors(&user.id).await?;
+    if app_needs || mfa::required_for(idp, &user, &factors).await? {
+        let half = Half {
+            user_id: user.id.clone(),
+            req: a.req.map(str::to_owned),
+            step_up: None,
+            passed: None,
+            created_at: now,
+        };
+        let token = half.save(idp).await?;
+        event.kind = "auth.password_ok".into();
+        event.actor = Some(user.id.clone());
+        event.subject = Some(user.email.clone());
+        event.detail = Some("second factor next".into());
+        idp.audit(event).await;
+        return Ok(LoginResult::SecondFactor { token });
+    }
+    finish(
+        idp,
+        Done {
+            user: &user,
+            req: a.req,
+            amr: vec!["pwd".into()],
+            old_cookie: a.old_cookie,
+            device: a.device,
+            ip: a.ip,
+            user_agent: a.user_agent,
+            request_id: a.request_id,
+        },
+        now,
+    )
+    .await
+}
+
+/// A person whose identity is settled, about to get a session.
+pub struct Done<'a> {
+    pub user: &'a User,
+    pub req: Option<&'a str>,
+    /// How they proved it (RFC 8176): `pwd`, plus the second factor's values.
+    pub amr: Vec<String>,
+    pub old_cookie: Option<&'a str>,
+    pub device: Option<&'a str>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+/// Starts the session, completes the app's request, writes the audit log and
+/// tells the person of a sign-in from a browser new to them.
+pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, LoginError> {
+    let user = d.user;
     idp.metrics.login(true);
-    event.kind = "auth.login".into();
+    let mut event = AuditEvent::new("auth.login", now);
+    event.ip = d.ip.clone();
+    event.request_id = Some(d.request_id.clone());
     event.actor = Some(user.id.clone());
     event.subject = Some(user.email.clone());
+    let acr = if d.amr.iter().any(|m| m == "mfa") {
+        mfa::ACR_MFA
+    } else {
+        mfa::ACR_PASSWORD
+    };
 
-    if let Some(old) = a.old_cookie {
+    if let Some(old) = d.old_cookie {
         // A new sign-in gets a new session id (no fixation).
         if let Some(old) = session::destroy(&idp.cache, old).await? {
             idp.store.end_session_row(&old.sid, now).await?;
         }
     }
-    let (cookie, sess) = session::create(
-        &idp.cache,
-        &idp.config.session,
-        &user.id,
-        vec!["pwd".into()],
-        "1",
-        now,
-    )
-    .await?;
+    let amr_text = d.amr.join(" ");
+    let (cookie, sess) =
+        session::create(&idp.cache, &idp.config.session, &user.id, d.amr, acr, now).await?;
     idp.store
         .record_session(&SessionRow {
             sid: sess.sid.clone(),
             user_id: user.id.clone(),
             key_hash: session::key_hash(&cookie),
             created_at: now,
-            ip: a.ip.clone(),
-            user_agent: a.user_agent,
+            ip: d.ip.clone(),
+            user_agent: d.user_agent.clone(),
             ended_at: None,
         })
         .await?;
-    let redirect = match a.req {
+    let redirect = match d.req {
         None => "/".to_owned(),
         Some(req) => {
             // Taken, not read: a pending request completes once.
@@ -172,7 +238,101 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
             authorize::issue_code(idp, &p, &sess, now).await?
         }
     };
-    event.detail = Some(format!("sid {}", sess.sid));
+    event.detail = Some(format!("sid {}; amr {amr_text}", sess.sid));
     idp.audit(event).await;
-    Ok(LoginResult::SignedIn { cookie, redirect })
+
+    let (device, new_cookie) = match d.device {
+        Some(v) => (v.to_owned(), None),
+        None => {
+            let v = crate::crypto::random_token().map_err(OidcError::from)?;
+            (v.clone(), Some(v))
+        }
+    };
+    let device_hash = crate::crypto::sha256_b64(device.as_bytes());
+    if idp.store.touch_device(&user.id, &device_hash, now).await? == Some(false) {
+        let what =
+            crate::portal::account::device(d.user_agent.as_deref()).unwrap_or_else(|| "?".into());
+        let mail = mail::new_device(&what, d.ip.as_deref().unwrap_or("?"), &vn_time(now));
+        mail::notify(idp, &user.email, &mail).await;
+    }
+    Ok(LoginResult::SignedIn {
+        cookie,
+        redirect,
+        device: new_cookie,
+    })
+}
+
+/// Where the browser is between the second factor and the app.
+pub struct Context<'a> {
+    pub session_cookie: Option<&'a str>,
+    pub device: Option<&'a str>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+/// The second factor was right: sign in (or raise the session, for a step-up).
+pub async fn complete(
+    idp: &Idp,
+    half: &Half,
+    amr: Vec<String>,
+    c: Context<'_>,
+    now: i64,
+) -> Result<LoginResult, LoginError> {
+    let Some(user) = idp
+        .store
+        .user_by_id(&half.user_id)
+        .await?
+        .filter(|u| !u.is_disabled())
+    else {
+        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
+    };
+    let Some(sid) = &half.step_up else {
+        return finish(
+            idp,
+            Done {
+                user: &user,
+                req: half.req.as_deref(),
+                amr,
+                old_cookie: c.session_cookie,
+                device: c.device,
+                ip: c.ip,
+                user_agent: c.user_agent,
+                request_id: c.request_id,
+            },
+            now,
+        )
+        .await;
+    };
+    let Some(cookie) = c.session_cookie else {
+        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
+    };
+    let amr_text = amr.join(" ");
+    let cfg = &idp.config.session;
+    let Some(sess) = session::raise(&idp.cache, cfg, cookie, sid, amr, mfa::ACR_MFA, now).await?
+    else {
+        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
+    };
+    let mut event = AuditEvent::new("auth.step_up", now);
+    event.ip = c.ip;
+    event.request_id = Some(c.request_id);
+    event.actor = Some(user.id.clone());
+    event.subject = Some(user.email.clone());
+    event.detail = Some(format!("sid {}; amr {amr_text}", sess.sid));
+    let redirect = match &half.req {
+        None => "/".to_owned(),
+        Some(req) => {
+            let Some(p) = idp.cache.take_json::<Pending>(&pending_key(req)).await? else {
+                return Ok(LoginResult::Refuse(Refusal::LoginExpired));
+            };
+            event.client_id = Some(p.client_id.clone());
+            authorize::issue_code(idp, &p, &sess, now).await?
+        }
+    };
+    idp.audit(event).await;
+    Ok(LoginResult::SignedIn {
+        cookie: cookie.to_owned(),
+        redirect,
+        device: None,
+    })
 }

@@ -20,6 +20,8 @@ pub struct Client {
     pub jwks: Option<String>,
     pub id_token_alg: String,
     pub created_at: i64,
+    /// Every sign-in to this app uses a second factor.
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -47,6 +49,7 @@ struct Row {
     jwks: Option<String>,
     id_token_alg: String,
     created_at: i64,
+    require_mfa: i64,
 }
 
 impl TryFrom<Row> for Client {
@@ -69,6 +72,7 @@ impl TryFrom<Row> for Client {
             jwks: r.jwks,
             id_token_alg: r.id_token_alg,
             created_at: r.created_at,
+            require_mfa: r.require_mfa != 0,
         })
     }
 }
@@ -78,7 +82,7 @@ pub type NewClient = Client;
 
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri, frontchannel_logout_uri"
+        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri, frontchannel_logout_uri, require_mfa"
     };
 }
 
@@ -87,7 +91,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -102,6 +106,7 @@ impl Store {
         .bind(c.created_at)
         .bind(&c.initiate_login_uri)
         .bind(&c.frontchannel_logout_uri)
+        .bind(i64::from(c.require_mfa))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, &c.id))?;

@@ -7,6 +7,7 @@
 mod apps;
 mod audit;
 mod clients;
+mod factors;
 mod grants;
 mod keys;
 mod outbox;
@@ -16,6 +17,7 @@ mod users;
 pub use apps::App;
 pub use audit::AuditEvent;
 pub use clients::{Client, NewClient};
+pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
 pub use outbox::OutboxItem;
