@@ -481,3 +481,16 @@ pub struct FactorsPage {
     pub required: bool,
     pub enrol: EnrolState,
 }
+
+/// "Forgot your password" and choosing a new one (`/password/…`).
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    /// `forgot` (ask for the account), `sent`, `reset` (choose one) or `done`.
+    pub stage: &'static str,
+    /// The reset link's token, carried through the form.
+    pub token: String,
+    pub error: Option<&'static str>,
+}

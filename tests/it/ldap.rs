@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, location};
-use crate::harness::{Backends, Idp, PASSWORD, free_port, wait_until};
+use crate::harness::{Backends, Idp, PASSWORD, Smtp, free_port, wait_until};
 
 pub const BASE_DN: &str = "ou=people,dc=binhphuoc,dc=gov,dc=vn";
 pub const ADMIN_DN: &str = "cn=admin,dc=binhphuoc,dc=gov,dc=vn";
@@ -182,8 +182,16 @@ async fn sign_in(idp: &Idp, account: &str, password: &str) -> (Browser, reqwest:
 #[tokio::test]
 async fn staff_sign_in_with_their_mailbox_password() {
     let slapd = Slapd::start();
+    let smtp = Smtp::start();
+    let mut env = slapd.env();
+    env.extend(smtp.env());
+    // This mail system marks accounts it has switched off with employeeType.
+    env.push((
+        "IDP_DIRECTORY__USER_FILTER".into(),
+        "(&(|(mail={email})(uid={local}))(!(employeeType=disabled)))".into(),
+    ));
     let idp = Idp::spawn(&Backends {
-        env: slapd.env(),
+        env,
         ..Backends::default()
     });
     // An administrator outside the directory keeps a local password.
@@ -245,6 +253,48 @@ async fn staff_sign_in_with_their_mailbox_password() {
             "{who}"
         );
     }
+
+    // Switched off in the mail system: the right password no longer opens anything.
+    let (_, r) = sign_in(&idp, "thinhdm", "Pw-thinhdm-4110").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "before");
+    slapd.admin(
+        "ldapmodify",
+        &[],
+        "dn: uid=thinhdm,ou=people,dc=binhphuoc,dc=gov,dc=vn\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n",
+    );
+    let (_, r) = sign_in(&idp, "thinhdm", "Pw-thinhdm-4110").await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Tài khoản hoặc mật khẩu không đúng."),
+        "disabled in the directory"
+    );
+
+    // A forgotten mailbox password is changed in the mail system: the mail says so.
+    let b = Browser::new();
+    let html = b
+        .get(&idp.url("/password/forgot"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::browser::hidden(&html, "csrf").unwrap();
+    let r = b
+        .http
+        .post(idp.url("/password/forgot"))
+        .form(&[("csrf", csrf.as_str()), ("account", "huonglh")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let m = smtp.wait_for("huonglh@binhphuoc.gov.vn", "Đặt lại mật khẩu", 1);
+    assert!(
+        m.body.contains("hệ thống thư điện tử công vụ"),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("/password/reset"), "no reset link");
 
     // The local administrator is not in the directory and still signs in.
     let (_, r) = sign_in(&idp, "quantri", PASSWORD).await;

@@ -20,3 +20,4 @@ mod oidc_flow;
 mod ops;
 mod portal;
 mod reauth;
+mod reset;

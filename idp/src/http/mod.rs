@@ -10,6 +10,7 @@ mod mfa;
 mod oidc;
 mod ops;
 mod portal;
+mod reset;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,14 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(
             "/account/mfa",
             get(mfa::factors_get).post(mfa::factors_post),
+        )
+        .route(
+            "/password/forgot",
+            get(reset::forgot_get).post(reset::forgot_post),
+        )
+        .route(
+            "/password/reset",
+            get(reset::reset_get).post(reset::reset_post),
         )
         .route("/lang/{tag}", get(portal::lang_get))
         .route("/launch/{app_id}", get(portal::launch_get))
