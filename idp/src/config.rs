@@ -730,6 +730,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("email_domain"), "{err}");
+        let smtp = |extra: &[(&str, &str)]| {
+            let mut all = vec![
+                ("IDP_SMTP__HOST", "mail.binhphuoc.gov.vn"),
+                (
+                    "IDP_SMTP__FROM",
+                    "Đăng nhập <khong-tra-loi@binhphuoc.gov.vn>",
+                ),
+            ];
+            all.extend_from_slice(extra);
+            Config::load_from(None, &env(&all))
+        };
+        let c = smtp(&[]).unwrap();
+        assert_eq!(c.smtp.unwrap().security, "starttls", "encrypted by default");
+        for (k, v, field) in [
+            ("IDP_SMTP__FROM", "không phải địa chỉ", "smtp.from"),
+            ("IDP_SMTP__SECURITY", "ssl3", "smtp.security"),
+            ("IDP_SMTP__PASSWORD", "x", "smtp.username"),
+        ] {
+            let err = smtp(&[(k, v)]).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     #[test]
