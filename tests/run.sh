@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages when run as
 # root, npm packages into tests/node), then runs every test of the workspace
-# against real peers (PostgreSQL, Redis, OpenLDAP, Node's openid-client,
+# against real peers (PostgreSQL, Redis, OpenLDAP, an SMTP server, Node's openid-client,
 # headless Chromium). Screenshots of the pages land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
