@@ -197,39 +197,33 @@ impl LdapDirectory {
         Ok(entries.pop())
     }
 
-    /// Everyone the directory lists under the base (`people_filter`), read in
-    /// pages of 500 so servers' size limits (500 for OpenLDAP's non-root
-    /// binds, 1,000 for Active Directory) do not cut the list short.
-    /// `progress` is called with the count so far every 1,000 people.
-    pub async fn people(
+    /// Reads every entry of `people_filter` (and `extra`, ANDed), 500 per
+    /// page, handing each one with a mailbox to `each`.
+    async fn each_person(
         &self,
-        mut progress: impl FnMut(usize),
-    ) -> Result<Vec<Identity>, DirectoryError> {
+        extra: Option<&str>,
+        attrs: Vec<&str>,
+        mut each: impl FnMut(SearchEntry),
+    ) -> Result<(), DirectoryError> {
         let (mut ldap, _) = self.service().await?;
         let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
             Box::new(EntriesOnly::new()),
             Box::new(PagedResults::new(500)),
         ];
+        let filter = match extra {
+            Some(x) => format!("(&{}{x})", self.s.people_filter),
+            None => self.s.people_filter.clone(),
+        };
         let mut stream = ldap
             .with_timeout(self.s.timeout)
-            .streaming_search_with(
-                adapters,
-                &self.s.base_dn,
-                Scope::Subtree,
-                &self.s.people_filter,
-                self.s.attributes.all(),
-            )
+            .streaming_search_with(adapters, &self.s.base_dn, Scope::Subtree, &filter, attrs)
             .await
             .map_err(down)?;
-        let mut people = Vec::new();
         while let Some(entry) = stream.next().await.map_err(down)? {
             let entry = SearchEntry::construct(entry);
             // Entries without a mailbox cannot sign in: not people for us.
             if entry.attrs.contains_key(&self.s.attributes.mail) {
-                people.push(self.identity(&entry, ""));
-                if people.len() % 1000 == 0 {
-                    progress(people.len());
-                }
+                each(entry);
             }
         }
         stream
@@ -238,7 +232,53 @@ impl LdapDirectory {
             .success()
             .map_err(|e| DirectoryError::Other(e.to_string()))?;
         let _ = ldap.unbind().await;
-        Ok(people)
+        Ok(())
+    }
+
+    /// People changed since `since` (an LDAP generalized time; `None`: everyone),
+    /// and the latest `modifyTimestamp` among them.
+    pub async fn people(
+        &self,
+        since: Option<&str>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<(Vec<Identity>, Option<String>), DirectoryError> {
+        if let Some(t) = since
+            && !t
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'Z' || b == b'.')
+        {
+            return Err(DirectoryError::Other(format!("bad generalized time {t:?}")));
+        }
+        let extra = since.map(|t| format!("(modifyTimestamp>={t})"));
+        let mut attrs = self.s.attributes.all();
+        attrs.push("modifyTimestamp");
+        let mut people = Vec::new();
+        let mut latest: Option<String> = None;
+        self.each_person(extra.as_deref(), attrs, |entry| {
+            if let Some(t) = entry.attrs.get("modifyTimestamp").and_then(|v| v.first())
+                && latest.as_ref().is_none_or(|l| t > l)
+            {
+                latest = Some(t.clone());
+            }
+            people.push(self.identity(&entry, ""));
+            if people.len() % 1000 == 0 {
+                progress(people.len());
+            }
+        })
+        .await?;
+        Ok((people, latest))
+    }
+
+    /// Everyone's address and unit: who is still there, cheaply.
+    pub async fn roster(&self) -> Result<Vec<(String, Option<String>)>, DirectoryError> {
+        let a = &self.s.attributes;
+        let mut out = Vec::new();
+        self.each_person(None, vec![&a.mail, &a.unit], |entry| {
+            let p = self.identity(&entry, "");
+            out.push((p.email, p.unit));
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Checks that the directory answers (readiness).

@@ -52,8 +52,13 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DirectoryCommand {
-    /// Import people and units from the directory: add, update, disable leavers.
-    Sync,
+    /// Import people and units from the directory: add, update, disable
+    /// leavers. Reads only who changed since the last sync, unless --full.
+    Sync {
+        /// Read everyone, not only who changed.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,7 +221,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => client(&config, c).await,
         Command::Keys(c) => keys(&config, c).await,
         Command::App(c) => app(&config, c).await,
-        Command::Directory(DirectoryCommand::Sync) => directory_sync(&config).await,
+        Command::Directory(DirectoryCommand::Sync { full }) => directory_sync(&config, full).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -673,7 +678,7 @@ async fn app(config: &Config, cmd: AppCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn directory_sync(config: &Config) -> Result<(), CliError> {
+async fn directory_sync(config: &Config, full: bool) -> Result<(), CliError> {
     let Some(d) = &config.directory else {
         return Err(fail(
             "no [directory] is configured; see deploy/idp.example.toml",
@@ -681,14 +686,21 @@ async fn directory_sync(config: &Config) -> Result<(), CliError> {
     };
     let (store, _) = crate::open_store(config).await?;
     let ldap = connectors::LdapDirectory::new(d.settings()?);
-    let (r, secs) = crate::auth::sync::run(&store, &ldap, now(), |n| {
+    let (r, secs) = crate::auth::sync::run(&store, &ldap, full, now(), |n| {
         eprintln!("… {n} people read");
     })
     .await
     .map_err(|e| fail(e.to_string()))?;
     let detail = format!(
-        "read {}, added {}, updated {}, disabled {}, unchanged {}, units {}",
-        r.read, r.added, r.updated, r.disabled, r.unchanged, r.units
+        "{} read {}, added {}, updated {}, disabled {}, unchanged {}; {} people in {} units",
+        if r.full { "full:" } else { "changes only:" },
+        r.read,
+        r.added,
+        r.updated,
+        r.disabled,
+        r.unchanged,
+        r.listed,
+        r.units
     );
     audit(
         &store,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark `idp directory sync` against a real slapd holding N synthetic
-# people (default 50,000): a first import, a re-run that changes nothing,
-# and a run after 1% of the people left. Prints one Markdown line per run.
+# people (default 50,000, last changed on 2025-01-01): a first import, a
+# re-run that changes nothing, a run after 1% of the people left, one after
+# 1% changed (the mark is now recent, so only they are read) and a --full
+# run. Prints one Markdown line per run.
 #   tests/bench/directory_sync.sh
 #   N=100000 tests/bench/directory_sync.sh
 set -euo pipefail
@@ -39,7 +41,8 @@ print("dn: ou=people,dc=binhphuoc,dc=gov,dc=vn\nobjectClass: organizationalUnit\
 for i in range(n):
     print(f"dn: uid=u{i},ou=people,dc=binhphuoc,dc=gov,dc=vn\nobjectClass: inetOrgPerson\nuid: u{i}\n"
           f"mail: u{i}@binhphuoc.gov.vn\ncn: Nguyen Van {i}\nsn: Nguyen\ntitle: Chuyen vien\n"
-          f"employeeNumber: {2000000000 + i}\nou: Unit {i % 120}\ntelephoneNumber: 09{i:08d}\nuserPassword: x\n")
+          f"employeeNumber: {2000000000 + i}\nou: Unit {i % 120}\ntelephoneNumber: 09{i:08d}\nuserPassword: x\n"
+          f"modifyTimestamp: 20250101000000Z\n")
 PY
 slapadd -q -f "$work/slapd.conf" -l "$work/people.ldif"
 slapd -f "$work/slapd.conf" -h "ldap://127.0.0.1:$PORT/" -d 0 >/dev/null 2>&1 & pid=$!
@@ -55,4 +58,9 @@ echo "| first import | $("$idp" directory sync 2>/dev/null) |"
 echo "| again, nothing changed | $("$idp" directory sync 2>/dev/null) |"
 for i in $(seq 0 100 $((N - 1))); do echo "uid=u$i,ou=people,dc=binhphuoc,dc=gov,dc=vn"; done |
   ldapdelete -x -H "ldap://127.0.0.1:$PORT" -D cn=admin,dc=binhphuoc,dc=gov,dc=vn -w bench-secret
-echo "| after 1% left | $("$idp" directory sync 2>/dev/null) |"
+echo "| after 1% left (all entries are older than the first mark: all read) | $("$idp" directory sync 2>/dev/null) |"
+for i in $(seq 1 100 $((N - 1))); do
+  printf 'dn: uid=u%s,ou=people,dc=binhphuoc,dc=gov,dc=vn\nchangetype: modify\nreplace: title\ntitle: Pho phong\n\n' "$i"
+done | ldapmodify -x -H "ldap://127.0.0.1:$PORT" -D cn=admin,dc=binhphuoc,dc=gov,dc=vn -w bench-secret >/dev/null
+echo "| after 1% changed (only they are read) | $("$idp" directory sync 2>/dev/null) |"
+echo "| --full | $("$idp" directory sync --full 2>/dev/null) |"

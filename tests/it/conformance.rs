@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use idp::cache::{CacheBackend, MemoryCache, RedisCache};
 use idp::store::{
-    App, AuditEvent, Grant, KeyRow, NewClient, NewUser, ProfileChange, RefreshUse, SessionRow,
-    Signature, Store, StoreError,
+    App, AuditEvent, DirectoryChanges, Factor, Grant, KeyRow, NewClient, NewUser, ProfileChange,
+    RefreshUse, SessionRow, Signature, Store, StoreError,
 };
 
 use crate::harness::{Postgres, Redis};
@@ -438,6 +438,100 @@ async fn store_suite(s: &Store) {
         vec![row("s1", 1000)]
     );
     assert_eq!(s.purge_sessions(1500).await.unwrap(), 2);
+
+    // Second factors, recovery codes, devices.
+    let totp = Factor {
+        user_id: "u1".into(),
+        kind: "totp".into(),
+        secret: Some("sealed".into()),
+        address: None,
+        last_step: 10,
+        created_at: 1,
+    };
+    s.put_factor(&totp).await.unwrap();
+    let email = Factor {
+        kind: "email".into(),
+        secret: None,
+        address: Some("tam@gmail.com".into()),
+        last_step: 0,
+        ..totp.clone()
+    };
+    s.put_factor(&email).await.unwrap();
+    s.put_factor(&Factor {
+        secret: Some("sealed2".into()),
+        ..totp.clone()
+    })
+    .await
+    .unwrap();
+    let f = s.factors("u1").await.unwrap();
+    assert_eq!(f.len(), 2, "one of each kind");
+    assert_eq!(f[0].secret.as_deref(), Some("sealed2"), "replaced");
+    assert!(!s.use_totp_step("u1", 10).await.unwrap(), "a step once");
+    assert!(s.use_totp_step("u1", 11).await.unwrap());
+    assert!(!s.use_totp_step("u1", 11).await.unwrap());
+    s.replace_recovery_codes("u1", &["h1".into(), "h2".into()], 5)
+        .await
+        .unwrap();
+    assert!(s.use_recovery_code("u1", "h1", 6).await.unwrap());
+    assert!(!s.use_recovery_code("u1", "h1", 7).await.unwrap());
+    assert!(
+        !s.use_recovery_code("u2", "h2", 7).await.unwrap(),
+        "someone else's"
+    );
+    assert_eq!(s.recovery_codes_left("u1").await.unwrap(), 1);
+    assert!(s.delete_factor("u1", "email").await.unwrap());
+    assert_eq!(
+        s.recovery_codes_left("u1").await.unwrap(),
+        1,
+        "a factor is left"
+    );
+    assert!(s.delete_factor("u1", "totp").await.unwrap());
+    assert_eq!(
+        s.recovery_codes_left("u1").await.unwrap(),
+        0,
+        "gone with the last"
+    );
+    s.put_factor(&totp).await.unwrap();
+    assert_eq!(s.reset_factors("u1").await.unwrap(), 1);
+    assert!(s.factors("u1").await.unwrap().is_empty());
+    assert_eq!(
+        s.touch_device("u1", "d1", 1).await.unwrap(),
+        Some(true),
+        "first ever"
+    );
+    assert_eq!(s.touch_device("u1", "d1", 2).await.unwrap(), None, "known");
+    assert_eq!(
+        s.touch_device("u1", "d2", 3).await.unwrap(),
+        Some(false),
+        "new"
+    );
+
+    // The directory sync's units and mark.
+    assert_eq!(s.directory_state("ldap").await.unwrap(), None);
+    let mut c = DirectoryChanges {
+        units: vec![
+            ("Sở Nội vụ".into(), 3),
+            ("UBND thành phố Đồng Xoài".into(), 2),
+        ],
+        mark: Some("20261122083000Z".into()),
+        full: true,
+        ..DirectoryChanges::default()
+    };
+    s.apply_directory_changes(&c, "ldap", 100).await.unwrap();
+    assert_eq!(
+        s.directory_state("ldap").await.unwrap(),
+        Some((Some("20261122083000Z".into()), 100))
+    );
+    c.units.truncate(1);
+    c.mark = Some("20261122090000Z".into());
+    c.full = false;
+    s.apply_directory_changes(&c, "ldap", 200).await.unwrap();
+    assert_eq!(
+        s.directory_state("ldap").await.unwrap(),
+        Some((Some("20261122090000Z".into()), 100)),
+        "the last full read stays"
+    );
+    assert_eq!(s.units().await.unwrap(), vec![("Sở Nội vụ".to_owned(), 3)]);
 }
 
 #[tokio::test]

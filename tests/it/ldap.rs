@@ -71,7 +71,17 @@ impl Slapd {
             "dn: dc=binhphuoc,dc=gov,dc=vn\nobjectClass: dcObject\nobjectClass: organization\ndc: binhphuoc\no: Binh Phuoc\n",
         )
         .unwrap();
-        for ldif in [root, people_ldif()] {
+        // The people as a directory that has been running a while: last
+        // changed long ago, so the sync's reading by modifyTimestamp shows.
+        let people = dir.path().join("people.ldif");
+        let text = std::fs::read_to_string(people_ldif()).unwrap();
+        let dated: Vec<String> = text
+            .split("\n\n")
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| format!("{}\nmodifyTimestamp: 20250101000000Z\n", e.trim_end()))
+            .collect();
+        std::fs::write(&people, dated.join("\n")).unwrap();
+        for ldif in [root, people] {
             let out = Command::new("slapadd")
                 .arg("-f")
                 .arg(&conf)
@@ -382,11 +392,21 @@ async fn sync_imports_people_and_disables_leavers() {
     );
     let out = idp.cli_ok(&["directory", "sync"], None);
     assert!(
-        out.contains("read 400, added 400, updated 0, disabled 0, unchanged 0"),
+        out.contains(
+            "full: read 400, added 400, updated 0, disabled 0, unchanged 0; 400 people in"
+        ),
         "{out}"
     );
-    let units = out.split("units ").nth(1).unwrap();
-    assert!(!units.starts_with('0'), "{out}");
+    let units: usize = out
+        .split("people in ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(units > 1, "{out}");
     let out = idp.cli_ok(&["directory", "sync"], None);
     assert!(
         out.contains("added 0, updated 0, disabled 0, unchanged 400"),
@@ -406,7 +426,27 @@ async fn sync_imports_people_and_disables_leavers() {
     );
     let out = idp.cli_ok(&["directory", "sync"], None);
     assert!(
-        out.contains("read 399, added 0, updated 1, disabled 1, unchanged 398"),
+        out.contains(
+            "changes only: read 399, added 0, updated 1, disabled 1, unchanged 398; 399 people"
+        ),
+        "{out}"
+    );
+    // Now the mark is today: the next sync reads only what changed since.
+    slapd.admin(
+        "ldapmodify",
+        &[],
+        "dn: uid=thinhdm,ou=people,dc=binhphuoc,dc=gov,dc=vn\nchangetype: modify\nreplace: title\ntitle: Chánh Văn phòng\n",
+    );
+    let out = idp.cli_ok(&["directory", "sync"], None);
+    assert!(
+        out.contains(
+            "changes only: read 2, added 0, updated 1, disabled 0, unchanged 398; 399 people"
+        ),
+        "only the two entries changed within the margin are read: {out}"
+    );
+    let out = idp.cli_ok(&["directory", "sync", "--full"], None);
+    assert!(
+        out.contains("full: read 399, added 0, updated 0, disabled 0, unchanged 399"),
         "{out}"
     );
     let people = idp.cli_ok(&["user", "list"], None);

@@ -2,6 +2,12 @@
 //! New people are added, changed ones updated, people who left are disabled
 //! (never deleted: their history and links stay), all in one transaction.
 //! Only rows that differ are written, so a re-run changes nothing.
+//!
+//! Incremental: after a first full read, only entries whose `modifyTimestamp`
+//! is at or after the last one seen (less a margin for clocks and entries
+//! changed while the last read ran) are read in full; who is still there comes
+//! from a cheap listing of addresses and units. A full read happens with
+//! `--full`, when there is no mark yet, and once a day.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -12,8 +18,18 @@ use super::directory::LDAP_SOURCE;
 use crate::crypto::{self, CryptoError};
 use crate::store::{DirectoryChanges, Store, StoreError};
 
+/// A full read at least this often, whatever the marks say.
+const FULL_EVERY_SECS: i64 = 24 * 3600;
+/// Entries changed this long before the mark are read again.
+const MARGIN_SECS: i64 = 300;
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Everyone read in full (not only who changed).
+    pub full: bool,
+    /// People in the directory now.
+    pub listed: usize,
+    /// People read in full (everyone, or who changed).
     pub read: usize,
     pub added: usize,
     pub updated: usize,
@@ -41,34 +57,63 @@ pub enum SyncError {
 pub async fn run(
     store: &Store,
     ldap: &LdapDirectory,
+    full: bool,
     now: i64,
     progress: impl FnMut(usize),
 ) -> Result<(Report, f64), SyncError> {
     let started = Instant::now();
-    let people = ldap.people(progress).await?;
+    let state = store.directory_state(LDAP_SOURCE).await?;
+    let since = match &state {
+        Some((Some(mark), full_at)) if !full && now - full_at < FULL_EVERY_SECS => {
+            before(mark, MARGIN_SECS)
+        }
+        _ => None,
+    };
+    let (people, latest) = ldap.people(since.as_deref(), progress).await?;
+    let roster: Vec<(String, Option<String>)> = match since {
+        Some(_) => ldap.roster().await?,
+        None => people
+            .iter()
+            .map(|p| (p.email.clone(), p.unit.clone()))
+            .collect(),
+    };
     let known = store.directory_people(LDAP_SOURCE).await?;
     let locals = store.local_emails().await?;
-    if people.is_empty() && !known.is_empty() {
+    if roster.is_empty() && !known.is_empty() {
         return Err(SyncError::Empty(known.len()));
     }
     let mut by_email: HashMap<&str, &crate::store::User> =
         known.iter().map(|u| (u.email.as_str(), u)).collect();
-    let mut changes = DirectoryChanges::default();
+    let mut changes = DirectoryChanges {
+        full: since.is_none(),
+        mark: latest.or_else(|| state.and_then(|(m, _)| m)),
+        ..DirectoryChanges::default()
+    };
     let mut report = Report {
+        full: since.is_none(),
         read: people.len(),
         ..Report::default()
     };
-    let mut units: Vec<&str> = people.iter().filter_map(|p| p.unit.as_deref()).collect();
-    units.sort_unstable();
-    units.dedup();
+    let mut units: HashMap<&str, i64> = HashMap::new();
+    let mut present = std::collections::HashSet::new();
+    for (email, unit) in &roster {
+        // One mailbox listed twice counts once.
+        if present.insert(email.as_str())
+            && let Some(u) = unit
+        {
+            *units.entry(u.as_str()).or_default() += 1;
+        }
+    }
+    report.listed = present.len();
     report.units = units.len();
+    changes.units = units.into_iter().map(|(u, n)| (u.to_owned(), n)).collect();
     let mut seen = std::collections::HashSet::new();
     for p in &people {
-        // People with a local account keep it; one mailbox listed twice counts once.
+        // People with a local account keep it.
         if locals.contains(&p.email) || !seen.insert(p.email.as_str()) {
             continue;
         }
-        match by_email.remove(p.email.as_str()) {
+        match by_email.get(p.email.as_str()) {
             None => {
                 changes.add.push((crypto::random_id()?, p.clone()));
                 report.added += 1;
@@ -77,17 +122,49 @@ pub async fn run(
                 changes.update.push((u.id.clone(), p.clone()));
                 report.updated += 1;
             }
-            Some(_) => report.unchanged += 1,
+            Some(_) => {}
         }
     }
-    for gone in by_email.into_values().filter(|u| !u.is_disabled()) {
-        changes.disable.push(gone.id.clone());
-        report.disabled += 1;
+    for u in by_email.values() {
+        if !present.contains(u.email.as_str()) {
+            if !u.is_disabled() {
+                changes.disable.push(u.id.clone());
+                report.disabled += 1;
+            }
+        } else if !u.is_disabled() && !changes.update.iter().any(|(id, _)| id == &u.id) {
+            report.unchanged += 1;
+        }
     }
+    by_email.clear();
     store
         .apply_directory_changes(&changes, LDAP_SOURCE, now)
         .await?;
     Ok((report, started.elapsed().as_secs_f64()))
+}
+
+/// The generalized time `secs` before `mark` (`20261122083000Z`), or `None`
+/// when it cannot be read (then everyone is read).
+fn before(mark: &str, secs: i64) -> Option<String> {
+    let d = mark.get(..14)?;
+    if !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| d[r].parse::<u8>().ok();
+    let year: i32 = d[..4].parse().ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(n(4..6)?).ok()?, n(6..8)?)
+            .ok()?;
+    let t = time::Time::from_hms(n(8..10)?, n(10..12)?, n(12..14)?).ok()?;
+    let at = time::PrimitiveDateTime::new(date, t) - time::Duration::seconds(secs);
+    Some(format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    ))
 }
 
 fn differs(u: &crate::store::User, p: &Identity) -> bool {
@@ -97,4 +174,26 @@ fn differs(u: &crate::store::User, p: &Identity) -> bool {
         || u.title != p.title
         || u.employee_code != p.employee_code
         || (u.phone.is_none() && p.phone.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_step_back_across_days_and_years() {
+        assert_eq!(
+            before("20261122083000Z", 300).as_deref(),
+            Some("20261122082500Z")
+        );
+        assert_eq!(
+            before("20270101000100Z", 300).as_deref(),
+            Some("20261231235600Z")
+        );
+        assert_eq!(
+            before("20261122083000.123Z", 0).as_deref(),
+            Some("20261122083000Z")
+        );
+        assert_eq!(before("garbage", 300), None);
+    }
 }

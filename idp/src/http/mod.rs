@@ -230,8 +230,10 @@ async fn directory_sync(idp: &Idp, every: u64) {
             return;
         }
     }
-    match crate::auth::sync::run(&idp.store, ldap, crate::now(), |_| {}).await {
+    match crate::auth::sync::run(&idp.store, ldap, false, crate::now(), |_| {}).await {
         Ok((r, secs)) => tracing::info!(
+            full = r.full,
+            listed = r.listed,
             read = r.read,
             added = r.added,
             updated = r.updated,

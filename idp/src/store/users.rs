@@ -331,8 +331,57 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM units WHERE source = $1")
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        for (name, people) in &c.units {
+            sqlx::query(
+                "INSERT INTO units (name, source, people, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(source)
+            .bind(*people)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let full_at = if c.full { Some(now) } else { None };
+        sqlx::query(
+            "INSERT INTO directory_state (source, mark, full_at) VALUES ($1, $2, COALESCE($3, 0)) \
+             ON CONFLICT (source) DO UPDATE SET mark = excluded.mark, \
+             full_at = COALESCE($3, directory_state.full_at)",
+        )
+        .bind(source)
+        .bind(&c.mark)
+        .bind(full_at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Where the last sync of `source` stopped, and when it last read everyone.
+    pub async fn directory_state(
+        &self,
+        source: &str,
+    ) -> Result<Option<(Option<String>, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT mark, full_at FROM directory_state WHERE source = $1")
+                .bind(source)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Units and how many people each had at the last sync, by name.
+    pub async fn units(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT name, people FROM units ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }
 
@@ -345,4 +394,10 @@ pub struct DirectoryChanges {
     pub update: Vec<(String, connectors::Identity)>,
     /// People who left: by id.
     pub disable: Vec<String>,
+    /// Every unit and its number of people (replaces the last sync's).
+    pub units: Vec<(String, i64)>,
+    /// The newest `modifyTimestamp` read: the next sync reads from there.
+    pub mark: Option<String>,
+    /// Everyone was read (not only who changed).
+    pub full: bool,
 }
