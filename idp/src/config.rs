@@ -327,12 +327,11 @@ impl SmtpConfig {
     }
 }
 
-/// `[mfa]`: who needs a second factor beyond the apps that ask for one.
+/// `[mfa]`: who needs a second factor beyond administrators (always: the
+/// admin console is theirs), people who enrolled one and the apps that ask.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfaConfig {
-    /// Administrators always use a second factor.
-    pub admins: bool,
     /// Members of these groups always use a second factor.
     pub groups: Vec<String>,
     /// Name shown in authenticator apps beside the account.
@@ -342,7 +341,6 @@ pub struct MfaConfig {
 impl Default for MfaConfig {
     fn default() -> Self {
         MfaConfig {
-            admins: true,
             groups: Vec::new(),
             issuer_label: "Đăng nhập".into(),
         }
