@@ -310,6 +310,25 @@ async fn single_sign_on_and_logout_in_chromium() {
     shot(&c, "phone-portal").await;
     c.goto(&idp.url("/account")).await.unwrap();
     shot(&c, "phone-account").await;
+    // Setting up an authenticator: the QR code is drawn (inline SVG under the strict CSP).
+    c.goto(&idp.url("/account/mfa")).await.unwrap();
+    shot(&c, "phone-second-factors").await;
+    c.find(Locator::Css("input[value=start_totp] + button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".qr svg")).await.unwrap();
+    let width = c
+        .execute(
+            "return document.querySelector('.qr svg').getBoundingClientRect().width;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(width.as_f64().unwrap() >= 150.0, "QR code drawn: {width}");
+    shot(&c, "phone-second-factor-setup").await;
     c.goto(&idp.url("/logout")).await.unwrap();
     shot(&c, "phone-sign-out").await;
     c.find(Locator::Css("form button[type=submit]"))
