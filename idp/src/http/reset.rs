@@ -16,6 +16,7 @@ use portal_ui::Texts;
 use portal_ui::pages::{Chrome, PasswordPage};
 use serde::Deserialize;
 
+use super::account::audit;
 use super::ctx::Ctx;
 use super::{csrf, error};
 use crate::Idp;
@@ -25,7 +26,6 @@ use crate::crypto;
 use crate::mail;
 use crate::oidc::logout;
 use crate::portal::account::vn_time;
-use crate::store::{AuditEvent, User};
 
 type St = State<Arc<Idp>>;
 type Pick = fn(&Texts) -> &'static str;
@@ -176,16 +176,6 @@ async fn send(idp: &Idp, ctx: &Ctx, email: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     audit(idp, ctx, "auth.password_reset_requested", &user, None).await;
     Ok(())
-}
-
-async fn audit(idp: &Idp, ctx: &Ctx, kind: &str, user: &User, detail: Option<String>) {
-    let mut e = AuditEvent::new(kind, crate::now());
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = ctx.ip.clone();
-    e.request_id = Some(ctx.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
 }
 
 pub async fn reset_get(State(idp): St, ctx: Ctx, Query(q): Query<ResetQuery>) -> Response {
