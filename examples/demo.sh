@@ -45,7 +45,9 @@ cat <<MESSAGE
 
   Đăng nhập (sign in) as tamtt, hoanglm or nguyenvtb with the password $password.
   Open both apps from their tiles: no second sign-in. Sign out at the portal
-  or in either app: both apps are signed out. Ctrl-C stops the demo.
+  or in either app: both apps are signed out. The administrator "admin" (same
+  password) must use a second factor: the first sign-in sets up an authenticator
+  app from a QR code. Ctrl-C stops the demo.
 
 MESSAGE
 wait
