@@ -150,7 +150,11 @@ pub fn check_new_totp(
     code: &str,
     now: i64,
 ) -> Result<Option<u64>, MfaError> {
-    let t = totp(open(idp, &user.id, sealed)?, &user.email, "x")?;
+    let t = totp(
+        open(idp, &user.id, sealed)?,
+        &user.email,
+        &idp.config.mfa.issuer_label,
+    )?;
     Ok(t.check(&digits(code), u64::try_from(now).unwrap_or(0)))
 }
 
@@ -186,7 +190,11 @@ pub async fn check_totp(
     let Some(sealed) = &factor.secret else {
         return Ok(false);
     };
-    let t = totp(open(idp, &user.id, sealed)?, &user.email, "x")?;
+    let t = totp(
+        open(idp, &user.id, sealed)?,
+        &user.email,
+        &idp.config.mfa.issuer_label,
+    )?;
     match t.check(&digits(code), u64::try_from(now).unwrap_or(0)) {
         Some(step) => Ok(idp
             .store

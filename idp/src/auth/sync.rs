@@ -82,7 +82,7 @@ pub async fn run(
     if roster.is_empty() && !known.is_empty() {
         return Err(SyncError::Empty(known.len()));
     }
-    let mut by_email: HashMap<&str, &crate::store::User> =
+    let by_email: HashMap<&str, &crate::store::User> =
         known.iter().map(|u| (u.email.as_str(), u)).collect();
     let mut changes = DirectoryChanges {
         full: since.is_none(),
@@ -125,17 +125,18 @@ pub async fn run(
             Some(_) => {}
         }
     }
+    let updated: std::collections::HashSet<&str> =
+        changes.update.iter().map(|(id, _)| id.as_str()).collect();
     for u in by_email.values() {
         if !present.contains(u.email.as_str()) {
             if !u.is_disabled() {
                 changes.disable.push(u.id.clone());
                 report.disabled += 1;
             }
-        } else if !u.is_disabled() && !changes.update.iter().any(|(id, _)| id == &u.id) {
+        } else if !u.is_disabled() && !updated.contains(u.id.as_str()) {
             report.unchanged += 1;
         }
     }
-    by_email.clear();
     store
         .apply_directory_changes(&changes, LDAP_SOURCE, now)
         .await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Multipart, Query, State};
-use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_ui::pages::{AccountPage, ActivityView, Choice, Chrome, SessionView};
@@ -121,7 +121,7 @@ async fn page(
     };
     let view = AccountPage {
         chrome: Chrome::new(ctx.lang, "/account"),
-        csrf: c.token,
+        csrf: c.token.clone(),
         email: user.email.clone(),
         name: user.name.clone(),
         unit: user.unit.clone().unwrap_or_default(),
@@ -169,10 +169,7 @@ async fn page(
     if let Some((status, _)) = problem {
         *resp.status_mut() = status;
     }
-    if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        resp.headers_mut().append(SET_COOKIE, set);
-    }
-    resp
+    c.attach(resp)
 }
 
 pub async fn account_get(State(idp): St, ctx: Ctx, Query(q): Query<AccountQuery>) -> Response {

@@ -2,6 +2,10 @@
 //! of it under the master key (signed double submit). Any node can check it,
 //! and a cookie planted by a sibling subdomain is useless without the MAC.
 
+use axum::http::HeaderValue;
+use axum::http::header::SET_COOKIE;
+use axum::response::Response;
+
 use super::cookies;
 use super::ctx::Ctx;
 use crate::Idp;
@@ -16,6 +20,20 @@ pub struct Csrf {
 
 fn token_for(idp: &Idp, cookie: &str) -> String {
     crypto::b64(&idp.master.mac("csrf", cookie.as_bytes()))
+}
+
+impl Csrf {
+    /// Adds the CSRF cookie to the page's response when the browser needs one.
+    pub fn attach(&self, mut resp: Response) -> Response {
+        if let Some(set) = self
+            .set_cookie
+            .as_deref()
+            .and_then(|s| HeaderValue::from_str(s).ok())
+        {
+            resp.headers_mut().append(SET_COOKIE, set);
+        }
+        resp
+    }
 }
 
 pub fn issue(idp: &Idp, ctx: &Ctx) -> Result<Csrf, CryptoError> {

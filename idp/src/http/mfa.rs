@@ -154,13 +154,6 @@ async fn enrol_state(
     })
 }
 
-fn with_csrf(mut resp: Response, set_cookie: Option<String>) -> Response {
-    if let Some(set) = set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        resp.headers_mut().append(SET_COOKIE, set);
-    }
-    resp
-}
-
 // --- Signing in -------------------------------------------------------------
 
 /// The person half-way through, from the second-factor cookie.
@@ -216,7 +209,7 @@ async fn second_page(
         .map_or((StatusCode::OK, None), |(s, m)| (s, Some(m)));
     let view = SecondFactorPage {
         chrome: Chrome::new(ctx.lang, SIGN_IN),
-        csrf: c.token,
+        csrf: c.token.clone(),
         client_name,
         error: err,
         notice: say.notice,
@@ -231,7 +224,7 @@ async fn second_page(
     };
     let mut resp = error::render(&view, &ctx.request_id);
     *resp.status_mut() = status;
-    with_csrf(resp, c.set_cookie)
+    c.attach(resp)
 }
 
 pub async fn second_factor_get(State(idp): St, ctx: Ctx) -> Response {
@@ -613,7 +606,7 @@ async fn factors_page(idp: &Idp, ctx: &Ctx, user: &User, mut say: Say) -> Result
         .map_or((StatusCode::OK, None), |(s, m)| (s, Some(m)));
     let view = FactorsPage {
         chrome: Chrome::new(ctx.lang, ACCOUNT),
-        csrf: c.token,
+        csrf: c.token.clone(),
         error: err,
         notice: say.notice,
         totp: factors.iter().any(|f| f.kind == mfa::TOTP),
@@ -627,7 +620,7 @@ async fn factors_page(idp: &Idp, ctx: &Ctx, user: &User, mut say: Say) -> Result
     };
     let mut resp = error::render(&view, &ctx.request_id);
     *resp.status_mut() = status;
-    Ok(with_csrf(resp, c.set_cookie))
+    Ok(c.attach(resp))
 }
 
 pub async fn factors_get(State(idp): St, ctx: Ctx) -> Response {

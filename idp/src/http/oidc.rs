@@ -224,14 +224,10 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
             };
             let page = LogoutConfirmPage {
                 chrome: Chrome::new(ctx.lang, "/logout"),
-                csrf: c.token,
+                csrf: c.token.clone(),
                 fields: req.fields(),
             };
-            let mut resp = error::render(&page, &ctx.request_id);
-            if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-                resp.headers_mut().append(SET_COOKIE, set);
-            }
-            resp
+            c.attach(error::render(&page, &ctx.request_id))
         }
         Ok(LogoutStep::Done {
             redirect,

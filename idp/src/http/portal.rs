@@ -81,7 +81,7 @@ async fn form(
     };
     let page = LoginPage {
         chrome: Chrome::new(lang, &here(req)),
-        csrf: c.token,
+        csrf: c.token.clone(),
         req: req.map(str::to_owned),
         client_name,
         account: if account.is_empty() {
@@ -91,11 +91,7 @@ async fn form(
         },
         error: error.map(|Say(pick, n)| pick(lang.texts()).replace("{n}", &n.to_string())),
     };
-    let mut resp = error::render(&page, &ctx.request_id);
-    if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        resp.headers_mut().append(SET_COOKIE, set);
-    }
-    resp
+    c.attach(error::render(&page, &ctx.request_id))
 }
 
 pub async fn login_get(State(idp): St, ctx: Ctx, Query(q): Query<LoginQuery>) -> Response {
@@ -237,7 +233,7 @@ pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) ->
     };
     let page = PortalPage {
         chrome: Chrome::new(ctx.lang, "/"),
-        csrf: c.token,
+        csrf: c.token.clone(),
         name: user.name,
         email: user.email,
         query,
@@ -251,11 +247,7 @@ pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) ->
             })
             .collect(),
     };
-    let mut resp = error::render(&page, &ctx.request_id);
-    if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        resp.headers_mut().append(SET_COOKIE, set);
-    }
-    resp
+    c.attach(error::render(&page, &ctx.request_id))
 }
 
 /// A tile: records the use and sends the person on to the app's login.

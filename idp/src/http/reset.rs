@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use portal_ui::Texts;
 use portal_ui::pages::{Chrome, PasswordPage};
@@ -76,7 +75,7 @@ fn show(
     };
     let page = PasswordPage {
         chrome: Chrome::new(ctx.lang, here),
-        csrf: c.token,
+        csrf: c.token.clone(),
         stage,
         token,
         error: error.map(|(_, pick)| pick(ctx.lang.texts())),
@@ -85,10 +84,7 @@ fn show(
     if let Some((status, _)) = error {
         *resp.status_mut() = status;
     }
-    if let Some(set) = c.set_cookie.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        resp.headers_mut().append(SET_COOKIE, set);
-    }
-    resp
+    c.attach(resp)
 }
 
 pub async fn forgot_get(State(idp): St, ctx: Ctx) -> Response {

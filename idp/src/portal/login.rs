@@ -69,11 +69,14 @@ pub struct Attempt<'a> {
 }
 
 pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, LoginError> {
-    if let Some(req) = a.req
-        && pending(idp, req).await?.is_none()
-    {
-        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
-    }
+    // The app's request, read once: it must still be there, and it may ask for a second factor.
+    let app_needs = match a.req {
+        Some(req) => match pending(idp, req).await? {
+            Some(p) => p.need_mfa,
+            None => return Ok(LoginResult::Refuse(Refusal::LoginExpired)),
+        },
+        None => false,
+    };
     let email = account::normalize(a.account, idp.config.email_domain.as_deref());
     // Counted by what was typed (normalised when it can be), so an unknown
     // account is throttled exactly like a real one.
@@ -140,10 +143,6 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         return Ok(LoginResult::Invalid);
     };
     guard::succeeded(&idp.cache, &counted, a.ip.as_deref()).await?;
-    let app_needs = match a.req {
-        Some(r) => pending(idp, r).await?.is_some_and(|p| p.need_mfa),
-        None => false,
-    };
     let factors = idp.store.factors(&user.id).await?;
     if app_needs || mfa::required_for(idp, &user, &factors).await? {
         let half = Half {
@@ -227,16 +226,8 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
             ended_at: None,
         })
         .await?;
-    let redirect = match d.req {
-        None => "/".to_owned(),
-        Some(req) => {
-            // Taken, not read: a pending request completes once.
-            let Some(p) = idp.cache.take_json::<Pending>(&pending_key(req)).await? else {
-                return Ok(LoginResult::Refuse(Refusal::LoginExpired));
-            };
-            event.client_id = Some(p.client_id.clone());
-            authorize::issue_code(idp, &p, &sess, now).await?
-        }
+    let Some(redirect) = back_to_app(idp, d.req, &sess, &mut event, now).await? else {
+        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
     event.detail = Some(format!("sid {}; amr {amr_text}", sess.sid));
     idp.audit(event).await;
@@ -260,6 +251,26 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
         redirect,
         device: new_cookie,
     })
+}
+
+/// Where to go once signed in: the app's pending request, completed in
+/// `sess` (taken, not read: it completes once), or the portal. `None` when
+/// the request is gone.
+async fn back_to_app(
+    idp: &Idp,
+    req: Option<&str>,
+    sess: &session::SsoSession,
+    event: &mut AuditEvent,
+    now: i64,
+) -> Result<Option<String>, LoginError> {
+    let Some(req) = req else {
+        return Ok(Some("/".to_owned()));
+    };
+    let Some(p) = idp.cache.take_json::<Pending>(&pending_key(req)).await? else {
+        return Ok(None);
+    };
+    event.client_id = Some(p.client_id.clone());
+    Ok(Some(authorize::issue_code(idp, &p, sess, now).await?))
 }
 
 /// Where the browser is between the second factor and the app.
@@ -319,15 +330,9 @@ pub async fn complete(
     event.actor = Some(user.id.clone());
     event.subject = Some(user.email.clone());
     event.detail = Some(format!("sid {}; amr {amr_text}", sess.sid));
-    let redirect = match &half.req {
-        None => "/".to_owned(),
-        Some(req) => {
-            let Some(p) = idp.cache.take_json::<Pending>(&pending_key(req)).await? else {
-                return Ok(LoginResult::Refuse(Refusal::LoginExpired));
-            };
-            event.client_id = Some(p.client_id.clone());
-            authorize::issue_code(idp, &p, &sess, now).await?
-        }
+    let Some(redirect) = back_to_app(idp, half.req.as_deref(), &sess, &mut event, now).await?
+    else {
+        return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
     idp.audit(event).await;
     Ok(LoginResult::SignedIn {
