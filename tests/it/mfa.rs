@@ -234,6 +234,25 @@ async fn authenticator_app_step_up_recovery_codes_policies_and_reset() {
     let (st, to, _) = post(&b3, &s, SECOND, &html, &[("op", "totp"), ("code", &next)]).await;
     assert_eq!((st, to.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
 
+    // Wrong codes pile up (three so far): after ten even the right code waits.
+    let b4 = Browser::new();
+    let mut html = password_then_second(&b4, &s, "tamtt").await;
+    for _ in 0..10 {
+        html = post(
+            &b4,
+            &s,
+            SECOND,
+            &html,
+            &[("op", "totp"), ("code", "000000")],
+        )
+        .await
+        .2;
+    }
+    let right = totp.generate(now() + 30).to_string();
+    let (st, _, html) = post(&b4, &s, SECOND, &html, &[("op", "totp"), ("code", &right)]).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("Nhập sai mã quá nhiều lần"), "{html}");
+
     // Another person without factors: the meeting app requires one, the document app does not.
     s.idp.cli_ok(
         &[
@@ -276,7 +295,25 @@ async fn authenticator_app_step_up_recovery_codes_policies_and_reset() {
         ],
         Some(PASSWORD),
     );
-    password_then_second(&Browser::new(), &s, "quantri").await;
+    let admin = Browser::new();
+    let html = password_then_second(&admin, &s, "quantri").await;
+    let code = authenticator(&html).generate(now()).to_string();
+    let (_, _, html) = post(
+        &admin,
+        &s,
+        SECOND,
+        &html,
+        &[("op", "enrol_totp"), ("code", &code)],
+    )
+    .await;
+    let (_, to, _) = post(&admin, &s, SECOND, &html, &[("op", "done")]).await;
+    assert_eq!(to.as_deref(), Some("/"));
+    // … and cannot remove their only one.
+    let html = page(&admin, &s, "/account/mfa").await;
+    assert!(html.contains("Bắt buộc với tài khoản của bạn."));
+    let (st, _, html) = post(&admin, &s, "/account/mfa", &html, &[("op", "remove_totp")]).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(html.contains("<td>Đang dùng"), "still there");
 
     // Tâm lost the phone: an administrator resets the factors; Tâm is told.
     let out = s.idp.cli_ok(&["user", "reset-factors", "tamtt"], None);
@@ -332,7 +369,8 @@ async fn codes_by_email_as_the_alternative_and_a_new_device_is_told() {
     .await;
     assert!(html.contains("Đã thiết lập xác thực hai lớp."), "{html}");
     assert!(html.contains("Đang dùng: tam.canhan@gmail.com"));
-    assert_eq!(recovery_codes(&html).len(), 10);
+    let first_codes = recovery_codes(&html);
+    assert_eq!(first_codes.len(), 10);
     s.smtp.wait_for(TAM, "Thay đổi xác thực hai lớp", 1);
 
     // Signing in on another computer: the code goes to that address.
@@ -378,6 +416,29 @@ async fn codes_by_email_as_the_alternative_and_a_new_device_is_told() {
     // That computer was new to Tâm: the official mailbox hears of it.
     let m = s.smtp.wait_for(TAM, "Đăng nhập từ thiết bị mới", 1);
     assert!(m.body.contains("127.0.0.1"), "{}", m.body);
+
+    // New recovery codes replace the old ones; removing the factor ends the second step.
+    let html = page(&b, &s, "/account/mfa").await;
+    assert!(html.contains("Còn 10 mã khôi phục chưa dùng."));
+    let (_, _, html) = post(&b, &s, "/account/mfa", &html, &[("op", "new_codes")]).await;
+    let renewed = recovery_codes(&html);
+    assert_eq!(renewed.len(), 10);
+    assert!(!renewed.iter().any(|c| first_codes.contains(c)), "all new");
+    let m = s.smtp.wait_for(TAM, "Thay đổi xác thực hai lớp", 2);
+    assert!(m.body.contains("mã khôi phục mới"), "{}", m.body);
+    let (st, _, html) = post(&b, &s, "/account/mfa", &html, &[("op", "remove_email")]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("Đã gỡ bỏ.") && html.contains("Chưa thiết lập"));
+    let m = s.smtp.wait_for(TAM, "Thay đổi xác thực hai lớp", 3);
+    assert!(
+        m.body.contains("Đã gỡ bỏ nhận mã xác thực qua e-mail"),
+        "{}",
+        m.body
+    );
+    let r = Browser::new()
+        .submit_login(&s.idp.base, &s.idp.url("/login"), "tamtt", PASSWORD)
+        .await;
+    assert_eq!(location(&r), "/", "a password is enough again");
 }
 
 /// The six digits in "Mã xác thực 123456 / Verification code".
