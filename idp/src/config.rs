@@ -49,6 +49,8 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub password: PasswordConfig,
     pub brute_force: BruteForceConfig,
+    /// Bounds of the in-memory cache (without `redis_url`).
+    pub memory_cache: MemoryCacheConfig,
     pub log: LogConfig,
     pub branding: BrandingConfig,
     /// The official-mail directory; unset: local accounts only.
@@ -252,6 +254,38 @@ impl Default for BruteForceConfig {
     }
 }
 
+/// `[memory_cache]`: how much the in-memory cache may hold (Redis has its
+/// own `maxmemory`). When full, expired entries are dropped first; if it is
+/// still full a new entry is refused (the request fails) rather than a live
+/// one evicted: live entries are lock counters, replay markers and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryCacheConfig {
+    /// At most this many entries (sessions, codes, pending sign-ins, counters).
+    pub max_entries: usize,
+    /// At most this many bytes of keys and values (with a per-entry overhead).
+    pub max_bytes: usize,
+}
+
+impl Default for MemoryCacheConfig {
+    fn default() -> Self {
+        let d = crate::cache::Limits::default();
+        MemoryCacheConfig {
+            max_entries: d.max_entries,
+            max_bytes: d.max_bytes,
+        }
+    }
+}
+
+impl MemoryCacheConfig {
+    pub fn limits(&self) -> crate::cache::Limits {
+        crate::cache::Limits {
+            max_entries: self.max_entries,
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
 /// `[smtp]`: the mail server that carries codes, reset links and notices.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,6 +416,7 @@ impl Default for Config {
             tokens: TokenConfig::default(),
             password: PasswordConfig::default(),
             brute_force: BruteForceConfig::default(),
+            memory_cache: MemoryCacheConfig::default(),
             log: LogConfig::default(),
             branding: BrandingConfig::default(),
             directory: None,
@@ -574,6 +609,18 @@ impl Config {
                 "lock_after must exceed free_failures, and lock_secs, window_secs and ip_failures be above 0",
             ));
         }
+        if self.memory_cache.max_entries < 1000 {
+            return Err(invalid(
+                "memory_cache.max_entries",
+                "must be at least 1000; e.g. IDP_MEMORY_CACHE__MAX_ENTRIES=100000",
+            ));
+        }
+        if self.memory_cache.max_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "memory_cache.max_bytes",
+                "must be at least 1048576 (1 MiB); e.g. IDP_MEMORY_CACHE__MAX_BYTES=67108864",
+            ));
+        }
         let t = &self.tokens;
         if !(1..=600).contains(&t.code_ttl_secs) {
             return Err(invalid(
@@ -728,6 +775,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("email_domain"), "{err}");
+        for (k, field) in [
+            ("IDP_MEMORY_CACHE__MAX_ENTRIES", "memory_cache.max_entries"),
+            ("IDP_MEMORY_CACHE__MAX_BYTES", "memory_cache.max_bytes"),
+        ] {
+            let err = Config::load_from(None, &env(&[(k, "10")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
         let smtp = |extra: &[(&str, &str)]| {
             let mut all = vec![
                 ("IDP_SMTP__HOST", "mail.binhphuoc.gov.vn"),

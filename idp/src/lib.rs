@@ -97,7 +97,11 @@ pub async fn open_store(config: &Config) -> Result<(Store, Arc<MasterKey>), Star
 impl Idp {
     pub async fn open(config: Config) -> Result<Idp, StartError> {
         let (store, master) = open_store(&config).await?;
-        let cache = Cache::open(config.redis_url.as_ref().map(|s| s.expose_secret())).await?;
+        let cache = Cache::open_with(
+            config.redis_url.as_ref().map(|s| s.expose_secret()),
+            config.memory_cache.limits(),
+        )
+        .await?;
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let ldap = match &config.directory {

@@ -72,6 +72,37 @@ async fn cache_suite<C: CacheBackend>(c: &C) {
         "the window restarts after expiry"
     );
 
+    // decr gives back what incr reserved; it never brings a counter back.
+    assert_eq!(c.decr(&k("n")).await.unwrap(), 2);
+    assert_eq!(c.incr(&k("n"), long).await.unwrap(), 3);
+    assert_eq!(c.decr(&k("absent")).await.unwrap(), 0);
+    assert_eq!(
+        c.get(&k("absent")).await.unwrap(),
+        None,
+        "decr leaves a missing counter missing"
+    );
+    assert_eq!(c.incr(&k("dn"), short).await.unwrap(), 1);
+    assert_eq!(c.incr(&k("dn"), short).await.unwrap(), 2);
+    assert_eq!(c.decr(&k("dn")).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        c.decr(&k("dn")).await.unwrap(),
+        0,
+        "decr keeps the counter's TTL"
+    );
+    assert_eq!(c.get(&k("dn")).await.unwrap(), None);
+
+    // Concurrent reservations: every incr gets its own number, and
+    // concurrent decr take exactly what they give back.
+    let slots = k("slots");
+    let got = futures_join_all((0..40).map(|_| c.incr(&slots, long))).await;
+    let mut got: Vec<i64> = got.into_iter().map(Result::unwrap).collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=40).collect::<Vec<i64>>());
+    let back = futures_join_all((0..15).map(|_| c.decr(&slots))).await;
+    assert!(back.into_iter().all(|r| r.is_ok()));
+    assert_eq!(c.incr(&slots, long).await.unwrap(), 26);
+
     // Concurrent takes: exactly one winner.
     let race = k("race");
     c.set(&race, b"v", long).await.unwrap();
@@ -80,6 +111,33 @@ async fn cache_suite<C: CacheBackend>(c: &C) {
         usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some()),
         1
     );
+}
+
+/// Runs every future at once on this task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 mod memory;
 mod redis;
 
-pub use self::memory::MemoryCache;
+pub use self::memory::{Limits, MemoryCache};
 pub use self::redis::RedisCache;
 
 use std::future::Future;
@@ -20,6 +20,9 @@ pub enum CacheError {
     Redis(#[from] ::redis::RedisError),
     #[error("cache value is not valid: {0}")]
     Decode(String),
+    /// The memory cache is at its bound and nothing expired could make room.
+    #[error("the memory cache is full (memory_cache.max_entries or max_bytes)")]
+    Full,
 }
 
 /// The operations the IdP needs; each is atomic on its own.
@@ -47,6 +50,10 @@ pub trait CacheBackend: Send + Sync {
         key: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<i64, CacheError>> + Send;
+    /// Takes one off a live counter and returns the new count, keeping its
+    /// TTL; a counter that is not there stays absent (and 0 is returned).
+    /// Gives back what an `incr` reserved in advance.
+    fn decr(&self, key: &str) -> impl Future<Output = Result<i64, CacheError>> + Send;
     fn ping(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
 }
 
@@ -59,8 +66,13 @@ pub enum Cache {
 
 impl Cache {
     pub async fn open(redis_url: Option<&str>) -> Result<Cache, CacheError> {
+        Cache::open_with(redis_url, Limits::default()).await
+    }
+
+    /// As [`Cache::open`], with the memory cache's bounds.
+    pub async fn open_with(redis_url: Option<&str>, limits: Limits) -> Result<Cache, CacheError> {
         Ok(match redis_url {
-            None => Cache::Memory(MemoryCache::new()),
+            None => Cache::Memory(MemoryCache::with_limits(limits)),
             Some(url) => Cache::Redis(RedisCache::connect(url).await?),
         })
     }
@@ -132,6 +144,9 @@ impl CacheBackend for Cache {
     }
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, CacheError> {
         dispatch!(self, c => c.incr(key, ttl).await)
+    }
+    async fn decr(&self, key: &str) -> Result<i64, CacheError> {
+        dispatch!(self, c => c.decr(key).await)
     }
     async fn ping(&self) -> Result<(), CacheError> {
         dispatch!(self, c => c.ping().await)

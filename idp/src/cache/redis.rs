@@ -28,6 +28,9 @@ impl RedisCache {
     }
 }
 
+/// Decrements a counter only while it exists (TTL kept).
+const DECR_IF_PRESENT: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) else return 0 end";
+
 fn k(key: &str) -> String {
     format!("{PREFIX}{key}")
 }
@@ -90,6 +93,16 @@ impl CacheBackend for RedisCache {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(n)
+    }
+
+    async fn decr(&self, key: &str) -> Result<i64, CacheError> {
+        // One script: DECR alone would bring back an expired counter at -1.
+        Ok(redis::cmd("EVAL")
+            .arg(DECR_IF_PRESENT)
+            .arg(1)
+            .arg(k(key))
+            .query_async(&mut self.conn.clone())
+            .await?)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
