@@ -5,7 +5,7 @@
 use connectors::{Directory, DirectoryError, LoginOutcome};
 
 use crate::Idp;
-use crate::auth::guard::{self, Verdict};
+use crate::auth::guard::{self, Admission, Verdict};
 use crate::auth::mfa;
 use crate::auth::{account, session};
 use crate::mail;
@@ -82,35 +82,29 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
     // account is throttled exactly like a real one.
     let counted = email.as_deref().unwrap_or(a.account).to_owned();
     let bf = &idp.config.brute_force;
-    let verdict = guard::check(&idp.cache, bf, &counted, a.ip.as_deref(), now).await?;
-    if verdict != Verdict::Go {
-        tracing::info!(request_id = %a.request_id, ?verdict, "sign-in throttled");
-        idp.metrics.login(false);
-        return Ok(LoginResult::Throttled(verdict));
-    }
-    let outcome = match &email {
-        Ok(email) => idp
-            .directory
-            .authenticate(email, a.password)
-            .await
-            .map_err(|e| match e {
-                DirectoryError::Unavailable(m) | DirectoryError::Other(m) => {
-                    LoginError::DirectoryDown(m)
-                }
-            })?,
-        // Not an address at all: still spend a hash so timing says nothing.
-        Err(_) => {
-            let _ = idp.hasher.check(None, a.password.to_owned()).await;
-            LoginOutcome::InvalidCredentials
+    // The try is reserved before the password is checked, so parallel
+    // guesses cannot all be checked before the first failure is counted.
+    let reservation = match guard::reserve(&idp.cache, bf, &counted, a.ip.as_deref(), now).await? {
+        Admission::Go(r) => r,
+        Admission::Refused(verdict) => {
+            tracing::info!(request_id = %a.request_id, ?verdict, "sign-in throttled");
+            idp.metrics.login(false);
+            return Ok(LoginResult::Throttled(verdict));
+        }
+    };
+    let user = match check_password(idp, &email, a.password).await {
+        Ok(user) => user,
+        Err(e) => {
+            // No verdict on the password: nothing counted, the turn given back.
+            if let Err(r) = guard::release(&idp.cache, reservation).await {
+                tracing::warn!(request_id = %a.request_id, error = %r, "sign-in reservation not released");
+            }
+            return Err(e);
         }
     };
     let mut event = AuditEvent::new("auth.login_failed", now);
     event.ip = a.ip.clone();
     event.request_id = Some(a.request_id.clone());
-    let user = match outcome {
-        LoginOutcome::Authenticated(identity) => idp.store.user_by_email(&identity.email).await?,
-        LoginOutcome::InvalidCredentials => None,
-    };
     let Some(user) = user else {
         idp.metrics.login(false);
         event.subject = Some(
@@ -118,7 +112,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
                 .as_ref()
                 .map_or_else(|_| a.account.chars().take(100).collect(), Clone::clone),
         );
-        let locked = guard::failed(&idp.cache, bf, &counted, a.ip.as_deref(), now).await?;
+        let locked = guard::failed(&idp.cache, bf, reservation, now).await?;
         if locked {
             let mut lock = event.clone();
             lock.kind = "auth.locked".into();
@@ -142,7 +136,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         idp.audit(event).await;
         return Ok(LoginResult::Invalid);
     };
-    guard::succeeded(&idp.cache, &counted, a.ip.as_deref()).await?;
+    guard::succeeded(&idp.cache, reservation).await?;
     let factors = idp.store.factors(&user.id).await?;
     if app_needs || mfa::required_for(idp, &user, &factors).await? {
         let half = Half {
@@ -175,6 +169,43 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         now,
     )
     .await
+}
+
+/// Checks the password of the account typed; `Some` is the person signed
+/// in: the account looked up, never another one the directory names.
+async fn check_password(
+    idp: &Idp,
+    email: &Result<String, account::AccountError>,
+    password: &str,
+) -> Result<Option<User>, LoginError> {
+    let email = match email {
+        Ok(email) => email,
+        // Not an address at all: still spend a hash so timing says nothing.
+        Err(_) => {
+            let _ = idp.hasher.check(None, password.to_owned()).await;
+            return Ok(None);
+        }
+    };
+    let outcome = idp
+        .directory
+        .authenticate(email, password)
+        .await
+        .map_err(|e| match e {
+            DirectoryError::Unavailable(m) | DirectoryError::Other(m) => {
+                LoginError::DirectoryDown(m)
+            }
+        })?;
+    match outcome {
+        LoginOutcome::Authenticated(identity) if identity.email == *email => {
+            Ok(idp.store.user_by_email(email).await?)
+        }
+        LoginOutcome::Authenticated(identity) => {
+            // The directories never answer for another account; if one did, refuse.
+            tracing::error!(account = %email, named = %identity.email, "a directory answered for another account; refused");
+            Ok(None)
+        }
+        LoginOutcome::InvalidCredentials => Ok(None),
+    }
 }
 
 /// A person whose identity is settled, about to get a session.
