@@ -3,7 +3,15 @@
 //! password. Plain LDAP, STARTTLS (`starttls = true`) and LDAPS (`ldaps://`).
 //! Searches reuse a small pool of connections bound as the service account;
 //! each password check binds on a connection of its own, which is then closed.
+//!
+//! An entry is someone only with exactly one `mail`, inside the configured
+//! domain: an entry with two addresses, or one outside the domain, could
+//! otherwise claim an address that is someone else's. Every check does the
+//! same directory work (one search, one bind, a stand-in bind when there is
+//! no entry to bind as), so the time taken does not tell accounts apart.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
@@ -87,7 +95,35 @@ pub struct LdapDirectory {
     s: LdapSettings,
     idle: Mutex<Vec<Ldap>>,
     permits: Semaphore,
+    /// `Some("binhphuoc.gov.vn")`: only addresses there are accepted.
+    mail_domain: Option<String>,
+    work: Work,
 }
+
+/// The directory work done so far, for metrics (and tests that check every
+/// password check does the same).
+#[derive(Clone, Debug, Default)]
+pub struct Work {
+    pub searches: Arc<AtomicU64>,
+    pub binds: Arc<AtomicU64>,
+}
+
+/// What the directory says of an account and a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bind {
+    /// The password is right for this entry, whose one address is `identity.email`.
+    Ok { dn: String, identity: Identity },
+    /// The password is right, but the entry cannot be anyone here (several
+    /// addresses, none, or one outside the domain): refused, with the reason.
+    Unfit { dn: String, reason: String },
+    /// No such entry (or several), or a wrong password.
+    No,
+}
+
+/// What a stand-in bind uses: no entry has this name, so the server refuses
+/// it as it refuses a wrong password. Never the password typed.
+const STAND_IN_DN: &str = "cn=dangnhap-no-such-entry";
+const STAND_IN_PASSWORD: &str = "dangnhap-stand-in";
 
 fn down(e: LdapError) -> DirectoryError {
     DirectoryError::Unavailable(e.to_string())
@@ -104,7 +140,49 @@ impl LdapDirectory {
             s,
             idle: Mutex::new(Vec::new()),
             permits,
+            mail_domain: None,
+            work: Work::default(),
         }
+    }
+
+    /// Accepts only addresses in `domain` (the IdP's `email_domain`).
+    pub fn with_mail_domain(mut self, domain: Option<&str>) -> LdapDirectory {
+        self.mail_domain = domain.map(str::to_lowercase);
+        self
+    }
+
+    /// The counters of searches and binds.
+    pub fn work(&self) -> Work {
+        self.work.clone()
+    }
+
+    /// The entry's one address, or why it has none we accept.
+    pub fn mail(&self, entry: &SearchEntry) -> Result<String, String> {
+        let values: Vec<String> = entry
+            .attrs
+            .get(&self.s.attributes.mail)
+            .map(|v| {
+                v.iter()
+                    .map(|m| m.trim().nfc().collect::<String>().to_lowercase())
+                    .filter(|m| !m.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let [mail] = values.as_slice() else {
+            return Err(format!(
+                "{} {} values (exactly one is needed)",
+                values.len(),
+                self.s.attributes.mail
+            ));
+        };
+        if let Some(domain) = &self.mail_domain
+            && mail
+                .rsplit_once('@')
+                .is_none_or(|(_, d)| d != domain.as_str())
+        {
+            return Err(format!("{mail} is outside {domain}"));
+        }
+        Ok(mail.clone())
     }
 
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
@@ -157,6 +235,7 @@ impl LdapDirectory {
             .acquire()
             .await
             .map_err(|e| DirectoryError::Other(e.to_string()))?;
+        self.work.searches.fetch_add(1, Ordering::Relaxed);
         loop {
             let (mut ldap, pooled) = self.service().await?;
             let sent = ldap
@@ -236,12 +315,13 @@ impl LdapDirectory {
     }
 
     /// People changed since `since` (an LDAP generalized time; `None`: everyone),
-    /// and the latest `modifyTimestamp` among them.
+    /// the latest `modifyTimestamp` among them, and the entries refused (their
+    /// DN and why: several addresses, or one outside the domain).
     pub async fn people(
         &self,
         since: Option<&str>,
         mut progress: impl FnMut(usize),
-    ) -> Result<(Vec<Identity>, Option<String>), DirectoryError> {
+    ) -> Result<People, DirectoryError> {
         if let Some(t) = since
             && !t
                 .bytes()
@@ -253,6 +333,7 @@ impl LdapDirectory {
         let mut attrs = self.s.attributes.all();
         attrs.push("modifyTimestamp");
         let mut people = Vec::new();
+        let mut unfit = Vec::new();
         let mut latest: Option<String> = None;
         self.each_person(extra.as_deref(), attrs, |entry| {
             if let Some(t) = entry.attrs.get("modifyTimestamp").and_then(|v| v.first())
@@ -260,25 +341,95 @@ impl LdapDirectory {
             {
                 latest = Some(t.clone());
             }
-            people.push(self.identity(&entry, ""));
+            match self.mail(&entry) {
+                Ok(_) => people.push(self.identity(&entry, "")),
+                Err(reason) => unfit.push((entry.dn.clone(), reason)),
+            }
             if people.len() % 1000 == 0 {
                 progress(people.len());
             }
         })
         .await?;
-        Ok((people, latest))
+        Ok(People {
+            people,
+            latest,
+            unfit,
+        })
     }
 
-    /// Everyone's address and unit: who is still there, cheaply.
+    /// Everyone's address and unit: who is still there, cheaply. Entries
+    /// refused by [`LdapDirectory::mail`] are not listed.
     pub async fn roster(&self) -> Result<Vec<(String, Option<String>)>, DirectoryError> {
         let a = &self.s.attributes;
         let mut out = Vec::new();
         self.each_person(None, vec![&a.mail, &a.unit], |entry| {
-            let p = self.identity(&entry, "");
-            out.push((p.email, p.unit));
+            if let Ok(mail) = self.mail(&entry) {
+                out.push((mail, self.identity(&entry, "").unit));
+            }
         })
         .await?;
         Ok(out)
+    }
+
+    /// Checks `password` for the one entry of `email`. The same work whatever
+    /// the account: one search, then one bind (as the entry, or a stand-in
+    /// bind when there is no entry, several, or the password is empty: an
+    /// empty password would be an unauthenticated bind, which succeeds,
+    /// RFC 4513 §5.1.2).
+    pub async fn bind(&self, email: &str, password: &str) -> Result<Bind, DirectoryError> {
+        let entry = self.find(email).await?;
+        let Some(entry) = entry.filter(|_| !password.is_empty()) else {
+            self.stand_in_bind().await;
+            return Ok(Bind::No);
+        };
+        let mut ldap = self.connect().await?;
+        self.work.binds.fetch_add(1, Ordering::Relaxed);
+        let r = ldap
+            .with_timeout(self.s.timeout)
+            .simple_bind(&entry.dn, password)
+            .await
+            .map_err(down)?;
+        let _ = ldap.unbind().await;
+        match r.rc {
+            0 => {}
+            rc if REFUSED.contains(&rc) => return Ok(Bind::No),
+            _ => return Err(DirectoryError::Other(r.to_string())),
+        }
+        Ok(match self.mail(&entry) {
+            Ok(mail) => Bind::Ok {
+                dn: entry.dn.clone(),
+                identity: Identity {
+                    email: mail,
+                    ..self.identity(&entry, email)
+                },
+            },
+            Err(reason) => Bind::Unfit {
+                dn: entry.dn,
+                reason,
+            },
+        })
+    }
+
+    /// The directory work of a password check, for an account checked
+    /// elsewhere (a local one): one search and a stand-in bind. Errors are
+    /// ignored: a directory that is down must not stop local accounts.
+    pub async fn spend(&self, email: &str) {
+        let _ = self.find(email).await;
+        self.stand_in_bind().await;
+    }
+
+    /// A bind that cannot succeed, costing what a wrong password costs.
+    async fn stand_in_bind(&self) {
+        self.work.binds.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut ldap) = self.connect().await else {
+            return;
+        };
+        let dn = format!("{STAND_IN_DN},{}", self.s.base_dn);
+        let _ = ldap
+            .with_timeout(self.s.timeout)
+            .simple_bind(&dn, STAND_IN_PASSWORD)
+            .await;
+        let _ = ldap.unbind().await;
     }
 
     /// Checks that the directory answers (readiness).
@@ -323,30 +474,29 @@ impl LdapDirectory {
     }
 }
 
+/// What [`LdapDirectory::people`] reads.
+#[derive(Debug, Default)]
+pub struct People {
+    pub people: Vec<Identity>,
+    /// The newest `modifyTimestamp` read.
+    pub latest: Option<String>,
+    /// Entries refused: their DN and why.
+    pub unfit: Vec<(String, String)>,
+}
+
 impl Directory for LdapDirectory {
     async fn authenticate(
         &self,
         email: &str,
         password: &str,
     ) -> Result<LoginOutcome, DirectoryError> {
-        // An empty password would be an unauthenticated bind, which succeeds (RFC 4513 §5.1.2).
-        if password.is_empty() {
-            return Ok(LoginOutcome::InvalidCredentials);
-        }
-        let Some(entry) = self.find(email).await? else {
-            return Ok(LoginOutcome::InvalidCredentials);
-        };
-        let mut ldap = self.connect().await?;
-        let r = ldap
-            .with_timeout(self.s.timeout)
-            .simple_bind(&entry.dn, password)
-            .await
-            .map_err(down)?;
-        let _ = ldap.unbind().await;
-        match r.rc {
-            0 => Ok(LoginOutcome::Authenticated(self.identity(&entry, email))),
-            rc if REFUSED.contains(&rc) => Ok(LoginOutcome::InvalidCredentials),
-            _ => Err(DirectoryError::Other(r.to_string())),
-        }
+        Ok(match self.bind(email, password).await? {
+            // The account looked up is the account signed in: an entry found
+            // by `uid` whose address names another account is refused.
+            Bind::Ok { identity, .. } if identity.email == email => {
+                LoginOutcome::Authenticated(identity)
+            }
+            Bind::Ok { .. } | Bind::Unfit { .. } | Bind::No => LoginOutcome::InvalidCredentials,
+        })
     }
 }

@@ -5,4 +5,4 @@ pub mod directory;
 pub mod ldap;
 
 pub use directory::{Directory, DirectoryError, Identity, LoginOutcome};
-pub use ldap::{AttributeMap, LdapDirectory, LdapSettings};
+pub use ldap::{AttributeMap, Bind, LdapDirectory, LdapSettings, People, Work};

@@ -685,7 +685,8 @@ async fn directory_sync(config: &Config, full: bool) -> Result<(), CliError> {
         ));
     };
     let (store, _) = crate::open_store(config).await?;
-    let ldap = connectors::LdapDirectory::new(d.settings()?);
+    let ldap = connectors::LdapDirectory::new(d.settings()?)
+        .with_mail_domain(config.email_domain.as_deref());
     let (r, secs) = crate::auth::sync::run(&store, &ldap, full, now(), |n| {
         eprintln!("… {n} people read");
     })

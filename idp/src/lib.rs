@@ -105,7 +105,10 @@ impl Idp {
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let ldap = match &config.directory {
-            Some(d) => Some(connectors::LdapDirectory::new(d.settings()?)),
+            Some(d) => Some(
+                connectors::LdapDirectory::new(d.settings()?)
+                    .with_mail_domain(config.email_domain.as_deref()),
+            ),
             None => None,
         };
         let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?;
@@ -134,6 +137,11 @@ impl Idp {
             name: config.branding.name.clone(),
             has_logo: logo.is_some(),
         });
+        let mut metrics = Metrics::default();
+        metrics.register_work(
+            hasher.checks(),
+            ldap.as_ref().map(connectors::LdapDirectory::work).as_ref(),
+        );
         Ok(Idp {
             directory: Directories {
                 local: LocalDirectory {
@@ -149,7 +157,7 @@ impl Idp {
             keys,
             hasher,
             master,
-            metrics: Metrics::default(),
+            metrics,
             discovery,
             http,
             mailer,

@@ -28,6 +28,24 @@ pub struct GrantLabel {
     pub grant_type: String,
 }
 
+/// A counter kept by a crate without metrics (the directory connector).
+#[derive(Debug)]
+struct AtomicCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl prometheus_client::encoding::EncodeMetric for AtomicCounter {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        let v = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        encoder.encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&v, None)
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Counter
+    }
+}
+
 type HistogramFamily = Family<RouteOnly, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -105,6 +123,28 @@ impl Metrics {
                 grant_type: grant_type.to_owned(),
             })
             .inc();
+    }
+
+    /// Registers the work done by password checks: hashes, and the
+    /// directory's searches and binds (the same for every account).
+    pub fn register_work(&mut self, hashes: Counter, directory: Option<&connectors::Work>) {
+        self.registry.register(
+            "password_checks",
+            "Password hashes checked (real or stand-in)",
+            hashes,
+        );
+        if let Some(w) = directory {
+            self.registry.register(
+                "directory_searches",
+                "Directory searches",
+                AtomicCounter(w.searches.clone()),
+            );
+            self.registry.register(
+                "directory_binds",
+                "Directory binds (a person's or a stand-in)",
+                AtomicCounter(w.binds.clone()),
+            );
+        }
     }
 
     pub fn render(&self) -> String {

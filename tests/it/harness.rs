@@ -649,3 +649,13 @@ impl Drop for Smtp {
         }
     }
 }
+
+// --- Sign-in security (issue 11, area h1) ---
+
+/// The node's audit log, newest first (read from its database).
+pub async fn audit_events(idp: &Idp) -> Vec<idp::store::AuditEvent> {
+    let store = idp::store::Store::connect(&idp.var("IDP_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    store.recent_audit(100_000).await.unwrap()
+}

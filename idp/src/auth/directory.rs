@@ -3,12 +3,25 @@
 //! (administrators, contractors); otherwise the local accounts. A person the
 //! directory lets in gets (or refreshes) their row here, marked as coming
 //! from the directory, so name and unit stay the directory's.
+//!
+//! The account looked up is the account signed in: the directory's entry
+//! must name exactly the address typed (one `mail`, inside the domain), and
+//! a local account is never turned into a directory one at sign-in; such a
+//! conflict is refused and audited (`auth.directory_refused`), as the sync
+//! leaves local accounts alone.
+//!
+//! Every check does the same work, so the time taken does not tell unknown,
+//! directory and local accounts apart: one password hash, one directory
+//! search and one bind (a stand-in where there is nothing to bind as), the
+//! hash running beside the directory's work. Chosen over a fixed minimum
+//! time, which would have to exceed the slowest directory answer for
+//! everyone, and still tell accounts apart whenever the directory is slower.
 
-use connectors::{Directory, DirectoryError, LdapDirectory, LoginOutcome};
+use connectors::{Bind, Directory, DirectoryError, LdapDirectory, LoginOutcome};
 
 use super::local::LocalDirectory;
 use crate::crypto;
-use crate::store::Store;
+use crate::store::{AuditEvent, Store};
 
 pub struct Directories {
     pub local: LocalDirectory,
@@ -18,6 +31,88 @@ pub struct Directories {
 
 /// What the `source` column says of people from the directory.
 pub const LDAP_SOURCE: &str = "ldap";
+
+impl Directories {
+    /// A right password that still signs nobody in: logged and audited.
+    async fn refuse(&self, email: &str, detail: String) -> LoginOutcome {
+        tracing::warn!(account = %email, %detail, "directory sign-in refused");
+        let mut event = AuditEvent::new("auth.directory_refused", crate::now());
+        event.subject = Some(email.to_owned());
+        event.detail = Some(detail);
+        if let Err(e) = self.store.record(&event).await {
+            tracing::error!(error = %e, "audit event not recorded");
+        }
+        LoginOutcome::InvalidCredentials
+    }
+
+    async fn by_ldap(
+        &self,
+        ldap: &LdapDirectory,
+        email: &str,
+        password: &str,
+        user: Option<crate::store::User>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        let unavailable = |e: crate::store::StoreError| DirectoryError::Unavailable(e.to_string());
+        // The hash a local account would cost, beside the directory's work.
+        let (bound, _) = tokio::join!(
+            ldap.bind(email, password),
+            self.local.hasher.check(None, password.to_owned())
+        );
+        let (dn, identity) = match bound? {
+            Bind::No => return Ok(LoginOutcome::InvalidCredentials),
+            Bind::Unfit { dn, reason } => {
+                return Ok(self
+                    .refuse(email, format!("directory entry {dn}: {reason}"))
+                    .await);
+            }
+            Bind::Ok { dn, identity } => (dn, identity),
+        };
+        if identity.email != email {
+            return Ok(self
+                .refuse(
+                    email,
+                    format!(
+                        "directory entry {dn} names {}, not the account looked up",
+                        identity.email
+                    ),
+                )
+                .await);
+        }
+        if let Some(u) = &user
+            && u.source != LDAP_SOURCE
+        {
+            return Ok(self
+                .refuse(
+                    email,
+                    format!(
+                        "directory entry {dn} claims the {} account; not converted",
+                        u.source
+                    ),
+                )
+                .await);
+        }
+        let id = crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?;
+        let user = self
+            .store
+            .upsert_directory_user(&id, &identity, LDAP_SOURCE, crate::now())
+            .await
+            .map_err(unavailable)?;
+        // Became a local account meanwhile: the store left it alone.
+        if user.source != LDAP_SOURCE {
+            return Ok(self
+                .refuse(
+                    email,
+                    format!("directory entry {dn} claims a local account; not converted"),
+                )
+                .await);
+        }
+        // Disabled here (by an admin, or as a leaver at the last sync): no entry.
+        if user.is_disabled() {
+            return Ok(LoginOutcome::InvalidCredentials);
+        }
+        Ok(LoginOutcome::Authenticated(identity))
+    }
+}
 
 impl Directory for Directories {
     async fn authenticate(
@@ -34,22 +129,11 @@ impl Directory for Directories {
             .as_ref()
             .is_some_and(|u| u.source == "local" && u.password_hash.is_some())
         {
-            return self.local.authenticate(email, password).await;
+            // The directory's work beside the hash, so local accounts take as long.
+            let (outcome, ()) =
+                tokio::join!(self.local.authenticate(email, password), ldap.spend(email));
+            return outcome;
         }
-        let LoginOutcome::Authenticated(identity) = ldap.authenticate(email, password).await?
-        else {
-            return Ok(LoginOutcome::InvalidCredentials);
-        };
-        let id = crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?;
-        let user = self
-            .store
-            .upsert_directory_user(&id, &identity, LDAP_SOURCE, crate::now())
-            .await
-            .map_err(unavailable)?;
-        // Disabled here (by an admin, or as a leaver at the last sync): no entry.
-        if user.is_disabled() {
-            return Ok(LoginOutcome::InvalidCredentials);
-        }
-        Ok(LoginOutcome::Authenticated(identity))
+        self.by_ldap(ldap, email, password, user).await
     }
 }

@@ -36,6 +36,8 @@ pub struct Hasher {
     areas: Arc<Mutex<Vec<Vec<Block>>>>,
     /// A hash of nothing, checked for unknown accounts so they take as long as known ones.
     dummy: Arc<String>,
+    /// Passwords checked (real or against the dummy), for metrics.
+    checks: prometheus_client::metrics::counter::Counter,
 }
 
 /// The result of checking a password.
@@ -60,6 +62,7 @@ impl Hasher {
             permits: Arc::new(Semaphore::new(cfg.max_concurrent_hashes)),
             areas: Arc::new(Mutex::new(Vec::new())),
             dummy: Arc::new(dummy),
+            checks: prometheus_client::metrics::counter::Counter::default(),
         })
     }
 
@@ -175,6 +178,7 @@ impl Hasher {
         hash: Option<String>,
         password: String,
     ) -> Result<Check, PasswordError> {
+        self.checks.inc();
         let _permit = self
             .permits
             .acquire()
@@ -190,6 +194,11 @@ impl Hasher {
         })
         .await
         .map_err(|_| PasswordError::Task)
+    }
+
+    /// The count of password checks (shared with every clone).
+    pub fn checks(&self) -> prometheus_client::metrics::counter::Counter {
+        self.checks.clone()
     }
 
     /// Working areas held now (never more than the permits).

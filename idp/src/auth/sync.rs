@@ -3,6 +3,12 @@
 //! (never deleted: their history and links stay), all in one transaction.
 //! Only rows that differ are written, so a re-run changes nothing.
 //!
+//! Refused, and audited as `directory.refused` (the admin fixes the
+//! directory): an address claimed by several entries (none of them is
+//! imported: the first one read is not more right than the others), an
+//! entry with several addresses or one outside the domain, and an address
+//! that is a local account here (never converted).
+//!
 //! Incremental: after a first full read, only entries whose `modifyTimestamp`
 //! is at or after the last one seen (less a margin for clocks and entries
 //! changed while the last read ran) are read in full; who is still there comes
@@ -16,7 +22,7 @@ use connectors::{DirectoryError, Identity, LdapDirectory};
 
 use super::directory::LDAP_SOURCE;
 use crate::crypto::{self, CryptoError};
-use crate::store::{DirectoryChanges, Store, StoreError};
+use crate::store::{AuditEvent, DirectoryChanges, Store, StoreError};
 
 /// A full read at least this often, whatever the marks say.
 const FULL_EVERY_SECS: i64 = 24 * 3600;
@@ -38,6 +44,8 @@ pub struct Report {
     pub unchanged: usize,
     /// Distinct units among the people read.
     pub units: usize,
+    /// Entries and addresses refused (audited one by one).
+    pub refused: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +77,8 @@ pub async fn run(
         }
         _ => None,
     };
-    let (people, latest) = ldap.people(since.as_deref(), progress).await?;
+    let read = ldap.people(since.as_deref(), progress).await?;
+    let (people, latest) = (read.people, read.latest);
     let roster: Vec<(String, Option<String>)> = match since {
         Some(_) => ldap.roster().await?,
         None => people
@@ -107,10 +116,34 @@ pub async fn run(
     report.listed = present.len();
     report.units = units.len();
     changes.units = units.into_iter().map(|(u, n)| (u.to_owned(), n)).collect();
+    let mut claims: HashMap<&str, usize> = HashMap::new();
+    for (email, _) in &roster {
+        *claims.entry(email.as_str()).or_default() += 1;
+    }
+    let mut refused: Vec<(String, String)> = read
+        .unfit
+        .iter()
+        .map(|(dn, why)| (dn.clone(), format!("directory entry {dn}: {why}")))
+        .collect();
     let mut seen = std::collections::HashSet::new();
     for p in &people {
+        if !seen.insert(p.email.as_str()) {
+            continue;
+        }
+        let n = claims.get(p.email.as_str()).copied().unwrap_or(1);
+        if n > 1 {
+            refused.push((
+                p.email.clone(),
+                format!("{n} directory entries claim this address; none is imported"),
+            ));
+            continue;
+        }
         // People with a local account keep it.
-        if locals.contains(&p.email) || !seen.insert(p.email.as_str()) {
+        if locals.contains(&p.email) {
+            refused.push((
+                p.email.clone(),
+                "a directory entry claims this local account; not converted".into(),
+            ));
             continue;
         }
         match by_email.get(p.email.as_str()) {
@@ -140,6 +173,14 @@ pub async fn run(
     store
         .apply_directory_changes(&changes, LDAP_SOURCE, now)
         .await?;
+    report.refused = refused.len();
+    for (subject, detail) in refused {
+        tracing::warn!(%subject, %detail, "directory sync refused an entry");
+        let mut event = AuditEvent::new("directory.refused", now);
+        event.subject = Some(subject);
+        event.detail = Some(detail);
+        store.record(&event).await?;
+    }
     Ok((report, started.elapsed().as_secs_f64()))
 }
 

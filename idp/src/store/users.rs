@@ -233,7 +233,8 @@ impl Store {
 
     /// Creates or refreshes a person the directory vouches for: name, unit,
     /// title and employee code are the directory's; a phone the person set
-    /// here is kept. Returns the row as it now is.
+    /// here is kept. A row of another source (a local account) is left as it
+    /// is: the caller sees its `source` and refuses. Returns the row as it now is.
     pub async fn upsert_directory_user(
         &self,
         new_id: &str,
@@ -246,7 +247,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
              ON CONFLICT (email) DO UPDATE SET name = excluded.name, phone = COALESCE(users.phone, excluded.phone), \
              unit = excluded.unit, title = excluded.title, employee_code = excluded.employee_code, \
-             source = excluded.source, updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at WHERE users.source = excluded.source",
         )
         .bind(new_id)
         .bind(&who.email)
