@@ -98,7 +98,8 @@ impl Idp {
     pub async fn open(config: Config) -> Result<Idp, StartError> {
         let (store, master) = open_store(&config).await?;
         let cache = Cache::open(config.redis_url.as_ref().map(|s| s.expose_secret())).await?;
-        let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
+        let retain = oidc::keys::retention_secs(&config.tokens);
+        let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let ldap = match &config.directory {
             Some(d) => Some(connectors::LdapDirectory::new(d.settings()?)),
