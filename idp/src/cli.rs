@@ -179,6 +179,18 @@ pub enum ClientCommand {
         /// Every sign-in to this app uses a second factor.
         #[arg(long)]
         require_mfa: bool,
+        /// A scope the client may ask for with client_credentials (repeatable); a request
+        /// for another is invalid_scope, a request for none gets all of them.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A resource (RFC 8707: absolute URI, no fragment) the client may name with
+        /// client_credentials (repeatable); the access token's aud is then that URI.
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// PKCE: required (default) or optional. An optional client must be confidential
+        /// and send a nonce when it omits PKCE (RFC 9700 §2.1.1), for apps that predate PKCE.
+        #[arg(long, default_value = "required", value_parser = ["required", "optional"])]
+        pkce: String,
     },
     /// List clients.
     List,
@@ -462,6 +474,9 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
             id_token_alg,
             insecure_http,
             require_mfa,
+            scopes,
+            resources,
+            pkce,
         } => {
             let id_ok = !client_id.is_empty()
                 && client_id.len() <= 64
@@ -535,11 +550,36 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
             if method == "none" && grants.iter().any(|g| g == "client_credentials") {
                 return Err(fail("a public client cannot use client_credentials"));
             }
+            if method == "none" && pkce != "required" {
+                // No secret: PKCE is the only thing binding the code to the app.
+                return Err(fail("a public client must use PKCE: drop --pkce optional"));
+            }
+            if (!scopes.is_empty() || !resources.is_empty())
+                && !grants.iter().any(|g| g == "client_credentials")
+            {
+                return Err(fail(
+                    "--scope and --resource are for the client_credentials grant: add --grant client_credentials",
+                ));
+            }
+            for s in &scopes {
+                if !oidc::token::scope_token_ok(s) || s.len() > 128 || s == "openid" {
+                    return Err(fail(format!(
+                        "--scope {s}: one scope token (at most 128 printable characters, no space, quote or backslash), not openid"
+                    )));
+                }
+            }
+            for r in &resources {
+                if !oidc::token::resource_ok(r) || r.len() > oidc::params::cap("resource") {
+                    return Err(fail(format!(
+                        "--resource {r}: an absolute URI without a fragment (RFC 8707), e.g. https://api.vanban.binhphuoc.gov.vn/"
+                    )));
+                }
+            }
             let secret = match method {
                 "client_secret_basic" | "client_secret_post" => Some(if secret_stdin {
                     let s = read_stdin("the secret")?;
-                    if s.len() < 32 {
-                        return Err(fail("the secret must have at least 32 characters"));
+                    if s.len() < 32 || s.len() > oidc::params::cap("client_secret") {
+                        return Err(fail("the secret must have 32 to 512 characters"));
                     }
                     (s, false)
                 } else {
@@ -564,6 +604,9 @@ async fn client(config: &Config, cmd: ClientCommand) -> Result<(), CliError> {
                 id_token_alg,
                 created_at: now(),
                 require_mfa,
+                allowed_scopes: scopes,
+                allowed_resources: resources,
+                pkce_required: pkce == "required",
             };
             store.create_client(&c).await.map_err(|e| match e {
                 crate::store::StoreError::Conflict(id) => {
@@ -718,7 +761,8 @@ async fn keys(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
     let (store, master) = crate::open_store(config).await?;
     match cmd {
         KeysCommand::Rotate => {
-            for made in oidc::keys::rotate(&store, &master, now()).await? {
+            let retain = oidc::keys::retention_secs(&config.tokens);
+            for made in oidc::keys::rotate(&store, &master, retain, now()).await? {
                 println!("new next key: {made}");
             }
             audit(&store, "admin.keys_rotated", "signing_keys", None).await?;
@@ -729,7 +773,14 @@ async fn keys(config: &Config, cmd: KeysCommand) -> Result<(), CliError> {
         }
         KeysCommand::List => {
             oidc::keys::ensure_keys(&store, &master, now()).await?;
-            for k in store.live_keys().await? {
+            let retain = oidc::keys::retention_secs(&config.tokens);
+            let now = now();
+            for k in store
+                .live_keys()
+                .await?
+                .into_iter()
+                .filter(|k| oidc::keys::published(k, retain, now))
+            {
                 println!("{}\t{}\t{}", k.alg, k.state, k.kid);
             }
         }

@@ -102,7 +102,8 @@ impl Idp {
             config.memory_cache.limits(),
         )
         .await?;
-        let keys = KeyManager::open(store.clone(), Arc::clone(&master), now()).await?;
+        let retain = oidc::keys::retention_secs(&config.tokens);
+        let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let ldap = match &config.directory {
             Some(d) => Some(

@@ -30,7 +30,7 @@ idp=target/release/idp
 password=bench-password-2024
 redirect=http://127.0.0.1:9/cb
 $idp user add tamtt --name "Trương Thanh Tâm" --password-stdin <<<"$password" >/dev/null
-svc=$($idp client add svc --grant client_credentials | sed -n 's/^client_secret: //p')
+svc=$($idp client add svc --grant client_credentials --scope docs:read | sed -n 's/^client_secret: //p')
 app=$($idp client add app --redirect-uri $redirect | sed -n 's/^client_secret: //p')
 $idp serve 2>"$work/idp.log" & pids+=($!); idp_pid=$!
 

@@ -44,6 +44,8 @@ async fn client_credentials_introspection_and_revocation() {
             "client_credentials",
             "--auth-method",
             "client_secret_post",
+            "--scope",
+            "docs:read",
         ],
     );
     let rs = idp.add_client("vanban", REDIRECT, &[]);
@@ -187,32 +189,34 @@ async fn private_key_jwt_authenticates_once_per_assertion() {
         None,
     );
 
-    let assertion = |aud: &str, jti: &str, signer: &idp::jose::SigningKey| {
+    let assertion = |aud: Value, jti: &str, signer: &idp::jose::SigningKey| {
         signer
             .sign("JWT", &json!({"iss": "kyso", "sub": "kyso", "aud": aud, "jti": jti, "iat": now(), "exp": now() + 60}))
             .unwrap()
     };
+    let form = |a: &str| {
+        vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            (
+                "client_assertion_type".to_owned(),
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion".to_owned(), a.to_owned()),
+        ]
+    };
     let token_url = idp.url("/token");
     let send = |a: String| {
         let idp = &idp;
+        let form = form(&a);
         async move {
-            post(
-                idp,
-                "/token",
-                None,
-                &[
-                    ("grant_type", "client_credentials"),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
-                    ("client_assertion", &a),
-                ],
-            )
-            .await
+            let form: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            post(idp, "/token", None, &form).await
         }
     };
-    let good = assertion(&token_url, "one", &key);
+    // The audience is the issuer identifier, a single string (RFC 7523bis).
+    let issuer = json!(idp.base);
+    let good = assertion(issuer.clone(), "one", &key);
     let (status, t) = send(good.clone()).await;
     assert_eq!(status, StatusCode::OK, "{t}");
     let (status, e) = send(good).await;
@@ -221,18 +225,48 @@ async fn private_key_jwt_authenticates_once_per_assertion() {
         (StatusCode::UNAUTHORIZED, Some("invalid_client")),
         "a replayed assertion"
     );
-    let (status, _) = send(assertion("https://elsewhere.example/token", "two", &key)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "wrong audience");
+    // Sent many times at once, an assertion is accepted once.
+    let racing = assertion(issuer.clone(), "race", &key);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (to, f) = (idp.url("/token"), form(&racing));
+        set.spawn(async move {
+            crate::oidc_flow::rp_http()
+                .post(to)
+                .form(&f)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let ok = set
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|s| *s == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1, "one of the parallel uses wins");
+    for (aud, why) in [
+        (json!("https://elsewhere.example/token"), "wrong audience"),
+        (json!(token_url), "the token endpoint is not the issuer"),
+        (json!(idp.url("/introspect")), "nor another endpoint"),
+        (json!([idp.base]), "an array, even of the issuer alone"),
+        (json!([idp.base, token_url]), "an array with the issuer"),
+        (
+            json!(format!("{}/", idp.base)),
+            "the issuer with a slash added",
+        ),
+    ] {
+        let (status, e) = send(assertion(aud, why, &key)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}: {e}");
+    }
     let (stranger, _) =
         idp::jose::SigningKey::generate("k1".into(), idp::jose::Alg::ES256).unwrap();
-    let (status, _) = send(assertion(&token_url, "three", &stranger)).await;
+    let (status, _) = send(assertion(issuer.clone(), "three", &stranger)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "someone else's key");
-    let (status, t) = send(assertion(&idp.base, "four", &key)).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the issuer is an accepted audience too: {t}"
-    );
+    let (status, t) = send(assertion(issuer, "four", &key)).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
 }
 
 #[tokio::test]

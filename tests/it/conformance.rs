@@ -267,6 +267,9 @@ async fn store_suite(s: &Store) {
         id_token_alg: "RS256".into(),
         created_at: 1,
         require_mfa: true,
+        allowed_scopes: vec!["docs:read".into()],
+        allowed_resources: vec!["https://api.vanban.gov.vn/".into()],
+        pkce_required: false,
     };
     s.create_client(&c).await.unwrap();
     assert!(matches!(
@@ -286,6 +289,9 @@ async fn store_suite(s: &Store) {
         Some("https://vanban.gov.vn/fcl")
     );
     assert!(got.require_mfa);
+    assert_eq!(got.allowed_scopes, vec!["docs:read"]);
+    assert_eq!(got.allowed_resources, vec!["https://api.vanban.gov.vn/"]);
+    assert!(!got.pkce_required);
     assert_eq!(
         s.user_by_id("u1").await.unwrap().unwrap().unit.as_deref(),
         Some("Sở Nội vụ")
@@ -351,7 +357,11 @@ async fn store_suite(s: &Store) {
         .unwrap();
     let live = s.live_keys().await.unwrap();
     let state = |kid: &str| live.iter().find(|k| k.kid == kid).map(|k| k.state.clone());
-    assert_eq!(state("c1"), None, "retired after two rotations");
+    assert_eq!(
+        state("c1").as_deref(),
+        Some("previous"),
+        "still published after two rotations"
+    );
     assert_eq!(state("n1").as_deref(), Some("previous"));
     assert_eq!(state("n2").as_deref(), Some("current"));
     assert_eq!(state("n3").as_deref(), Some("next"));
@@ -364,6 +374,12 @@ async fn store_suite(s: &Store) {
         live.iter().find(|k| k.kid == "n2").unwrap().sealed_der,
         vec![1, 2, 3, 0, 255]
     );
+    // Retired once every token they signed has expired: c1 stopped signing at 500, n1 at 600.
+    assert_eq!(s.retire_keys(550).await.unwrap(), 1);
+    let live = s.live_keys().await.unwrap();
+    let state = |kid: &str| live.iter().find(|k| k.kid == kid).map(|k| k.state.clone());
+    assert_eq!(state("c1"), None, "retired");
+    assert_eq!(state("n1").as_deref(), Some("previous"));
 
     // Grants and refresh-token rotation.
     s.create_grant(&grant("g1", "sid1"), Some("r1"))

@@ -21,4 +21,5 @@ mod ops;
 mod portal;
 mod reauth;
 mod reset;
+mod sec_oidc;
 mod sec_signin;

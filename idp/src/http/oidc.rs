@@ -4,10 +4,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, PRAGMA, SET_COOKIE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{Form, Path, Query, RawQuery, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, PRAGMA, SET_COOKIE,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use portal_ui::pages::{AppProgressView, Chrome, LoggedOutPage, LogoutConfirmPage};
 use serde::Deserialize;
 
@@ -19,7 +22,7 @@ use crate::oidc::authorize::{self, AuthorizeRequest, Step};
 use crate::oidc::introspection::{self, TokenForm};
 use crate::oidc::logout::{self, AppNotice, EndSessionRequest, LogoutStep, Notice};
 use crate::oidc::token::{self, TokenRequest};
-use crate::oidc::{OidcError, revocation, userinfo};
+use crate::oidc::{OidcError, params, revocation, userinfo};
 use crate::portal::signout::{self, AppState};
 use crate::refusal::Refusal;
 
@@ -133,14 +136,44 @@ fn with_basic(e: OidcError, ctx: &Ctx) -> OidcError {
     }
 }
 
-pub async fn userinfo_any(State(idp): St, ctx: Ctx) -> Response {
-    let Some(token) = ctx.bearer() else {
-        return error::oauth(
-            &OidcError::InvalidToken("a bearer token is required".into()),
-            &ctx.request_id,
-        );
+/// `GET` or `POST /userinfo`: the bearer token from the header or, on a
+/// form-encoded POST, from the body's `access_token`.
+pub async fn userinfo_any(
+    State(idp): St,
+    ctx: Ctx,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let form = method == Method::POST
+        && headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+    let presented = userinfo::Presented {
+        header: ctx.bearer(),
+        body: if form {
+            url::form_urlencoded::parse(&body)
+                .filter(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        in_query: query.as_deref().is_some_and(|q| {
+            url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
+        }),
     };
-    reply(&ctx, userinfo::userinfo(&idp, token, crate::now()).await)
+    let token = match userinfo::presented_token(presented) {
+        Ok(t) => t,
+        Err(e) => return error::oauth(&e, &ctx.request_id),
+    };
+    reply(&ctx, userinfo::userinfo(&idp, &token, crate::now()).await)
 }
 
 pub async fn introspect_post(
@@ -213,6 +246,21 @@ pub async fn logout_post(
 }
 
 async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) -> Response {
+    // Over-long values are refused before anything is looked up or kept.
+    if params::check(&[
+        ("id_token_hint", req.id_token_hint.as_deref()),
+        ("client_id", req.client_id.as_deref()),
+        (
+            "post_logout_redirect_uri",
+            req.post_logout_redirect_uri.as_deref(),
+        ),
+        ("state", req.state.as_deref()),
+        ("ui_locales", req.ui_locales.as_deref()),
+    ])
+    .is_err()
+    {
+        return error::refused(Refusal::BadRequest, ctx.lang, "/logout", &ctx.request_id);
+    }
     let cookie = ctx.cookie(cookies::session_name(idp));
     let step = logout::end_session(idp, req, cookie, confirmed, ctx.ip.clone(), crate::now()).await;
     match step {

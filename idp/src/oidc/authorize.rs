@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{OidcError, known_scopes};
+use super::{OidcError, known_scopes, params};
 use crate::Idp;
 use crate::auth::mfa;
 use crate::auth::session::SsoSession;
@@ -36,6 +36,32 @@ pub struct AuthorizeRequest {
     pub request_uri: Option<String>,
 }
 
+impl AuthorizeRequest {
+    /// The first parameter over its length cap, other than the two checked
+    /// before the redirect URI is trusted.
+    fn too_long(&self) -> Result<(), params::TooLong> {
+        params::check(&[
+            ("response_type", self.response_type.as_deref()),
+            ("scope", self.scope.as_deref()),
+            ("state", self.state.as_deref()),
+            ("nonce", self.nonce.as_deref()),
+            ("code_challenge", self.code_challenge.as_deref()),
+            (
+                "code_challenge_method",
+                self.code_challenge_method.as_deref(),
+            ),
+            ("prompt", self.prompt.as_deref()),
+            ("max_age", self.max_age.as_deref()),
+            ("login_hint", self.login_hint.as_deref()),
+            ("ui_locales", self.ui_locales.as_deref()),
+            ("acr_values", self.acr_values.as_deref()),
+            ("response_mode", self.response_mode.as_deref()),
+            ("request", self.request.as_deref()),
+            ("request_uri", self.request_uri.as_deref()),
+        ])
+    }
+}
+
 /// A checked request waiting for the person to sign in.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {
@@ -45,7 +71,9 @@ pub struct Pending {
     pub scope: Vec<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    pub code_challenge: String,
+    /// `None` only for a client registered with `--pkce optional` that sent a `nonce`.
+    #[serde(default)]
+    pub code_challenge: Option<String>,
     pub max_age: Option<i64>,
     pub force_login: bool,
     pub login_hint: Option<String>,
@@ -63,7 +91,10 @@ pub struct CodeGrant {
     pub user_id: String,
     pub scope: Vec<String>,
     pub nonce: Option<String>,
-    pub code_challenge: String,
+    /// `None` when the authorization request sent no PKCE: a `code_verifier`
+    /// is then refused (a downgrade, RFC 9700 §4.8.2).
+    #[serde(default)]
+    pub code_challenge: Option<String>,
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
@@ -143,6 +174,17 @@ pub fn pkce_shaped(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+/// `true` when the app's first choice among the `acr` values we know is the
+/// second factor. `acr_values` lists preferences in order (OIDC Core
+/// §3.1.2.1): `1 2` is satisfied by a password, `2 1` asks for a second factor.
+pub fn asks_for_mfa(acr_values: Option<&str>) -> bool {
+    acr_values
+        .unwrap_or_default()
+        .split(' ')
+        .find(|a| *a == mfa::ACR_PASSWORD || *a == mfa::ACR_MFA)
+        == Some(mfa::ACR_MFA)
+}
+
 /// Handles `GET /authorize`. `session` is the person's live SSO session, if any.
 pub async fn start(
     idp: &Idp,
@@ -150,6 +192,15 @@ pub async fn start(
     session: Option<&SsoSession>,
     now: i64,
 ) -> Result<Step, OidcError> {
+    // Too long to be registered: a page, the redirect URI is not trusted yet.
+    if params::check(&[
+        ("client_id", req.client_id.as_deref()),
+        ("redirect_uri", req.redirect_uri.as_deref()),
+    ])
+    .is_err()
+    {
+        return Ok(Step::Refuse(Refusal::BadRequest));
+    }
     let Some(client) = (match &req.client_id {
         Some(id) => idp.store.client(id).await?,
         None => None,
@@ -163,10 +214,17 @@ pub async fn start(
     else {
         return Ok(Step::Refuse(Refusal::BadRedirectUri));
     };
-    let state = req.state.as_deref();
+    // An over-long state is not echoed back; nothing of the request is stored.
+    let state = req
+        .state
+        .as_deref()
+        .filter(|s| s.len() <= params::cap("state"));
     let err = |error: &str, description: &str| {
         Ok(error_redirect(idp, redirect_uri, state, error, description))
     };
+    if let Err(e) = req.too_long() {
+        return err("invalid_request", &e.describe());
+    }
 
     if req.request.is_some() {
         return err("request_not_supported", "request objects are not supported");
@@ -197,22 +255,34 @@ pub async fn start(
     if !scope.iter().any(|s| s == "openid") {
         return err("invalid_scope", "the openid scope is required");
     }
-    let Some(code_challenge) = req.code_challenge.clone() else {
-        return err(
-            "invalid_request",
-            "PKCE is required: send code_challenge with code_challenge_method=S256",
-        );
+    let has_nonce = req.nonce.as_deref().is_some_and(|n| !n.is_empty());
+    let code_challenge = match (&req.code_challenge, &req.code_challenge_method) {
+        (None, None) if !client.pkce_required && has_nonce => None,
+        (None, None) if !client.pkce_required => {
+            // RFC 9700 §2.1.1: without PKCE, the nonce is what binds the code.
+            return err(
+                "invalid_request",
+                "send a nonce, or PKCE (code_challenge with code_challenge_method=S256)",
+            );
+        }
+        (None, _) => {
+            return err(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            );
+        }
+        // A missing method means `plain` (RFC 7636 §4.3), which we refuse.
+        (Some(_), m) if m.as_deref() != Some("S256") => {
+            return err(
+                "invalid_request",
+                "only code_challenge_method=S256 is supported",
+            );
+        }
+        (Some(c), _) if !pkce_shaped(c) => {
+            return err("invalid_request", "code_challenge is malformed");
+        }
+        (Some(c), _) => Some(c.clone()),
     };
-    // A missing method means `plain` (RFC 7636 §4.3), which we refuse.
-    if req.code_challenge_method.as_deref() != Some("S256") {
-        return err(
-            "invalid_request",
-            "only code_challenge_method=S256 is supported",
-        );
-    }
-    if !pkce_shaped(&code_challenge) {
-        return err("invalid_request", "code_challenge is malformed");
-    }
     let prompts: Vec<&str> = req
         .prompt
         .as_deref()
@@ -253,7 +323,7 @@ pub async fn start(
         force_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
         login_hint: req.login_hint.clone(),
         ui_locales: req.ui_locales.clone(),
-        need_mfa: client.require_mfa || mfa::asks_for_mfa(req.acr_values.as_deref()),
+        need_mfa: client.require_mfa || asks_for_mfa(req.acr_values.as_deref()),
     };
 
     let mut step_up = None;
@@ -387,6 +457,17 @@ mod tests {
             ],
         );
         assert_eq!(u, "https://app.gov.vn/cb?x=1&code=a+b&iss=http%3A%2F%2Fi");
+    }
+
+    #[test]
+    fn acr_values_are_preferences_in_order() {
+        assert!(!asks_for_mfa(Some("1 2")));
+        assert!(asks_for_mfa(Some("2 1")));
+        assert!(asks_for_mfa(Some("2")));
+        assert!(asks_for_mfa(Some("urn:other 2 1")));
+        assert!(!asks_for_mfa(Some("urn:other 1")));
+        assert!(!asks_for_mfa(Some("urn:other")));
+        assert!(!asks_for_mfa(None));
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! endpoints (RFC 6749 §2.3, OIDC Core §9): `client_secret_basic`,
 //! `client_secret_post`, `private_key_jwt` (RFC 7523) and `none`.
 //! A client must use the method it registered.
+//! A public client (`none`) is identified, not authenticated: introspection
+//! refuses it (see `introspection.rs`).
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::OidcError;
+use super::{OidcError, params};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto;
@@ -34,15 +36,14 @@ fn fail(reason: &str, basic: bool) -> OidcError {
     }
 }
 
-/// Authenticates the client; `endpoint` is the URL the request was sent to
-/// (an acceptable `aud` of a client assertion).
-pub async fn authenticate(
-    idp: &Idp,
-    p: &Presented,
-    endpoint: &str,
-    now: i64,
-) -> Result<Client, OidcError> {
+/// Authenticates the client.
+pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, OidcError> {
     let basic = p.basic.is_some();
+    // The form's own fields are capped by each endpoint; these come from the header.
+    if let Some((id, secret)) = &p.basic {
+        params::check(&[("client_id", Some(id)), ("client_secret", Some(secret))])
+            .map_err(|e| OidcError::InvalidRequest(e.describe()))?;
+    }
     let methods = usize::from(p.basic.is_some())
         + usize::from(p.client_secret.is_some())
         + usize::from(p.assertion.is_some());
@@ -99,7 +100,6 @@ pub async fn authenticate(
                 idp,
                 &client,
                 p.assertion.as_deref().unwrap_or_default(),
-                endpoint,
                 now,
             )
             .await?
@@ -116,15 +116,12 @@ fn assertion_subject(jwt: &str) -> Option<String> {
     v.get("sub")?.as_str().map(str::to_owned)
 }
 
-/// RFC 7523 §3: iss = sub = client_id, our endpoint or issuer in `aud`,
-/// not expired, short-lived, and each `jti` used once.
-async fn check_assertion(
-    idp: &Idp,
-    client: &Client,
-    jwt: &str,
-    endpoint: &str,
-    now: i64,
-) -> Result<(), OidcError> {
+/// RFC 7523 §3: iss = sub = client_id, not expired, short-lived, and each
+/// `jti` used once. The audience is our issuer identifier and nothing else,
+/// a single string (draft-ietf-oauth-rfc7523bis §4): an assertion made for
+/// an endpoint URL, or for a list of audiences, could be replayed to
+/// another server that accepts the same.
+async fn check_assertion(idp: &Idp, client: &Client, jwt: &str, now: i64) -> Result<(), OidcError> {
     let keys = client
         .jwks
         .as_deref()
@@ -140,16 +137,11 @@ async fn check_assertion(
             false,
         ));
     }
-    let issuer = idp.config.issuer();
-    let aud_ok = match c.get("aud") {
-        Some(Value::String(a)) => a == endpoint || a == issuer,
-        Some(Value::Array(list)) => list
-            .iter()
-            .any(|a| a.as_str().is_some_and(|a| a == endpoint || a == issuer)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(fail("client assertion audience", false));
+    if s("aud") != Some(idp.config.issuer()) {
+        return Err(fail(
+            "client assertion aud must be the issuer identifier, a single string",
+            false,
+        ));
     }
     let exp = c
         .get("exp")

@@ -1,4 +1,15 @@
 //! The provider metadata (OIDC Discovery 1.0 §3, RFC 8414), built once.
+//!
+//! What the metadata cannot say per client:
+//! - PKCE (`S256`) is required of every client, except a confidential client
+//!   registered with `--pkce optional`, which may instead send a `nonce`
+//!   (RFC 9700 §2.1.1); a `code_verifier` for a request without a challenge
+//!   is refused.
+//! - `client_credentials` grants only the scopes registered for the client
+//!   (`--scope`), all of them when none is asked; a `resource` (RFC 8707)
+//!   must be registered for the client (`--resource`) and becomes the access
+//!   token's `aud`.
+//! - Client assertions (`private_key_jwt`) name the issuer as their only `aud`.
 
 use serde_json::{Value, json};
 
@@ -16,6 +27,12 @@ pub fn document(issuer: &str) -> Value {
         "client_secret_post",
         "private_key_jwt",
         "none",
+    ];
+    // Introspection needs a confidential client; revocation also takes public ones (RFC 7009 §2.1).
+    let confidential = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
     ];
     json!({
         "issuer": issuer,
@@ -35,7 +52,7 @@ pub fn document(issuer: &str) -> Value {
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
-        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": confidential,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],

@@ -1,13 +1,15 @@
-//! Token introspection (RFC 7662) for resource servers. Any registered,
-//! authenticated client may introspect access tokens; a refresh token is
-//! described only to the client it was issued to.
+//! Token introspection (RFC 7662) for resource servers. Any registered
+//! confidential client may introspect access tokens; a refresh token is
+//! described only to the client it was issued to. A public client has no
+//! secret to prove who it is (anyone can send its `client_id`), so it is
+//! refused (RFC 7662 §2.1: the endpoint requires authorization).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client_auth::{self, Presented};
 use super::tokens::verify_access;
-use super::{OidcError, discovery};
+use super::{OidcError, params};
 use crate::Idp;
 use crate::crypto;
 
@@ -22,6 +24,22 @@ pub struct TokenForm {
 }
 
 impl TokenForm {
+    /// The first parameter over its length cap, as an `invalid_request`.
+    pub fn check_lengths(&self) -> Result<(), OidcError> {
+        params::check(&[
+            ("token", self.token.as_deref()),
+            ("token_type_hint", self.token_type_hint.as_deref()),
+            ("client_id", self.client_id.as_deref()),
+            ("client_secret", self.client_secret.as_deref()),
+            (
+                "client_assertion_type",
+                self.client_assertion_type.as_deref(),
+            ),
+            ("client_assertion", self.client_assertion.as_deref()),
+        ])
+        .map_err(|e| OidcError::InvalidRequest(e.describe()))
+    }
+
     pub fn presented(&self, basic: Option<(String, String)>) -> Presented {
         Presented {
             basic,
@@ -44,8 +62,14 @@ pub async fn introspect(
     basic: Option<(String, String)>,
     now: i64,
 ) -> Result<Value, OidcError> {
-    let endpoint = format!("{}{}", idp.config.issuer(), discovery::INTROSPECT);
-    let client = client_auth::authenticate(idp, &form.presented(basic), &endpoint, now).await?;
+    form.check_lengths()?;
+    let client = client_auth::authenticate(idp, &form.presented(basic), now).await?;
+    if client.is_public() {
+        return Err(OidcError::InvalidClient {
+            reason: "a public client may not introspect".into(),
+            basic: false,
+        });
+    }
     let token = form
         .token
         .ok_or_else(|| OidcError::InvalidRequest("token is required".into()))?;

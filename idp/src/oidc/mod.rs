@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+pub mod params;
 pub mod revocation;
 pub mod token;
 pub mod tokens;
@@ -37,6 +38,9 @@ pub enum OidcError {
     UnsupportedGrantType,
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// A `resource` the client may not name (RFC 8707 §2).
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
     /// A bearer token that is missing, expired or revoked (RFC 6750 §3.1).
     #[error("invalid_token: {0}")]
     InvalidToken(String),
@@ -64,6 +68,7 @@ impl OidcError {
             OidcError::UnauthorizedClient(_) => "unauthorized_client",
             OidcError::UnsupportedGrantType => "unsupported_grant_type",
             OidcError::InvalidScope(_) => "invalid_scope",
+            OidcError::InvalidTarget(_) => "invalid_target",
             OidcError::InvalidToken(_) => "invalid_token",
             OidcError::InsufficientScope(_) => "insufficient_scope",
             _ => "server_error",
@@ -77,6 +82,7 @@ impl OidcError {
             | OidcError::InvalidGrant(d)
             | OidcError::UnauthorizedClient(d)
             | OidcError::InvalidScope(d)
+            | OidcError::InvalidTarget(d)
             | OidcError::InvalidToken(d)
             | OidcError::InsufficientScope(d) => Some(d.clone()),
             OidcError::InvalidClient { .. } => Some("client authentication failed".into()),

@@ -1,10 +1,12 @@
 //! Token revocation (RFC 7009). Revoking a refresh token revokes its whole
 //! grant, access tokens included (§2.1). The answer is 200 whether or not
-//! the token was known (§2.2), so it reveals nothing.
+//! the token was known (§2.2), so it reveals nothing. A public client may
+//! revoke its own tokens (§2.1: holding the token is what it proves); no
+//! client can revoke another client's.
 
 use super::introspection::{TokenForm, looks_like_jwt};
 use super::tokens::{self, verify_access};
-use super::{OidcError, client_auth, discovery};
+use super::{OidcError, client_auth};
 use crate::Idp;
 use crate::crypto;
 
@@ -14,8 +16,8 @@ pub async fn revoke(
     basic: Option<(String, String)>,
     now: i64,
 ) -> Result<(), OidcError> {
-    let endpoint = format!("{}{}", idp.config.issuer(), discovery::REVOKE);
-    let client = client_auth::authenticate(idp, &form.presented(basic), &endpoint, now).await?;
+    form.check_lengths()?;
+    let client = client_auth::authenticate(idp, &form.presented(basic), now).await?;
     let token = form
         .token
         .ok_or_else(|| OidcError::InvalidRequest("token is required".into()))?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::{CodeGrant, code_key, code_used_key, pkce_shaped};
 use super::client_auth::{self, Presented};
 use super::tokens::{self, AccessGrant, IdTokenFacts, secs};
-use super::{OidcError, discovery};
+use super::{OidcError, params};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto;
@@ -31,6 +31,29 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
+    /// RFC 8707 resource indicator (`client_credentials` only).
+    pub resource: Option<String>,
+}
+
+impl TokenRequest {
+    fn too_long(&self) -> Result<(), params::TooLong> {
+        params::check(&[
+            ("grant_type", self.grant_type.as_deref()),
+            ("code", self.code.as_deref()),
+            ("redirect_uri", self.redirect_uri.as_deref()),
+            ("code_verifier", self.code_verifier.as_deref()),
+            ("refresh_token", self.refresh_token.as_deref()),
+            ("scope", self.scope.as_deref()),
+            ("client_id", self.client_id.as_deref()),
+            ("client_secret", self.client_secret.as_deref()),
+            (
+                "client_assertion_type",
+                self.client_assertion_type.as_deref(),
+            ),
+            ("client_assertion", self.client_assertion.as_deref()),
+            ("resource", self.resource.as_deref()),
+        ])
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +75,8 @@ pub async fn exchange(
     basic: Option<(String, String)>,
     now: i64,
 ) -> Result<TokenResponse, OidcError> {
+    req.too_long()
+        .map_err(|e| OidcError::InvalidRequest(e.describe()))?;
     let presented = Presented {
         basic,
         client_id: req.client_id.clone(),
@@ -59,12 +84,16 @@ pub async fn exchange(
         assertion_type: req.client_assertion_type.clone(),
         assertion: req.client_assertion.clone(),
     };
-    let endpoint = format!("{}{}", idp.config.issuer(), discovery::TOKEN);
     let grant_type = req
         .grant_type
         .clone()
         .ok_or_else(|| OidcError::InvalidRequest("grant_type is required".into()))?;
-    let client = client_auth::authenticate(idp, &presented, &endpoint, now).await?;
+    let client = client_auth::authenticate(idp, &presented, now).await?;
+    if req.resource.is_some() && grant_type != "client_credentials" {
+        return Err(OidcError::InvalidTarget(
+            "resource is supported with client_credentials only".into(),
+        ));
+    }
     let response = match grant_type.as_str() {
         "authorization_code" => authorization_code(idp, &client, req, now).await?,
         "refresh_token" => refresh(idp, &client, req, now).await?,
@@ -118,10 +147,22 @@ async fn authorization_code(
             "redirect_uri does not match the authorization request",
         ));
     }
-    let verifier = req.code_verifier.as_deref().unwrap_or_default();
-    let computed = crypto::sha256_b64(verifier.as_bytes());
-    if !pkce_shaped(verifier) || !crypto::ct_eq(computed.as_bytes(), cg.code_challenge.as_bytes()) {
-        return Err(bad_grant("PKCE verification failed"));
+    match (&cg.code_challenge, req.code_verifier.as_deref()) {
+        (Some(challenge), verifier) => {
+            let verifier = verifier.unwrap_or_default();
+            let computed = crypto::sha256_b64(verifier.as_bytes());
+            if !pkce_shaped(verifier) || !crypto::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
+                return Err(bad_grant("PKCE verification failed"));
+            }
+        }
+        // RFC 9700 §4.8.2: a verifier for a request that sent no challenge is a downgrade.
+        (None, Some(_)) => {
+            return Err(bad_grant(
+                "code_verifier sent, but the authorization request had no code_challenge",
+            ));
+        }
+        // Only a `--pkce optional` client that sent a nonce gets a code without a challenge.
+        (None, None) => {}
     }
     let user = idp
         .store
@@ -187,6 +228,7 @@ fn respond(
         &AccessGrant {
             sub: &user.id,
             client_id: &client.id,
+            audience: None,
             scope: &scope,
             auth_time: Some(grant.auth_time),
             sid: grant.sid.as_deref(),
@@ -284,10 +326,45 @@ async fn refresh(
 }
 
 /// RFC 6749 §3.3 scope-token characters.
-fn scope_token_ok(s: &str) -> bool {
+pub fn scope_token_ok(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// The scope of a `client_credentials` token: what was asked, each scope
+/// registered for the client (`idp client add --scope`), or, when nothing
+/// was asked, everything registered.
+fn client_scope(client: &Client, asked: Option<&str>) -> Result<String, OidcError> {
+    let asked: Vec<&str> = asked
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if asked.is_empty() {
+        return Ok(client.allowed_scopes.join(" "));
+    }
+    if let Some(s) = asked
+        .iter()
+        .find(|s| !client.allowed_scopes.iter().any(|a| a == *s))
+    {
+        tracing::info!(client_id = %client.id, scope = %s.escape_debug(), "scope not registered for the client");
+        return Err(OidcError::InvalidScope(
+            "a scope asked for is not registered for this client".into(),
+        ));
+    }
+    let mut unique: Vec<&str> = Vec::new();
+    for s in asked {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
+    Ok(unique.join(" "))
+}
+
+/// RFC 8707 §2: an absolute URI without a fragment.
+pub fn resource_ok(r: &str) -> bool {
+    url::Url::parse(r).is_ok_and(|u| u.fragment().is_none()) && !r.contains('#')
 }
 
 fn client_credentials(
@@ -301,19 +378,21 @@ fn client_credentials(
             "client_credentials is not allowed for this client".into(),
         ));
     }
-    let scope: Vec<&str> = req
-        .scope
-        .as_deref()
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .collect();
-    if scope.iter().any(|s| !scope_token_ok(s) || *s == "openid") {
-        return Err(OidcError::InvalidScope(
-            "invalid scope for client_credentials".into(),
-        ));
-    }
-    let scope = scope.join(" ");
+    let scope = client_scope(client, req.scope.as_deref())?;
+    let audience = match req.resource.as_deref() {
+        None => None,
+        Some(r) if !resource_ok(r) => {
+            return Err(OidcError::InvalidTarget(
+                "resource must be an absolute URI without a fragment".into(),
+            ));
+        }
+        Some(r) if !client.allowed_resources.iter().any(|a| a == r) => {
+            return Err(OidcError::InvalidTarget(
+                "this client may not ask for that resource".into(),
+            ));
+        }
+        Some(r) => Some(r),
+    };
     let ring = idp.keys.ring();
     let (access, _) = tokens::mint_access(
         idp,
@@ -321,6 +400,7 @@ fn client_credentials(
         &AccessGrant {
             sub: &client.id,
             client_id: &client.id,
+            audience,
             scope: &scope,
             auth_time: None,
             sid: None,
@@ -341,6 +421,17 @@ fn client_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_are_absolute_uris_without_fragments() {
+        assert!(resource_ok("https://api.vanban.gov.vn/"));
+        assert!(resource_ok("https://api.vanban.gov.vn/docs?v=1"));
+        assert!(!resource_ok("https://api.vanban.gov.vn/#x"));
+        assert!(!resource_ok("https://api.vanban.gov.vn/#"));
+        assert!(!resource_ok("/docs"));
+        assert!(resource_ok("urn:gov:vanban"));
+        assert!(!resource_ok("docs"));
+    }
 
     #[test]
     fn scope_tokens() {

@@ -54,6 +54,8 @@ impl AccessClaims {
 pub struct AccessGrant<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
+    /// The `aud`: the resource asked for (RFC 8707), else the client.
+    pub audience: Option<&'a str>,
     pub scope: &'a str,
     pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
@@ -69,7 +71,7 @@ pub fn mint_access(
     let claims = AccessClaims {
         iss: idp.config.issuer().to_owned(),
         sub: g.sub.to_owned(),
-        aud: g.client_id.to_owned(),
+        aud: g.audience.unwrap_or(g.client_id).to_owned(),
         client_id: g.client_id.to_owned(),
         iat: now,
         exp: now + secs(idp.config.tokens.access_ttl_secs),

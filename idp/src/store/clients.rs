@@ -22,6 +22,13 @@ pub struct Client {
     pub created_at: i64,
     /// Every sign-in to this app uses a second factor.
     pub require_mfa: bool,
+    /// Scopes the client may ask for with `client_credentials` (all of them when it asks for none).
+    pub allowed_scopes: Vec<String>,
+    /// Resources (RFC 8707) the client may name with `client_credentials`; the token's `aud`.
+    pub allowed_resources: Vec<String>,
+    /// `false` for a confidential client registered with `--pkce optional`:
+    /// it may omit PKCE when it sends a `nonce` (RFC 9700 §2.1.1).
+    pub pkce_required: bool,
 }
 
 impl Client {
@@ -50,6 +57,9 @@ struct Row {
     id_token_alg: String,
     created_at: i64,
     require_mfa: i64,
+    allowed_scopes: String,
+    allowed_resources: String,
+    pkce_required: i64,
 }
 
 impl TryFrom<Row> for Client {
@@ -62,6 +72,8 @@ impl TryFrom<Row> for Client {
                 "clients.post_logout_redirect_uris",
             )?,
             grant_types: json_list(&r.grant_types, "clients.grant_types")?,
+            allowed_scopes: json_list(&r.allowed_scopes, "clients.allowed_scopes")?,
+            allowed_resources: json_list(&r.allowed_resources, "clients.allowed_resources")?,
             id: r.id,
             name: r.name,
             secret_hash: r.secret_hash,
@@ -73,6 +85,7 @@ impl TryFrom<Row> for Client {
             id_token_alg: r.id_token_alg,
             created_at: r.created_at,
             require_mfa: r.require_mfa != 0,
+            pkce_required: r.pkce_required != 0,
         })
     }
 }
@@ -82,7 +95,7 @@ pub type NewClient = Client;
 
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri, frontchannel_logout_uri, require_mfa"
+        "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, jwks, id_token_alg, created_at, initiate_login_uri, frontchannel_logout_uri, require_mfa, allowed_scopes, allowed_resources, pkce_required"
     };
 }
 
@@ -91,7 +104,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -107,6 +120,9 @@ impl Store {
         .bind(&c.initiate_login_uri)
         .bind(&c.frontchannel_logout_uri)
         .bind(i64::from(c.require_mfa))
+        .bind(to_json(&c.allowed_scopes))
+        .bind(to_json(&c.allowed_resources))
+        .bind(i64::from(c.pkce_required))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, &c.id))?;

@@ -49,7 +49,21 @@ impl Store {
         Ok(())
     }
 
-    /// previous → retired, current → previous, next → current, `new_next` → next; one transaction.
+    /// Retires the previous keys that stopped being current at or before
+    /// `before` (their tokens have all expired); returns how many.
+    pub async fn retire_keys(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET state = 'retired' WHERE state = 'previous' AND updated_at <= $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// current → previous, next → current, `new_next` → next; one transaction.
+    /// Previous keys stay published (`updated_at` says since when) until
+    /// `retire_keys`: a second rotation must not orphan live tokens.
     pub async fn rotate_keys(
         &self,
         alg: &str,
@@ -57,11 +71,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for (from, to) in [
-            ("previous", "retired"),
-            ("current", "previous"),
-            ("next", "current"),
-        ] {
+        for (from, to) in [("current", "previous"), ("next", "current")] {
             sqlx::query(
                 "UPDATE signing_keys SET state = $1, updated_at = $2 WHERE alg = $3 AND state = $4",
             )
