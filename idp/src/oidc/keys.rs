@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::crypto::{self, MasterKey};
+use crate::crypto::{self, MasterKey, Seal};
 use crate::jose::{Alg, SigningKey, VerifyingKey};
 use crate::store::{KeyRow, Store, StoreError};
 
@@ -57,7 +57,7 @@ fn new_row(master: &MasterKey, alg: Alg, state: &str, now: i64) -> Result<KeyRow
     let kid = crypto::random_id()?;
     let (key, der) = SigningKey::generate(kid.clone(), alg)?;
     Ok(KeyRow {
-        sealed_der: master.seal(kid.as_bytes(), &der)?,
+        sealed_der: master.seal(Seal::SigningKey, kid.as_bytes(), &der)?,
         public_jwk: key.public_jwk().to_string(),
         kid,
         alg: alg.as_str().to_owned(),
@@ -117,7 +117,7 @@ async fn build_ring(store: &Store, master: &MasterKey) -> Result<KeyRing, KeyErr
         }
         jwks.push(jwk);
         if row.state == "current" {
-            let der = master.open(row.kid.as_bytes(), &row.sealed_der)?;
+            let der = master.open(Seal::SigningKey, row.kid.as_bytes(), &row.sealed_der)?;
             let key = SigningKey::from_pkcs8(row.kid.clone(), alg, &der)?;
             match alg {
                 Alg::RS256 => rs256 = Some(key),
