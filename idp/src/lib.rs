@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod portal;
 pub mod refusal;
+pub mod reseal;
 pub mod store;
 
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub async fn open_store(config: &Config) -> Result<(Store, Arc<MasterKey>), Star
 impl Idp {
     pub async fn open(config: Config) -> Result<Idp, StartError> {
         let (store, master) = open_store(&config).await?;
+        reseal::legacy_values(&store, &master).await?;
         let cache = Cache::open_with(
             config.redis_url.as_ref().map(|s| s.expose_secret()),
             config.memory_cache.limits(),

@@ -21,5 +21,6 @@ mod ops;
 mod portal;
 mod reauth;
 mod reset;
+mod sec_keys;
 mod sec_oidc;
 mod sec_signin;

@@ -11,7 +11,7 @@ use totp_rs::{Builder, Totp};
 
 use crate::Idp;
 use crate::cache::{CacheBackend, CacheError};
-use crate::crypto::{self, CryptoError};
+use crate::crypto::{self, CryptoError, Seal};
 use crate::mail;
 use crate::store::{Factor, StoreError, User};
 
@@ -103,13 +103,17 @@ pub fn new_totp_secret(idp: &Idp, user_id: &str) -> Result<String, MfaError> {
 
 fn seal(idp: &Idp, user_id: &str, secret: &[u8]) -> Result<String, MfaError> {
     let aad = format!("totp:{user_id}");
-    Ok(crypto::b64(&idp.master.seal(aad.as_bytes(), secret)?))
+    Ok(crypto::b64(&idp.master.seal(
+        Seal::TotpSecret,
+        aad.as_bytes(),
+        secret,
+    )?))
 }
 
 fn open(idp: &Idp, user_id: &str, sealed: &str) -> Result<Vec<u8>, MfaError> {
     let aad = format!("totp:{user_id}");
     let bytes = crypto::b64_decode(sealed).ok_or(CryptoError::Decrypt)?;
-    Ok(idp.master.open(aad.as_bytes(), &bytes)?)
+    Ok(idp.master.open(Seal::TotpSecret, aad.as_bytes(), &bytes)?)
 }
 
 /// What the enrolment page shows: the QR code (SVG), and the key typed by hand.

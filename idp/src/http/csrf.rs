@@ -1,6 +1,7 @@
 //! CSRF protection for every form: a random cookie, and in the form a MAC
-//! of it under the master key (signed double submit). Any node can check it,
-//! and a cookie planted by a sibling subdomain is useless without the MAC.
+//! of it under the master key's CSRF sub-key (signed double submit). Any
+//! node can check it, and a cookie planted by a sibling subdomain is useless
+//! without the MAC.
 
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
@@ -9,7 +10,7 @@ use axum::response::Response;
 use super::cookies;
 use super::ctx::Ctx;
 use crate::Idp;
-use crate::crypto::{self, CryptoError};
+use crate::crypto::{self, CryptoError, Mac};
 
 pub struct Csrf {
     /// Goes in the form's hidden `csrf` field.
@@ -19,7 +20,7 @@ pub struct Csrf {
 }
 
 fn token_for(idp: &Idp, cookie: &str) -> String {
-    crypto::b64(&idp.master.mac("csrf", cookie.as_bytes()))
+    crypto::b64(&idp.master.mac(Mac::Csrf, cookie.as_bytes()))
 }
 
 impl Csrf {
@@ -53,9 +54,8 @@ pub fn issue(idp: &Idp, ctx: &Ctx) -> Result<Csrf, CryptoError> {
 
 pub fn check(idp: &Idp, ctx: &Ctx, form_token: Option<&str>) -> bool {
     match (ctx.cookie(cookies::csrf_name(idp)), form_token) {
-        (Some(cookie), Some(token)) => {
-            crypto::ct_eq(token_for(idp, cookie).as_bytes(), token.as_bytes())
-        }
+        (Some(cookie), Some(token)) => crypto::b64_decode(token)
+            .is_some_and(|tag| idp.master.verify_mac(Mac::Csrf, cookie.as_bytes(), &tag)),
         _ => false,
     }
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::config::TokenConfig;
-use crate::crypto::{self, MasterKey};
+use crate::crypto::{self, MasterKey, Seal};
 use crate::jose::{Alg, SigningKey, VerifyingKey};
 use crate::store::{KeyRow, Store, StoreError};
 
@@ -86,7 +86,7 @@ fn new_row(master: &MasterKey, alg: Alg, state: &str, now: i64) -> Result<KeyRow
     let kid = crypto::random_id()?;
     let (key, der) = SigningKey::generate(kid.clone(), alg)?;
     Ok(KeyRow {
-        sealed_der: master.seal(kid.as_bytes(), &der)?,
+        sealed_der: master.seal(Seal::SigningKey, kid.as_bytes(), &der)?,
         public_jwk: key.public_jwk().to_string(),
         kid,
         alg: alg.as_str().to_owned(),
@@ -159,7 +159,7 @@ async fn build_ring(
         }
         jwks.push(jwk);
         if row.state == "current" {
-            let der = master.open(row.kid.as_bytes(), &row.sealed_der)?;
+            let der = master.open(Seal::SigningKey, row.kid.as_bytes(), &row.sealed_der)?;
             let key = SigningKey::from_pkcs8(row.kid.clone(), alg, &der)?;
             match alg {
                 Alg::RS256 => rs256 = Some(key),

@@ -11,6 +11,7 @@ mod factors;
 mod grants;
 mod keys;
 mod outbox;
+mod sealed;
 mod sessions;
 mod users;
 
