@@ -166,8 +166,9 @@ impl MasterKey {
             message,
         };
         if !path.exists() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // Owner only: the directory holds the key (and, by default, the database).
+                crate::files::create_private_dir(dir).map_err(|e| err(e.to_string()))?;
             }
             let hex: String = random_bytes(32)?
                 .iter()

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+pub mod files;
 pub mod http;
 pub mod images;
 pub mod jose;

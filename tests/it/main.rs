@@ -21,6 +21,7 @@ mod ops;
 mod portal;
 mod reauth;
 mod reset;
+mod sec_edge;
 mod sec_keys;
 mod sec_oidc;
 mod sec_signin;

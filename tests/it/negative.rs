@@ -341,7 +341,12 @@ async fn forged_and_tampered_tokens_are_refused() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_account_look_the_same() {
-    let s = setup(&Backends::default());
+    // `/metrics` needs its bearer token (security review, finding 16).
+    let token = "jeton-de-metriques-assez-long";
+    let s = setup(&Backends {
+        env: vec![("IDP_HTTP__METRICS_TOKEN".into(), token.into())],
+        ..Backends::default()
+    });
     let strip = |html: String| {
         let csrf = crate::browser::hidden(&html, "csrf").unwrap();
         html.replace(&csrf, "CSRF")
@@ -380,6 +385,7 @@ async fn wrong_password_and_unknown_account_look_the_same() {
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let metrics = rp_http()
         .get(s.idp.url("/metrics"))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()

@@ -15,6 +15,11 @@ use super::cookies::LANG_COOKIE;
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// The client's address, set by the middleware: the peer, or the address
+/// trusted reverse proxies name (see `client_addr`).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 pub struct Ctx {
     pub request_id: String,
     pub lang: Lang,
@@ -114,8 +119,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             lang,
             ip: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+                .get::<ClientAddr>()
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip())
+                })
+                .map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
                 .get(USER_AGENT)

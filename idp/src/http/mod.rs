@@ -1,7 +1,9 @@
-//! Router assembly and middleware: request ids, security headers, metrics,
-//! access log, body limits; and the server with graceful shutdown.
+//! Router assembly and middleware: request ids, the client's address,
+//! security headers, metrics, access log, body limits, handler timeout and
+//! per-address rate limits; and the server with graceful shutdown.
 
 mod account;
+mod client_addr;
 mod cookies;
 mod csrf;
 mod ctx;
@@ -10,14 +12,17 @@ mod mfa;
 mod oidc;
 mod ops;
 mod portal;
+mod rate;
 mod reset;
+pub mod return_to;
+mod server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -26,26 +31,37 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 
-use self::ctx::RequestId;
+use self::client_addr::Proxies;
+use self::ctx::{ClientAddr, Ctx, RequestId};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::oidc::discovery as d;
 
+/// What the edge middleware needs beside the `Idp`, built once.
+pub(crate) struct Edge {
+    pub idp: Arc<Idp>,
+    pub proxies: Proxies,
+    pub ready: ops::Readiness,
+}
+
 /// Every route of the IdP.
 pub fn router(idp: Arc<Idp>) -> Router {
     let limit = idp.config.max_body_bytes;
-    Router::new()
-        .route("/", get(portal::home_get))
+    let edge = Arc::new(Edge {
+        idp: Arc::clone(&idp),
+        proxies: Proxies::from_config(&idp.config.http),
+        ready: ops::Readiness::default(),
+    });
+    // Anyone may call these and each call stores or computes something:
+    // counted per address before the handler runs.
+    let pages = Router::new()
         .route("/login", get(portal::login_get).post(portal::login_post))
         .route(
-            "/login/second-factor",
-            get(mfa::second_factor_get).post(mfa::second_factor_post),
-        )
-        .route(
-            "/account/mfa",
-            get(mfa::factors_get).post(mfa::factors_post),
+            d::AUTHORIZE,
+            get(oidc::authorize_get).post(oidc::authorize_post),
         )
         .route(
             "/password/forgot",
@@ -54,6 +70,35 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(
             "/password/reset",
             get(reset::reset_get).post(reset::reset_post),
+        )
+        .route(
+            d::END_SESSION,
+            get(oidc::logout_get).post(oidc::logout_post),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&idp),
+            rate::pages,
+        ));
+    // Apps call these; only failed calls count.
+    let backchannel = Router::new()
+        .route(d::TOKEN, post(oidc::token_post))
+        .route(d::INTROSPECT, post(oidc::introspect_post))
+        .route(d::REVOKE, post(oidc::revoke_post))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&idp),
+            rate::backchannel,
+        ));
+    Router::new()
+        .merge(pages)
+        .merge(backchannel)
+        .route("/", get(portal::home_get))
+        .route(
+            "/login/second-factor",
+            get(mfa::second_factor_get).post(mfa::second_factor_post),
+        )
+        .route(
+            "/account/mfa",
+            get(mfa::factors_get).post(mfa::factors_post),
         )
         .route("/lang/{tag}", get(portal::lang_get))
         .route("/launch/{app_id}", get(portal::launch_get))
@@ -87,50 +132,75 @@ pub fn router(idp: Arc<Idp>) -> Router {
         )
         .route(d::JWKS, get(oidc::jwks_get))
         .route(
-            d::AUTHORIZE,
-            get(oidc::authorize_get).post(oidc::authorize_post),
-        )
-        .route(d::TOKEN, post(oidc::token_post))
-        .route(
             d::USERINFO,
             get(oidc::userinfo_any).post(oidc::userinfo_any),
-        )
-        .route(d::INTROSPECT, post(oidc::introspect_post))
-        .route(d::REVOKE, post(oidc::revoke_post))
-        .route(
-            d::END_SESSION,
-            get(oidc::logout_get).post(oidc::logout_post),
         )
         .route("/healthz", get(ops::healthz_get))
         .route("/readyz", get(ops::readyz_get))
         .route("/metrics", get(ops::metrics_get))
         .fallback(portal::not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(Arc::clone(&idp), observe))
+        .layer(Extension(Arc::clone(&edge)))
+        .layer(middleware::from_fn_with_state(edge, observe))
+        .with_state(idp)
+}
+
+/// The router of `http.metrics_listen`: `/metrics` only.
+fn metrics_router(idp: Arc<Idp>) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics_private_get))
         .with_state(idp)
 }
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-/// Request id, access log, metrics and security headers, around every request.
-async fn observe(State(idp): State<Arc<Idp>>, mut req: Request, next: Next) -> Response {
+/// Request id, client address, access log, metrics, handler timeout and
+/// security headers, around every request.
+async fn observe(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
+    let idp = &edge.idp;
     let started = Instant::now();
     let id = crate::crypto::random_bytes(9)
         .map(|b| crate::crypto::b64(&b))
         .unwrap_or_default();
     req.extensions_mut().insert(RequestId(id.clone()));
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = peer.map(|p| edge.proxies.client(p, req.headers()));
+    if let Some(ip) = client {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
-    let mut resp = next.run(req).await;
+    let limit = Duration::from_secs(idp.config.http.handler_timeout_secs);
+    let (mut parts, body) = req.into_parts();
+    let Ok(ctx) = Ctx::from_request_parts(&mut parts, &()).await;
+    let req = Request::from_parts(parts, body);
+    let mut resp = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        // Dropped mid-way: an open transaction rolls back, nothing half-written.
+        Err(_) => {
+            tracing::warn!(request_id = %id, %method, route, secs = limit.as_secs(), "request took too long and was stopped (http.handler_timeout_secs)");
+            error::page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ctx.lang.texts().error_unavailable,
+                ctx.lang,
+                "/",
+                &id,
+            )
+        }
+    };
     let status = resp.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     idp.metrics.request(&route, status, elapsed);
     // The path only: query strings carry codes and tokens.
-    tracing::info!(request_id = %id, %method, route, status, ms = elapsed * 1000.0, "request");
+    let client = client.map(|c| c.to_string()).unwrap_or_default();
+    tracing::info!(request_id = %id, %method, route, status, client = %client, ms = elapsed * 1000.0, "request");
 
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -157,19 +227,45 @@ async fn observe(State(idp): State<Arc<Idp>>, mut req: Request, next: Next) -> R
 
 /// Binds, serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
 pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
+    crate::files::check_secrets(&idp.config);
     let listener = TcpListener::bind(idp.config.listen).await?;
     let addr = listener.local_addr()?;
+    let metrics = match idp.config.http.metrics_listen {
+        Some(a) => Some(TcpListener::bind(a).await?),
+        None => None,
+    };
     tracing::info!(%addr, issuer = idp.config.issuer(), cache = idp.cache.kind(), "listening");
+    let limits = server::Limits::from_config(&idp.config.http);
     let reload = tokio::spawn(housekeeping(Arc::clone(&idp)));
     let deliver = tokio::spawn(crate::delivery::run(Arc::clone(&idp)));
-    let app = router(idp).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let metrics = metrics.map(|l| {
+        if let Ok(a) = l.local_addr() {
+            tracing::info!(addr = %a, "metrics listening");
+        }
+        tokio::spawn(server::run(
+            l,
+            metrics_router(Arc::clone(&idp)),
+            limits,
+            stopped(stop_rx.clone()),
+        ))
+    });
+    let main = server::run(listener, router(idp), limits, stopped(stop_rx));
+    let signal = async {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(main, signal);
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     reload.abort();
     deliver.abort();
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 /// Picks up keys rotated by the CLI or another node, and hourly deletes

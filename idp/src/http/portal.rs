@@ -285,14 +285,6 @@ pub struct LangQuery {
     pub next: Option<String>,
 }
 
-/// Only our own paths: no `//host`, no `/\host`, no scheme.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/",
-    }
-}
-
 pub async fn lang_get(
     State(idp): St,
     ctx: Ctx,
@@ -302,7 +294,10 @@ pub async fn lang_get(
     let Some(lang) = Lang::from_tag(&tag) else {
         return error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id);
     };
-    let mut resp = see_other(safe_next(q.next.as_deref()));
+    let mut resp = see_other(&super::return_to::local_path(
+        idp.config.issuer(),
+        q.next.as_deref(),
+    ));
     if let Ok(v) = HeaderValue::from_str(&cookies::set_lang(&idp, lang.tag())) {
         resp.headers_mut().append(SET_COOKIE, v);
     }
@@ -356,18 +351,4 @@ pub async fn not_found(ctx: Ctx) -> Response {
         "/",
         &ctx.request_id,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_must_be_a_local_path() {
-        assert_eq!(safe_next(Some("/login?req=1")), "/login?req=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
 }

@@ -70,8 +70,14 @@ impl Store {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir)
+                crate::files::create_private_dir(dir)
                     .map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
+            }
+            // Created 0600 before SQLite opens it (SQLite would use the umask:
+            // 0644); its -wal and -shm files copy the database's mode.
+            if !file.is_empty() && file != ":memory:" && !path.contains("mode=memory") {
+                crate::files::create_private_file(std::path::Path::new(file))
+                    .map_err(|e| StoreError::Dir(file.to_owned(), e))?;
             }
             let url = if path.contains("mode=") {
                 format!("sqlite://{path}")
