@@ -381,10 +381,29 @@ async fn store_suite(s: &Store) {
     assert_eq!(state("c1"), None, "retired");
     assert_eq!(state("n1").as_deref(), Some("previous"));
 
-    // Grants and refresh-token rotation.
-    s.create_grant(&grant("g1", "sid1"), Some("r1"))
-        .await
-        .unwrap();
+    // Grants and refresh-token rotation; a grant is born only in a session that has not ended.
+    let sess = |sid: &str| SessionRow {
+        sid: sid.into(),
+        user_id: "u1".into(),
+        key_hash: format!("hash-{sid}"),
+        created_at: 100,
+        ip: None,
+        user_agent: None,
+        ended_at: None,
+    };
+    for sid in ["sid1", "sid2"] {
+        s.record_session(&sess(sid)).await.unwrap();
+    }
+    assert!(
+        !s.create_grant(&grant("g0", "nosuchsession"), Some("r0"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.create_grant(&grant("g1", "sid1"), Some("r1"))
+            .await
+            .unwrap()
+    );
     assert!(
         matches!(s.use_refresh_token("r1", 200).await.unwrap(), RefreshUse::Fresh(g) if g.id == "g1" && g.amr == vec!["pwd"])
     );
@@ -414,13 +433,49 @@ async fn store_suite(s: &Store) {
         "one app, however many grants"
     );
     assert!(s.clients_of_session("nobody").await.unwrap().is_empty());
-    let mut ids = s
-        .revoke_grants_of_session("sid2", "signed out", 400)
-        .await
-        .unwrap();
+    let mut ids = s.end_session("sid2", "signed out", 400).await.unwrap();
     ids.sort();
     assert_eq!(ids, vec!["g2", "g3"]);
-    assert_eq!(s.purge_expired_grants(20_000).await.unwrap(), 3);
+    assert!(
+        !s.create_grant(&grant("g4", "sid2"), None).await.unwrap(),
+        "the session has ended"
+    );
+    assert!(s.grant("g4").await.unwrap().is_none());
+
+    // Every session and grant of a person, set-based, keeping one session.
+    for sid in ["p1", "p2", "p3"] {
+        s.record_session(&sess(sid)).await.unwrap();
+    }
+    for (g, sid) in [("h1", "p1"), ("h2", "p2"), ("h3", "p3"), ("h4", "sid1")] {
+        assert!(s.create_grant(&grant(g, sid), None).await.unwrap());
+    }
+    s.end_session_row("p3", 450).await.unwrap(); // gone from the cache, grant still live
+    let ended = s
+        .end_sessions_of_person("u1", Some("p2"), "signed out", 500)
+        .await
+        .unwrap();
+    let mut sids: Vec<&str> = ended.sessions.iter().map(|(s, _)| s.as_str()).collect();
+    sids.sort_unstable();
+    assert_eq!(sids, vec!["p1", "sid1"]);
+    let mut gids: Vec<&str> = ended.grants.iter().map(|(g, _)| g.as_str()).collect();
+    gids.sort_unstable();
+    assert_eq!(gids, vec!["h1", "h3", "h4"], "g1 was revoked before");
+    assert_eq!(
+        ended.apps,
+        vec![
+            ("p1".to_owned(), "vanban".to_owned()),
+            ("p3".to_owned(), "vanban".to_owned()),
+            ("sid1".to_owned(), "vanban".to_owned()),
+        ]
+    );
+    assert_eq!(s.grant("h2").await.unwrap().unwrap().revoked_at, None);
+    let all = s
+        .end_sessions_of_person("u1", None, "password reset", 600)
+        .await
+        .unwrap();
+    assert_eq!(all.sessions.len(), 1);
+    assert_eq!(all.grants, vec![("h2".to_owned(), Some("p2".to_owned()))]);
+    assert_eq!(s.purge_expired_grants(20_000).await.unwrap(), 7);
     assert!(
         s.refresh_token("r3").await.unwrap().is_none(),
         "tokens go with their grant"
@@ -511,7 +566,7 @@ async fn store_suite(s: &Store) {
         s.open_sessions("u1", 500).await.unwrap(),
         vec![row("s1", 1000)]
     );
-    assert_eq!(s.purge_sessions(1500).await.unwrap(), 2);
+    assert_eq!(s.purge_sessions(1500).await.unwrap(), 7);
 
     // Second factors, recovery codes, devices.
     let totp = Factor {

@@ -24,4 +24,5 @@ mod reset;
 mod sec_edge;
 mod sec_keys;
 mod sec_oidc;
+mod sec_sessions;
 mod sec_signin;

@@ -8,5 +8,6 @@ pub mod guard;
 pub mod local;
 pub mod mfa;
 pub mod password;
+pub mod reset;
 pub mod session;
 pub mod sync;

@@ -2,6 +2,11 @@
 //! It lives in the cache under the SHA-256 of the cookie value, so a leaked
 //! cache dump holds no usable cookies. Idle timeout via the cache TTL
 //! (refreshed at most once a minute), absolute timeout via `created_at`.
+//!
+//! An ended session leaves a marker under its `sid` for as long as it could
+//! have lived, and every read checks it: a request that read the session
+//! before the sign-out and writes it back afterwards (the idle-time refresh,
+//! a step-up) cannot bring it back.
 
 use std::time::Duration;
 
@@ -43,6 +48,21 @@ fn key(cookie: &str) -> String {
 
 fn by_hash(hash: &str) -> String {
     format!("sess:{hash}")
+}
+
+fn ended_key(sid: &str) -> String {
+    format!("sessend:{sid}")
+}
+
+/// Marks `sid` ended, for as long as any session could live.
+async fn mark_ended(cache: &Cache, cfg: &SessionConfig, sid: &str) -> Result<(), SessionError> {
+    let ttl = Duration::from_secs(cfg.absolute_timeout_secs.max(1));
+    cache.set(&ended_key(sid), b"1", ttl).await?;
+    Ok(())
+}
+
+async fn has_ended(cache: &Cache, sid: &str) -> Result<bool, SessionError> {
+    Ok(cache.get(&ended_key(sid)).await?.is_some())
 }
 
 /// Starts a session; returns the cookie value (the only copy of the secret).
@@ -90,7 +110,8 @@ pub async fn load(
     let Some(mut s) = cache.get_json::<SsoSession>(&key(cookie)).await? else {
         return Ok(None);
     };
-    if now >= s.created_at + i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX) {
+    let limit = i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX);
+    if now >= s.created_at.saturating_add(limit) || has_ended(cache, &s.sid).await? {
         cache.delete(&key(cookie)).await?;
         return Ok(None);
     }
@@ -125,16 +146,38 @@ pub async fn raise(
 }
 
 /// Ends the session behind a cookie; returns it so the caller can tell its apps.
-pub async fn destroy(cache: &Cache, cookie: &str) -> Result<Option<SsoSession>, SessionError> {
-    destroy_by_hash(cache, &key_hash(cookie)).await
+pub async fn destroy(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    cookie: &str,
+) -> Result<Option<SsoSession>, SessionError> {
+    destroy_by_hash(cache, cfg, &key_hash(cookie)).await
 }
 
 /// Ends a session named by its [`key_hash`] (another of the person's sessions).
 pub async fn destroy_by_hash(
     cache: &Cache,
+    cfg: &SessionConfig,
     hash: &str,
 ) -> Result<Option<SsoSession>, SessionError> {
-    Ok(cache.take_json::<SsoSession>(&by_hash(hash)).await?)
+    let s = cache.take_json::<SsoSession>(&by_hash(hash)).await?;
+    if let Some(s) = &s {
+        mark_ended(cache, cfg, &s.sid).await?;
+    }
+    Ok(s)
+}
+
+/// Ends a session known from the per-person index (it may be gone from the
+/// cache already): marked first, so a write in flight cannot revive it.
+pub async fn end_by_hash(
+    cache: &Cache,
+    cfg: &SessionConfig,
+    hash: &str,
+    sid: &str,
+) -> Result<(), SessionError> {
+    mark_ended(cache, cfg, sid).await?;
+    cache.delete(&by_hash(hash)).await?;
+    Ok(())
 }
 
 /// A session named by its [`key_hash`], as it is now (no timeout refresh).
@@ -144,9 +187,14 @@ pub async fn peek_by_hash(
     hash: &str,
     now: i64,
 ) -> Result<Option<SsoSession>, SessionError> {
-    let s = cache.get_json::<SsoSession>(&by_hash(hash)).await?;
+    let Some(s) = cache.get_json::<SsoSession>(&by_hash(hash)).await? else {
+        return Ok(None);
+    };
     let limit = i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX);
-    Ok(s.filter(|s| now < s.created_at.saturating_add(limit)))
+    if now >= s.created_at.saturating_add(limit) || has_ended(cache, &s.sid).await? {
+        return Ok(None);
+    }
+    Ok(Some(s))
 }
 
 #[cfg(test)]
@@ -200,7 +248,51 @@ mod tests {
         let (cookie, _) = create(&cache, &cfg(), "u1", vec![], "1", 5000)
             .await
             .unwrap();
-        assert!(destroy(&cache, &cookie).await.unwrap().is_some());
+        assert!(destroy(&cache, &cfg(), &cookie).await.unwrap().is_some());
         assert!(load(&cache, &cfg(), &cookie, 5001).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_write_in_flight_cannot_revive_an_ended_session() {
+        let cache = Cache::Memory(crate::cache::MemoryCache::new());
+        let (cookie, _) = create(&cache, &cfg(), "u1", vec!["pwd".into()], "1", 5000)
+            .await
+            .unwrap();
+        // A request reads the session, the person signs out, the request
+        // writes the session back with its new idle time.
+        let read = load(&cache, &cfg(), &cookie, 5001).await.unwrap().unwrap();
+        let ended = destroy(&cache, &cfg(), &cookie).await.unwrap().unwrap();
+        assert_eq!(ended.sid, read.sid);
+        save(&cache, &cfg(), &cookie, &read).await.unwrap();
+        assert!(load(&cache, &cfg(), &cookie, 5070).await.unwrap().is_none());
+        assert!(
+            peek_by_hash(&cache, &cfg(), &key_hash(&cookie), 5070)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The same through a step-up that wrote the session back.
+        save(&cache, &cfg(), &cookie, &read).await.unwrap();
+        let c = cfg();
+        let raised = raise(
+            &cache,
+            &c,
+            &cookie,
+            &read.sid,
+            vec!["otp".into()],
+            "2",
+            5080,
+        );
+        assert!(raised.await.unwrap().is_none());
+
+        // A session ended from the index (gone from the cache or not).
+        let (other, s) = create(&cache, &cfg(), "u1", vec![], "1", 5000)
+            .await
+            .unwrap();
+        end_by_hash(&cache, &cfg(), &key_hash(&other), &s.sid)
+            .await
+            .unwrap();
+        save(&cache, &cfg(), &other, &s).await.unwrap();
+        assert!(load(&cache, &cfg(), &other, 5001).await.unwrap().is_none());
     }
 }

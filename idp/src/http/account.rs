@@ -405,7 +405,15 @@ pub async fn sign_out_others_post(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    match logout::sign_out_others(&idp, &user.id, &sess.sid, ctx.ip.clone(), crate::now()).await {
+    match logout::sign_out_others(
+        &idp,
+        &user.id,
+        Some(&sess.sid),
+        ctx.ip.clone(),
+        crate::now(),
+    )
+    .await
+    {
         Ok(n) => {
             tracing::info!(request_id = %ctx.request_id, sessions = n, "other sessions signed out");
             see_other("/account?done=others")

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::OidcError;
 use crate::Idp;
-use crate::auth::session::SsoSession;
 use crate::crypto;
 use crate::jose::Alg;
 use crate::store::{Client, OutboxItem};
@@ -49,18 +48,19 @@ pub fn logout_token(
     Ok(ring.signer(alg).sign(TYP, &claims)?)
 }
 
-/// Queues a logout token for `client` at `uri` about `sess`; returns the
-/// outbox id, to follow its delivery. The caller wakes the worker.
+/// Queues a logout token for `client` at `uri` about the session `sid` of
+/// `sub`; returns the outbox id, to follow its delivery. The caller wakes the worker.
 pub async fn enqueue(
     idp: &Idp,
-    sess: &SsoSession,
+    sub: &str,
+    sid: &str,
     client: &Client,
     uri: &str,
     now: i64,
 ) -> Result<String, OidcError> {
     let intent = Intent {
-        sub: sess.user_id.clone(),
-        sid: sess.sid.clone(),
+        sub: sub.to_owned(),
+        sid: sid.to_owned(),
     };
     let id = crypto::random_id()?;
     idp.store

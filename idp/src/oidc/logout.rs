@@ -1,11 +1,13 @@
 //! RP-initiated logout (OIDC RP-Initiated Logout 1.0). The person is signed
 //! out at once when the client proves the request with an `id_token_hint`
-//! for this session; otherwise we ask first (a bare link must not sign
-//! people out). We never redirect to a `post_logout_redirect_uri` that the
-//! client has not registered, nor on a forged hint.
+//! for this session, an ID token of ours and nothing else we sign (access
+//! and logout tokens are refused as hints: RFC 8725 §3.11 explicit typing);
+//! otherwise we ask first (a bare link must not sign people out). We never
+//! redirect to a `post_logout_redirect_uri` that the client has not
+//! registered, nor on a forged hint.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::OidcError;
 use crate::Idp;
@@ -73,7 +75,18 @@ pub async fn end_session(
             if v.claims.get("iss").and_then(Value::as_str) != Some(idp.config.issuer()) {
                 return Ok(LogoutStep::Refuse(Refusal::BadLogoutRequest));
             }
-            Some(v.claims)
+            match id_token_claims(v, idp.config.issuer()) {
+                Some(c) if audience_known(idp, &c).await? => Some(c),
+                // Our signature on another kind of token (an access token a
+                // resource server saw, a logout token): no proof that an app
+                // of this person asks, so the person is asked.
+                _ => {
+                    tracing::warn!(
+                        "id_token_hint is not an ID token of this issuer; asking the person"
+                    );
+                    None
+                }
+            }
         }
     };
     let hint_aud = hint.as_ref().and_then(|c| match c.get("aud") {
@@ -132,6 +145,39 @@ pub async fn end_session(
     })
 }
 
+/// The claims of `v` when it is an ID token of `issuer` (OIDC Core §2):
+/// typed `JWT` as we mint them, never an access token (`at+jwt`, RFC 9068) or
+/// a logout token (`logout+jwt`), with a subject and an audience. Expiry is
+/// not checked: an expired ID token is a valid hint (RP-Initiated Logout §2).
+pub fn id_token_claims(v: jose::Verified, issuer: &str) -> Option<Map<String, Value>> {
+    let c = v.claims;
+    let s = |k: &str| c.get(k).and_then(Value::as_str);
+    let typed = v.header.typ.as_deref() == Some(super::tokens::ID_TOKEN_TYP);
+    // Claims only the other kinds carry, in case a typ was ever left out.
+    let other_kind = ["events", "scope", "client_id", "gid"]
+        .iter()
+        .any(|k| c.contains_key(*k));
+    let ok = typed
+        && !other_kind
+        && s("iss") == Some(issuer)
+        && s("sub").is_some_and(|sub| !sub.is_empty())
+        && c.get("aud").is_some();
+    ok.then_some(c)
+}
+
+/// The hint's audience is an app registered here.
+async fn audience_known(idp: &Idp, c: &Map<String, Value>) -> Result<bool, OidcError> {
+    let aud = match c.get("aud") {
+        Some(Value::String(a)) => Some(a.as_str()),
+        Some(Value::Array(list)) => list.first().and_then(Value::as_str),
+        _ => None,
+    };
+    Ok(match aud {
+        Some(a) => idp.store.client(a).await?.is_some(),
+        None => false,
+    })
+}
+
 /// How an app of an ended session hears of it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "via", rename_all = "snake_case")]
@@ -180,32 +226,56 @@ pub async fn sign_out(
     end(idp, &session::key_hash(cookie), initiator, ip, now).await
 }
 
-/// Ends every other session of the person ("sign out of my other sessions"):
-/// their apps hear of it over the back channel; returns how many ended.
+/// Ends every session of the person but `keep_sid` (none: every one, after
+/// a new password) and revokes every grant outside it, set-based in SQL, so
+/// neither the number of sessions nor one already gone from the cache leaves
+/// anything behind; their apps hear of it over the back channel. Returns how
+/// many sessions ended.
 pub async fn sign_out_others(
     idp: &Idp,
     user_id: &str,
-    keep_sid: &str,
+    keep_sid: Option<&str>,
     ip: Option<String>,
     now: i64,
 ) -> Result<usize, OidcError> {
-    let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
-    let mut ended = 0;
-    for row in idp
+    let ended = idp
         .store
-        .open_sessions(user_id, now.saturating_sub(lifetime))
-        .await?
-    {
-        if row.sid != keep_sid
-            && end(idp, &row.key_hash, None, ip.clone(), now)
-                .await?
-                .is_some()
-        {
-            ended += 1;
-        }
-        idp.store.end_session_row(&row.sid, now).await?;
+        .end_sessions_of_person(user_id, keep_sid, "signed out", now)
+        .await?;
+    for (sid, hash) in &ended.sessions {
+        session::end_by_hash(&idp.cache, &idp.config.session, hash, sid).await?;
     }
-    Ok(ended)
+    for (gid, _) in &ended.grants {
+        super::tokens::revoke_grant_access(idp, gid).await?;
+    }
+    let mut sids: Vec<&str> = ended.sessions.iter().map(|(s, _)| s.as_str()).collect();
+    sids.extend(ended.apps.iter().map(|(s, _)| s.as_str()));
+    sids.sort_unstable();
+    sids.dedup();
+    for sid in sids {
+        let client_ids: Vec<String> = ended
+            .apps
+            .iter()
+            .filter(|(s, _)| s == sid)
+            .map(|(_, c)| c.clone())
+            .collect();
+        notify(idp, user_id, sid, &client_ids, now).await;
+        let mut e = AuditEvent::new("auth.logout", now);
+        e.actor = Some(user_id.to_owned());
+        e.subject = Some(user_id.to_owned());
+        e.ip = ip.clone();
+        e.detail = Some(format!(
+            "sid {sid}; apps: {}; {}",
+            client_ids.join(", "),
+            if keep_sid.is_some() {
+                "signed out from another session"
+            } else {
+                "every session"
+            }
+        ));
+        idp.audit(e).await;
+    }
+    Ok(ended.sessions.len())
 }
 
 /// Ends the session named by `hash` (see [`session::key_hash`]).
@@ -216,21 +286,16 @@ async fn end(
     ip: Option<String>,
     now: i64,
 ) -> Result<Option<SignedOut>, OidcError> {
-    let Some(sess) = session::destroy_by_hash(&idp.cache, hash).await? else {
+    let Some(sess) = session::destroy_by_hash(&idp.cache, &idp.config.session, hash).await? else {
         return Ok(None);
     };
-    idp.store.end_session_row(&sess.sid, now).await?;
-    for gid in idp
-        .store
-        .revoke_grants_of_session(&sess.sid, "signed out", now)
-        .await?
-    {
+    for gid in idp.store.end_session(&sess.sid, "signed out", now).await? {
         super::tokens::revoke_grant_access(idp, &gid).await?;
     }
     // The person is signed out here whatever happens next; an app that cannot
     // be told is an error for the admin, not for the person.
     let client_ids = idp.store.clients_of_session(&sess.sid).await?;
-    let apps = notify(idp, &sess, &client_ids, now).await;
+    let apps = notify(idp, &sess.user_id, &sess.sid, &client_ids, now).await;
     let mut e = AuditEvent::new("auth.logout", now);
     e.actor = Some(sess.user_id.clone());
     e.subject = Some(sess.user_id.clone());
@@ -243,7 +308,13 @@ async fn end(
 
 /// Tells each app of the session: a queued logout token where it has a back
 /// channel, else a front-channel URL for the sign-out page to frame.
-async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -> Vec<AppNotice> {
+async fn notify(
+    idp: &Idp,
+    user_id: &str,
+    sid: &str,
+    client_ids: &[String],
+    now: i64,
+) -> Vec<AppNotice> {
     let mut apps = Vec::with_capacity(client_ids.len());
     // People know the app by its tile's name; the client's name is the fallback.
     let tiles = idp.store.list_apps().await.unwrap_or_default();
@@ -252,15 +323,15 @@ async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -
             Ok(Some(c)) => c,
             Ok(None) => continue,
             Err(e) => {
-                tracing::error!(error = %e, client = %id, sid = %sess.sid, "app not told of the sign-out");
+                tracing::error!(error = %e, client = %id, sid = %sid, "app not told of the sign-out");
                 continue;
             }
         };
         let notice = if let Some(uri) = &client.backchannel_logout_uri {
-            match super::backchannel::enqueue(idp, sess, &client, uri, now).await {
+            match super::backchannel::enqueue(idp, user_id, sid, &client, uri, now).await {
                 Ok(outbox_id) => Notice::Back { outbox_id },
                 Err(e) => {
-                    tracing::error!(error = %e, client = %id, sid = %sess.sid, "back-channel logout not queued");
+                    tracing::error!(error = %e, client = %id, sid = %sid, "back-channel logout not queued");
                     Notice::Unreachable
                 }
             }
@@ -268,7 +339,7 @@ async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -
             Notice::Front {
                 url: super::authorize::with_params(
                     uri,
-                    &[("iss", Some(idp.config.issuer())), ("sid", Some(&sess.sid))],
+                    &[("iss", Some(idp.config.issuer())), ("sid", Some(sid))],
                 ),
             }
         } else {
@@ -288,4 +359,55 @@ async fn notify(idp: &Idp, sess: &SsoSession, client_ids: &[String], now: i64) -
         idp.outbox_wake.notify_one();
     }
     apps
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ISS: &str = "https://dangnhap.binhphuoc.gov.vn";
+
+    fn token(typ: Option<&str>, claims: Value) -> jose::Verified {
+        jose::Verified {
+            header: jose::Header {
+                alg: "RS256".into(),
+                kid: Some("k1".into()),
+                typ: typ.map(str::to_owned),
+            },
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn id_claims() -> Value {
+        json!({"iss": ISS, "aud": "vanban", "sub": "u1", "sid": "s1", "iat": 1, "exp": 2, "auth_time": 1})
+    }
+
+    #[test]
+    fn only_an_id_token_of_ours_is_a_hint() {
+        // An ID token, expired long ago: a valid hint.
+        assert!(id_token_claims(token(Some("JWT"), id_claims()), ISS).is_some());
+        // An access token (RFC 9068) carries sub, sid and aud too.
+        let access = json!({"iss": ISS, "aud": "vanban", "sub": "u1", "sid": "s1", "client_id": "vanban",
+            "scope": "openid", "jti": "j", "gid": "g", "iat": 1, "exp": 2});
+        assert!(id_token_claims(token(Some("at+jwt"), access.clone()), ISS).is_none());
+        assert!(
+            id_token_claims(token(Some("JWT"), access), ISS).is_none(),
+            "retyped"
+        );
+        // A logout token.
+        let mut logout = id_claims();
+        logout["events"] = json!({ crate::oidc::backchannel::EVENT: {} });
+        assert!(id_token_claims(token(Some("logout+jwt"), logout.clone()), ISS).is_none());
+        assert!(id_token_claims(token(Some("JWT"), logout), ISS).is_none());
+        // Untyped, another issuer, no subject.
+        assert!(id_token_claims(token(None, id_claims()), ISS).is_none());
+        assert!(
+            id_token_claims(token(Some("JWT"), id_claims()), "https://other.example").is_none()
+        );
+        let mut anonymous = id_claims();
+        anonymous["sub"] = json!("");
+        assert!(id_token_claims(token(Some("JWT"), anonymous), ISS).is_none());
+    }
 }

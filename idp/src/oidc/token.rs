@@ -197,9 +197,14 @@ async fn authorization_code(
         revoked_at: None,
     };
     let refresh_hash = refresh.as_deref().map(|r| crypto::sha256_b64(r.as_bytes()));
-    idp.store
+    // The session may have ended since the code was issued (a sign-out in between).
+    if !idp
+        .store
         .create_grant(&grant, refresh_hash.as_deref())
-        .await?;
+        .await?
+    {
+        return Err(bad_grant("the session of this code has ended"));
+    }
     let facts = IdTokenFacts {
         nonce: cg.nonce.as_deref(),
         auth_time: cg.auth_time,

@@ -19,6 +19,8 @@ use crate::jose::{self, Alg};
 use crate::store::{Client, User};
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The JWT type of our ID tokens; the logout endpoint takes no other kind as a hint.
+pub const ID_TOKEN_TYP: &str = "JWT";
 
 /// The claims of an access token (RFC 9068 §2.2).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -155,7 +157,7 @@ pub fn mint_id_token(
         c.insert("sid".into(), json!(s));
     }
     let alg = Alg::parse(&client.id_token_alg).unwrap_or(Alg::RS256);
-    Ok(ring.signer(alg).sign("JWT", &c)?)
+    Ok(ring.signer(alg).sign(ID_TOKEN_TYP, &c)?)
 }
 
 fn revoked_jti_key(jti: &str) -> String {

@@ -239,7 +239,7 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
 
     if let Some(old) = d.old_cookie {
         // A new sign-in gets a new session id (no fixation).
-        if let Some(old) = session::destroy(&idp.cache, old).await? {
+        if let Some(old) = session::destroy(&idp.cache, &idp.config.session, old).await? {
             idp.store.end_session_row(&old.sid, now).await?;
         }
     }

@@ -70,13 +70,33 @@ macro_rules! columns {
 }
 
 impl Store {
-    /// Records a grant and its first refresh token (if any) together.
+    /// Records a grant and its first refresh token (if any) together;
+    /// `false` (nothing recorded) when the grant's session has ended. The
+    /// session row is updated first in the same transaction: its lock orders
+    /// this against a sign-out (see `Store::end_session`), so a code issued
+    /// just before a sign-out cannot yield a grant the sign-out missed.
     pub async fn create_grant(
         &self,
         g: &Grant,
         refresh_hash: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(sid) = &g.sid {
+            let live = sqlx::query(
+                "UPDATE sso_sessions SET last_grant_at = $1 WHERE sid = $2 AND user_id = $3 AND ended_at IS NULL",
+            )
+            .bind(g.created_at)
+            .bind(sid)
+            .bind(&g.user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !live {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
         sqlx::query(concat!(
             "INSERT INTO grants (",
             columns!(),
@@ -105,7 +125,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
@@ -190,27 +210,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(c,)| c).collect())
-    }
-
-    /// Revokes every live grant from one SSO session (sign-out); returns their ids.
-    pub async fn revoke_grants_of_session(
-        &self,
-        sid: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let ids: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM grants WHERE sid = $1 AND revoked_at IS NULL")
-                .bind(sid)
-                .fetch_all(&self.pool)
-                .await?;
-        let mut revoked = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            if self.revoke_grant(&id, reason, now).await? {
-                revoked.push(id);
-            }
-        }
-        Ok(revoked)
     }
 
     /// Deletes grants that expired before `before` (housekeeping).

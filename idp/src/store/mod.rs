@@ -22,7 +22,7 @@ pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
 pub use outbox::OutboxItem;
-pub use sessions::SessionRow;
+pub use sessions::{EndedSessions, SessionRow};
 pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};
 
 use std::time::Duration;

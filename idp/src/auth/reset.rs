@@ -1,0 +1,262 @@
+//! Forgotten passwords: a local account gets a single-use link (30 minutes)
+//! to its official mailbox; a person whose password belongs to the mail
+//! directory is told to change it there.
+//!
+//! - The request does the same work whatever the account: it counts the
+//!   request (per account as typed, in the cache) and hands the rest to a
+//!   background task, so neither the answer nor its timing says whether the
+//!   account exists, is disabled or is in the directory.
+//! - One live link per person: the cache keeps, per person, the hash of the
+//!   newest link; an older link dies when a newer one is issued or one is
+//!   used. A link also holds a fingerprint of the password hash it was issued
+//!   under, so any change of password (by any path) ends it. A disabled
+//!   account gets none and cannot use one it got before.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Idp;
+use crate::auth::account;
+use crate::auth::password::PasswordError;
+use crate::cache::{CacheBackend, CacheError};
+use crate::crypto::{self, CryptoError};
+use crate::mail;
+use crate::oidc::{OidcError, logout};
+use crate::store::{AuditEvent, StoreError, User};
+
+/// How long a reset link works.
+pub const LINK_MINUTES: u64 = 30;
+/// Reset requests per account (as typed) per hour.
+const REQUESTS_PER_HOUR: i64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    SignOut(#[from] OidcError),
+}
+
+/// Who asked, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Asker {
+    pub ip: Option<String>,
+    pub request_id: String,
+}
+
+/// What the cache keeps for a link, under the hash of its token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Link {
+    user_id: String,
+    /// SHA-256 of the password hash when the link was issued.
+    password: String,
+}
+
+fn link_key(token_hash: &str) -> String {
+    format!("pwreset:{token_hash}")
+}
+
+/// The hash of the person's one live link.
+fn live_key(user_id: &str) -> String {
+    format!("pwreset:user:{user_id}")
+}
+
+fn count_key(typed: &str) -> String {
+    format!("pwreset:count:{}", crypto::sha256_b64(typed.as_bytes()))
+}
+
+fn fingerprint(user: &User) -> String {
+    crypto::sha256_b64(user.password_hash.as_deref().unwrap_or_default().as_bytes())
+}
+
+/// "Forgot your password" for whatever was typed: counted, then handed to
+/// the background. Returns once the request is queued; the caller answers
+/// the same page in every case.
+pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), ResetError> {
+    let account = account::normalize(typed, idp.config.email_domain.as_deref())
+        .unwrap_or_else(|_| typed.trim().to_lowercase());
+    let account: String = account.chars().take(320).collect();
+    let count = idp
+        .cache
+        .incr(&count_key(&account), Duration::from_secs(3600))
+        .await?;
+    if count > REQUESTS_PER_HOUR {
+        return Ok(());
+    }
+    let idp = Arc::clone(idp);
+    tokio::spawn(async move {
+        if let Err(e) = send(&idp, &account, &asker, crate::now()).await {
+            tracing::error!(request_id = %asker.request_id, error = %e, "password reset not sent");
+        }
+    });
+    Ok(())
+}
+
+/// Mails the link (or the directory's advice) to an account that exists and
+/// is not disabled; nothing otherwise.
+async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), ResetError> {
+    let Some(user) = idp
+        .store
+        .user_by_email(email)
+        .await?
+        .filter(|u| !u.is_disabled())
+    else {
+        return Ok(());
+    };
+    let mail = if resettable(&user) {
+        let token = crypto::random_token()?;
+        let hash = crypto::sha256_b64(token.as_bytes());
+        let ttl = Duration::from_secs(LINK_MINUTES * 60);
+        let link = Link {
+            user_id: user.id.clone(),
+            password: fingerprint(&user),
+        };
+        idp.cache.set_json(&link_key(&hash), &link, ttl).await?;
+        // The newest link is the live one: any older link dies here.
+        idp.cache
+            .set(&live_key(&user.id), hash.as_bytes(), ttl)
+            .await?;
+        let url = format!("{}/password/reset?token={token}", idp.config.issuer());
+        mail::reset_link(&url, LINK_MINUTES)
+    } else {
+        mail::reset_in_directory()
+    };
+    mail::queue(idp, &user.email, &mail).await?;
+    audit(
+        idp,
+        asker,
+        "auth.password_reset_requested",
+        &user,
+        None,
+        now,
+    )
+    .await;
+    Ok(())
+}
+
+/// A password kept here (not in the directory) may be reset here.
+fn resettable(user: &User) -> bool {
+    user.source == "local" && user.password_hash.is_some()
+}
+
+/// The person a link works for now, or `None`: unknown, used, expired,
+/// superseded by a newer link, issued before the password last changed, or
+/// the account is disabled or no longer local.
+pub async fn link_owner(idp: &Idp, token: &str) -> Result<Option<User>, ResetError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = crypto::sha256_b64(token.as_bytes());
+    let Some(link) = idp.cache.get_json::<Link>(&link_key(&hash)).await? else {
+        return Ok(None);
+    };
+    let live = idp.cache.get(&live_key(&link.user_id)).await?;
+    if live.as_deref() != Some(hash.as_bytes()) {
+        return Ok(None);
+    }
+    let user = idp.store.user_by_id(&link.user_id).await?;
+    Ok(user.filter(|u| !u.is_disabled() && resettable(u) && fingerprint(u) == link.password))
+}
+
+/// Why a new password was not set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The link does not work (any more).
+    Link,
+    Differ,
+    Weak,
+}
+
+/// A password a person may choose: 10 characters or more, without their account name.
+pub fn acceptable(password: &str, email: &str) -> bool {
+    let local = email.split('@').next().unwrap_or(email).to_lowercase();
+    let n = password.chars().count();
+    (10..=1024).contains(&n) && !(local.len() >= 3 && password.to_lowercase().contains(&local))
+}
+
+/// Sets a new password through a link: the link is spent (it and every
+/// other link of the person die), every session of the person ends and every
+/// grant is revoked, the owner is told.
+pub async fn reset(
+    idp: &Idp,
+    token: &str,
+    password: String,
+    repeat: String,
+    asker: &Asker,
+    now: i64,
+) -> Result<Result<(), Refused>, ResetError> {
+    let Some(user) = link_owner(idp, token).await? else {
+        return Ok(Err(Refused::Link));
+    };
+    if password != repeat {
+        return Ok(Err(Refused::Differ));
+    }
+    if !acceptable(&password, &user.email) {
+        return Ok(Err(Refused::Weak));
+    }
+    // Taken only now, so a typo above does not spend the link; taken, so it works once.
+    let hash = crypto::sha256_b64(token.as_bytes());
+    if idp
+        .cache
+        .take_json::<Link>(&link_key(&hash))
+        .await?
+        .is_none()
+    {
+        return Ok(Err(Refused::Link));
+    }
+    idp.cache.delete(&live_key(&user.id)).await?;
+    let new_hash = idp.hasher.hash(password).await?;
+    idp.store
+        .set_password_hash(&user.id, &new_hash, now)
+        .await?;
+    let ended = logout::sign_out_others(idp, &user.id, None, asker.ip.clone(), now).await?;
+    audit(
+        idp,
+        asker,
+        "auth.password_reset",
+        &user,
+        Some(format!("{ended} sessions ended")),
+        now,
+    )
+    .await;
+    let when = crate::portal::account::vn_time(now);
+    mail::notify(idp, &user.email, &mail::password_changed(&when)).await;
+    Ok(Ok(()))
+}
+
+async fn audit(
+    idp: &Idp,
+    asker: &Asker,
+    kind: &str,
+    user: &User,
+    detail: Option<String>,
+    now: i64,
+) {
+    let mut e = AuditEvent::new(kind, now);
+    e.actor = Some(user.id.clone());
+    e.subject = Some(user.email.clone());
+    e.ip = asker.ip.clone();
+    e.request_id = Some(asker.request_id.clone());
+    e.detail = detail;
+    idp.audit(e).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_long_and_not_the_account_name() {
+        assert!(acceptable("Mật-khẩu-2024!", "tamtt@binhphuoc.gov.vn"));
+        assert!(!acceptable("ngắn-quá", "tamtt@binhphuoc.gov.vn"));
+        assert!(!acceptable("TAMTT-2024-abc", "tamtt@binhphuoc.gov.vn"));
+    }
+}
