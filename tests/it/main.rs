@@ -21,3 +21,4 @@ mod ops;
 mod portal;
 mod reauth;
 mod reset;
+mod sec_mfa;
