@@ -323,7 +323,8 @@ async fn authenticator_app_step_up_recovery_codes_policies_and_reset() {
         &[("op", "bootstrap"), ("code", &enrolment)],
     )
     .await;
-    let code = authenticator(&html).generate(now()).to_string();
+    let admin_totp = authenticator(&html);
+    let code = admin_totp.generate(now()).to_string();
     let (_, _, html) = post(
         &admin,
         &s,
@@ -337,6 +338,17 @@ async fn authenticator_app_step_up_recovery_codes_policies_and_reset() {
     // … and cannot remove their only one.
     let html = page(&admin, &s, "/account/mfa").await;
     assert!(html.contains("Bắt buộc với tài khoản của bạn."));
+    // (The enrolment sign-in is not a recent second factor: a re-check first.)
+    let next = admin_totp.generate(now() + 30).to_string();
+    let (_, _, html) = post(
+        &admin,
+        &s,
+        "/account/mfa",
+        &html,
+        &[("op", "recheck"), ("code", &next)],
+    )
+    .await;
+    assert!(html.contains("Đã xác nhận."), "{html}");
     let (st, _, html) = post(&admin, &s, "/account/mfa", &html, &[("op", "remove_totp")]).await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(html.contains("<td>Đang dùng"), "still there");
