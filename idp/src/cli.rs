@@ -95,6 +95,9 @@ pub enum UserCommand {
     /// Remove a person's second factors and recovery codes (a lost phone);
     /// they set up new ones at their next sign-in. The owner is told by mail.
     ResetFactors { email: String },
+    /// Issue a one-time enrolment code so a person with no second factor can
+    /// set up the first one (shown once, valid 24 hours, spent on use).
+    EnrolmentCode { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,6 +414,28 @@ async fn user(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
                 crate::mail::enqueue(&store, &user.email, &mail, now).await?;
             }
             println!("{n} second factors removed for {email}");
+        }
+        UserCommand::EnrolmentCode { email } => {
+            let email = account::normalize(&email, config.email_domain.as_deref())
+                .map_err(|e| fail(format!("{e}: {email:?}")))?;
+            let Some(user) = store.user_by_email(&email).await? else {
+                return Err(fail(format!("no such person: {email}")));
+            };
+            let (code, expires_at) = crate::auth::mfa::issue_enrolment_code(&store, &user, now())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            // The code itself is never logged or audited: only that one was issued.
+            audit(
+                &store,
+                "admin.enrolment_code",
+                &email,
+                Some(format!("valid until {expires_at}")),
+            )
+            .await?;
+            println!(
+                "enrolment code for {email} (shown once, valid {} hours, works once): {code}",
+                crate::auth::mfa::ENROLMENT_CODE_HOURS
+            );
         }
         UserCommand::List => {
             let mut offset = 0;

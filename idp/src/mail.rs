@@ -137,9 +137,11 @@ fn bilingual(subject_vi: &str, subject_en: &str, vi: &str, en: &str) -> Mail {
 }
 
 /// The one-time code for signing in (or for adding this address as a factor).
+/// The code is in the body only: subjects show on lock screens and in
+/// notifications.
 pub fn code(code: &str, minutes: u64) -> Mail {
     bilingual(
-        &format!("Mã xác thực {code}"),
+        "Mã xác thực",
         "Verification code",
         &format!(
             "Mã xác thực của bạn là: {code}\n\nMã có hiệu lực trong {minutes} phút. Không đưa mã này cho bất kỳ ai, kể cả người tự xưng là cán bộ kỹ thuật."
@@ -233,7 +235,7 @@ mod tests {
     #[test]
     fn messages_say_it_in_both_languages() {
         let m = code("123456", 10);
-        assert!(m.subject.contains("123456"));
+        assert_eq!(m.subject, "Mã xác thực / Verification code");
         assert!(m.body.contains("Mã xác thực của bạn là: 123456"));
         assert!(m.body.contains("Your verification code is: 123456"));
         let m = locked(15, "10.0.0.1", "08:00 22/11/2026");
@@ -243,5 +245,35 @@ mod tests {
                 .body
                 .contains("https://x/r?t=1")
         );
+    }
+
+    #[test]
+    fn no_secret_stands_in_a_subject() {
+        // Subjects show on lock screens: codes and links go in the body only.
+        let code_mail = code("987654", 10);
+        let link_mail = reset_link("https://x/r?t=secret-token", 30);
+        for m in [&code_mail, &link_mail] {
+            assert!(
+                !m.subject.chars().any(|c| c.is_ascii_digit()),
+                "{}",
+                m.subject
+            );
+            assert!(!m.subject.contains("secret-token") && !m.subject.contains("http"));
+        }
+        assert!(code_mail.body.contains("987654"));
+        assert!(link_mail.body.contains("https://x/r?t=secret-token"));
+        for m in [
+            locked(15, "10.0.0.1", "08:00 22/11/2026"),
+            new_device("Chrome", "10.0.0.1", "08:00 22/11/2026"),
+            password_changed("08:00 22/11/2026"),
+            reset_in_directory(),
+            factors_changed("a", "b", "08:00 22/11/2026"),
+        ] {
+            assert!(
+                !m.subject.chars().any(|c| c.is_ascii_digit()),
+                "{}",
+                m.subject
+            );
+        }
     }
 }

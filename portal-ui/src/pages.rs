@@ -446,6 +446,19 @@ pub struct EnrolState {
     pub email_sent: bool,
     /// Just made: shown once.
     pub recovery_codes: Vec<String>,
+    /// Changes wait for a proof first (`_confirm.html`): the enrolment forms
+    /// are not shown.
+    pub confirm: Option<ConfirmView>,
+}
+
+/// The proof asked before the factors change: the out-of-band bootstrap of
+/// a first factor, or a re-check of a current one.
+pub struct ConfirmView {
+    /// No factor yet: an administrator's enrolment code or a code from the
+    /// official mailbox.
+    pub bootstrap: bool,
+    /// Where an e-mailed code would go (masked), when mail is possible.
+    pub mail_to: Option<String>,
 }
 
 /// The second step of signing in (`/login/second-factor`).

@@ -313,6 +313,21 @@ async fn single_sign_on_and_logout_in_chromium() {
     // Setting up an authenticator: the QR code is drawn (inline SVG under the strict CSP).
     c.goto(&idp.url("/account/mfa")).await.unwrap();
     shot(&c, "phone-second-factors").await;
+    // A first factor needs an administrator's enrolment code (no mail server here).
+    let out = idp.cli_ok(&["user", "enrolment-code", "tamtt"], None);
+    let code = out.rsplit(' ').next().unwrap().trim();
+    c.find(Locator::Id("bootstrap-code"))
+        .await
+        .unwrap()
+        .send_keys(code)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[value=bootstrap] ~ button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.find(Locator::Css("input[value=start_totp] + button"))
         .await
         .unwrap()

@@ -23,6 +23,7 @@ mod reauth;
 mod reset;
 mod sec_edge;
 mod sec_keys;
+mod sec_mfa;
 mod sec_oidc;
 mod sec_sessions;
 mod sec_signin;

@@ -3,6 +3,13 @@
 //! people the policy names (administrators, configured groups), everyone who
 //! has enrolled a factor, and everyone signing in to an app that requires it
 //! or asks for it with `acr_values=2`.
+//!
+//! The first factor is bootstrapped out of band: a one-time enrolment code
+//! from an administrator or a code sent to the person's official mailbox,
+//! never the password alone. A factor enrolled during a sign-in gives that
+//! sign-in `acr` 1. Changing factors needs a recent proof ([`is_fresh`]).
+//! Every code check reserves an attempt in the cache before it runs
+//! ([`reserve`]), so parallel guesses cannot pass the limits.
 
 use std::time::Duration;
 
@@ -13,7 +20,7 @@ use crate::Idp;
 use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError, Seal};
 use crate::mail;
-use crate::store::{Factor, StoreError, User};
+use crate::store::{Factor, Store, StoreError, User};
 
 /// `acr` of a session signed in with a password only.
 pub const ACR_PASSWORD: &str = "1";
@@ -32,6 +39,11 @@ const EMAIL_CODE_TRIES: u32 = 5;
 /// A new e-mailed code at most this often.
 const EMAIL_RESEND_SECS: i64 = 30;
 const RECOVERY_CODES: usize = 10;
+/// How long an administrator's enrolment code lives.
+pub const ENROLMENT_CODE_HOURS: i64 = 24;
+/// How long a second factor proven in a session (or a bootstrap) allows
+/// changes to the factors without asking again.
+pub const FRESH_MINUTES: i64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MfaError {
@@ -43,6 +55,38 @@ pub enum MfaError {
     Crypto(#[from] CryptoError),
     #[error("authenticator key: {0}")]
     Totp(String),
+    #[error("{0} already has second factors; reset them first (idp user reset-factors)")]
+    HasFactors(String),
+}
+
+/// What a piece of enrolment state belongs to: the sign-in that asked (the
+/// second-factor cookie) or the session. Another browser of the same person
+/// has another scope, so it can neither read nor confirm it.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// A sign-in half-way, by its cookie.
+    Half(&'a str),
+    /// A session, by its `sid`.
+    Session(&'a str),
+}
+
+impl Scope<'_> {
+    fn key(self) -> String {
+        match self {
+            Scope::Half(token) => format!("h:{}", crypto::sha256_b64(token.as_bytes())),
+            Scope::Session(sid) => format!("s:{sid}"),
+        }
+    }
+
+    fn fresh_secs(self) -> i64 {
+        match self {
+            // The whole sign-in: its cookie lives no longer.
+            Scope::Half(_) => {
+                i64::try_from(crate::oidc::authorize::HALF_TTL_SECS).unwrap_or(FRESH_MINUTES * 60)
+            }
+            Scope::Session(_) => FRESH_MINUTES * 60,
+        }
+    }
 }
 
 /// What proved the second factor.
@@ -63,6 +107,13 @@ impl Method {
         };
         vec!["pwd".into(), second.into(), "mfa".into()]
     }
+}
+
+/// The `amr` of a sign-in during which the first factor was enrolled: the
+/// password only (so `acr` 1). Enrolling proves the bootstrap, not a factor
+/// the person already held.
+pub fn amr_enrolled() -> Vec<String> {
+    vec!["pwd".into()]
 }
 
 /// `true` when the person must use a second factor whatever the app:
@@ -114,6 +165,30 @@ fn open(idp: &Idp, user_id: &str, sealed: &str) -> Result<Vec<u8>, MfaError> {
     let aad = format!("totp:{user_id}");
     let bytes = crypto::b64_decode(sealed).ok_or(CryptoError::Decrypt)?;
     Ok(idp.master.open(Seal::TotpSecret, aad.as_bytes(), &bytes)?)
+}
+
+fn totp_enrol_key(user_id: &str, scope: Scope<'_>) -> String {
+    format!("totpenrol:{user_id}:{}", scope.key())
+}
+
+/// The key being enrolled in `scope`, made on first use and kept while the
+/// person scans it (15 minutes).
+pub async fn pending_totp(idp: &Idp, user: &User, scope: Scope<'_>) -> Result<String, MfaError> {
+    let key = totp_enrol_key(&user.id, scope);
+    if let Some(s) = idp.cache.get_json::<String>(&key).await? {
+        return Ok(s);
+    }
+    let sealed = new_totp_secret(idp, &user.id)?;
+    idp.cache
+        .set_json(&key, &sealed, Duration::from_secs(15 * 60))
+        .await?;
+    Ok(sealed)
+}
+
+/// Forgets the key being enrolled in `scope` (it was saved).
+pub async fn drop_pending_totp(idp: &Idp, user: &User, scope: Scope<'_>) -> Result<(), MfaError> {
+    idp.cache.delete(&totp_enrol_key(&user.id, scope)).await?;
+    Ok(())
 }
 
 /// What the enrolment page shows: the QR code (SVG), and the key typed by hand.
@@ -276,6 +351,36 @@ fn email_key(user_id: &str, purpose: &str) -> String {
     format!("emailotp:{purpose}:{user_id}")
 }
 
+/// The tries at the code under `key`, counted apart so that each try is
+/// reserved atomically before the code is compared.
+fn tries_key(key: &str) -> String {
+    format!("{key}:tries")
+}
+
+/// What an e-mailed code is for. Codes for enrolment, the bootstrap and a
+/// re-check are bound to the scope (the browser) that asked.
+pub enum Purpose<'a> {
+    /// The second step of signing in, at the person's enrolled address.
+    Login,
+    /// Confirming a new address for codes.
+    Enrol(Scope<'a>),
+    /// The first factor's bootstrap, at the official mailbox.
+    Bootstrap(Scope<'a>),
+    /// Confirming a current factor before a change.
+    Recheck(Scope<'a>),
+}
+
+impl Purpose<'_> {
+    fn key(&self) -> String {
+        match self {
+            Purpose::Login => "login".into(),
+            Purpose::Enrol(s) => format!("enrol:{}", s.key()),
+            Purpose::Bootstrap(s) => format!("bootstrap:{}", s.key()),
+            Purpose::Recheck(s) => format!("recheck:{}", s.key()),
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Sent {
     Sent,
@@ -290,14 +395,14 @@ pub enum Sent {
 pub async fn send_email_code(
     idp: &Idp,
     user_id: &str,
-    purpose: &str,
+    purpose: &Purpose<'_>,
     address: &str,
     now: i64,
 ) -> Result<Sent, MfaError> {
     if idp.mailer.is_none() {
         return Ok(Sent::NoMail);
     }
-    let key = email_key(user_id, purpose);
+    let key = email_key(user_id, &purpose.key());
     if let Some(prev) = idp.cache.get_json::<EmailCode>(&key).await?
         && now - prev.sent_at < EMAIL_RESEND_SECS
     {
@@ -317,6 +422,8 @@ pub async fn send_email_code(
     idp.cache
         .set_json(&key, &entry, Duration::from_secs(EMAIL_CODE_MINUTES * 60))
         .await?;
+    // A new code, new tries.
+    idp.cache.delete(&tries_key(&key)).await?;
     mail::queue(idp, address, &mail::code(&code, EMAIL_CODE_MINUTES)).await?;
     Ok(Sent::Sent)
 }
@@ -333,31 +440,35 @@ pub enum CodeCheck {
 pub async fn check_email_code(
     idp: &Idp,
     user_id: &str,
-    purpose: &str,
+    purpose: &Purpose<'_>,
     code: &str,
     now: i64,
 ) -> Result<CodeCheck, MfaError> {
-    let key = email_key(user_id, purpose);
-    let Some(mut entry) = idp.cache.get_json::<EmailCode>(&key).await? else {
+    let key = email_key(user_id, &purpose.key());
+    let Some(entry) = idp.cache.get_json::<EmailCode>(&key).await? else {
         return Ok(CodeCheck::Missing);
     };
+    let left = i64::try_from(EMAIL_CODE_MINUTES * 60).unwrap_or(600) - (now - entry.sent_at);
+    // The try is reserved before the comparison: of parallel guesses only the
+    // first five are compared, and the code is void after them.
+    let ttl = Duration::from_secs(u64::try_from(left).unwrap_or(1).max(1));
+    let tries = idp.cache.incr(&tries_key(&key), ttl).await?;
+    if tries > i64::from(EMAIL_CODE_TRIES) || left <= 0 {
+        idp.cache.delete(&key).await?;
+        return Ok(CodeCheck::Missing);
+    }
     if crypto::ct_eq(
         crypto::sha256_b64(digits(code).as_bytes()).as_bytes(),
         entry.hash.as_bytes(),
     ) {
         // Taken, so two nodes cannot both accept it.
         return Ok(match idp.cache.take_json::<EmailCode>(&key).await? {
-            Some(e) => CodeCheck::Right(e.address),
-            None => CodeCheck::Missing,
+            Some(e) if e.hash == entry.hash => CodeCheck::Right(e.address),
+            _ => CodeCheck::Missing,
         });
     }
-    entry.tries += 1;
-    let left = i64::try_from(EMAIL_CODE_MINUTES * 60).unwrap_or(600) - (now - entry.sent_at);
-    if entry.tries >= EMAIL_CODE_TRIES || left <= 0 {
+    if tries >= i64::from(EMAIL_CODE_TRIES) {
         idp.cache.delete(&key).await?;
-    } else {
-        let ttl = Duration::from_secs(u64::try_from(left).unwrap_or(1));
-        idp.cache.set_json(&key, &entry, ttl).await?;
     }
     Ok(CodeCheck::Wrong)
 }
@@ -379,19 +490,138 @@ fn failures_key(user_id: &str) -> String {
     format!("mfafail:{user_id}")
 }
 
-/// `true` while the person's second factors pause after too many wrong codes.
+/// `true` while the person's second factors pause (for pages; a code check
+/// goes through [`reserve`]).
 pub async fn paused(idp: &Idp, user_id: &str) -> Result<bool, MfaError> {
     let n: Option<i64> = idp.cache.get_json(&failures_key(user_id)).await?;
     Ok(n.unwrap_or(0) >= MAX_FAILURES)
 }
 
-/// Counts a wrong code; `true` when that made the factors pause.
-pub async fn failed(idp: &Idp, user_id: &str) -> Result<bool, MfaError> {
+/// A code check that may go ahead, holding its place in the count.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reserved(i64);
+
+/// Reserves one code check before it runs: the count goes up atomically
+/// (cache `INCR`), and a check beyond the limit is refused without looking at
+/// the code. `None` while the factors pause.
+pub async fn reserve(idp: &Idp, user_id: &str) -> Result<Option<Reserved>, MfaError> {
     let n = idp
         .cache
         .incr(&failures_key(user_id), FAILURE_WINDOW)
         .await?;
-    Ok(n == MAX_FAILURES)
+    Ok((n <= MAX_FAILURES).then_some(Reserved(n)))
+}
+
+/// Settles a reserved check. A right code clears the count (as a right
+/// password does); a wrong one stays counted. `true` when this wrong code
+/// made the factors pause.
+pub async fn settle(idp: &Idp, user_id: &str, r: Reserved, right: bool) -> Result<bool, MfaError> {
+    if right {
+        idp.cache.delete(&failures_key(user_id)).await?;
+        return Ok(false);
+    }
+    Ok(r.0 == MAX_FAILURES)
+}
+
+// --- Out-of-band bootstrap and recent proof -------------------------------
+
+fn enrolment_hash(code: &str) -> String {
+    recovery_hash(code)
+}
+
+/// Issues an administrator's one-time enrolment code for a person with no
+/// second factor: shown once, stored as a hash, live
+/// [`ENROLMENT_CODE_HOURS`], a new one replaces the old.
+pub async fn issue_enrolment_code(
+    store: &Store,
+    user: &User,
+    now: i64,
+) -> Result<(String, i64), MfaError> {
+    if !store.factors(&user.id).await?.is_empty() {
+        return Err(MfaError::HasFactors(user.email.clone()));
+    }
+    // Sixteen letters and digits (about 79 bits) in groups of four.
+    let raw = crypto::random_bytes(16)?;
+    let chars: Vec<char> = raw
+        .iter()
+        .map(|b| char::from(RECOVERY_ALPHABET[usize::from(*b) % RECOVERY_ALPHABET.len()]))
+        .collect();
+    let code = chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-");
+    let expires_at = now + ENROLMENT_CODE_HOURS * 3600;
+    store
+        .put_enrolment_code(&user.id, &enrolment_hash(&code), now, expires_at)
+        .await?;
+    Ok((code, expires_at))
+}
+
+/// How a first factor's bootstrap was proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The administrator's enrolment code.
+    AdminCode,
+    /// A code sent to the official mailbox.
+    OfficialMail,
+}
+
+/// Checks a bootstrap code: a six-digit code is the one mailed to the
+/// official mailbox in this scope, anything longer the administrator's
+/// enrolment code (spent on use). On success the scope may enrol.
+pub async fn check_bootstrap(
+    idp: &Idp,
+    user: &User,
+    scope: Scope<'_>,
+    code: &str,
+    now: i64,
+) -> Result<Option<Bootstrap>, MfaError> {
+    let norm: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+    let proven = if norm.len() == 6 && norm.chars().all(|c| c.is_ascii_digit()) {
+        match check_email_code(idp, &user.id, &Purpose::Bootstrap(scope), &norm, now).await? {
+            CodeCheck::Right(_) => Some(Bootstrap::OfficialMail),
+            CodeCheck::Wrong | CodeCheck::Missing => None,
+        }
+    } else if norm.len() > 64 {
+        None
+    } else if idp
+        .store
+        .take_enrolment_code(&user.id, &enrolment_hash(&norm), now)
+        .await?
+    {
+        Some(Bootstrap::AdminCode)
+    } else {
+        None
+    };
+    if proven.is_some() {
+        mark_fresh(idp, scope, now).await?;
+    }
+    Ok(proven)
+}
+
+fn fresh_key(scope: Scope<'_>) -> String {
+    format!("mfafresh:{}", scope.key())
+}
+
+/// Notes that `scope` has just proven a current factor (or the bootstrap).
+pub async fn mark_fresh(idp: &Idp, scope: Scope<'_>, now: i64) -> Result<(), MfaError> {
+    let secs = scope.fresh_secs();
+    idp.cache
+        .set_json(
+            &fresh_key(scope),
+            &now,
+            Duration::from_secs(u64::try_from(secs).unwrap_or(600)),
+        )
+        .await?;
+    Ok(())
+}
+
+/// `true` when `scope` proved a current factor (or the bootstrap) recently
+/// enough to change the factors.
+pub async fn is_fresh(idp: &Idp, scope: Scope<'_>, now: i64) -> Result<bool, MfaError> {
+    let at: Option<i64> = idp.cache.get_json(&fresh_key(scope)).await?;
+    Ok(at.is_some_and(|t| now >= t && now - t <= scope.fresh_secs()))
 }
 
 #[cfg(test)]
@@ -413,6 +643,195 @@ mod tests {
         assert_eq!(digits(" 123 456 "), "123456");
         assert_eq!(recovery_hash("ABCDE-fghij"), recovery_hash("abcdefghij"));
         assert_eq!(mask("nguyenvana@gmail.com"), "n***@gmail.com");
+    }
+
+    /// A real IdP on SQLite in a temp dir, the cache in memory, a mail
+    /// server configured (messages only go to the outbox here).
+    async fn idp(dir: &tempfile::TempDir) -> Idp {
+        let d = dir.path().display().to_string();
+        let env: Vec<(String, String)> = [
+            ("IDP_DATA_DIR", d.clone()),
+            ("IDP_DATABASE_URL", format!("sqlite://{d}/idp.db")),
+            ("IDP_SMTP__HOST", "127.0.0.1".into()),
+            ("IDP_SMTP__PORT", "9".into()),
+            ("IDP_SMTP__SECURITY", "none".into()),
+            ("IDP_SMTP__FROM", "khong-tra-loi@binhphuoc.gov.vn".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let config = crate::config::Config::load_from(None, &env).unwrap();
+        Idp::open(config).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn parallel_code_checks_are_reserved_before_they_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = std::sync::Arc::new(idp(&dir).await);
+        let mut tasks = Vec::new();
+        for _ in 0..30 {
+            let idp = std::sync::Arc::clone(&idp);
+            tasks.push(tokio::spawn(
+                async move { reserve(&idp, "u1").await.unwrap() },
+            ));
+        }
+        let mut go = Vec::new();
+        for t in tasks {
+            if let Some(r) = t.await.unwrap() {
+                go.push(r);
+            }
+        }
+        assert_eq!(go.len(), 10, "ten checks, however many come at once");
+        assert!(paused(&idp, "u1").await.unwrap());
+        assert!(reserve(&idp, "u2").await.unwrap().is_some(), "per person");
+        // The tenth wrong code is the one that pauses.
+        let tenth = go.pop().unwrap();
+        assert!(settle(&idp, "u1", tenth, false).await.unwrap() || !go.is_empty());
+        // A right code settles by clearing the count.
+        let r = reserve(&idp, "u3").await.unwrap().unwrap();
+        settle(&idp, "u3", r, true).await.unwrap();
+        for _ in 0..10 {
+            assert!(reserve(&idp, "u3").await.unwrap().is_some());
+        }
+        assert!(reserve(&idp, "u3").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_emailed_code_allows_five_tries_even_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = std::sync::Arc::new(idp(&dir).await);
+        let now = 1_000_000;
+        let key = email_key("u1", &Purpose::Login.key());
+        let entry = EmailCode {
+            hash: crypto::sha256_b64(b"123456"),
+            address: "tam@gmail.com".into(),
+            tries: 0,
+            sent_at: now,
+        };
+        idp.cache
+            .set_json(&key, &entry, Duration::from_secs(600))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let idp = std::sync::Arc::clone(&idp);
+            tasks.push(tokio::spawn(async move {
+                check_email_code(&idp, "u1", &Purpose::Login, "654321", now + 5)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut wrong = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                CodeCheck::Wrong => wrong += 1,
+                CodeCheck::Missing => {}
+                CodeCheck::Right(_) => panic!("a wrong code"),
+            }
+        }
+        assert!(wrong <= 5, "{wrong} tries compared");
+        assert_eq!(
+            check_email_code(&idp, "u1", &Purpose::Login, "123456", now + 6)
+                .await
+                .unwrap(),
+            CodeCheck::Missing,
+            "void after five tries"
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_and_keys_belong_to_the_browser_that_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = idp(&dir).await;
+        let now = 1_000_000;
+        let (a, b) = (Scope::Half("cookie-a"), Scope::Half("cookie-b"));
+        assert_eq!(
+            send_email_code(&idp, "u1", &Purpose::Enrol(a), "x@gmail.com", now)
+                .await
+                .unwrap(),
+            Sent::Sent
+        );
+        // Browser B has no code waiting, so A's cannot be confirmed there.
+        let key_b = email_key("u1", &Purpose::Enrol(b).key());
+        assert!(
+            idp.cache
+                .get_json::<EmailCode>(&key_b)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Recent proof is per scope, and ends.
+        mark_fresh(&idp, Scope::Session("sid-1"), now)
+            .await
+            .unwrap();
+        assert!(
+            is_fresh(&idp, Scope::Session("sid-1"), now + 599)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !is_fresh(&idp, Scope::Session("sid-1"), now + 601)
+                .await
+                .unwrap()
+        );
+        assert!(!is_fresh(&idp, Scope::Session("sid-2"), now).await.unwrap());
+        assert!(!is_fresh(&idp, a, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_enrolment_code_works_once_and_not_for_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = idp(&dir).await;
+        let now = crate::now();
+        let user = User {
+            id: "u1".into(),
+            email: "tamtt@binhphuoc.gov.vn".into(),
+            name: "Trương Thanh Tâm".into(),
+            phone: None,
+            unit: None,
+            title: None,
+            employee_code: None,
+            password_hash: None,
+            is_admin: 0,
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+            personal_email: None,
+            source: "local".into(),
+            signature_page: "last".into(),
+            signature_place: String::new(),
+        };
+        let (code, until) = issue_enrolment_code(&idp.store, &user, now).await.unwrap();
+        assert_eq!(until, now + 24 * 3600);
+        let scope = Scope::Half("cookie");
+        assert_eq!(
+            check_bootstrap(&idp, &user, scope, "wrong-code-here", now)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            check_bootstrap(&idp, &user, scope, &code.to_uppercase(), now)
+                .await
+                .unwrap(),
+            Some(Bootstrap::AdminCode)
+        );
+        assert!(is_fresh(&idp, scope, now).await.unwrap());
+        assert_eq!(
+            check_bootstrap(&idp, &user, Scope::Half("other"), &code, now)
+                .await
+                .unwrap(),
+            None,
+            "once"
+        );
+        let (code, until) = issue_enrolment_code(&idp.store, &user, now).await.unwrap();
+        assert_eq!(
+            check_bootstrap(&idp, &user, scope, &code, until)
+                .await
+                .unwrap(),
+            None,
+            "expired"
+        );
     }
 
     #[test]

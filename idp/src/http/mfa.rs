@@ -1,11 +1,14 @@
 //! Second factors in the browser: the second step of signing in
 //! (`/login/second-factor`, also the step-up an app asks for) and the
 //! person's own factors (`/account/mfa`). Every form is a CSRF-checked POST
-//! with an `op`; wrong codes are counted per person and audited; every
-//! change to the factors is audited and mailed to the owner.
+//! with an `op`; every code check is reserved in the per-person count before
+//! the code is looked at, and wrong ones are audited; every change to the
+//! factors is audited and mailed to the owner. A change needs a recent proof
+//! in the same sign-in or session: a current factor (at sign-in or re-checked
+//! here), or for a first factor the out-of-band bootstrap (an administrator's
+//! enrolment code, or a code sent to the official mailbox).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
@@ -13,21 +16,24 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use portal_ui::Texts;
-use portal_ui::pages::{Chrome, EnrolState, FactorsPage, SecondFactorPage, TotpEnrolView};
+use portal_ui::pages::{Chrome, ConfirmView, EnrolState, SecondFactorPage, TotpEnrolView};
 use serde::Deserialize;
 
-use super::account::{audit, require};
+use super::account::audit;
 use super::ctx::Ctx;
 use super::oidc::see_other;
 use super::{cookies, csrf, error};
 use crate::Idp;
-use crate::auth::mfa::{self, CodeCheck, Method, Sent};
+use crate::auth::mfa::{self, CodeCheck, Method, Scope, Sent};
 use crate::mail;
 use crate::oidc::authorize::{Half, half_key};
 use crate::portal::account::vn_time;
 use crate::portal::login::{self, Context, LoginResult};
 use crate::refusal::Refusal;
 use crate::store::{Factor, User};
+
+mod account;
+pub use account::{factors_get, factors_post};
 
 type St = State<Arc<Idp>>;
 type Pick = fn(&Texts) -> &'static str;
@@ -100,37 +106,47 @@ impl Say {
     }
 }
 
-fn totp_enrol_key(user_id: &str) -> String {
-    format!("totpenrol:{user_id}")
-}
-
-/// The key being enrolled, made on first use and kept while the person scans it.
-async fn pending_totp(idp: &Idp, user: &User) -> Result<String, String> {
-    let key = totp_enrol_key(&user.id);
-    if let Some(s) = idp
-        .cache
-        .get_json::<String>(&key)
+/// The proof a scope still owes before its factors change: `None` when it
+/// proved one recently (or, in a sign-in, bootstrapped the first factor).
+async fn confirm_view(
+    idp: &Idp,
+    user: &User,
+    factors: &[Factor],
+    scope: Scope<'_>,
+) -> Result<Option<ConfirmView>, String> {
+    if mfa::is_fresh(idp, scope, crate::now())
         .await
         .map_err(|e| e.to_string())?
     {
-        return Ok(s);
+        return Ok(None);
     }
-    let sealed = mfa::new_totp_secret(idp, &user.id).map_err(|e| e.to_string())?;
-    idp.cache
-        .set_json(&key, &sealed, Duration::from_secs(15 * 60))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(sealed)
+    let bootstrap = factors.is_empty();
+    let mail_to = if idp.mailer.is_none() {
+        None
+    } else if bootstrap {
+        Some(mfa::mask(&user.email))
+    } else {
+        factors
+            .iter()
+            .find(|f| f.kind == mfa::EMAIL)
+            .and_then(|f| f.address.as_deref())
+            .map(mfa::mask)
+    };
+    Ok(Some(ConfirmView { bootstrap, mail_to }))
 }
 
 async fn enrol_state(
     idp: &Idp,
     user: &User,
     action: &'static str,
+    scope: Scope<'_>,
+    confirm: Option<ConfirmView>,
     say: &mut Say,
 ) -> Result<EnrolState, String> {
-    let totp = if say.totp {
-        let sealed = pending_totp(idp, user).await?;
+    let totp = if say.totp && confirm.is_none() {
+        let sealed = mfa::pending_totp(idp, user, scope)
+            .await
+            .map_err(|e| e.to_string())?;
         let e = mfa::enrolment(idp, user, &sealed).map_err(|e| e.to_string())?;
         let svg = e.qr_svg.find("<svg").map_or("", |i| &e.qr_svg[i..]);
         Some(TotpEnrolView {
@@ -151,7 +167,132 @@ async fn enrol_state(
             .unwrap_or_default(),
         email_sent: say.email_sent.is_some(),
         recovery_codes: std::mem::take(&mut say.recovery_codes),
+        confirm,
     })
+}
+
+/// One code check, reserved in the count before the code is looked at
+/// ([`mfa::reserve`]) and settled once the answer is known.
+struct Attempt(Option<mfa::Reserved>);
+
+impl Attempt {
+    /// `None` while the person's factors pause: the code is not checked.
+    async fn reserve(idp: &Idp, user: &User) -> Result<Option<Attempt>, String> {
+        Ok(mfa::reserve(idp, &user.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| Attempt(Some(r))))
+    }
+
+    async fn right(&mut self, idp: &Idp, user: &User) -> Result<(), String> {
+        if let Some(r) = self.0.take() {
+            mfa::settle(idp, &user.id, r, true)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong code and says so.
+    async fn wrong(&mut self, idp: &Idp, ctx: &Ctx, user: &User, what: &str) -> Say {
+        audit(
+            idp,
+            ctx,
+            "auth.second_factor_failed",
+            user,
+            Some(what.into()),
+        )
+        .await;
+        if let Some(r) = self.0.take()
+            && let Ok(true) = mfa::settle(idp, &user.id, r, false).await
+        {
+            audit(idp, ctx, "auth.second_factor_paused", user, None).await;
+        }
+        Say::error(StatusCode::OK, ctx.lang.texts(), |t| t.wrong_code)
+    }
+}
+
+/// The ops that check a code, each reserved before it runs.
+fn checks_code(op: Option<&str>) -> bool {
+    matches!(
+        op,
+        Some(
+            "totp" | "email" | "recovery" | "bootstrap" | "recheck" | "enrol_totp" | "enrol_email"
+        )
+    )
+}
+
+fn paused_say(t: &Texts) -> Say {
+    Say::error(StatusCode::TOO_MANY_REQUESTS, t, |t| t.mfa_paused)
+}
+
+/// A recovery code was spent: audited, and the owner is told how many are left.
+async fn recovery_used(idp: &Idp, ctx: &Ctx, user: &User, now: i64) -> Result<(), String> {
+    let left = idp
+        .store
+        .recovery_codes_left(&user.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    audit(
+        idp,
+        ctx,
+        "mfa.recovery_code_used",
+        user,
+        Some(format!("{left} left")),
+    )
+    .await;
+    let mail = mail::factors_changed(
+        &format!("Một mã khôi phục đã được dùng để đăng nhập (còn {left} mã)"),
+        &format!("A recovery code was used to sign in ({left} left)"),
+        &vn_time(now),
+    );
+    mail::notify(idp, &user.email, &mail).await;
+    Ok(())
+}
+
+/// The first factor's bootstrap (`bootstrap_send`, `bootstrap`); `None` when
+/// `op` is neither. Only for people with no factor yet.
+async fn bootstrap_op(
+    idp: &Idp,
+    ctx: &Ctx,
+    user: &User,
+    scope: Scope<'_>,
+    f: &FactorForm,
+    attempt: &mut Option<Attempt>,
+) -> Result<Option<Say>, String> {
+    let now = crate::now();
+    match f.op.as_deref() {
+        Some("bootstrap_send") => {
+            // Only the official mailbox, never an address typed here.
+            let official = user.email.clone();
+            let purpose = mfa::Purpose::Bootstrap(scope);
+            Ok(Some(
+                send_code(idp, ctx, user, &purpose, &official, &mfa::mask(&official)).await?,
+            ))
+        }
+        Some("bootstrap") => {
+            let Some(attempt) = attempt else {
+                return Ok(Some(paused_say(ctx.lang.texts())));
+            };
+            let code = f.code.as_deref().unwrap_or_default();
+            match mfa::check_bootstrap(idp, user, scope, code, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(how) => {
+                    attempt.right(idp, user).await?;
+                    let how = match how {
+                        mfa::Bootstrap::AdminCode => "administrator's enrolment code",
+                        mfa::Bootstrap::OfficialMail => "code sent to the official mailbox",
+                    };
+                    audit(idp, ctx, "mfa.bootstrapped", user, Some(how.into())).await;
+                    Ok(Some(Say::notice(ctx.lang.texts().confirmed.to_owned())))
+                }
+                None => Ok(Some(attempt.wrong(idp, ctx, user, "bootstrap").await)),
+            }
+        }
+        _ => Ok(None),
+    }
 }
 
 // --- Signing in -------------------------------------------------------------
@@ -181,6 +322,7 @@ async fn half(idp: &Idp, ctx: &Ctx) -> Result<Option<(String, Half, User)>, Stri
 async fn second_page(
     idp: &Idp,
     ctx: &Ctx,
+    token: &str,
     half: &Half,
     user: &User,
     factors: &[Factor],
@@ -196,7 +338,16 @@ async fn second_page(
     };
     let enrolling = factors.is_empty() && half.passed.is_none();
     say.totp = enrolling;
-    let enrol = match enrol_state(idp, user, SIGN_IN, &mut say).await {
+    let scope = Scope::Half(token);
+    let confirm = if enrolling {
+        match confirm_view(idp, user, factors, scope).await {
+            Ok(c) => c,
+            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+        }
+    } else {
+        None
+    };
+    let enrol = match enrol_state(idp, user, SIGN_IN, scope, confirm, &mut say).await {
         Ok(e) => e,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
@@ -228,7 +379,7 @@ async fn second_page(
 }
 
 pub async fn second_factor_get(State(idp): St, ctx: Ctx) -> Response {
-    let (_, half, user) = match half(&idp, &ctx).await {
+    let (token, half, user) = match half(&idp, &ctx).await {
         Ok(Some(x)) => x,
         Ok(None) => return see_other("/login"),
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
@@ -237,23 +388,7 @@ pub async fn second_factor_get(State(idp): St, ctx: Ctx) -> Response {
         Ok(f) => f,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
-    second_page(&idp, &ctx, &half, &user, &factors, Say::default()).await
-}
-
-/// Counts a wrong code and says so.
-async fn wrong_code(idp: &Idp, ctx: &Ctx, user: &User, what: &str) -> Say {
-    audit(
-        idp,
-        ctx,
-        "auth.second_factor_failed",
-        user,
-        Some(what.into()),
-    )
-    .await;
-    if let Ok(true) = mfa::failed(idp, &user.id).await {
-        audit(idp, ctx, "auth.second_factor_paused", user, None).await;
-    }
-    Say::error(StatusCode::OK, ctx.lang.texts(), |t| t.wrong_code)
+    second_page(&idp, &ctx, &token, &half, &user, &factors, Say::default()).await
 }
 
 fn email_sent_text(t: &Texts, address: &str) -> String {
@@ -265,7 +400,7 @@ async fn send_code(
     idp: &Idp,
     ctx: &Ctx,
     user: &User,
-    purpose: &str,
+    purpose: &mfa::Purpose<'_>,
     address: &str,
     shown: &str,
 ) -> Result<Say, String> {
@@ -294,39 +429,42 @@ fn plausible_address(a: &str) -> bool {
 }
 
 /// Enrolment steps shared by both pages; `Ok(None)` when `op` is not one.
-/// On success the new factor is saved, audited and mailed, and recovery
-/// codes are made if the person had none.
+/// The caller has checked that `scope` may change the factors. On success
+/// the new factor is saved, audited and mailed, and recovery codes are made
+/// if the person had none.
 async fn enrol_op(
     idp: &Idp,
     ctx: &Ctx,
     user: &User,
+    scope: Scope<'_>,
     f: &FactorForm,
+    attempt: &mut Option<Attempt>,
 ) -> Result<Option<(Say, Option<Method>)>, String> {
     let t = ctx.lang.texts();
     let now = crate::now();
     let code = f.code.as_deref().unwrap_or_default();
-    let saved = match f.op.as_deref() {
-        Some("enrol_totp") => {
-            let sealed = pending_totp(idp, user).await?;
+    let saved = match (f.op.as_deref(), attempt.as_mut()) {
+        (Some("enrol_totp"), Some(attempt)) => {
+            let sealed = mfa::pending_totp(idp, user, scope)
+                .await
+                .map_err(|e| e.to_string())?;
             match mfa::check_new_totp(idp, user, &sealed, code, now).map_err(|e| e.to_string())? {
                 Some(step) => {
+                    attempt.right(idp, user).await?;
                     mfa::save_totp(idp, user, &sealed, step, now)
                         .await
                         .map_err(|e| e.to_string())?;
-                    let _ = idp
-                        .cache
-                        .take_json::<String>(&totp_enrol_key(&user.id))
-                        .await;
+                    let _ = mfa::drop_pending_totp(idp, user, scope).await;
                     Method::Totp
                 }
                 None => {
-                    let mut say = wrong_code(idp, ctx, user, "enrol totp").await;
+                    let mut say = attempt.wrong(idp, ctx, user, "enrol totp").await;
                     say.totp = true;
                     return Ok(Some((say, None)));
                 }
             }
         }
-        Some("enrol_email_send") => {
+        (Some("enrol_email_send"), _) => {
             let address = f.address.as_deref().unwrap_or_default().trim().to_owned();
             if !plausible_address(&address) {
                 return Ok(Some((
@@ -334,16 +472,18 @@ async fn enrol_op(
                     None,
                 )));
             }
-            let mut say = send_code(idp, ctx, user, "enrol", &address, &address).await?;
+            let purpose = mfa::Purpose::Enrol(scope);
+            let mut say = send_code(idp, ctx, user, &purpose, &address, &address).await?;
             say.email_sent = Some(address);
             return Ok(Some((say, None)));
         }
-        Some("enrol_email") => {
-            match mfa::check_email_code(idp, &user.id, "enrol", code, now)
+        (Some("enrol_email"), Some(attempt)) => {
+            match mfa::check_email_code(idp, &user.id, &mfa::Purpose::Enrol(scope), code, now)
                 .await
                 .map_err(|e| e.to_string())?
             {
                 CodeCheck::Right(address) => {
+                    attempt.right(idp, user).await?;
                     idp.store
                         .put_factor(&Factor {
                             user_id: user.id.clone(),
@@ -359,7 +499,7 @@ async fn enrol_op(
                 }
                 CodeCheck::Wrong | CodeCheck::Missing => {
                     return Ok(Some((
-                        wrong_code(idp, ctx, user, "enrol email").await,
+                        attempt.wrong(idp, ctx, user, "enrol email").await,
                         None,
                     )));
                 }
@@ -431,6 +571,7 @@ async fn second_factor_step(
 ) -> Result<Response, String> {
     let t = ctx.lang.texts();
     let now = crate::now();
+    let scope = Scope::Half(token);
     let factors = idp
         .store
         .factors(&user.id)
@@ -438,19 +579,28 @@ async fn second_factor_step(
         .map_err(|e| e.to_string())?;
     if !csrf::check(idp, ctx, f.csrf.as_deref()) {
         let say = Say::error(StatusCode::OK, t, |t| t.form_expired);
-        return Ok(second_page(idp, ctx, half, user, &factors, say).await);
+        return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
     }
-    if mfa::paused(idp, &user.id)
+    // A code check holds its place in the count before the code is looked
+    // at, so parallel guesses cannot all be checked.
+    let mut attempt = None;
+    if checks_code(f.op.as_deref()) {
+        match Attempt::reserve(idp, user).await? {
+            Some(a) => attempt = Some(a),
+            None => {
+                return Ok(second_page(idp, ctx, token, half, user, &factors, paused_say(t)).await);
+            }
+        }
+    } else if mfa::paused(idp, &user.id)
         .await
         .map_err(|e| e.to_string())?
     {
-        let say = Say::error(StatusCode::TOO_MANY_REQUESTS, t, |t| t.mfa_paused);
-        return Ok(second_page(idp, ctx, half, user, &factors, say).await);
+        return Ok(second_page(idp, ctx, token, half, user, &factors, paused_say(t)).await);
     }
     let code = f.code.as_deref().unwrap_or_default();
     let factor = |kind: &str| factors.iter().find(|x| x.kind == kind);
-    let proven = match f.op.as_deref() {
-        Some("totp") => match factor(mfa::TOTP) {
+    let proven = match (f.op.as_deref(), attempt.as_mut()) {
+        (Some("totp"), Some(_)) => match factor(mfa::TOTP) {
             Some(fa)
                 if mfa::check_totp(idp, user, fa, code, now)
                     .await
@@ -460,78 +610,89 @@ async fn second_factor_step(
             }
             _ => None,
         },
-        Some("email_send") => {
+        (Some("email_send"), _) => {
             let Some(address) = factor(mfa::EMAIL).and_then(|x| x.address.clone()) else {
                 return Ok(see_other(SIGN_IN));
             };
-            let say = send_code(idp, ctx, user, "login", &address, &mfa::mask(&address)).await?;
-            return Ok(second_page(idp, ctx, half, user, &factors, say).await);
+            let purpose = mfa::Purpose::Login;
+            let say = send_code(idp, ctx, user, &purpose, &address, &mfa::mask(&address)).await?;
+            return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
         }
-        Some("email") => match mfa::check_email_code(idp, &user.id, "login", code, now)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            CodeCheck::Right(_) => Some(Method::Email.amr()),
-            CodeCheck::Wrong | CodeCheck::Missing => None,
-        },
-        Some("recovery") => {
+        (Some("email"), Some(_)) => {
+            match mfa::check_email_code(idp, &user.id, &mfa::Purpose::Login, code, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                CodeCheck::Right(_) => Some(Method::Email.amr()),
+                CodeCheck::Wrong | CodeCheck::Missing => None,
+            }
+        }
+        (Some("recovery"), Some(_)) => {
             if mfa::use_recovery_code(idp, &user.id, code, now)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                let left = idp
-                    .store
-                    .recovery_codes_left(&user.id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                audit(
-                    idp,
-                    ctx,
-                    "mfa.recovery_code_used",
-                    user,
-                    Some(format!("{left} left")),
-                )
-                .await;
-                let mail = mail::factors_changed(
-                    &format!("Một mã khôi phục đã được dùng để đăng nhập (còn {left} mã)"),
-                    &format!("A recovery code was used to sign in ({left} left)"),
-                    &vn_time(now),
-                );
-                mail::notify(idp, &user.email, &mail).await;
+                recovery_used(idp, ctx, user, now).await?;
                 Some(Method::Recovery.amr())
             } else {
                 None
             }
         }
-        Some("done") => half.passed.clone(),
+        (Some("done"), _) => half.passed.clone(),
         // Enrolment is for people without any factor yet.
         _ if !factors.is_empty() => return Ok(see_other(SIGN_IN)),
-        _ => match enrol_op(idp, ctx, user, f).await? {
-            Some((say, Some(method))) => {
-                if say.recovery_codes.is_empty() {
-                    // No new codes to show: on to the app.
-                    return finish(idp, ctx, token, half, method.amr()).await;
-                }
-                // The codes first; "continue" finishes with this factor.
-                half.passed = Some(method.amr());
-                half.update(idp, token).await.map_err(|e| e.to_string())?;
-                let factors = idp
-                    .store
-                    .factors(&user.id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Ok(second_page(idp, ctx, half, user, &factors, say).await);
+        _ => {
+            if let Some(say) = bootstrap_op(idp, ctx, user, scope, f, &mut attempt).await? {
+                return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
             }
-            Some((say, None)) => return Ok(second_page(idp, ctx, half, user, &factors, say).await),
-            None => return Ok(see_other(SIGN_IN)),
-        },
-    };
-    match proven {
-        Some(amr) => finish(idp, ctx, token, half, amr).await,
-        None => {
-            let say = wrong_code(idp, ctx, user, f.op.as_deref().unwrap_or("?")).await;
-            Ok(second_page(idp, ctx, half, user, &factors, say).await)
+            // The first factor only after the out-of-band bootstrap: the
+            // password alone binds nothing.
+            if !mfa::is_fresh(idp, scope, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let say = Say::error(StatusCode::FORBIDDEN, t, |t| t.confirm_first);
+                return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
+            }
+            match enrol_op(idp, ctx, user, scope, f, &mut attempt).await? {
+                Some((say, Some(_))) => {
+                    // Enrolled in this sign-in: it proves the bootstrap, not a
+                    // factor the person already held, so acr stays 1.
+                    let amr = mfa::amr_enrolled();
+                    if say.recovery_codes.is_empty() {
+                        // No new codes to show: on to the app.
+                        return finish(idp, ctx, token, half, amr).await;
+                    }
+                    // The codes first; "continue" finishes.
+                    half.passed = Some(amr);
+                    half.update(idp, token).await.map_err(|e| e.to_string())?;
+                    let factors = idp
+                        .store
+                        .factors(&user.id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
+                }
+                Some((say, None)) => {
+                    return Ok(second_page(idp, ctx, token, half, user, &factors, say).await);
+                }
+                None => return Ok(see_other(SIGN_IN)),
+            }
         }
+    };
+    match (proven, attempt) {
+        (Some(amr), Some(mut a)) => {
+            a.right(idp, user).await?;
+            finish(idp, ctx, token, half, amr).await
+        }
+        (Some(amr), None) => finish(idp, ctx, token, half, amr).await,
+        (None, Some(mut a)) => {
+            let say = a
+                .wrong(idp, ctx, user, f.op.as_deref().unwrap_or("?"))
+                .await;
+            Ok(second_page(idp, ctx, token, half, user, &factors, say).await)
+        }
+        (None, None) => Ok(see_other(SIGN_IN)),
     }
 }
 
@@ -581,176 +742,6 @@ async fn finish(
         resp.headers_mut().append(SET_COOKIE, v);
     }
     Ok(resp)
-}
-
-// --- The account's factors --------------------------------------------------
-
-async fn factors_page(idp: &Idp, ctx: &Ctx, user: &User, mut say: Say) -> Result<Response, String> {
-    let factors = idp
-        .store
-        .factors(&user.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let required = mfa::required_for(idp, user, &[])
-        .await
-        .map_err(|e| e.to_string())?;
-    let recovery_left = idp
-        .store
-        .recovery_codes_left(&user.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let enrol = enrol_state(idp, user, ACCOUNT, &mut say).await?;
-    let c = csrf::issue(idp, ctx).map_err(|e| e.to_string())?;
-    let (status, err) = say
-        .error
-        .map_or((StatusCode::OK, None), |(s, m)| (s, Some(m)));
-    let view = FactorsPage {
-        chrome: Chrome::new(ctx.lang, ACCOUNT),
-        csrf: c.token.clone(),
-        error: err,
-        notice: say.notice,
-        totp: factors.iter().any(|f| f.kind == mfa::TOTP),
-        email: factors
-            .iter()
-            .find(|f| f.kind == mfa::EMAIL)
-            .and_then(|f| f.address.clone()),
-        recovery_left,
-        required,
-        enrol,
-    };
-    let mut resp = error::render(&view, &ctx.request_id);
-    *resp.status_mut() = status;
-    Ok(c.attach(resp))
-}
-
-pub async fn factors_get(State(idp): St, ctx: Ctx) -> Response {
-    let (_, user) = match require(&idp, &ctx).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    factors_page(&idp, &ctx, &user, Say::default())
-        .await
-        .unwrap_or_else(|e| error::internal(&e, true, ctx.lang, &ctx.request_id))
-}
-
-pub async fn factors_post(
-    State(idp): St,
-    ctx: Ctx,
-    f: Result<Form<FactorForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = f else {
-        return error::refused(Refusal::BadRequest, ctx.lang, ACCOUNT, &ctx.request_id);
-    };
-    let (_, user) = match require(&idp, &ctx).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    if !csrf::check(&idp, &ctx, f.csrf.as_deref()) {
-        return error::refused(Refusal::FormExpired, ctx.lang, ACCOUNT, &ctx.request_id);
-    }
-    factors_step(&idp, &ctx, &user, &f)
-        .await
-        .unwrap_or_else(|e| error::internal(&e, true, ctx.lang, &ctx.request_id))
-}
-
-async fn factors_step(
-    idp: &Idp,
-    ctx: &Ctx,
-    user: &User,
-    f: &FactorForm,
-) -> Result<Response, String> {
-    let t = ctx.lang.texts();
-    let now = crate::now();
-    if mfa::paused(idp, &user.id)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        let say = Say::error(StatusCode::TOO_MANY_REQUESTS, t, |t| t.mfa_paused);
-        return factors_page(idp, ctx, user, say).await;
-    }
-    if let Some((say, _)) = enrol_op(idp, ctx, user, f).await? {
-        return factors_page(idp, ctx, user, say).await;
-    }
-    let say = match f.op.as_deref() {
-        Some("start_totp") => Say {
-            totp: true,
-            ..Say::default()
-        },
-        Some(op @ ("remove_totp" | "remove_email")) => {
-            let kind = if op == "remove_totp" {
-                mfa::TOTP
-            } else {
-                mfa::EMAIL
-            };
-            let factors = idp
-                .store
-                .factors(&user.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let last = factors.iter().all(|x| x.kind == kind);
-            if last
-                && mfa::required_for(idp, user, &[])
-                    .await
-                    .map_err(|e| e.to_string())?
-            {
-                Say::error(StatusCode::CONFLICT, t, |t| t.mfa_required_note)
-            } else {
-                if idp
-                    .store
-                    .delete_factor(&user.id, kind)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    audit(idp, ctx, &format!("mfa.{kind}_removed"), user, None).await;
-                    let (vi, en) = if kind == mfa::TOTP {
-                        (
-                            "Đã gỡ bỏ ứng dụng xác thực",
-                            "An authenticator app was removed",
-                        )
-                    } else {
-                        (
-                            "Đã gỡ bỏ nhận mã xác thực qua e-mail",
-                            "Codes by e-mail were removed",
-                        )
-                    };
-                    mail::notify(
-                        idp,
-                        &user.email,
-                        &mail::factors_changed(vi, en, &vn_time(now)),
-                    )
-                    .await;
-                }
-                Say::notice(t.factor_removed.to_owned())
-            }
-        }
-        Some("new_codes") => {
-            let factors = idp
-                .store
-                .factors(&user.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            if factors.is_empty() {
-                Say::default()
-            } else {
-                let codes = mfa::new_recovery_codes(idp, &user.id, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                audit(idp, ctx, "mfa.recovery_codes_renewed", user, None).await;
-                let mail = mail::factors_changed(
-                    "Đã tạo bộ mã khôi phục mới (các mã cũ không còn dùng được)",
-                    "New recovery codes were made (the old ones no longer work)",
-                    &vn_time(now),
-                );
-                mail::notify(idp, &user.email, &mail).await;
-                Say {
-                    recovery_codes: codes,
-                    ..Say::default()
-                }
-            }
-        }
-        _ => Say::error(StatusCode::BAD_REQUEST, t, |t| t.error_bad_request),
-    };
-    factors_page(idp, ctx, user, say).await
 }
 
 #[cfg(test)]

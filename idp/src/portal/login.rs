@@ -313,7 +313,10 @@ pub struct Context<'a> {
     pub request_id: String,
 }
 
-/// The second factor was right: sign in (or raise the session, for a step-up).
+/// The second step is done: sign in (or raise the session, for a step-up).
+/// `amr` with `mfa` raises to `acr` 2 and lets the session change its
+/// factors for a while; without it (a first factor enrolled in this
+/// sign-in) the sign-in stays at `acr` 1 and the app may ask again.
 pub async fn complete(
     idp: &Idp,
     half: &Half,
@@ -329,8 +332,9 @@ pub async fn complete(
     else {
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
+    let with_factor = amr.iter().any(|m| m == "mfa");
     let Some(sid) = &half.step_up else {
-        return finish(
+        let done = finish(
             idp,
             Done {
                 user: &user,
@@ -344,18 +348,42 @@ pub async fn complete(
             },
             now,
         )
-        .await;
+        .await?;
+        if with_factor && let LoginResult::SignedIn { cookie, .. } = &done {
+            let cfg = &idp.config.session;
+            if let Some(sess) = session::load(&idp.cache, cfg, cookie, now).await? {
+                mfa::mark_fresh(idp, mfa::Scope::Session(&sess.sid), now).await?;
+            }
+        }
+        return Ok(done);
     };
     let Some(cookie) = c.session_cookie else {
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
     let amr_text = amr.join(" ");
     let cfg = &idp.config.session;
-    let Some(sess) = session::raise(&idp.cache, cfg, cookie, sid, amr, mfa::ACR_MFA, now).await?
-    else {
+    let sess = if with_factor {
+        session::raise(&idp.cache, cfg, cookie, sid, amr, mfa::ACR_MFA, now).await?
+    } else {
+        // Enrolled, not proven: the session stays as it was.
+        session::load(&idp.cache, cfg, cookie, now)
+            .await?
+            .filter(|s| &s.sid == sid)
+    };
+    let Some(sess) = sess else {
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
-    let mut event = AuditEvent::new("auth.step_up", now);
+    if with_factor {
+        mfa::mark_fresh(idp, mfa::Scope::Session(&sess.sid), now).await?;
+    }
+    let mut event = AuditEvent::new(
+        if with_factor {
+            "auth.step_up"
+        } else {
+            "auth.enrolled"
+        },
+        now,
+    );
     event.ip = c.ip;
     event.request_id = Some(c.request_id);
     event.actor = Some(user.id.clone());

@@ -78,6 +78,49 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Stores a new enrolment code (its hash) for a person, replacing any
+    /// earlier one.
+    pub async fn put_enrolment_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO enrolment_codes (user_id, code_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
+             code_hash = excluded.code_hash, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(user_id)
+        .bind(code_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends an enrolment code: `true` for exactly one caller while it is
+    /// live (a conditional DELETE, so two nodes cannot both use it).
+    pub async fn take_enrolment_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "DELETE FROM enrolment_codes WHERE user_id = $1 AND code_hash = $2 AND expires_at > $3",
+        )
+        .bind(user_id)
+        .bind(code_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Accepts a TOTP time step once: `false` when this step (or a later
     /// one) was already used, so a code seen over a shoulder is worthless.
     pub async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
