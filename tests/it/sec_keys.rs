@@ -77,7 +77,8 @@ async fn write_old_keys(store: &Store, raw: &[u8; 32], now: i64) -> OldKeys {
     for alg in [Alg::RS256, Alg::ES256] {
         for (state, age) in [
             ("retired", 40 * 86_400),
-            ("previous", 7200),
+            // Stopped signing five minutes ago: still published (within the tokens' lifetime).
+            ("previous", 300),
             ("current", 3600),
             ("next", 3600),
         ] {

@@ -164,8 +164,9 @@ fn guard_env() -> Vec<(String, String)> {
         ("IDP_BRUTE_FORCE__MAX_DELAY_SECS", "1"),
         ("IDP_BRUTE_FORCE__LOCK_AFTER", "3"),
         ("IDP_BRUTE_FORCE__LOCK_SECS", "600"),
-        // Not the address rule here: every try comes from 127.0.0.1.
+        // Not the address rules here: every try comes from 127.0.0.1.
         ("IDP_BRUTE_FORCE__IP_FAILURES", "10000"),
+        ("IDP_HTTP__RATE_LIMIT_REQUESTS", "100000"),
     ])
 }
 
@@ -440,9 +441,14 @@ async fn a_directory_entry_never_takes_over_another_account() {
     assert!(!home.contains("Kẻ giả danh"), "{home}");
 }
 
+const METRICS_TOKEN: &str = "metrics-token-of-the-test";
+
 /// The counters of password hashes, directory searches and binds.
 async fn work(idp: &Idp) -> [u64; 3] {
-    let text = reqwest::get(idp.url("/metrics"))
+    let text = reqwest::Client::new()
+        .get(idp.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
@@ -466,8 +472,10 @@ async fn work(idp: &Idp) -> [u64; 3] {
 #[tokio::test]
 async fn every_account_costs_one_hash_one_search_and_one_bind() {
     let slapd = Slapd::start();
+    let mut env = slapd.env();
+    env.extend(vars(&[("IDP_HTTP__METRICS_TOKEN", METRICS_TOKEN)]));
     let idp = Idp::spawn(&Backends {
-        env: slapd.env(),
+        env,
         ..Backends::default()
     });
     idp.cli_ok(
