@@ -181,10 +181,9 @@ pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) 
             if matches!(
                 resp.status(),
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-            ) {
-                if let Err(e) = failed(&idp.cache, "fail", ip, window, now).await {
-                    tracing::warn!(error = %e, "failed call not counted: the cache is unreachable");
-                }
+            ) && let Err(e) = failed(&idp.cache, "fail", ip, window, now).await
+            {
+                tracing::warn!(error = %e, "failed call not counted: the cache is unreachable");
             }
             return resp;
         }
