@@ -113,8 +113,9 @@ pub struct Work {
 pub enum Bind {
     /// The password is right for this entry, whose one address is `identity.email`.
     Ok { dn: String, identity: Identity },
-    /// The password is right, but the entry cannot be anyone here (several
-    /// addresses, none, or one outside the domain): refused, with the reason.
+    /// The entry found cannot be this account (several addresses, none, one
+    /// outside the domain, or another person's): refused, with the reason,
+    /// before any password is tried on it.
     Unfit { dn: String, reason: String },
     /// No such entry (or several), or a wrong password.
     No,
@@ -382,6 +383,24 @@ impl LdapDirectory {
             self.stand_in_bind().await;
             return Ok(Bind::No);
         };
+        // The entry must be the account looked up before a password is tried
+        // on it: else `uid={local}` would let every spelling of an address
+        // (another domain, each with counters of its own) guess this entry's
+        // password against the directory.
+        let mail = match self.mail(&entry) {
+            Ok(mail) if mail == email => mail,
+            other => {
+                self.stand_in_bind().await;
+                let reason = other.map_or_else(
+                    |reason| reason,
+                    |mail| format!("names {mail}, not the account looked up"),
+                );
+                return Ok(Bind::Unfit {
+                    dn: entry.dn,
+                    reason,
+                });
+            }
+        };
         let mut ldap = self.connect().await?;
         self.work.binds.fetch_add(1, Ordering::Relaxed);
         let r = ldap
@@ -395,17 +414,11 @@ impl LdapDirectory {
             rc if REFUSED.contains(&rc) => return Ok(Bind::No),
             _ => return Err(DirectoryError::Other(r.to_string())),
         }
-        Ok(match self.mail(&entry) {
-            Ok(mail) => Bind::Ok {
-                dn: entry.dn.clone(),
-                identity: Identity {
-                    email: mail,
-                    ..self.identity(&entry, email)
-                },
-            },
-            Err(reason) => Bind::Unfit {
-                dn: entry.dn,
-                reason,
+        Ok(Bind::Ok {
+            dn: entry.dn.clone(),
+            identity: Identity {
+                email: mail,
+                ..self.identity(&entry, email)
             },
         })
     }

@@ -511,3 +511,74 @@ async fn every_account_costs_one_hash_one_search_and_one_bind() {
         assert_eq!(spent, vec![1, 1, 1], "{account}: hashes, searches, binds");
     }
 }
+
+/// A browser that goes away while its password is being checked leaves no
+/// reservation behind: the owner signs in right after, not a minute later.
+#[tokio::test]
+async fn a_try_abandoned_mid_check_does_not_hold_the_account() {
+    let idp = Idp::spawn(&Backends {
+        // A hash slow enough to leave in the middle of.
+        env: vars(&[
+            ("IDP_PASSWORD__MEMORY_KIB", "65536"),
+            ("IDP_PASSWORD__ITERATIONS", "12"),
+        ]),
+        ..Backends::default()
+    });
+    idp.add_person();
+    {
+        let r = ready(&idp).await;
+        let left = r
+            .browser
+            .http
+            .post(format!("{}/login", r.base))
+            .form(&[
+                ("csrf", r.csrf.as_str()),
+                ("account", "tamtt"),
+                ("password", "a wrong guess"),
+            ])
+            .timeout(Duration::from_millis(100))
+            .send()
+            .await;
+        assert!(
+            left.as_ref().is_err_and(reqwest::Error::is_timeout),
+            "the browser left before the answer: {left:?}"
+        );
+    }
+    // Time for the abandoned check to finish.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (status, said) = post(ready(&idp).await, "tamtt".into(), PASSWORD.into()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{said}");
+}
+
+/// An address in another domain finds the entry by its `uid`, but no
+/// password is tried on that entry: the right and a wrong password get the
+/// same answer and the same audit record (the directory's own counters and
+/// the person's mailbox are never reached through another spelling).
+#[tokio::test]
+async fn another_spelling_of_an_address_tries_no_password_on_the_entry() {
+    let slapd = Slapd::start();
+    let idp = Idp::spawn(&Backends {
+        env: slapd.env(),
+        ..Backends::default()
+    });
+    let refused = |events: &[idp::store::AuditEvent], who: &str| {
+        events
+            .iter()
+            .filter(|e| e.kind == "auth.directory_refused" && e.subject.as_deref() == Some(who))
+            .count()
+    };
+    for (who, password) in [
+        ("huongvm@khac.example", "Pw-huongvm-9123"),
+        ("huongvm@hcm.gov.vn", "a wrong guess"),
+    ] {
+        let (status, said) = attempt(&idp, who, password).await;
+        assert_eq!(status, StatusCode::OK, "{said}");
+        assert_eq!(said, "wrong", "{who}");
+        assert_eq!(refused(&audit_events(&idp).await, who), 1, "{who}");
+    }
+    // The owner, as the directory names them, still signs in.
+    assert_eq!(
+        attempt(&idp, "huongvm", "Pw-huongvm-9123").await.0,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -33,7 +33,8 @@ pub struct Directories {
 pub const LDAP_SOURCE: &str = "ldap";
 
 impl Directories {
-    /// A right password that still signs nobody in: logged and audited.
+    /// A directory entry that signs nobody in (it names another account, or
+    /// claims one from another source): logged and audited.
     async fn refuse(&self, email: &str, detail: String) -> LoginOutcome {
         tracing::warn!(account = %email, %detail, "directory sign-in refused");
         let mut event = AuditEvent::new("auth.directory_refused", crate::now());

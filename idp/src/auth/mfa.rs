@@ -2,7 +2,7 @@
 //! e-mail, and recovery codes for when the phone is lost. Who needs one: the
 //! people the policy names (administrators, configured groups), everyone who
 //! has enrolled a factor, and everyone signing in to an app that requires it
-//! or asks for it with `acr_values=2`.
+//! or asks for it with `acr_values=2` (read in `oidc::authorize`).
 //!
 //! The first factor is bootstrapped out of band: a one-time enrolment code
 //! from an administrator or a code sent to the person's official mailbox,
@@ -129,11 +129,6 @@ pub async fn required_for(idp: &Idp, user: &User, factors: &[Factor]) -> Result<
     }
     let groups = idp.store.groups_of(&user.id).await?;
     Ok(groups.iter().any(|g| policy.groups.contains(g)))
-}
-
-/// `true` when `acr_values` asks for a second factor.
-pub fn asks_for_mfa(acr_values: Option<&str>) -> bool {
-    acr_values.is_some_and(|v| v.split(' ').any(|a| a == ACR_MFA))
 }
 
 // --- TOTP -------------------------------------------------------------------
@@ -636,10 +631,7 @@ mod tests {
     }
 
     #[test]
-    fn acr_values_and_codes_are_read_leniently() {
-        assert!(asks_for_mfa(Some("1 2")));
-        assert!(!asks_for_mfa(Some("1")));
-        assert!(!asks_for_mfa(None));
+    fn codes_are_read_leniently() {
         assert_eq!(digits(" 123 456 "), "123456");
         assert_eq!(recovery_hash("ABCDE-fghij"), recovery_hash("abcdefghij"));
         assert_eq!(mask("nguyenvana@gmail.com"), "n***@gmail.com");

@@ -175,9 +175,10 @@ pub async fn end_by_hash(
     hash: &str,
     sid: &str,
 ) -> Result<(), SessionError> {
-    mark_ended(cache, cfg, sid).await?;
+    // Marked first; deleted even if the mark cannot be written (a full cache).
+    let marked = mark_ended(cache, cfg, sid).await;
     cache.delete(&by_hash(hash)).await?;
-    Ok(())
+    marked
 }
 
 /// A session named by its [`key_hash`], as it is now (no timeout refresh).

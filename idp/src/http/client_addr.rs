@@ -66,9 +66,9 @@ impl Proxies {
         };
         let mut hops: Vec<Option<IpAddr>> = Vec::new();
         for value in headers.get_all(name) {
-            let Ok(text) = value.to_str() else {
-                return peer;
-            };
+            // Bytes that are not text sit in an entry the client wrote (the
+            // proxy appends clean ones on the right): read the rest anyway.
+            let text = String::from_utf8_lossy(value.as_bytes());
             match self.header {
                 Header::XForwardedFor => hops.extend(text.split(',').map(xff_entry)),
                 Header::Forwarded => hops.extend(text.split(',').map(forwarded_element)),
@@ -192,6 +192,18 @@ mod tests {
             let h = headers("x-forwarded-for", values);
             assert_eq!(p.client(peer, &h), ip(want), "{values:?}");
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_do_not_hide_the_client() {
+        let p = proxies(&["10.0.0.1/32"], Header::XForwardedFor);
+        let mut h = HeaderMap::new();
+        // The client's own entry holds a byte that is not text; the proxy appended the real one.
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap(),
+        );
+        assert_eq!(p.client(ip("10.0.0.1"), &h), ip("203.0.113.7"));
     }
 
     #[test]

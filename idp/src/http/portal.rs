@@ -120,17 +120,40 @@ pub async fn login_post(
         )
         .await;
     }
-    let attempt = Attempt {
-        account: &account,
-        password: f.password.as_deref().unwrap_or_default(),
-        req: f.req.as_deref(),
-        old_cookie: ctx.cookie(cookies::session_name(&idp)),
-        device: ctx.cookie(cookies::device_name(&idp)),
-        ip: ctx.ip.clone(),
-        user_agent: ctx.user_agent.clone(),
-        request_id: ctx.request_id.clone(),
+    // The check runs to its end in a task of its own: a browser that goes
+    // away (or the handler timeout) must not drop it between the reservation
+    // and its settlement, which would hold the account's turn until it expires.
+    let check = {
+        let idp = Arc::clone(&idp);
+        let account = account.clone();
+        let password = f.password.unwrap_or_default();
+        let req = f.req.clone();
+        let old_cookie = ctx.cookie(cookies::session_name(&idp)).map(str::to_owned);
+        let device = ctx.cookie(cookies::device_name(&idp)).map(str::to_owned);
+        let (ip, user_agent, request_id) = (
+            ctx.ip.clone(),
+            ctx.user_agent.clone(),
+            ctx.request_id.clone(),
+        );
+        tokio::spawn(async move {
+            let attempt = Attempt {
+                account: &account,
+                password: &password,
+                req: req.as_deref(),
+                old_cookie: old_cookie.as_deref(),
+                device: device.as_deref(),
+                ip,
+                user_agent,
+                request_id,
+            };
+            login::submit(&idp, attempt, crate::now()).await
+        })
     };
-    match login::submit(&idp, attempt, crate::now()).await {
+    let outcome = match check.await {
+        Ok(outcome) => outcome,
+        Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
+    };
+    match outcome {
         Ok(LoginResult::SignedIn {
             cookie,
             redirect,

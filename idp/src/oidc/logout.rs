@@ -242,11 +242,21 @@ pub async fn sign_out_others(
         .store
         .end_sessions_of_person(user_id, keep_sid, "signed out", now)
         .await?;
+    // The SQL end is committed, so a retry would not find these again: every
+    // one is tried even when a cache write fails (a full cache, Redis
+    // flapping), and the first failure is reported once all were tried.
+    let mut failure: Option<OidcError> = None;
     for (sid, hash) in &ended.sessions {
-        session::end_by_hash(&idp.cache, &idp.config.session, hash, sid).await?;
+        if let Err(e) = session::end_by_hash(&idp.cache, &idp.config.session, hash, sid).await {
+            tracing::error!(sid = %sid, error = %e, "sign-out: session not ended in the cache");
+            failure.get_or_insert(e.into());
+        }
     }
     for (gid, _) in &ended.grants {
-        super::tokens::revoke_grant_access(idp, gid).await?;
+        if let Err(e) = super::tokens::revoke_grant_access(idp, gid).await {
+            tracing::error!(grant = %gid, error = %e, "sign-out: access tokens not revoked in the cache");
+            failure.get_or_insert(e);
+        }
     }
     let mut sids: Vec<&str> = ended.sessions.iter().map(|(s, _)| s.as_str()).collect();
     sids.extend(ended.apps.iter().map(|(s, _)| s.as_str()));
@@ -275,7 +285,10 @@ pub async fn sign_out_others(
         ));
         idp.audit(e).await;
     }
-    Ok(ended.sessions.len())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(ended.sessions.len()),
+    }
 }
 
 /// Ends the session named by `hash` (see [`session::key_hash`]).
