@@ -22,6 +22,8 @@ hoanglm|Hoàng Lê Minh|Văn phòng UBND tỉnh|Văn thư
 nguyenvtb|Nguyễn Văn Thành Bình|Sở Tài chính|Phó Giám đốc
 PEOPLE
 "$bin/idp" user add admin --name "Quản trị hệ thống" --admin --password-stdin <<<"$password" >/dev/null
+# An administrator binds a first second factor only with a code given out of band.
+enrolment=$("$bin/idp" user enrolment-code admin | sed -n 's/.*works once): //p')
 
 start_app() { # id port name back|front (how the app hears of a sign-out)
   local base=http://127.0.0.1:$2 secret
@@ -46,8 +48,9 @@ cat <<MESSAGE
   Đăng nhập (sign in) as tamtt, hoanglm or nguyenvtb with the password $password.
   Open both apps from their tiles: no second sign-in. Sign out at the portal
   or in either app: both apps are signed out. The administrator "admin" (same
-  password) must use a second factor: the first sign-in sets up an authenticator
-  app from a QR code. Ctrl-C stops the demo.
+  password) must use a second factor: at the first sign-in, type the enrolment
+  code $enrolment, then set up an authenticator app from the QR code.
+  Ctrl-C stops the demo.
 
 MESSAGE
 wait
