@@ -1,5 +1,5 @@
 //! Staff sign in with their official mailbox's password, checked against a
-//! real OpenLDAP `slapd` loaded with the shared sample directory (400 people):
+//! real OpenLDAP `slapd` loaded with the sample directory (400 people):
 //! short names and full addresses, wrong passwords and unknown accounts alike,
 //! local accounts beside the directory, and the directory down and back.
 
@@ -16,7 +16,7 @@ pub const BASE_DN: &str = "ou=people,dc=binhphuoc,dc=gov,dc=vn";
 pub const ADMIN_DN: &str = "cn=admin,dc=binhphuoc,dc=gov,dc=vn";
 pub const ADMIN_PASSWORD: &str = "directory-admin-secret";
 
-/// A throwaway OpenLDAP server holding `../shared/fixtures/directory/people.ldif`.
+/// A throwaway OpenLDAP server holding `tests/fixtures/directory/people.ldif`.
 pub struct Slapd {
     pub url: String,
     port: u16,
@@ -26,11 +26,10 @@ pub struct Slapd {
 }
 
 fn people_ldif() -> PathBuf {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/directory/people.ldif");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/directory/people.ldif");
     assert!(
         p.exists(),
-        "{} is missing: the tests read ../shared/fixtures beside the checkout",
+        "{} is missing from the repository's test data",
         p.display()
     );
     p

@@ -7,14 +7,14 @@ use reqwest::StatusCode;
 use crate::browser::{Browser, location, param};
 use crate::harness::{Backends, Idp, PASSWORD};
 
-/// Sample data from the project's shared folder, beside the checkout (`../shared/fixtures`).
+/// Sample images of the repository's test data (`tests/fixtures/images`).
 pub fn fixture(name: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/images")
+        .join("fixtures/images")
         .join(name);
     assert!(
         p.exists(),
-        "{} is missing: the tests read the sample data in ../shared/fixtures beside the checkout",
+        "{} is missing from the repository's test data",
         p.display()
     );
     p
