@@ -178,7 +178,8 @@ impl MasterKey {
         }
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let text = text.trim();
-        let bytes: Option<Vec<u8>> = (text.len() == 64)
+        // ASCII first: slicing text with other characters could split one.
+        let bytes: Option<Vec<u8>> = (text.len() == 64 && text.is_ascii())
             .then(|| {
                 (0..32)
                     .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
@@ -423,6 +424,13 @@ mod tests {
         }
         std::fs::write(&path, "short").unwrap();
         assert!(MasterKey::load_or_create(&path).is_err());
+        // 64 bytes, but not 64 hex digits: a configuration error naming the file, no panic.
+        std::fs::write(&path, format!("a{}b", "é".repeat(31))).unwrap();
+        let e = MasterKey::load_or_create(&path).err().unwrap().to_string();
+        assert!(
+            e.contains("master.key") && e.contains("64 hex digits"),
+            "{e}"
+        );
     }
 
     #[test]
