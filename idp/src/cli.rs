@@ -262,6 +262,9 @@ fn init_logging(config: &Config) {
 
 async fn serve(config: Config) -> Result<(), CliError> {
     init_logging(&config);
+    if !config.ignored_env.is_empty() {
+        tracing::warn!(variables = ?config.ignored_env, "environment variables that name no setting are ignored");
+    }
     let idp = Idp::open(config).await?;
     if idp.store.count_admins().await? == 0 {
         let domain = idp

@@ -63,6 +63,11 @@ pub struct Config {
     /// `[http]`: timeouts, connection limit, per-address rate limits, trusted
     /// reverse proxies and access to `/metrics`.
     pub http: HttpConfig,
+    /// `IDP_*` variables that name no setting (Kubernetes sets `IDP_PORT`,
+    /// `IDP_SERVICE_HOST`, … in every pod beside a Service called `idp`):
+    /// ignored, and named in one warning at start.
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
 }
 
 /// `[http]`: the edge. Everything from outside waits with a timeout and is counted.
@@ -553,6 +558,7 @@ impl Default for Config {
             mfa: MfaConfig::default(),
             max_body_bytes: 64 * 1024,
             http: HttpConfig::default(),
+            ignored_env: Vec::new(),
         }
     }
 }
@@ -612,7 +618,7 @@ impl Config {
         let file = file
             .map(Path::to_path_buf)
             .or_else(|| lookup("IDP_CONFIG").map(PathBuf::from));
-        let mut fig = Figment::new();
+        let mut base = Figment::new();
         if let Some(path) = &file {
             if !path.exists() {
                 return Err(ConfigError::File {
@@ -620,8 +626,10 @@ impl Config {
                     message: "no such file (check IDP_CONFIG or --config)".into(),
                 });
             }
-            fig = fig.merge(Toml::file(path));
+            base = base.merge(Toml::file(path));
         }
+        // (variable, setting path, value)
+        let mut vars: Vec<(String, String, figment::value::Value)> = Vec::new();
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("IDP_") else {
                 continue;
@@ -642,9 +650,34 @@ impl Config {
             let path = key.to_ascii_lowercase().replace("__", ".");
             // Typed like figment's own `Env` provider: "200" is a number, "true" a bool.
             let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
-            fig = fig.merge(Serialized::default(&path, value));
+            vars.push((name.clone(), path, value));
         }
-        let config: Config = fig.extract().map_err(|e| {
+        let mut ignored_env = Vec::new();
+        let extracted = loop {
+            let fig = vars.iter().fold(base.clone(), |fig, (_, path, value)| {
+                fig.merge(Serialized::default(path, value.clone()))
+            });
+            match fig.extract::<Config>() {
+                Ok(config) => break Ok(config),
+                // A variable that names no setting is dropped (and named once
+                // logging is up); an unknown key in the file stays an error.
+                Err(e) => {
+                    let unknown = match &e.kind {
+                        // figment's path ends with the unknown field.
+                        figment::error::Kind::UnknownField(..) => {
+                            let at = e.path.join(".");
+                            vars.iter().position(|(_, path, _)| *path == at)
+                        }
+                        _ => None,
+                    };
+                    match unknown {
+                        Some(i) => ignored_env.push(vars.remove(i).0),
+                        None => break Err(e),
+                    }
+                }
+            }
+        };
+        let mut config: Config = extracted.map_err(|e| {
             let field = e.path.join(".");
             invalid(
                 if field.is_empty() { "(file)" } else { &field },
@@ -656,6 +689,7 @@ impl Config {
             )
         })?;
         config.validate()?;
+        config.ignored_env = ignored_env;
         Ok(config)
     }
 
@@ -863,6 +897,42 @@ mod tests {
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.email_domain.as_deref(), Some("a.gov.vn"));
         assert_eq!(c.tokens.access_ttl_secs, 200);
+    }
+
+    #[test]
+    fn unknown_variables_are_ignored_but_unknown_file_keys_are_not() {
+        // What Kubernetes sets beside a Service called `idp`, and a typo in a section.
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("IDP_PORT", "tcp://10.96.0.12:80"),
+                ("IDP_PORT_80_TCP_ADDR", "10.96.0.12"),
+                ("IDP_SERVICE_HOST", "10.96.0.12"),
+                ("IDP_SESSION__IDLE_TIMEOUT", "60"),
+                ("IDP_LISTEN", "127.0.0.1:9001"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        let mut ignored = c.ignored_env.clone();
+        ignored.sort();
+        assert_eq!(
+            ignored,
+            [
+                "IDP_PORT",
+                "IDP_PORT_80_TCP_ADDR",
+                "IDP_SERVICE_HOST",
+                "IDP_SESSION__IDLE_TIMEOUT"
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idp.toml");
+        std::fs::write(&file, "port = 80\n").unwrap();
+        let e = Config::load_from(Some(&file), &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("port"), "{e}");
     }
 
     #[test]
