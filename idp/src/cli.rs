@@ -272,9 +272,17 @@ async fn serve(config: Config) -> Result<(), CliError> {
             .email_domain
             .clone()
             .unwrap_or_else(|| "example.gov.vn".into());
+        // The binary as it was started (`cargo run` puts it under target/),
+        // so the lines below work as printed from the same folder.
+        let bin = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "idp".into());
         tracing::warn!("no administrator yet");
         eprintln!(
-            "No administrator yet. Create one with:\n  idp user add admin@{domain} --name \"Quản trị hệ thống\" --admin --password-stdin"
+            "No administrator yet. From this folder, with the same settings, create one (the password is read from standard input)\n\
+             and give them the one-time code that binds their second factor at the first sign-in:\n  \
+             printf '%s' 'a-long-password' | {bin} user add admin@{domain} --name \"Quản trị hệ thống\" --admin --password-stdin\n  \
+             {bin} user enrolment-code admin@{domain}"
         );
     }
     crate::http::serve(Arc::new(idp)).await?;

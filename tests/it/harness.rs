@@ -377,6 +377,11 @@ impl Idp {
         idp
     }
 
+    /// The `IDP_*` settings this node was started with.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     pub fn var(&self, name: &str) -> Option<String> {
         self.env
             .iter()

@@ -204,3 +204,41 @@ async fn cli_refuses_bad_input_and_names_the_problem() {
         "nothing half-created"
     );
 }
+
+/// The start message's commands for a first administrator work as printed
+/// (from the folder the server runs in, with the same settings).
+#[test]
+fn the_first_administrator_is_created_with_the_printed_commands() {
+    let idp = Idp::spawn(&Backends::default());
+    let log = idp.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.starts_with("No administrator yet"))
+        .skip(2)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let mut printed = Vec::new();
+    for line in lines {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(line.trim())
+            .env_clear()
+            .envs(idp.env().iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        printed.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert!(printed[1].contains("enrolment code"), "{}", printed[1]);
+    let list = idp.cli_ok(&["user", "list"], None);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("admin@") && l.ends_with("admin,password")),
+        "{list}"
+    );
+}
