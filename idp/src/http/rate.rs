@@ -72,39 +72,16 @@ pub async fn reserve(
     Ok(verdict(n, limit, left))
 }
 
-/// The failures `ip` has already had in this window, as a verdict on the next call.
-pub async fn failures_so_far(
-    cache: &Cache,
-    class: &str,
-    ip: IpAddr,
-    limit: u32,
-    window: u64,
-    now: i64,
-) -> Result<Budget, CacheError> {
-    let (key, left) = key(class, ip, window, now);
-    let n = cache
-        .get(&key)
-        .await?
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or(0);
-    // Refused from the `limit`th failure on: the next call would be one too many.
-    Ok(verdict(n + 1, limit, left))
-}
-
-/// Counts one failure of `ip`.
-pub async fn failed(
+/// Gives back a reservation of `class` that was not spent (a call that worked).
+pub async fn give_back(
     cache: &Cache,
     class: &str,
     ip: IpAddr,
     window: u64,
     now: i64,
 ) -> Result<(), CacheError> {
-    let (key, left) = key(class, ip, window, now);
-    cache
-        .incr(&key, Duration::from_secs(left))
-        .await
-        .map(|_| ())
+    let (key, _) = key(class, ip, window, now);
+    cache.decr(&key).await.map(|_| ())
 }
 
 fn verdict(n: i64, limit: u32, left: u64) -> Budget {
@@ -164,10 +141,10 @@ pub async fn pages(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Res
     resp
 }
 
-/// Middleware of the app-facing endpoints: only failed calls count, so a
-/// working app is never slowed; an address past the limit is refused before
-/// any lookup. (The check and the count are two steps: parallel failures can
-/// pass the limit by the number of connections at once, each a cheap refusal.)
+/// Middleware of the app-facing endpoints: every call reserves a failure
+/// before it runs (so parallel failures cannot pass the limit together) and
+/// gives it back when it works, so a working app is never slowed; an
+/// address past the limit is refused before any lookup.
 pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Response {
     let Some(ip) = client(&req) else {
         return next.run(req).await;
@@ -175,15 +152,15 @@ pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) 
     let h = &idp.config.http;
     let now = crate::now();
     let (limit, window) = (h.rate_limit_failures, h.rate_limit_window_secs);
-    let retry_after = match failures_so_far(&idp.cache, "fail", ip, limit, window, now).await {
+    let retry_after = match reserve(&idp.cache, "fail", ip, limit, window, now).await {
         Ok(Budget::Open) => {
             let resp = next.run(req).await;
-            if matches!(
+            if !matches!(
                 resp.status(),
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-            ) && let Err(e) = failed(&idp.cache, "fail", ip, window, now).await
+            ) && let Err(e) = give_back(&idp.cache, "fail", ip, window, now).await
             {
-                tracing::warn!(error = %e, "failed call not counted: the cache is unreachable");
+                tracing::warn!(error = %e, "a working call stays counted: the cache is unreachable");
             }
             return resp;
         }
@@ -270,27 +247,43 @@ mod tests {
         let cache = Cache::Memory(MemoryCache::new());
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let now = 1_000_000;
-        for _ in 0..2 {
+        // Working calls give their reservation back: any number of them.
+        for _ in 0..10 {
             assert_eq!(
-                failures_so_far(&cache, "fail", ip, 3, 60, now)
-                    .await
-                    .unwrap(),
+                reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
                 Budget::Open
             );
-            failed(&cache, "fail", ip, 60, now).await.unwrap();
+            give_back(&cache, "fail", ip, 60, now).await.unwrap();
         }
-        assert_eq!(
-            failures_so_far(&cache, "fail", ip, 3, 60, now)
-                .await
-                .unwrap(),
-            Budget::Open
-        );
-        failed(&cache, "fail", ip, 60, now).await.unwrap();
+        // Three failures are kept; the next call is refused before it runs.
+        for _ in 0..3 {
+            assert_eq!(
+                reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
+                Budget::Open
+            );
+        }
         assert!(matches!(
-            failures_so_far(&cache, "fail", ip, 3, 60, now)
-                .await
-                .unwrap(),
+            reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
             Budget::JustSpent { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn parallel_failed_calls_cannot_pass_the_limit_together() {
+        let cache = Cache::Memory(MemoryCache::new());
+        let ip: IpAddr = "203.0.113.8".parse().unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { reserve(&cache, "fail", ip, 3, 60, 1_000_000).await })
+            })
+            .collect();
+        let mut open = 0;
+        for t in tasks {
+            if t.await.unwrap().unwrap() == Budget::Open {
+                open += 1;
+            }
+        }
+        assert_eq!(open, 3);
     }
 }
