@@ -1,6 +1,7 @@
 //! dangnhap: a centralised sign-on identity provider for a province's
 //! e-government. See the README's Architecture section for the map.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod cli;
@@ -32,7 +33,7 @@ use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::metrics::Metrics;
 use crate::oidc::keys::KeyManager;
-use crate::store::{AuditEvent, Store};
+use crate::store::Store;
 
 /// Seconds since the Unix epoch. Domain functions take `now` as an argument;
 /// only the edges call this.
@@ -169,13 +170,5 @@ impl Idp {
             brand_css,
             logo,
         })
-    }
-
-    /// Appends to the audit log. A failure is logged loudly but does not undo
-    /// what already happened (the person is signed in or out either way).
-    pub async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.store.record(&event).await {
-            tracing::error!(error = %e, kind = %event.kind, "audit event not recorded");
-        }
     }
 }

@@ -20,8 +20,9 @@
 use connectors::{Bind, Directory, DirectoryError, LdapDirectory, LoginOutcome};
 
 use super::local::LocalDirectory;
+use crate::audit::{self, Event, Kind};
 use crate::crypto;
-use crate::store::{AuditEvent, Store};
+use crate::store::Store;
 
 pub struct Directories {
     pub local: LocalDirectory,
@@ -37,10 +38,10 @@ impl Directories {
     /// claims one from another source): logged and audited.
     async fn refuse(&self, email: &str, detail: String) -> LoginOutcome {
         tracing::warn!(account = %email, %detail, "directory sign-in refused");
-        let mut event = AuditEvent::new("auth.directory_refused", crate::now());
-        event.subject = Some(email.to_owned());
-        event.detail = Some(detail);
-        if let Err(e) = self.store.record(&event).await {
+        let event = Event::new(Kind::DirectoryRefused, crate::now())
+            .subject(email)
+            .detail(detail);
+        if let Err(e) = audit::record(&self.store, event).await {
             tracing::error!(error = %e, "audit event not recorded");
         }
         LoginOutcome::InvalidCredentials

@@ -17,9 +17,8 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheBackend, CacheError};
+use crate::cache::{Cache, CacheBackend, CacheError, keys};
 use crate::config::BruteForceConfig;
-use crate::crypto;
 
 /// What to do with a sign-in attempt before checking the password.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,21 +55,12 @@ pub enum Admission {
     Refused(Verdict),
 }
 
-fn account_key(account: &str) -> String {
-    crypto::sha256_b64(account.trim().to_lowercase().as_bytes())
-}
-
-fn keys(account: &str) -> (String, String, String) {
-    let a = account_key(account);
+fn account_keys(account: &str) -> (String, String, String) {
     (
-        format!("bf:n:{a}"),
-        format!("bf:t:{a}"),
-        format!("bf:lock:{a}"),
+        keys::bf_failures(account),
+        keys::bf_last(account),
+        keys::bf_lock(account),
     )
-}
-
-fn turn_key(account: &str) -> String {
-    format!("bf:turn:{}", account_key(account))
 }
 
 /// The part of a client address that is counted: an IPv4 address, the /64
@@ -90,17 +80,6 @@ pub fn address(ip: &str) -> String {
     }
 }
 
-fn address_key(address: &str) -> String {
-    format!("bf:ip:{address}")
-}
-
-fn known_key(account: &str, address: &str) -> String {
-    format!(
-        "bf:ok:{}",
-        crypto::sha256_b64(format!("{}|{address}", account_key(account)).as_bytes())
-    )
-}
-
 async fn number(cache: &Cache, key: &str) -> Result<Option<i64>, CacheError> {
     Ok(cache
         .get(key)
@@ -118,7 +97,7 @@ pub fn delay(cfg: &BruteForceConfig, failures: u32) -> u64 {
 }
 
 async fn locked(cache: &Cache, account: &str, now: i64) -> Result<Option<u64>, CacheError> {
-    let (_, _, lock) = keys(account);
+    let (_, _, lock) = account_keys(account);
     Ok(match number(cache, &lock).await? {
         Some(until) if until > now => Some(u64::try_from(until - now).unwrap_or(0)),
         _ => None,
@@ -136,7 +115,7 @@ pub async fn reserve(
     ip: Option<&str>,
     now: i64,
 ) -> Result<Admission, CacheError> {
-    let turn = turn_key(account);
+    let turn = keys::bf_turn(account);
     if !cache
         .set_nx(&turn, b"1", Duration::from_secs(TURN_SECS))
         .await?
@@ -168,7 +147,7 @@ async fn admit(
     if let Some(secs) = locked(cache, account, now).await? {
         return Ok(Admission::Refused(Verdict::Locked(secs)));
     }
-    let (count, last, _) = keys(account);
+    let (count, last, _) = account_keys(account);
     let failures = number(cache, &count).await?.unwrap_or(0);
     let wait =
         i64::try_from(delay(cfg, u32::try_from(failures).unwrap_or(u32::MAX))).unwrap_or(i64::MAX);
@@ -185,11 +164,13 @@ async fn admit(
     let address = ip.map(address);
     if let Some(addr) = &address {
         // Counted before the check: parallel tries from one address see each other.
-        let key = address_key(addr);
+        let key = keys::bf_address(addr);
         let n = cache
             .incr(&key, Duration::from_secs(cfg.window_secs))
             .await?;
-        if n > i64::from(cfg.ip_failures) && cache.get(&known_key(account, addr)).await?.is_none() {
+        if n > i64::from(cfg.ip_failures)
+            && cache.get(&keys::bf_known(account, addr)).await?.is_none()
+        {
             cache.decr(&key).await?;
             return Ok(Admission::Refused(Verdict::Address));
         }
@@ -209,7 +190,7 @@ pub async fn failed(
     r: Reservation,
     now: i64,
 ) -> Result<bool, CacheError> {
-    let (count, last, lock) = keys(&r.account);
+    let (count, last, lock) = account_keys(&r.account);
     let window = Duration::from_secs(cfg.window_secs.max(cfg.lock_secs));
     let n = cache.incr(&count, window).await?;
     cache.set(&last, now.to_string().as_bytes(), window).await?;
@@ -228,7 +209,7 @@ pub async fn failed(
         cache.delete(&last).await?;
         locked_now = true;
     }
-    cache.delete(&turn_key(&r.account)).await?;
+    cache.delete(&keys::bf_turn(&r.account)).await?;
     Ok(locked_now)
 }
 
@@ -236,20 +217,20 @@ pub async fn failed(
 /// advance count is given back, and the address is remembered as one this
 /// account signs in from (for 30 days).
 pub async fn succeeded(cache: &Cache, r: Reservation) -> Result<(), CacheError> {
-    let (count, last, _) = keys(&r.account);
+    let (count, last, _) = account_keys(&r.account);
     cache.delete(&count).await?;
     cache.delete(&last).await?;
     if let Some(addr) = &r.address {
-        cache.decr(&address_key(addr)).await?;
+        cache.decr(&keys::bf_address(addr)).await?;
         cache
             .set(
-                &known_key(&r.account, addr),
+                &keys::bf_known(&r.account, addr),
                 b"1",
                 Duration::from_secs(30 * 86_400),
             )
             .await?;
     }
-    cache.delete(&turn_key(&r.account)).await?;
+    cache.delete(&keys::bf_turn(&r.account)).await?;
     Ok(())
 }
 
@@ -257,16 +238,16 @@ pub async fn succeeded(cache: &Cache, r: Reservation) -> Result<(), CacheError> 
 /// nothing is counted and the turn is given back.
 pub async fn release(cache: &Cache, r: Reservation) -> Result<(), CacheError> {
     if let Some(addr) = &r.address {
-        cache.decr(&address_key(addr)).await?;
+        cache.decr(&keys::bf_address(addr)).await?;
     }
-    cache.delete(&turn_key(&r.account)).await?;
+    cache.delete(&keys::bf_turn(&r.account)).await?;
     Ok(())
 }
 
 /// An administrator lifts a lock (and the count behind it).
 pub async fn unlock(cache: &Cache, account: &str) -> Result<(), CacheError> {
-    let (count, last, lock) = keys(account);
-    for k in [count, last, lock, turn_key(account)] {
+    let (count, last, lock) = account_keys(account);
+    for k in [count, last, lock, keys::bf_turn(account)] {
         cache.delete(&k).await?;
     }
     Ok(())

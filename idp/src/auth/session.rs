@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Cache, CacheBackend, CacheError};
+use crate::cache::{Cache, CacheBackend, CacheError, keys};
 use crate::config::SessionConfig;
 use crate::crypto::{self, CryptoError};
 
@@ -39,30 +39,18 @@ pub enum SessionError {
 /// The SHA-256 of a cookie: names the session in the cache and in the
 /// per-person index, so either can end it without knowing the cookie.
 pub fn key_hash(cookie: &str) -> String {
-    crypto::sha256_b64(cookie.as_bytes())
-}
-
-fn key(cookie: &str) -> String {
-    by_hash(&key_hash(cookie))
-}
-
-fn by_hash(hash: &str) -> String {
-    format!("sess:{hash}")
-}
-
-fn ended_key(sid: &str) -> String {
-    format!("sessend:{sid}")
+    keys::hash(cookie)
 }
 
 /// Marks `sid` ended, for as long as any session could live.
 async fn mark_ended(cache: &Cache, cfg: &SessionConfig, sid: &str) -> Result<(), SessionError> {
     let ttl = Duration::from_secs(cfg.absolute_timeout_secs.max(1));
-    cache.set(&ended_key(sid), b"1", ttl).await?;
+    cache.set(&keys::session_ended(sid), b"1", ttl).await?;
     Ok(())
 }
 
 async fn has_ended(cache: &Cache, sid: &str) -> Result<bool, SessionError> {
-    Ok(cache.get(&ended_key(sid)).await?.is_some())
+    Ok(cache.get(&keys::session_ended(sid)).await?.is_some())
 }
 
 /// Starts a session; returns the cookie value (the only copy of the secret).
@@ -95,7 +83,11 @@ async fn save(
     s: &SsoSession,
 ) -> Result<(), SessionError> {
     cache
-        .set_json(&key(cookie), s, Duration::from_secs(cfg.idle_timeout_secs))
+        .set_json(
+            &keys::session(cookie),
+            s,
+            Duration::from_secs(cfg.idle_timeout_secs),
+        )
         .await?;
     Ok(())
 }
@@ -107,12 +99,12 @@ pub async fn load(
     cookie: &str,
     now: i64,
 ) -> Result<Option<SsoSession>, SessionError> {
-    let Some(mut s) = cache.get_json::<SsoSession>(&key(cookie)).await? else {
+    let Some(mut s) = cache.get_json::<SsoSession>(&keys::session(cookie)).await? else {
         return Ok(None);
     };
     let limit = i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX);
     if now >= s.created_at.saturating_add(limit) || has_ended(cache, &s.sid).await? {
-        cache.delete(&key(cookie)).await?;
+        cache.delete(&keys::session(cookie)).await?;
         return Ok(None);
     }
     if now - s.last_seen >= 60 {
@@ -160,7 +152,9 @@ pub async fn destroy_by_hash(
     cfg: &SessionConfig,
     hash: &str,
 ) -> Result<Option<SsoSession>, SessionError> {
-    let s = cache.take_json::<SsoSession>(&by_hash(hash)).await?;
+    let s = cache
+        .take_json::<SsoSession>(&keys::session_by_hash(hash))
+        .await?;
     if let Some(s) = &s {
         mark_ended(cache, cfg, &s.sid).await?;
     }
@@ -177,7 +171,7 @@ pub async fn end_by_hash(
 ) -> Result<(), SessionError> {
     // Marked first; deleted even if the mark cannot be written (a full cache).
     let marked = mark_ended(cache, cfg, sid).await;
-    cache.delete(&by_hash(hash)).await?;
+    cache.delete(&keys::session_by_hash(hash)).await?;
     marked
 }
 
@@ -188,7 +182,10 @@ pub async fn peek_by_hash(
     hash: &str,
     now: i64,
 ) -> Result<Option<SsoSession>, SessionError> {
-    let Some(s) = cache.get_json::<SsoSession>(&by_hash(hash)).await? else {
+    let Some(s) = cache
+        .get_json::<SsoSession>(&keys::session_by_hash(hash))
+        .await?
+    else {
         return Ok(None);
     };
     let limit = i64::try_from(cfg.absolute_timeout_secs).unwrap_or(i64::MAX);

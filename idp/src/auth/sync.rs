@@ -21,8 +21,9 @@ use std::time::Instant;
 use connectors::{DirectoryError, Identity, LdapDirectory};
 
 use super::directory::LDAP_SOURCE;
+use crate::audit::{self, Event, Kind};
 use crate::crypto::{self, CryptoError};
-use crate::store::{AuditEvent, DirectoryChanges, Store, StoreError};
+use crate::store::{DirectoryChanges, Store, StoreError};
 
 /// A full read at least this often, whatever the marks say.
 const FULL_EVERY_SECS: i64 = 24 * 3600;
@@ -176,10 +177,10 @@ pub async fn run(
     report.refused = refused.len();
     for (subject, detail) in refused {
         tracing::warn!(%subject, %detail, "directory sync refused an entry");
-        let mut event = AuditEvent::new("directory.refused", now);
-        event.subject = Some(subject);
-        event.detail = Some(detail);
-        store.record(&event).await?;
+        let event = Event::new(Kind::DirectorySyncRefused, now)
+            .subject(subject)
+            .detail(detail);
+        audit::record(store, event).await?;
     }
     Ok((report, started.elapsed().as_secs_f64()))
 }

@@ -5,6 +5,7 @@
 //! [`MemoryCache`] for a single node and [`RedisCache`] when `IDP_REDIS_URL`
 //! is set, so nothing a node holds in memory is needed by another node.
 
+pub mod keys;
 mod memory;
 mod redis;
 

@@ -24,6 +24,7 @@ use serde_json::json;
 use super::ctx::{ClientAddr, Ctx};
 use super::error;
 use crate::Idp;
+use crate::cache::keys::{self, RateClass};
 use crate::cache::{Cache, CacheBackend, CacheError};
 
 /// The outcome of counting one request.
@@ -37,31 +38,16 @@ pub enum Budget {
     JustSpent { retry_after: u64 },
 }
 
-/// What an address is counted as: itself, or its /64.
-pub fn bucket(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
-
-fn key(class: &str, ip: IpAddr, window: u64, now: i64) -> (String, u64) {
+fn key(class: RateClass, ip: IpAddr, window: u64, now: i64) -> (String, u64) {
     let now = u64::try_from(now).unwrap_or(0);
     let window = window.max(1);
-    let index = now / window;
-    (
-        format!("rate:{class}:{}:{index}", bucket(ip)),
-        window - now % window,
-    )
+    (keys::rate(class, ip, now / window), window - now % window)
 }
 
 /// Reserves one request of `class` from `ip` in the current window.
 pub async fn reserve(
     cache: &Cache,
-    class: &str,
+    class: RateClass,
     ip: IpAddr,
     limit: u32,
     window: u64,
@@ -75,7 +61,7 @@ pub async fn reserve(
 /// Gives back a reservation of `class` that was not spent (a call that worked).
 pub async fn give_back(
     cache: &Cache,
-    class: &str,
+    class: RateClass,
     ip: IpAddr,
     window: u64,
     now: i64,
@@ -107,7 +93,7 @@ pub async fn pages(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Res
     let h = &idp.config.http;
     let budget = reserve(
         &idp.cache,
-        "page",
+        RateClass::Page,
         ip,
         h.rate_limit_requests,
         h.rate_limit_window_secs,
@@ -152,13 +138,13 @@ pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) 
     let h = &idp.config.http;
     let now = crate::now();
     let (limit, window) = (h.rate_limit_failures, h.rate_limit_window_secs);
-    let retry_after = match reserve(&idp.cache, "fail", ip, limit, window, now).await {
+    let retry_after = match reserve(&idp.cache, RateClass::Fail, ip, limit, window, now).await {
         Ok(Budget::Open) => {
             let resp = next.run(req).await;
             if !matches!(
                 resp.status(),
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-            ) && let Err(e) = give_back(&idp.cache, "fail", ip, window, now).await
+            ) && let Err(e) = give_back(&idp.cache, RateClass::Fail, ip, window, now).await
             {
                 tracing::warn!(error = %e, "a working call stays counted: the cache is unreachable");
             }
@@ -196,14 +182,14 @@ mod tests {
 
     #[test]
     fn ipv6_counts_by_64() {
-        assert_eq!(bucket("203.0.113.7".parse().unwrap()), "203.0.113.7");
+        assert_eq!(keys::bucket("203.0.113.7".parse().unwrap()), "203.0.113.7");
         assert_eq!(
-            bucket("2001:db8:1:2:aaaa::1".parse().unwrap()),
-            bucket("2001:db8:1:2:bbbb::9".parse().unwrap())
+            keys::bucket("2001:db8:1:2:aaaa::1".parse().unwrap()),
+            keys::bucket("2001:db8:1:2:bbbb::9".parse().unwrap())
         );
         assert_ne!(
-            bucket("2001:db8:1:2::1".parse().unwrap()),
-            bucket("2001:db8:1:3::1".parse().unwrap())
+            keys::bucket("2001:db8:1:2::1".parse().unwrap()),
+            keys::bucket("2001:db8:1:3::1".parse().unwrap())
         );
     }
 
@@ -215,7 +201,7 @@ mod tests {
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let cache = cache.clone();
-                tokio::spawn(async move { reserve(&cache, "page", ip, 10, 60, now).await })
+                tokio::spawn(async move { reserve(&cache, RateClass::Page, ip, 10, 60, now).await })
             })
             .collect();
         let mut results = Vec::new();
@@ -233,11 +219,15 @@ mod tests {
         // Another address, and the next window, start again.
         let other: IpAddr = "203.0.113.8".parse().unwrap();
         assert_eq!(
-            reserve(&cache, "page", other, 10, 60, now).await.unwrap(),
+            reserve(&cache, RateClass::Page, other, 10, 60, now)
+                .await
+                .unwrap(),
             Budget::Open
         );
         assert_eq!(
-            reserve(&cache, "page", ip, 10, 60, now + 40).await.unwrap(),
+            reserve(&cache, RateClass::Page, ip, 10, 60, now + 40)
+                .await
+                .unwrap(),
             Budget::Open
         );
     }
@@ -250,20 +240,28 @@ mod tests {
         // Working calls give their reservation back: any number of them.
         for _ in 0..10 {
             assert_eq!(
-                reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
+                reserve(&cache, RateClass::Fail, ip, 3, 60, now)
+                    .await
+                    .unwrap(),
                 Budget::Open
             );
-            give_back(&cache, "fail", ip, 60, now).await.unwrap();
+            give_back(&cache, RateClass::Fail, ip, 60, now)
+                .await
+                .unwrap();
         }
         // Three failures are kept; the next call is refused before it runs.
         for _ in 0..3 {
             assert_eq!(
-                reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
+                reserve(&cache, RateClass::Fail, ip, 3, 60, now)
+                    .await
+                    .unwrap(),
                 Budget::Open
             );
         }
         assert!(matches!(
-            reserve(&cache, "fail", ip, 3, 60, now).await.unwrap(),
+            reserve(&cache, RateClass::Fail, ip, 3, 60, now)
+                .await
+                .unwrap(),
             Budget::JustSpent { .. }
         ));
     }
@@ -275,7 +273,9 @@ mod tests {
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let cache = cache.clone();
-                tokio::spawn(async move { reserve(&cache, "fail", ip, 3, 60, 1_000_000).await })
+                tokio::spawn(
+                    async move { reserve(&cache, RateClass::Fail, ip, 3, 60, 1_000_000).await },
+                )
             })
             .collect();
         let mut open = 0;

@@ -13,6 +13,7 @@ use super::{OidcError, known_scopes, params};
 use crate::Idp;
 use crate::auth::mfa;
 use crate::auth::session::SsoSession;
+use crate::cache::keys;
 use crate::crypto;
 use crate::refusal::Refusal;
 
@@ -116,18 +117,6 @@ pub enum Step {
     SecondFactor {
         token: String,
     },
-}
-
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", crypto::sha256_b64(code.as_bytes()))
-}
-
-pub fn code_used_key(code: &str) -> String {
-    format!("codeused:{}", crypto::sha256_b64(code.as_bytes()))
-}
-
-pub fn pending_key(req_id: &str) -> String {
-    format!("authreq:{}", crypto::sha256_b64(req_id.as_bytes()))
 }
 
 /// `uri` with `params` appended to its query.
@@ -345,7 +334,7 @@ pub async fn start(
     let req_id = crypto::random_token()?;
     idp.cache
         .set_json(
-            &pending_key(&req_id),
+            &keys::pending(&req_id),
             &pending,
             Duration::from_secs(idp.config.session.login_request_ttl_secs),
         )
@@ -386,9 +375,8 @@ pub struct Half {
 /// How long a person has for their second factor.
 pub const HALF_TTL_SECS: u64 = 15 * 60;
 
-pub fn half_key(token: &str) -> String {
-    format!("half:{}", crypto::sha256_b64(token.as_bytes()))
-}
+/// Kept for the second-factor handlers until they call `cache::keys::half`.
+pub use crate::cache::keys::half as half_key;
 
 impl Half {
     /// Stores a new one; returns the cookie value.
@@ -400,7 +388,7 @@ impl Half {
 
     pub async fn update(&self, idp: &Idp, token: &str) -> Result<(), OidcError> {
         idp.cache
-            .set_json(&half_key(token), self, Duration::from_secs(HALF_TTL_SECS))
+            .set_json(&keys::half(token), self, Duration::from_secs(HALF_TTL_SECS))
             .await?;
         Ok(())
     }
@@ -429,7 +417,7 @@ pub async fn issue_code(
         expires_at: now + super::tokens::secs(ttl),
     };
     idp.cache
-        .set_json(&code_key(&code), &grant, Duration::from_secs(ttl))
+        .set_json(&keys::code(&code), &grant, Duration::from_secs(ttl))
         .await?;
 
     Ok(with_params(

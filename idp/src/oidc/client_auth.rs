@@ -151,7 +151,7 @@ async fn check_assertion(idp: &Idp, client: &Client, jwt: &str, now: i64) -> Res
         return Err(fail("client assertion expired or too long-lived", false));
     }
     let jti = s("jti").ok_or_else(|| fail("client assertion jti", false))?;
-    let key = format!("jti:{}:{}", client.id, crypto::sha256_b64(jti.as_bytes()));
+    let key = crate::cache::keys::assertion_jti(&client.id, jti);
     let ttl = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1) + 60);
     if !idp.cache.set_nx(&key, b"1", ttl).await? {
         return Err(fail("client assertion replayed", false));

@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{CodeGrant, code_key, code_used_key, pkce_shaped};
+use super::authorize::{CodeGrant, pkce_shaped};
 use super::client_auth::{self, Presented};
 use super::tokens::{self, AccessGrant, IdTokenFacts, secs};
 use super::{OidcError, params};
 use crate::Idp;
+use crate::audit::{Event, Kind};
 use crate::cache::CacheBackend;
+use crate::cache::keys;
 use crate::crypto;
-use crate::store::{AuditEvent, Client, Grant, RefreshUse};
+use crate::store::{Client, Grant, RefreshUse};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
@@ -123,14 +125,14 @@ async fn authorization_code(
         .code
         .as_deref()
         .ok_or_else(|| OidcError::InvalidRequest("code is required".into()))?;
-    let Some(cg) = idp.cache.take_json::<CodeGrant>(&code_key(code)).await? else {
+    let Some(cg) = idp.cache.take_json::<CodeGrant>(&keys::code(code)).await? else {
         // Replayed: revoke what the first redemption issued.
-        if let Some(gid) = idp.cache.get(&code_used_key(code)).await? {
+        if let Some(gid) = idp.cache.get(&keys::code_used(code)).await? {
             let gid = String::from_utf8_lossy(&gid).into_owned();
             tokens::revoke_grant(idp, &gid, "authorization code replayed", now).await?;
-            let mut e = AuditEvent::new("oidc.code_replayed", now);
-            e.client_id = Some(client.id.clone());
-            e.subject = Some(gid);
+            let e = Event::new(Kind::CodeReplayed, now)
+                .client(&client.id)
+                .subject(gid);
             idp.audit(e).await;
             tracing::warn!(client_id = %client.id, "authorization code replayed; grant revoked");
         }
@@ -174,7 +176,7 @@ async fn authorization_code(
     let gid = crypto::random_id()?;
     idp.cache
         .set(
-            &code_used_key(code),
+            &keys::code_used(code),
             gid.as_bytes(),
             Duration::from_secs(3600),
         )
@@ -277,10 +279,10 @@ async fn refresh(
         RefreshUse::Unknown => return Err(bad_grant("the refresh token is invalid")),
         RefreshUse::Reused(g) => {
             tokens::revoke_grant(idp, &g.id, "refresh token reused", now).await?;
-            let mut e = AuditEvent::new("oidc.refresh_reused", now);
-            e.client_id = Some(client.id.clone());
-            e.subject = Some(g.user_id.clone());
-            e.detail = Some(format!("grant {}", g.id));
+            let e = Event::new(Kind::RefreshReused, now)
+                .client(&client.id)
+                .subject(&g.user_id)
+                .detail(format!("grant {}", g.id));
             idp.audit(e).await;
             tracing::warn!(client_id = %client.id, grant = %g.id, "refresh token reused; family revoked");
             return Err(bad_grant(

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::OidcError;
 use super::keys::KeyRing;
 use crate::Idp;
-use crate::cache::CacheBackend;
+use crate::cache::{CacheBackend, keys as cache_keys};
 use crate::crypto;
 use crate::jose::{self, Alg};
 use crate::store::{Client, User};
@@ -160,14 +160,6 @@ pub fn mint_id_token(
     Ok(ring.signer(alg).sign(ID_TOKEN_TYP, &c)?)
 }
 
-fn revoked_jti_key(jti: &str) -> String {
-    format!("revjti:{jti}")
-}
-
-fn revoked_grant_key(gid: &str) -> String {
-    format!("revgrant:{gid}")
-}
-
 /// Checks an access token we issued: signature, type, issuer, expiry, revocation.
 pub async fn verify_access(idp: &Idp, token: &str, now: i64) -> Result<AccessClaims, OidcError> {
     let invalid = |why: &str| OidcError::InvalidToken(why.to_owned());
@@ -186,14 +178,18 @@ pub async fn verify_access(idp: &Idp, token: &str, now: i64) -> Result<AccessCla
     }
     if idp
         .cache
-        .get(&revoked_jti_key(&claims.jti))
+        .get(&cache_keys::revoked_jti(&claims.jti))
         .await?
         .is_some()
     {
         return Err(invalid("the token was revoked"));
     }
     if let Some(gid) = &claims.gid
-        && idp.cache.get(&revoked_grant_key(gid)).await?.is_some()
+        && idp
+            .cache
+            .get(&cache_keys::revoked_grant(gid))
+            .await?
+            .is_some()
     {
         return Err(invalid("the token was revoked"));
     }
@@ -204,7 +200,7 @@ pub async fn verify_access(idp: &Idp, token: &str, now: i64) -> Result<AccessCla
 pub async fn revoke_access(idp: &Idp, claims: &AccessClaims, now: i64) -> Result<(), OidcError> {
     let ttl = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0).max(1));
     idp.cache
-        .set(&revoked_jti_key(&claims.jti), b"1", ttl)
+        .set(&cache_keys::revoked_jti(&claims.jti), b"1", ttl)
         .await?;
     Ok(())
 }
@@ -218,6 +214,8 @@ pub async fn revoke_grant(idp: &Idp, gid: &str, reason: &str, now: i64) -> Resul
 /// Marks a grant's access tokens revoked (its refresh tokens are revoked in SQL).
 pub async fn revoke_grant_access(idp: &Idp, gid: &str) -> Result<(), OidcError> {
     let ttl = Duration::from_secs(idp.config.tokens.access_ttl_secs.max(1));
-    idp.cache.set(&revoked_grant_key(gid), b"1", ttl).await?;
+    idp.cache
+        .set(&cache_keys::revoked_grant(gid), b"1", ttl)
+        .await?;
     Ok(())
 }

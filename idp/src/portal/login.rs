@@ -5,15 +5,17 @@
 use connectors::{Directory, DirectoryError, LoginOutcome};
 
 use crate::Idp;
+use crate::audit::{Event, Kind};
 use crate::auth::guard::{self, Admission, Verdict};
 use crate::auth::mfa;
 use crate::auth::{account, session};
+use crate::cache::keys;
 use crate::mail;
 use crate::oidc::OidcError;
-use crate::oidc::authorize::{self, Half, Pending, pending_key};
+use crate::oidc::authorize::{self, Half, Pending};
 use crate::portal::account::vn_time;
 use crate::refusal::Refusal;
-use crate::store::{AuditEvent, SessionRow, StoreError, User};
+use crate::store::{SessionRow, StoreError, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -52,7 +54,7 @@ pub enum LoginResult {
 
 /// The pending authorization behind `req`, if it is still there.
 pub async fn pending(idp: &Idp, req: &str) -> Result<Option<Pending>, LoginError> {
-    Ok(idp.cache.get_json::<Pending>(&pending_key(req)).await?)
+    Ok(idp.cache.get_json::<Pending>(&keys::pending(req)).await?)
 }
 
 pub struct Attempt<'a> {
@@ -102,9 +104,9 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
             return Err(e);
         }
     };
-    let mut event = AuditEvent::new("auth.login_failed", now);
-    event.ip = a.ip.clone();
-    event.request_id = Some(a.request_id.clone());
+    let mut event = Event::new(Kind::LoginFailed, now)
+        .ip(a.ip.clone())
+        .request(&a.request_id);
     let Some(user) = user else {
         idp.metrics.login(false);
         event.subject = Some(
@@ -115,7 +117,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         let locked = guard::failed(&idp.cache, bf, reservation, now).await?;
         if locked {
             let mut lock = event.clone();
-            lock.kind = "auth.locked".into();
+            lock.kind = Kind::Locked;
             lock.detail = Some(format!(
                 "{} wrong passwords; locked for {} s",
                 bf.lock_after, bf.lock_secs
@@ -147,7 +149,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
             created_at: now,
         };
         let token = half.save(idp).await?;
-        event.kind = "auth.password_ok".into();
+        event.kind = Kind::PasswordOk;
         event.actor = Some(user.id.clone());
         event.subject = Some(user.email.clone());
         event.detail = Some("second factor next".into());
@@ -226,11 +228,11 @@ pub struct Done<'a> {
 pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, LoginError> {
     let user = d.user;
     idp.metrics.login(true);
-    let mut event = AuditEvent::new("auth.login", now);
-    event.ip = d.ip.clone();
-    event.request_id = Some(d.request_id.clone());
-    event.actor = Some(user.id.clone());
-    event.subject = Some(user.email.clone());
+    let mut event = Event::new(Kind::Login, now)
+        .ip(d.ip.clone())
+        .request(&d.request_id)
+        .actor(&user.id)
+        .subject(&user.email);
     let acr = if d.amr.iter().any(|m| m == "mfa") {
         mfa::ACR_MFA
     } else {
@@ -291,13 +293,13 @@ async fn back_to_app(
     idp: &Idp,
     req: Option<&str>,
     sess: &session::SsoSession,
-    event: &mut AuditEvent,
+    event: &mut Event,
     now: i64,
 ) -> Result<Option<String>, LoginError> {
     let Some(req) = req else {
         return Ok(Some("/".to_owned()));
     };
-    let Some(p) = idp.cache.take_json::<Pending>(&pending_key(req)).await? else {
+    let Some(p) = idp.cache.take_json::<Pending>(&keys::pending(req)).await? else {
         return Ok(None);
     };
     event.client_id = Some(p.client_id.clone());
@@ -376,19 +378,17 @@ pub async fn complete(
     if with_factor {
         mfa::mark_fresh(idp, mfa::Scope::Session(&sess.sid), now).await?;
     }
-    let mut event = AuditEvent::new(
-        if with_factor {
-            "auth.step_up"
-        } else {
-            "auth.enrolled"
-        },
-        now,
-    );
-    event.ip = c.ip;
-    event.request_id = Some(c.request_id);
-    event.actor = Some(user.id.clone());
-    event.subject = Some(user.email.clone());
-    event.detail = Some(format!("sid {}; amr {amr_text}", sess.sid));
+    let kind = if with_factor {
+        Kind::StepUp
+    } else {
+        Kind::Enrolled
+    };
+    let mut event = Event::new(kind, now)
+        .ip(c.ip)
+        .request(c.request_id)
+        .actor(&user.id)
+        .subject(&user.email)
+        .detail(format!("sid {}; amr {amr_text}", sess.sid));
     let Some(redirect) = back_to_app(idp, half.req.as_deref(), &sess, &mut event, now).await?
     else {
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));

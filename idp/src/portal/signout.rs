@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
-use crate::cache::CacheError;
+use crate::cache::{CacheError, keys};
 use crate::crypto;
 use crate::oidc::logout::{AppNotice, Notice, SignedOut};
 use crate::store::StoreError;
@@ -47,10 +47,6 @@ pub enum ProgressError {
     Crypto(#[from] crypto::CryptoError),
 }
 
-fn key(id: &str) -> String {
-    format!("signout:{id}")
-}
-
 /// Keeps the progress of a sign-out; returns its id.
 pub async fn save(
     idp: &Idp,
@@ -62,7 +58,7 @@ pub async fn save(
         apps: out.apps.clone(),
         redirect,
     };
-    idp.cache.set_json(&key(&id), &p, TTL).await?;
+    idp.cache.set_json(&keys::signout(&id), &p, TTL).await?;
     Ok(id)
 }
 
@@ -70,7 +66,7 @@ pub async fn load(idp: &Idp, id: &str) -> Result<Option<Progress>, ProgressError
     if id.len() > 64 {
         return Ok(None);
     }
-    Ok(idp.cache.get_json(&key(id)).await?)
+    Ok(idp.cache.get_json(&keys::signout(id)).await?)
 }
 
 /// Each app with its state now.
