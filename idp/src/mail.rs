@@ -1,6 +1,6 @@
 //! Outgoing mail: messages are written to the outbox (SQL) first and sent by
-//! the delivery worker, so a mail server that is down delays them and loses
-//! none. Each message says the same in Vietnamese and in English, because the
+//! its worker (`outbox`), so a mail server that is down delays them and loses
+//! none; [`deliver`] is the mail's part of that worker. Each message says the same in Vietnamese and in English, because the
 //! IdP does not know which the reader prefers.
 
 use std::time::Duration;
@@ -13,10 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Idp;
 use crate::config::{ConfigError, SmtpConfig};
+use crate::outbox::{self, Item, Outcome};
 use crate::store::{OutboxItem, Store, StoreError};
-
-/// The outbox kind of a mail.
-pub const KIND: &str = "mail";
 
 /// A message as queued: the recipient is the outbox item's target.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -95,29 +93,31 @@ pub async fn queue(idp: &Idp, to: &str, mail: &Mail) -> Result<bool, StoreError>
         return Ok(false);
     }
     enqueue(&idp.store, to, mail, crate::now()).await?;
-    idp.outbox_wake.notify_one();
+    outbox::wake(idp);
     Ok(true)
 }
 
-/// Writes a mail to the outbox (the CLI uses this: a server sends it).
+/// Writes a mail to the outbox without waking a worker (the CLI: a server
+/// sends it).
 pub async fn enqueue(store: &Store, to: &str, mail: &Mail, now: i64) -> Result<(), StoreError> {
-    let id = crate::crypto::random_id().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let payload = serde_json::to_string(mail).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store
-        .enqueue(&OutboxItem {
-            id,
-            kind: KIND.into(),
-            target: to.to_owned(),
-            payload,
-            client_id: None,
-            attempts: 0,
-            next_at: now,
-            last_error: None,
-            created_at: now,
-            delivered_at: None,
-            given_up_at: None,
-        })
+    outbox::enqueue(store, Item::Mail { to, mail }, now)
         .await
+        .map(|_| ())
+}
+
+/// Sends a queued mail: the outbox worker's delivery of [`outbox::Kind::Mail`].
+pub async fn deliver(idp: &Idp, item: &OutboxItem) -> Outcome {
+    let Some(mailer) = &idp.mailer else {
+        return Outcome::Retry("no mail server configured ([smtp])".into());
+    };
+    let Ok(mail) = serde_json::from_str::<Mail>(&item.payload) else {
+        return Outcome::Refused("corrupt outbox payload".into());
+    };
+    match mailer.send(&item.target, &mail).await {
+        Ok(()) => Outcome::Delivered,
+        Err(SendError::Transient(why)) => Outcome::Retry(why),
+        Err(SendError::Permanent(why)) => Outcome::Refused(why),
+    }
 }
 
 /// Queues a notice; a failure is logged, never shown (what it reports has happened).

@@ -37,7 +37,6 @@ use tokio::net::TcpListener;
 use self::client_addr::Proxies;
 use self::ctx::{ClientAddr, Ctx, RequestId};
 use crate::Idp;
-use crate::cache::CacheBackend;
 use crate::oidc::discovery as d;
 
 /// What the edge middleware needs beside the `Idp`, built once.
@@ -236,8 +235,7 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
     };
     tracing::info!(%addr, issuer = idp.config.issuer(), cache = idp.cache.kind(), "listening");
     let limits = server::Limits::from_config(&idp.config.http);
-    let reload = tokio::spawn(housekeeping(Arc::clone(&idp)));
-    let deliver = tokio::spawn(crate::delivery::run(Arc::clone(&idp)));
+    let jobs = crate::jobs::start(&idp);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -262,85 +260,9 @@ pub async fn serve(idp: Arc<Idp>) -> std::io::Result<()> {
     if let Some(m) = metrics {
         let _ = m.await;
     }
-    reload.abort();
-    deliver.abort();
+    jobs.stop();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Picks up keys rotated by the CLI or another node, and hourly deletes
-/// grants (with their refresh tokens) that expired more than a day ago and
-/// the index rows of sessions past their absolute timeout.
-async fn housekeeping(idp: Arc<Idp>) {
-    let mut keys = tokio::time::interval(Duration::from_secs(idp.config.tokens.key_reload_secs));
-    keys.tick().await; // the first tick is immediate, and the keys were just loaded
-    let mut purge = tokio::time::interval(Duration::from_secs(3600));
-    let every = idp
-        .config
-        .directory
-        .as_ref()
-        .map_or(0, |d| d.sync_interval_secs);
-    let mut sync = tokio::time::interval(Duration::from_secs(every.max(60)));
-    loop {
-        tokio::select! {
-            _ = sync.tick(), if every > 0 => directory_sync(&idp, every).await,
-            _ = keys.tick() => {
-                if let Err(e) = idp.keys.reload().await {
-                    tracing::warn!(error = %e, "signing keys not reloaded; keeping the ones in use");
-                }
-            }
-            _ = purge.tick() => {
-                let now = crate::now();
-                match idp.store.purge_expired_grants(now - 86_400).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(grants = n, "expired grants deleted"),
-                    Err(e) => tracing::warn!(error = %e, "expired grants not deleted"),
-                }
-                let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
-                if let Err(e) = idp.store.purge_sessions(now.saturating_sub(lifetime)).await {
-                    tracing::warn!(error = %e, "old session rows not deleted");
-                }
-            }
-        }
-    }
-}
-
-/// The scheduled directory sync; one node runs it at a time (a lock in the shared cache).
-async fn directory_sync(idp: &Idp, every: u64) {
-    let Some(ldap) = &idp.directory.ldap else {
-        return;
-    };
-    match idp
-        .cache
-        .set_nx(
-            "sync:directory",
-            b"1",
-            Duration::from_secs(every.max(60) / 2),
-        )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "directory sync skipped: the cache is unreachable");
-            return;
-        }
-    }
-    match crate::auth::sync::run(&idp.store, ldap, false, crate::now(), |_| {}).await {
-        Ok((r, secs)) => tracing::info!(
-            full = r.full,
-            listed = r.listed,
-            read = r.read,
-            added = r.added,
-            updated = r.updated,
-            disabled = r.disabled,
-            unchanged = r.unchanged,
-            units = r.units,
-            secs,
-            "directory synced"
-        ),
-        Err(e) => tracing::error!(error = %e, "directory sync failed; nothing changed"),
-    }
 }
 
 async fn shutdown_signal() {

@@ -1,8 +1,9 @@
 //! OIDC Back-Channel Logout 1.0: when a session ends, every app that had a
 //! session in it and registered a `backchannel_logout_uri` gets a logout
 //! token. The outbox keeps the intent (subject and session); the token is
-//! minted fresh at each delivery attempt, so a retry after an app's outage
-//! does not carry an expired token.
+//! minted fresh at each delivery attempt ([`deliver`], the outbox worker's
+//! part for this kind), so a retry after an app's outage does not carry an
+//! expired token.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,13 +12,13 @@ use super::OidcError;
 use crate::Idp;
 use crate::crypto;
 use crate::jose::Alg;
+use crate::outbox::{self, Item, Outcome};
 use crate::store::{Client, OutboxItem};
 
 /// The event a logout token announces (§2.4).
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// The JWT type of a logout token (§2.4, explicit typing per RFC 8725 §3.11).
 pub const TYP: &str = "logout+jwt";
-pub const KIND: &str = "backchannel_logout";
 
 /// What the outbox keeps: who was signed out of which session.
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,21 +63,46 @@ pub async fn enqueue(
         sub: sub.to_owned(),
         sid: sid.to_owned(),
     };
-    let id = crypto::random_id()?;
-    idp.store
-        .enqueue(&OutboxItem {
-            id: id.clone(),
-            kind: KIND.into(),
-            target: uri.to_owned(),
-            payload: json!(intent).to_string(),
-            client_id: Some(client.id.clone()),
-            attempts: 0,
-            next_at: now,
-            last_error: None,
-            created_at: now,
-            delivered_at: None,
-            given_up_at: None,
-        })
-        .await?;
-    Ok(id)
+    let item = Item::BackchannelLogout {
+        client_id: &client.id,
+        uri,
+        intent,
+    };
+    Ok(outbox::enqueue(&idp.store, item, now).await?)
+}
+
+/// Mints the logout token and posts it (§2.5): the outbox worker's delivery
+/// of [`outbox::Kind::BackchannelLogout`].
+pub async fn deliver(idp: &Idp, item: &OutboxItem) -> Outcome {
+    let Ok(intent) = serde_json::from_str::<Intent>(&item.payload) else {
+        return Outcome::Refused("corrupt outbox payload".into());
+    };
+    let client = match idp
+        .store
+        .client(item.client_id.as_deref().unwrap_or_default())
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Refused("the client no longer exists".into()),
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let token = match logout_token(idp, &client, &intent, crate::now()) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let sent = idp
+        .http
+        .post(&item.target)
+        .form(&[("logout_token", token.as_str())])
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Outcome::Delivered,
+        // 400 means the app rejected the token (§2.8); 408 and 429 are worth retrying.
+        Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
+            Outcome::Refused(format!("the app answered {}", r.status()))
+        }
+        Ok(r) => Outcome::Retry(format!("the app answered {}", r.status())),
+        Err(e) => Outcome::Retry(format!("unreachable: {e}")),
+    }
 }

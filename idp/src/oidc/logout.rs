@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 
 use super::OidcError;
 use crate::Idp;
+use crate::audit::{Event, Kind};
 use crate::auth::session::{self, SsoSession};
 use crate::jose;
 use crate::refusal::Refusal;
-use crate::store::AuditEvent;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct EndSessionRequest {
@@ -270,19 +270,19 @@ pub async fn sign_out_others(
             .map(|(_, c)| c.clone())
             .collect();
         notify(idp, user_id, sid, &client_ids, now).await;
-        let mut e = AuditEvent::new("auth.logout", now);
-        e.actor = Some(user_id.to_owned());
-        e.subject = Some(user_id.to_owned());
-        e.ip = ip.clone();
-        e.detail = Some(format!(
-            "sid {sid}; apps: {}; {}",
-            client_ids.join(", "),
-            if keep_sid.is_some() {
-                "signed out from another session"
-            } else {
-                "every session"
-            }
-        ));
+        let e = Event::new(Kind::Logout, now)
+            .actor(user_id)
+            .subject(user_id)
+            .ip(ip.clone())
+            .detail(format!(
+                "sid {sid}; apps: {}; {}",
+                client_ids.join(", "),
+                if keep_sid.is_some() {
+                    "signed out from another session"
+                } else {
+                    "every session"
+                }
+            ));
         idp.audit(e).await;
     }
     match failure {
@@ -309,12 +309,12 @@ async fn end(
     // be told is an error for the admin, not for the person.
     let client_ids = idp.store.clients_of_session(&sess.sid).await?;
     let apps = notify(idp, &sess.user_id, &sess.sid, &client_ids, now).await;
-    let mut e = AuditEvent::new("auth.logout", now);
-    e.actor = Some(sess.user_id.clone());
-    e.subject = Some(sess.user_id.clone());
+    let mut e = Event::new(Kind::Logout, now)
+        .actor(&sess.user_id)
+        .subject(&sess.user_id)
+        .ip(ip)
+        .detail(format!("sid {}; apps: {}", sess.sid, client_ids.join(", ")));
     e.client_id = initiator.map(str::to_owned);
-    e.ip = ip;
-    e.detail = Some(format!("sid {}; apps: {}", sess.sid, client_ids.join(", ")));
     idp.audit(e).await;
     Ok(Some(SignedOut { sess, apps }))
 }
@@ -369,7 +369,7 @@ async fn notify(
         });
     }
     if apps.iter().any(|a| matches!(a.notice, Notice::Back { .. })) {
-        idp.outbox_wake.notify_one();
+        crate::outbox::wake(idp);
     }
     apps
 }

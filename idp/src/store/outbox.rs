@@ -1,7 +1,9 @@
 //! The outbox: messages owed to others, each delivered once by whichever
 //! node claims it first (a conditional UPDATE on `next_at` is the lease).
+//! The kinds, queueing and the worker are `crate::outbox`.
 
 use super::{Store, StoreError};
+use crate::outbox::Kind;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxItem {
@@ -70,10 +72,11 @@ impl Store {
     /// Marks an item delivered. A mail's content (codes, links) is not kept.
     pub async fn delivered(&self, id: &str, attempts: i64, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET delivered_at = $1, attempts = $2, last_error = NULL, payload = CASE WHEN kind = 'mail' THEN '' ELSE payload END WHERE id = $3",
+            "UPDATE outbox SET delivered_at = $1, attempts = $2, last_error = NULL, payload = CASE WHEN kind = $3 THEN '' ELSE payload END WHERE id = $4",
         )
         .bind(now)
         .bind(attempts)
+        .bind(Kind::Mail.as_str())
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -90,12 +93,13 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET attempts = $1, next_at = COALESCE($2, next_at), given_up_at = $3, last_error = $4, \
-                     payload = CASE WHEN $3 IS NOT NULL AND kind = 'mail' THEN '' ELSE payload END WHERE id = $5")
+                     payload = CASE WHEN $3 IS NOT NULL AND kind = $6 THEN '' ELSE payload END WHERE id = $5")
             .bind(attempts)
             .bind(next_at)
             .bind(next_at.is_none().then_some(now))
             .bind(error)
             .bind(id)
+            .bind(Kind::Mail.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
