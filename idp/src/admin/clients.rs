@@ -300,7 +300,9 @@ mod tests {
     #[tokio::test]
     async fn bad_registrations_are_refused_before_anything_is_stored() {
         let (store, _dir) = super::super::test_store().await;
-        let cases: [(fn(&mut Registration), fn(&ClientError) -> bool); 8] = [
+        // How to spoil a good registration, and the error that must come of it.
+        type Case = (fn(&mut Registration), fn(&ClientError) -> bool);
+        let cases: [Case; 8] = [
             (
                 |r| r.client_id = "văn bản".into(),
                 |e| matches!(e, ClientError::BadId),
