@@ -271,6 +271,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn enrolment_codes_and_factor_resets_are_audited_without_the_code() {
+        let (store, _dir) = super::super::test_store().await;
+        let domain = Some("binhphuoc.gov.vn");
+        add(
+            &store,
+            &hasher(),
+            domain,
+            tam("Mật-khẩu-2024!"),
+            &Actor::cli(),
+            5,
+        )
+        .await
+        .unwrap();
+        let issued = enrolment_code(&store, domain, "tamtt", &Actor::cli(), 6)
+            .await
+            .unwrap();
+        assert_eq!(issued.email, "tamtt@binhphuoc.gov.vn");
+        let (email, n) = reset_factors(&store, domain, "tamtt", false, &Actor::cli(), 7)
+            .await
+            .unwrap();
+        assert_eq!((email.as_str(), n), ("tamtt@binhphuoc.gov.vn", 0));
+        let audited = store.recent_audit(3).await.unwrap();
+        let kinds: Vec<_> = audited.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.contains(&"admin.enrolment_code"), "{kinds:?}");
+        assert!(kinds.contains(&"admin.factors_reset"), "{kinds:?}");
+        let code = issued.code.expose_secret();
+        assert!(audited.iter().all(|e| !format!("{e:?}").contains(code)));
+    }
+
+    #[tokio::test]
+    async fn unlock_clears_the_counters_and_is_audited() {
+        let (store, _dir) = super::super::test_store().await;
+        let cache = Cache::open(None).await.unwrap();
+        let email = unlock(
+            &store,
+            &cache,
+            None,
+            "TamTT@binhphuoc.gov.vn",
+            &Actor::cli(),
+            9,
+        )
+        .await
+        .unwrap();
+        assert_eq!(email, "tamtt@binhphuoc.gov.vn");
+        assert_eq!(
+            store.recent_audit(1).await.unwrap()[0].kind,
+            "admin.unlocked"
+        );
+    }
+
+    #[tokio::test]
     async fn names_and_accounts_are_checked() {
         let (store, _dir) = super::super::test_store().await;
         let mut p = tam("Mật-khẩu-2024!");
