@@ -13,7 +13,7 @@ trap cleanup EXIT INT TERM
 
 export IDP_LISTEN=127.0.0.1:8080 IDP_ISSUER=http://127.0.0.1:8080 IDP_DATA_DIR=$dir \
   IDP_DATABASE_URL=sqlite://$dir/idp.db IDP_EMAIL_DOMAIN=binhphuoc.gov.vn IDP_LOG__FORMAT=text IDP_LOG__LEVEL=warn
-password='Demo@2024'
+password='Demo@2024!'
 while IFS='|' read -r account name unit title; do
   "$bin/idp" user add "$account" --name "$name" --unit "$unit" --title "$title" --password-stdin <<<"$password" >/dev/null
 done <<'PEOPLE'

@@ -1,6 +1,7 @@
 //! dangnhap: a centralised sign-on identity provider for a province's
 //! e-government. See the README's Architecture section for the map.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cache;

@@ -18,6 +18,7 @@ mod node_rp;
 mod nodes;
 mod oidc_flow;
 mod ops;
+mod policy;
 mod portal;
 mod reauth;
 mod reset;

@@ -196,7 +196,7 @@ async fn cli_refuses_bad_input_and_names_the_problem() {
         &["user", "add", "a", "--name", "A", "--password-stdin"],
         Some("short"),
     );
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10"));
     let listed = idp.cli_ok(&["user", "list"], None);
     assert!(listed.contains("tamtt@binhphuoc.gov.vn\tTrương Thanh Tâm"));
     assert!(

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod local;
 pub mod mfa;
 pub mod password;
+pub mod policy;
 pub mod reset;
 pub mod session;
 pub mod sync;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::config::PasswordConfig;
 use crate::crypto;
@@ -26,6 +27,15 @@ pub enum PasswordError {
 
 fn err(e: impl std::fmt::Display) -> PasswordError {
     PasswordError::Argon2(e.to_string())
+}
+
+/// The NFC form, the one stored and compared (`auth::policy` checks that form too).
+fn nfc(password: String) -> String {
+    if unicode_normalization::is_nfc(&password) {
+        password
+    } else {
+        password.nfc().collect()
+    }
 }
 
 #[derive(Clone)]
@@ -158,8 +168,9 @@ impl Hasher {
         }
     }
 
-    /// Hashes a new password.
+    /// Hashes a new password, NFC-normalised (see [`Hasher::check`]).
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        let password = nfc(password);
         let _permit = self
             .permits
             .acquire()
@@ -185,10 +196,25 @@ impl Hasher {
             .await
             .map_err(|_| PasswordError::Task)?;
         let me = self.clone();
+        let normal = nfc(password.clone());
+        // A password typed decomposed (some Vietnamese keyboards send "e" and
+        // combining marks) matches its composed hash. A hash made before
+        // passwords were normalised may hold the decomposed form: that one is
+        // tried second and upgraded. Unknown accounts pay the same second try.
+        let raw = (normal != password).then_some(password);
         tokio::task::spawn_blocking(move || match hash {
-            Some(h) => me.check_now(&h, &password),
+            Some(h) => match (me.check_now(&h, &normal), raw) {
+                (Check::Mismatch, Some(raw)) => match me.check_now(&h, &raw) {
+                    Check::Match { .. } => Check::Match { needs_rehash: true },
+                    Check::Mismatch => Check::Mismatch,
+                },
+                (check, _) => check,
+            },
             None => {
-                let _ = me.check_now(&me.dummy, &password);
+                let _ = me.check_now(&me.dummy, &normal);
+                if let Some(raw) = raw {
+                    let _ = me.check_now(&me.dummy, &raw);
+                }
                 Check::Mismatch
             }
         })
@@ -241,6 +267,34 @@ mod tests {
         assert_eq!(h.check(None, "x".into()).await.unwrap(), Check::Mismatch);
         assert_eq!(
             h.check(Some("garbage".into()), "x".into()).await.unwrap(),
+            Check::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_typed_decomposed_matches_its_composed_hash() {
+        let h = Hasher::new(&cheap()).unwrap();
+        let composed = "Mệt-khó-2024";
+        let decomposed = "Me\u{323}\u{302}t-kho\u{301}-2024";
+        let hash = h.hash(decomposed.into()).await.unwrap();
+        for typed in [composed, decomposed] {
+            assert_eq!(
+                h.check(Some(hash.clone()), typed.into()).await.unwrap(),
+                Check::Match {
+                    needs_rehash: false
+                },
+                "{typed:?}"
+            );
+        }
+        // A hash made before normalisation, of the decomposed form: it still
+        // matches, and asks to be rehashed (into the composed form).
+        let legacy = h.hash_now(decomposed).unwrap();
+        assert_eq!(
+            h.check(Some(legacy), decomposed.into()).await.unwrap(),
+            Check::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            h.check(Some(hash), "Mệt-khó-2025".into()).await.unwrap(),
             Check::Mismatch
         );
     }

@@ -1,0 +1,350 @@
+//! Registering an OIDC client: the rules an app's registration must pass
+//! (OIDC Dynamic Client Registration 1.0 §2 names the metadata; RFC 9700
+//! the security choices), the secret generated or given, and its hash.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Actor, audit, check_redirect_uri, id_ok};
+use crate::crypto::{self, CryptoError};
+use crate::oidc;
+use crate::store::{NewClient, Store, StoreError};
+
+/// Grants a client may be registered for.
+pub const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// A registration as an administrator asks for it.
+#[derive(Debug, Default)]
+pub struct Registration {
+    pub client_id: String,
+    /// Shown to people on the sign-in page; the id when none.
+    pub name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    /// No secret (native or browser app): PKCE only.
+    pub public: bool,
+    /// The secret to keep; `None` generates one (returned once).
+    pub secret: Option<SecretString>,
+    /// Empty: authorization_code and refresh_token.
+    pub grants: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+    pub initiate_login_uri: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    pub auth_method: Option<String>,
+    /// A JWK Set: the client authenticates with `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// `RS256` or `ES256`.
+    pub id_token_alg: String,
+    pub insecure_http: bool,
+    pub require_mfa: bool,
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+    pub pkce_required: bool,
+}
+
+/// A registered client.
+#[derive(Debug)]
+pub struct Registered {
+    pub id: String,
+    pub auth_method: &'static str,
+    /// The secret we generated, to show once; `None` when given or not needed.
+    pub generated_secret: Option<SecretString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("CLIENT_ID must be 1-64 characters of A-Z a-z 0-9 . _ -")]
+    BadId,
+    #[error("unknown grant {0}; use authorization_code, refresh_token or client_credentials")]
+    UnknownGrant(String),
+    #[error("{0}")]
+    BadUri(String),
+    #[error("the authorization_code grant needs at least one --redirect-uri")]
+    NoRedirectUri,
+    #[error("--id-token-alg must be RS256 or ES256")]
+    BadAlg,
+    #[error("no usable RSA or P-256 signing key")]
+    NoUsableKey,
+    #[error(
+        "choose one of --public, --jwks-file, --auth-method client_secret_basic|client_secret_post"
+    )]
+    AuthMethod,
+    #[error("a public client cannot use client_credentials")]
+    PublicClientCredentials,
+    #[error("a public client must use PKCE: drop --pkce optional")]
+    PublicWithoutPkce,
+    #[error(
+        "--scope and --resource are for the client_credentials grant: add --grant client_credentials"
+    )]
+    ScopesWithoutClientCredentials,
+    #[error(
+        "--scope {0}: one scope token (at most 128 printable characters, no space, quote or backslash), not openid"
+    )]
+    BadScope(String),
+    #[error(
+        "--resource {0}: an absolute URI without a fragment (RFC 8707), e.g. https://api.vanban.binhphuoc.gov.vn/"
+    )]
+    BadResource(String),
+    #[error("the secret must have 32 to 512 characters")]
+    BadSecret,
+    #[error("client {0} already exists")]
+    Exists(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl From<StoreError> for ClientError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(id) => ClientError::Exists(id),
+            other => ClientError::Store(other),
+        }
+    }
+}
+
+/// Checks a registration and stores the client; audited.
+pub async fn register(
+    store: &Store,
+    r: Registration,
+    actor: &Actor,
+    now: i64,
+) -> Result<Registered, ClientError> {
+    if !id_ok(&r.client_id) {
+        return Err(ClientError::BadId);
+    }
+    let grants = if r.grants.is_empty() {
+        vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+    } else {
+        r.grants
+    };
+    if let Some(g) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        return Err(ClientError::UnknownGrant(g.clone()));
+    }
+    let has = |grant: &str| grants.iter().any(|g| g == grant);
+    for uri in r
+        .redirect_uris
+        .iter()
+        .chain(&r.post_logout_redirect_uris)
+        .chain(&r.backchannel_logout_uri)
+        .chain(&r.frontchannel_logout_uri)
+        .chain(&r.initiate_login_uri)
+    {
+        check_redirect_uri(uri, r.insecure_http).map_err(ClientError::BadUri)?;
+    }
+    if has("authorization_code") && r.redirect_uris.is_empty() {
+        return Err(ClientError::NoRedirectUri);
+    }
+    if crate::jose::Alg::parse(&r.id_token_alg).is_none() {
+        return Err(ClientError::BadAlg);
+    }
+    if let Some(doc) = &r.jwks
+        && crate::jose::parse_jwks(doc).is_empty()
+    {
+        return Err(ClientError::NoUsableKey);
+    }
+    let method = match (r.public, &r.jwks, r.auth_method.as_deref()) {
+        (true, None, None) => "none",
+        (false, Some(_), None) => "private_key_jwt",
+        (false, None, None | Some("client_secret_basic")) => "client_secret_basic",
+        (false, None, Some("client_secret_post")) => "client_secret_post",
+        _ => return Err(ClientError::AuthMethod),
+    };
+    if method == "none" && has("client_credentials") {
+        return Err(ClientError::PublicClientCredentials);
+    }
+    if method == "none" && !r.pkce_required {
+        // No secret: PKCE is the only thing binding the code to the app.
+        return Err(ClientError::PublicWithoutPkce);
+    }
+    if (!r.scopes.is_empty() || !r.resources.is_empty()) && !has("client_credentials") {
+        return Err(ClientError::ScopesWithoutClientCredentials);
+    }
+    if let Some(s) = r
+        .scopes
+        .iter()
+        .find(|s| !oidc::token::scope_token_ok(s) || s.len() > 128 || *s == "openid")
+    {
+        return Err(ClientError::BadScope(s.clone()));
+    }
+    if let Some(res) = r
+        .resources
+        .iter()
+        .find(|res| !oidc::token::resource_ok(res) || res.len() > oidc::params::cap("resource"))
+    {
+        return Err(ClientError::BadResource(res.clone()));
+    }
+    // A secret only for the methods that use one; kept secret until hashed or shown.
+    let (secret, generated) = match (method, r.secret) {
+        ("client_secret_basic" | "client_secret_post", Some(given)) => {
+            let n = given.expose_secret().len();
+            if !(32..=oidc::params::cap("client_secret")).contains(&n) {
+                return Err(ClientError::BadSecret);
+            }
+            (Some(given), false)
+        }
+        ("client_secret_basic" | "client_secret_post", None) => {
+            (Some(SecretString::from(crypto::random_token()?)), true)
+        }
+        _ => (None, false),
+    };
+    let c = NewClient {
+        id: r.client_id.clone(),
+        name: r.name.unwrap_or_else(|| r.client_id.clone()),
+        secret_hash: secret
+            .as_ref()
+            .map(|s| crypto::sha256_b64(s.expose_secret().as_bytes())),
+        auth_method: method.to_owned(),
+        redirect_uris: r.redirect_uris,
+        post_logout_redirect_uris: r.post_logout_redirect_uris,
+        grant_types: grants,
+        backchannel_logout_uri: r.backchannel_logout_uri,
+        frontchannel_logout_uri: r.frontchannel_logout_uri,
+        initiate_login_uri: r.initiate_login_uri,
+        jwks: r.jwks.map(|doc| doc.to_string()),
+        id_token_alg: r.id_token_alg,
+        created_at: now,
+        require_mfa: r.require_mfa,
+        allowed_scopes: r.scopes,
+        allowed_resources: r.resources,
+        pkce_required: r.pkce_required,
+    };
+    store.create_client(&c).await?;
+    audit(
+        store,
+        actor,
+        "admin.client_added",
+        &c.id,
+        Some(method.to_owned()),
+        now,
+    )
+    .await?;
+    Ok(Registered {
+        id: c.id,
+        auth_method: method,
+        generated_secret: secret.filter(|_| generated),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web_app(id: &str) -> Registration {
+        Registration {
+            client_id: id.into(),
+            redirect_uris: vec!["https://vanban.gov.vn/cb".into()],
+            id_token_alg: "RS256".into(),
+            pkce_required: true,
+            ..Registration::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_confidential_client_gets_a_generated_secret_stored_as_a_hash() {
+        let (store, _dir) = super::super::test_store().await;
+        let r = register(&store, web_app("vanban"), &Actor::cli(), 100)
+            .await
+            .unwrap();
+        assert_eq!(r.auth_method, "client_secret_basic");
+        let secret = r.generated_secret.unwrap();
+        let c = store.client("vanban").await.unwrap().unwrap();
+        assert_eq!(
+            c.secret_hash.as_deref(),
+            Some(crypto::sha256_b64(secret.expose_secret().as_bytes()).as_str())
+        );
+        assert_eq!(c.grant_types, ["authorization_code", "refresh_token"]);
+        let audited = store.recent_audit(10).await.unwrap();
+        assert_eq!(audited[0].kind, "admin.client_added");
+        assert_eq!(audited[0].subject.as_deref(), Some("vanban"));
+        let again = register(&store, web_app("vanban"), &Actor::cli(), 101).await;
+        assert!(matches!(again, Err(ClientError::Exists(id)) if id == "vanban"));
+    }
+
+    #[tokio::test]
+    async fn a_given_secret_is_kept_and_not_returned() {
+        let (store, _dir) = super::super::test_store().await;
+        let mut r = web_app("a");
+        r.secret = Some(SecretString::from("s".repeat(31)));
+        let short = register(&store, r, &Actor::cli(), 1).await;
+        assert!(matches!(short, Err(ClientError::BadSecret)));
+        let mut r = web_app("a");
+        r.secret = Some(SecretString::from("s".repeat(32)));
+        let ok = register(&store, r, &Actor::cli(), 1).await.unwrap();
+        assert!(ok.generated_secret.is_none());
+    }
+
+    #[tokio::test]
+    async fn public_clients_have_no_secret_and_must_use_pkce() {
+        let (store, _dir) = super::super::test_store().await;
+        let mut r = web_app("spa");
+        r.public = true;
+        r.pkce_required = false;
+        let e = register(&store, r, &Actor::cli(), 1).await;
+        assert!(matches!(e, Err(ClientError::PublicWithoutPkce)));
+        let mut r = web_app("spa");
+        r.public = true;
+        r.grants = vec!["client_credentials".into()];
+        let e = register(&store, r, &Actor::cli(), 1).await;
+        assert!(matches!(e, Err(ClientError::PublicClientCredentials)));
+        let mut r = web_app("spa");
+        r.public = true;
+        let ok = register(&store, r, &Actor::cli(), 1).await.unwrap();
+        assert_eq!(ok.auth_method, "none");
+        assert!(ok.generated_secret.is_none());
+        let c = store.client("spa").await.unwrap().unwrap();
+        assert!(c.secret_hash.is_none());
+    }
+
+    #[tokio::test]
+    async fn bad_registrations_are_refused_before_anything_is_stored() {
+        let (store, _dir) = super::super::test_store().await;
+        // How to spoil a good registration, and the error that must come of it.
+        type Case = (fn(&mut Registration), fn(&ClientError) -> bool);
+        let cases: [Case; 8] = [
+            (
+                |r| r.client_id = "văn bản".into(),
+                |e| matches!(e, ClientError::BadId),
+            ),
+            (
+                |r| r.grants = vec!["password".into()],
+                |e| matches!(e, ClientError::UnknownGrant(_)),
+            ),
+            (
+                |r| r.redirect_uris = vec!["http://vanban.gov.vn/cb".into()],
+                |e| matches!(e, ClientError::BadUri(_)),
+            ),
+            (
+                |r| r.redirect_uris.clear(),
+                |e| matches!(e, ClientError::NoRedirectUri),
+            ),
+            (
+                |r| r.id_token_alg = "HS256".into(),
+                |e| matches!(e, ClientError::BadAlg),
+            ),
+            (
+                |r| r.jwks = Some(serde_json::json!({"keys": []})),
+                |e| matches!(e, ClientError::NoUsableKey),
+            ),
+            (
+                |r| r.scopes = vec!["docs:read".into()],
+                |e| matches!(e, ClientError::ScopesWithoutClientCredentials),
+            ),
+            (
+                |r| {
+                    r.grants = vec!["client_credentials".into()];
+                    r.scopes = vec!["openid".into()];
+                },
+                |e| matches!(e, ClientError::BadScope(_)),
+            ),
+        ];
+        for (i, (spoil, expected)) in cases.into_iter().enumerate() {
+            let mut r = web_app("x");
+            spoil(&mut r);
+            let e = register(&store, r, &Actor::cli(), 1).await.unwrap_err();
+            assert!(expected(&e), "case {i}: {e}");
+        }
+        assert!(store.list_clients().await.unwrap().is_empty());
+    }
+}
