@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::Idp;
 use crate::config::{ConfigError, SmtpConfig};
 use crate::outbox::{self, Item, Outcome};
-use crate::store::{OutboxItem, Store, StoreError};
+use crate::store::{OutboxItem, StoreError};
 
 /// A message as queued: the recipient is the outbox item's target.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,17 +92,9 @@ pub async fn queue(idp: &Idp, to: &str, mail: &Mail) -> Result<bool, StoreError>
         tracing::info!(subject = %mail.subject, "no mail server configured ([smtp]); message not sent");
         return Ok(false);
     }
-    enqueue(&idp.store, to, mail, crate::now()).await?;
+    outbox::enqueue(&idp.store, Item::Mail { to, mail }, crate::now()).await?;
     outbox::wake(idp);
     Ok(true)
-}
-
-/// Writes a mail to the outbox without waking a worker (the CLI: a server
-/// sends it).
-pub async fn enqueue(store: &Store, to: &str, mail: &Mail, now: i64) -> Result<(), StoreError> {
-    outbox::enqueue(store, Item::Mail { to, mail }, now)
-        .await
-        .map(|_| ())
 }
 
 /// Sends a queued mail: the outbox worker's delivery of [`outbox::Kind::Mail`].

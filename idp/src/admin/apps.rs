@@ -2,6 +2,7 @@
 //! groups, or everyone) and the OIDC client whose login it starts.
 
 use super::{Actor, audit, check_redirect_uri, id_ok};
+use crate::audit::Kind;
 use crate::store::{App, Store, StoreError};
 
 /// The largest icon, in bytes.
@@ -86,7 +87,7 @@ pub async fn add(store: &Store, a: NewApp, actor: &Actor, now: i64) -> Result<Ap
         created_at: now,
     };
     store.create_app(&app).await?;
-    audit(store, actor, "admin.app_added", &app.id, None, now).await?;
+    audit(store, actor, Kind::AdminAppAdded, &app.id, None, now).await?;
     Ok(app)
 }
 

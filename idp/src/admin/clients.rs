@@ -5,6 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Actor, audit, check_redirect_uri, id_ok};
+use crate::audit::Kind;
 use crate::crypto::{self, CryptoError};
 use crate::oidc;
 use crate::store::{NewClient, Store, StoreError};
@@ -214,7 +215,7 @@ pub async fn register(
     audit(
         store,
         actor,
-        "admin.client_added",
+        Kind::AdminClientAdded,
         &c.id,
         Some(method.to_owned()),
         now,

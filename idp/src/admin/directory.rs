@@ -3,6 +3,7 @@
 //! words and audited.
 
 use super::{Actor, audit};
+use crate::audit::Kind;
 use crate::auth::sync::{self, SyncError};
 use crate::store::Store;
 
@@ -31,7 +32,7 @@ pub async fn sync(
     audit(
         store,
         actor,
-        "admin.directory_synced",
+        Kind::AdminDirectorySynced,
         url,
         Some(detail.clone()),
         now,

@@ -3,6 +3,7 @@
 //! a new next key, for each algorithm; audited.
 
 use super::{Actor, audit};
+use crate::audit::Kind;
 use crate::crypto::MasterKey;
 use crate::oidc::keys::{self, KeyError};
 use crate::store::Store;
@@ -19,7 +20,7 @@ pub async fn rotate(
     audit(
         store,
         actor,
-        "admin.keys_rotated",
+        Kind::AdminKeysRotated,
         "signing_keys",
         None,
         now,

@@ -14,7 +14,8 @@ pub mod directory;
 pub mod keys;
 pub mod users;
 
-use crate::store::{AuditEvent, Store, StoreError};
+use crate::audit::{self, Event, Kind};
+use crate::store::{Store, StoreError};
 
 /// Who made a change, for the audit log: `cli` for the command line, the
 /// administrator's user id for the console.
@@ -31,16 +32,16 @@ impl Actor {
 async fn audit(
     store: &Store,
     actor: &Actor,
-    kind: &str,
+    kind: Kind,
     subject: &str,
     detail: Option<String>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut e = AuditEvent::new(kind, now);
-    e.actor = Some(actor.0.clone());
-    e.subject = Some(subject.to_owned());
+    let mut e = Event::new(kind, now)
+        .actor(actor.0.as_str())
+        .subject(subject);
     e.detail = detail;
-    store.record(&e).await
+    audit::record(store, e).await
 }
 
 /// An identifier an administrator chooses (client or app id): 1–64 of

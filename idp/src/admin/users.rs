@@ -6,6 +6,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Actor, audit};
+use crate::audit::Kind;
 use crate::auth::account::{self, AccountError};
 use crate::auth::mfa::MfaError;
 use crate::auth::password::{Hasher, PasswordError};
@@ -117,7 +118,7 @@ pub async fn add(
         store.add_to_group(g, &user.id).await?;
     }
     let detail = p.admin.then(|| "administrator".into());
-    audit(store, actor, "admin.user_added", &user.email, detail, now).await?;
+    audit(store, actor, Kind::AdminUserAdded, &user.email, detail, now).await?;
     Ok(user)
 }
 
@@ -132,7 +133,7 @@ pub async fn unlock(
 ) -> Result<String, UserError> {
     let email = account(typed, domain)?;
     crate::auth::guard::unlock(cache, &email).await?;
-    audit(store, actor, "admin.unlocked", &email, None, now).await?;
+    audit(store, actor, Kind::AdminUnlocked, &email, None, now).await?;
     Ok(email)
 }
 
@@ -150,14 +151,15 @@ pub async fn reset_factors(
     let user = person(store, &email).await?;
     let n = store.reset_factors(&user.id).await?;
     let detail = Some(format!("{n} factors removed"));
-    audit(store, actor, "admin.factors_reset", &email, detail, now).await?;
+    audit(store, actor, Kind::AdminFactorsReset, &email, detail, now).await?;
     if mail {
         let mail = crate::mail::factors_changed(
             "Quản trị viên đã xóa các cách xác thực hai lớp của bạn; hãy thiết lập lại khi đăng nhập",
             "An administrator removed your two-step verification methods; set them up again when you next sign in",
             &crate::portal::account::vn_time(now),
         );
-        crate::mail::enqueue(store, &user.email, &mail, now).await?;
+        let to = user.email.as_str();
+        crate::outbox::enqueue(store, crate::outbox::Item::Mail { to, mail: &mail }, now).await?;
     }
     Ok((email, n))
 }
@@ -184,7 +186,7 @@ pub async fn enrolment_code(
     let (code, expires_at) = crate::auth::mfa::issue_enrolment_code(store, &user, now).await?;
     // The code itself is never logged or audited: only that one was issued.
     let detail = Some(format!("valid until {expires_at}"));
-    audit(store, actor, "admin.enrolment_code", &email, detail, now).await?;
+    audit(store, actor, Kind::AdminEnrolmentCode, &email, detail, now).await?;
     Ok(EnrolmentCode {
         email,
         code: SecretString::from(code),
