@@ -3,4 +3,5 @@
 //! the same tests.
 
 mod cache;
+mod directory;
 mod store;
