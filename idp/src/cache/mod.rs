@@ -8,7 +8,7 @@
 mod memory;
 mod redis;
 
-pub use self::memory::{Limits, MemoryCache};
+pub use self::memory::{Clock, Limits, MemoryCache};
 pub use self::redis::RedisCache;
 
 use std::future::Future;
