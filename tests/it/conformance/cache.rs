@@ -3,11 +3,20 @@
 
 use std::time::Duration;
 
-use idp::cache::{CacheBackend, MemoryCache, RedisCache};
+use idp::cache::{CacheBackend, Clock, Limits, MemoryCache, RedisCache};
 
 use crate::harness::Redis;
 
-async fn cache_suite<C: CacheBackend>(c: &C) {
+/// Lets `by` pass: on the memory cache's manual clock, or by sleeping (Redis
+/// expires by its own clock).
+async fn pass(clock: Option<&Clock>, by: Duration) {
+    match clock {
+        Some(clock) => clock.advance(by),
+        None => tokio::time::sleep(by).await,
+    }
+}
+
+async fn cache_suite<C: CacheBackend>(c: &C, clock: Option<&Clock>) {
     let p = idp::crypto::random_id().unwrap();
     let k = |s: &str| format!("{p}:{s}");
     let long = Duration::from_secs(60);
@@ -55,7 +64,7 @@ async fn cache_suite<C: CacheBackend>(c: &C) {
     assert!(c.set_nx(&k("enx"), b"x", short).await.unwrap());
     assert_eq!(c.incr(&k("en"), short).await.unwrap(), 1);
     assert_eq!(c.incr(&k("en"), short).await.unwrap(), 2);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    pass(clock, Duration::from_millis(600)).await;
     assert_eq!(c.get(&k("e")).await.unwrap(), None);
     assert_eq!(c.take(&k("e")).await.unwrap(), None);
     assert!(
@@ -80,7 +89,7 @@ async fn cache_suite<C: CacheBackend>(c: &C) {
     assert_eq!(c.incr(&k("dn"), short).await.unwrap(), 1);
     assert_eq!(c.incr(&k("dn"), short).await.unwrap(), 2);
     assert_eq!(c.decr(&k("dn")).await.unwrap(), 1);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    pass(clock, Duration::from_millis(600)).await;
     assert_eq!(
         c.decr(&k("dn")).await.unwrap(),
         0,
@@ -138,11 +147,13 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
 
 #[tokio::test]
 async fn memory_cache_conformance() {
-    cache_suite(&MemoryCache::new()).await;
+    let clock = Clock::manual();
+    let cache = MemoryCache::with_clock(Limits::default(), clock.clone());
+    cache_suite(&cache, Some(&clock)).await;
 }
 
 #[tokio::test]
 async fn redis_cache_conformance() {
     let redis = Redis::start();
-    cache_suite(&RedisCache::connect(&redis.url).await.unwrap()).await;
+    cache_suite(&RedisCache::connect(&redis.url).await.unwrap(), None).await;
 }

@@ -28,9 +28,13 @@ async fn two_rotations_leave_live_tokens_verifiable() {
     idp.cli_ok(&["keys", "rotate"], None);
     let listed = idp.cli_ok(&["keys", "list"], None);
     assert_eq!(listed.matches("\tprevious\t").count(), 4, "{listed}");
-    // Every node reloads within a second here.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let keys = idp.signing_keys().await;
+    // Every node reloads within a second here: wait until this one has.
+    let start = std::time::Instant::now();
+    let mut keys = idp.signing_keys().await;
+    while keys.len() != 8 && start.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        keys = idp.signing_keys().await;
+    }
     assert_eq!(keys.len(), 8, "per algorithm: next, current, two previous");
     assert!(idp::jose::verify(access, &keys).is_ok(), "access token");
     assert!(idp::jose::verify(id_token, &keys).is_ok(), "ID token");

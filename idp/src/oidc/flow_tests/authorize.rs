@@ -74,3 +74,28 @@ async fn without_a_session_the_person_signs_in_first() {
         .unwrap();
     assert!(matches!(step, Step::Login { .. }), "{step:?}");
 }
+
+#[tokio::test]
+async fn max_age_asks_again_once_the_sign_in_is_older() {
+    let (t, sess, _, _) = signed_in("vanban").await;
+    let (_, challenge) = pkce();
+    let with_max_age = |m: &str| {
+        let mut req = request("vanban", &challenge);
+        req.max_age = Some(m.into());
+        req
+    };
+    t.advance(30);
+    let step = start(&t.idp, with_max_age("30"), Some(&sess), t.now())
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::Redirect(_)), "30 s old: {step:?}");
+    t.advance(1);
+    let step = start(&t.idp, with_max_age("30"), Some(&sess), t.now())
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::Login { .. }), "31 s old: {step:?}");
+    let step = start(&t.idp, with_max_age("0"), Some(&sess), t.now())
+        .await
+        .unwrap();
+    assert!(matches!(step, Step::Login { .. }), "max_age=0: {step:?}");
+}
