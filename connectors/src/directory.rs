@@ -36,11 +36,25 @@ pub enum DirectoryError {
     Other(String),
 }
 
-/// Checks credentials against a source of people.
+/// Checks credentials against a source of people, and lists them.
 pub trait Directory: Send + Sync {
+    /// Checks `password` for the account `email`, an address already
+    /// normalised (trimmed, NFC, lower case): the identity returned is that
+    /// account's, never another one the directory also matched.
     fn authenticate(
         &self,
         email: &str,
         password: &str,
     ) -> impl Future<Output = Result<LoginOutcome, DirectoryError>> + Send;
+
+    /// Everyone who may sign in, each with their normalised address, for a
+    /// sync. A source that cannot list people (local accounts, which are
+    /// already here) says so as an error.
+    fn list_people(&self) -> impl Future<Output = Result<Vec<Identity>, DirectoryError>> + Send {
+        async {
+            Err(DirectoryError::Other(
+                "this directory does not list people".into(),
+            ))
+        }
+    }
 }

@@ -3,6 +3,8 @@
 
 pub mod directory;
 pub mod ldap;
+pub mod memory;
 
 pub use directory::{Directory, DirectoryError, Identity, LoginOutcome};
 pub use ldap::{AttributeMap, Bind, LdapDirectory, LdapSettings, People, Work};
+pub use memory::{MemoryDirectory, Password};

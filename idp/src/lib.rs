@@ -21,6 +21,8 @@ pub mod portal;
 pub mod refusal;
 pub mod reseal;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 
 use std::sync::Arc;
 

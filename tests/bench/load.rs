@@ -4,13 +4,10 @@
 //! `cargo bench -p tests --bench load -- MODE SECONDS WORKERS` with BASE,
 //! CLIENT_ID, CLIENT_SECRET, REDIRECT, ACCOUNT and PASSWORD in the environment.
 
-#[path = "../it/browser.rs"]
-mod browser;
-
 use std::time::{Duration, Instant};
 
-use browser::{Browser, authorize_url, param, pkce};
 use serde_json::Value;
+use tests::browser::{Browser, authorize_url, param, pkce};
 
 struct Env {
     base: String,

@@ -4,74 +4,13 @@
 //! `target/screenshots/` on every run, for a person to look at.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::demo_apps::{Channel, DemoApp, demo_app};
-use crate::harness::{Backends, Idp, PASSWORD, free_port};
-
-struct Chromedriver {
-    port: u16,
-    child: Child,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn chromedriver() -> Chromedriver {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (install chromium and chromium-driver; tests/run.sh does)");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "chromedriver did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Chromedriver {
-        port,
-        child,
-        _profile: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn browser(driver: &Chromedriver) -> Client {
-    // As root and offline: no sandbox, no background networking (TESTING-NOTES).
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--hide-scrollbars",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-            ],
-        },
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a Chromium session")
-}
+use crate::harness::{Backends, Idp, PASSWORD, browser, chromedriver};
 
 fn screenshot_dir() -> PathBuf {
     // target/debug/idp → target/screenshots

@@ -1,16 +1,17 @@
 //! End-to-end tests against the real `idp` binary and real peers
 //! (PostgreSQL, Redis, Node's openid-client). One test binary: each extra
-//! binary costs a link on 2 cores.
+//! binary costs a link on 2 cores. The peers are started by the `tests`
+//! library's harness, one module per peer.
+
+use tests::{browser, harness};
 
 mod account;
 mod backchannel;
-mod browser;
 mod brute_force;
 mod chromium;
 mod clients;
 mod conformance;
 mod demo_apps;
-mod harness;
 mod ldap;
 mod mfa;
 mod negative;

@@ -217,22 +217,6 @@ async fn single_use_codes_and_refresh_reuse_on_postgres_with_redis() {
 }
 
 #[tokio::test]
-async fn expired_code_is_refused() {
-    let s = setup(&Backends {
-        env: vec![("IDP_TOKENS__CODE_TTL_SECS".into(), "1".into())],
-        ..Backends::default()
-    });
-    let browser = Browser::new();
-    let (c, v) = code(&s, &browser).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, err) = exchange(&s, &c, &v).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-}
-
-#[tokio::test]
 async fn wrong_client_secret_is_401_with_basic_challenge() {
     let s = setup(&Backends::default());
     let browser = Browser::new();

@@ -141,9 +141,13 @@ async fn two_nodes_share_sessions_codes_and_logout() {
         4,
         "current and next of RS256 and ES256"
     );
-    // The running node picks the rotation up by itself.
-    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    let after: Value = n2.get_json("/jwks").await;
+    // The running node picks the rotation up by itself (within its reload interval).
+    let start = std::time::Instant::now();
+    let mut after: Value = n2.get_json("/jwks").await;
+    while after == before && start.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = n2.get_json("/jwks").await;
+    }
     let kids = |v: &Value| -> Vec<String> {
         v["keys"]
             .as_array()

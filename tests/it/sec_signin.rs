@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, hidden};
+use crate::harness::Slapd;
 use crate::harness::{Backends, Idp, PASSWORD, Redis, audit_events};
-use crate::ldap::Slapd;
 
 const INVALID: &str = "Tài khoản hoặc mật khẩu không đúng.";
 
@@ -241,7 +241,7 @@ async fn one_address_spraying_many_accounts_at_once_stops_at_its_limit() {
 fn entry(uid: &str, mails: &[&str], password: &str) -> String {
     let mut e = format!(
         "dn: uid={uid},{base}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: Kẻ giả danh {uid}\nsn: {uid}\nou: Phòng thử nghiệm\nuserPassword: {password}\n",
-        base = crate::ldap::BASE_DN
+        base = crate::harness::slapd::BASE_DN
     );
     for m in mails {
         e.push_str(&format!("mail: {m}\n"));
@@ -426,7 +426,7 @@ async fn a_directory_entry_never_takes_over_another_account() {
     // The false claim removed, the owner signs in again, as herself.
     slapd.admin(
         "ldapdelete",
-        &[&format!("uid=evil5,{}", crate::ldap::BASE_DN)],
+        &[&format!("uid=evil5,{}", crate::harness::slapd::BASE_DN)],
         "",
     );
     let (b, r) = {

@@ -5,6 +5,9 @@
 //! counters, replay markers, codes and sessions, and evicting them would let
 //! someone who fills the cache reset a lock, replay a code or sign people out
 //! in bulk. Refusing fails closed: new sign-ins wait, nobody loses a session.
+//!
+//! Expiry reads a [`Clock`]: the system's monotonic clock, or one a test
+//! sets, so a test moves past a TTL without sleeping.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,9 +38,42 @@ impl Default for Limits {
     }
 }
 
+/// Where the memory cache reads the time.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    /// The system's monotonic clock.
+    #[default]
+    System,
+    /// A clock that moves only when told ([`Clock::advance`]): for tests.
+    Manual(Arc<Mutex<Instant>>),
+}
+
+impl Clock {
+    /// A manual clock, starting at the system's now.
+    pub fn manual() -> Clock {
+        Clock::Manual(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    pub fn now(&self) -> Instant {
+        match self {
+            Clock::System => Instant::now(),
+            Clock::Manual(t) => *t.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// Moves a manual clock forward; the system clock cannot be moved.
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual(t) = self {
+            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+            *t += by;
+        }
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct MemoryCache {
     inner: Arc<Mutex<Inner>>,
+    clock: Clock,
 }
 
 #[derive(Default)]
@@ -134,11 +170,17 @@ impl MemoryCache {
     }
 
     pub fn with_limits(limits: Limits) -> MemoryCache {
+        MemoryCache::with_clock(limits, Clock::System)
+    }
+
+    /// A cache whose expiry reads `clock`.
+    pub fn with_clock(limits: Limits, clock: Clock) -> MemoryCache {
         MemoryCache {
             inner: Arc::new(Mutex::new(Inner {
                 limits,
                 ..Inner::default()
             })),
+            clock,
         }
     }
 
@@ -161,17 +203,17 @@ impl CacheBackend for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         Ok(self
             .lock()
-            .live(key, Instant::now())
+            .live(key, self.clock.now())
             .map(|(v, _)| v.clone()))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.lock().insert(key, value.to_vec(), now + ttl, now)
     }
 
     async fn set_nx(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, CacheError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut inner = self.lock();
         if inner.live(key, now).is_some() {
             return Ok(false);
@@ -182,7 +224,7 @@ impl CacheBackend for MemoryCache {
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let mut inner = self.lock();
-        inner.live(key, Instant::now());
+        inner.live(key, self.clock.now());
         Ok(inner.remove(key))
     }
 
@@ -192,7 +234,7 @@ impl CacheBackend for MemoryCache {
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, CacheError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut inner = self.lock();
         let (n, expires) = match inner.live(key, now) {
             Some((v, exp)) => (counter(key, v)? + 1, *exp),
@@ -203,7 +245,7 @@ impl CacheBackend for MemoryCache {
     }
 
     async fn decr(&self, key: &str) -> Result<i64, CacheError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut inner = self.lock();
         let Some((v, expires)) = inner.live(key, now) else {
             return Ok(0);
@@ -327,5 +369,22 @@ mod tests {
         }
         assert_eq!(refused, 1600 - 500);
         assert_eq!(c.lock().map.len(), 500);
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_expires_entries_without_waiting() {
+        let clock = Clock::manual();
+        let c = MemoryCache::with_clock(Limits::default(), clock.clone());
+        c.set("v", b"1", Duration::from_secs(30)).await.unwrap();
+        assert_eq!(c.incr("n", Duration::from_secs(30)).await.unwrap(), 1);
+        clock.advance(Duration::from_secs(29));
+        assert!(c.get("v").await.unwrap().is_some(), "still live at 29 s");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(c.get("v").await.unwrap(), None, "gone at 30 s");
+        assert_eq!(
+            c.incr("n", Duration::from_secs(30)).await.unwrap(),
+            1,
+            "a counter's window restarts"
+        );
     }
 }

@@ -9,7 +9,7 @@ pub mod keys;
 mod memory;
 mod redis;
 
-pub use self::memory::{Limits, MemoryCache};
+pub use self::memory::{Clock, Limits, MemoryCache};
 pub use self::redis::RedisCache;
 
 use std::future::Future;

@@ -121,3 +121,6 @@ mod tests {
         assert!(known_scopes(None).is_empty());
     }
 }
+
+#[cfg(test)]
+mod flow_tests;

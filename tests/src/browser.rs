@@ -34,6 +34,12 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+impl Default for Browser {
+    fn default() -> Browser {
+        Browser::new()
+    }
+}
+
 impl Browser {
     pub fn new() -> Browser {
         Browser {

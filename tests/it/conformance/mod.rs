@@ -1,0 +1,7 @@
+//! One conformance suite per trait: every cache (memory, Redis), every
+//! store (SQLite, PostgreSQL) and every directory (LDAP, in memory) passes
+//! the same tests.
+
+mod cache;
+mod directory;
+mod store;

@@ -1,0 +1,19 @@
+//! Real peers for the end-to-end tests, one module per peer: the `idp`
+//! binary, PostgreSQL, Redis, OpenLDAP, an SMTP server and Chromium. Each
+//! starts in a temp dir on a free loopback port and stops on drop.
+
+pub mod chromium;
+pub mod idp;
+pub mod postgres;
+pub mod redis;
+pub mod slapd;
+pub mod smtp;
+pub mod util;
+
+pub use chromium::{Chromedriver, browser, chromedriver};
+pub use idp::{Backends, DOMAIN, Idp, PASSWORD, audit_events};
+pub use postgres::Postgres;
+pub use redis::Redis;
+pub use slapd::Slapd;
+pub use smtp::{ReceivedMail, Smtp};
+pub use util::{free_port, idp_bin, wait_until};
