@@ -77,6 +77,29 @@ fn fingerprint(user: &User) -> String {
     crypto::sha256_b64(user.password_hash.as_deref().unwrap_or_default().as_bytes())
 }
 
+/// What the "forgot your password" form answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forgot {
+    /// "If the account exists, a link is on its way": the same for every account.
+    Sent,
+    /// No mail server is configured, so no link can go out.
+    NoMail,
+}
+
+/// The "forgot your password" form: the same answer and the same work for
+/// every account ([`request`]); a failure to queue is said as "sent" like
+/// every other case, and the admin reads the log.
+pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
+    if idp.mailer.is_none() {
+        return Forgot::NoMail;
+    }
+    let request_id = asker.request_id.clone();
+    if let Err(e) = request(idp, typed, asker).await {
+        tracing::error!(request_id = %request_id, error = %e, "password reset not queued");
+    }
+    Forgot::Sent
+}
+
 /// "Forgot your password" for whatever was typed: counted, then handed to
 /// the background. Returns once the request is queued; the caller answers
 /// the same page in every case.
