@@ -264,16 +264,12 @@ pub async fn launch_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) ->
 
 /// An app's icon (checked as PNG or JPEG when it was added).
 pub async fn icon_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) -> Response {
-    match idp.store.app(&app_id).await {
-        Ok(Some(crate::store::App {
-            icon: Some(bytes),
-            icon_type: Some(kind),
-            ..
-        })) => match HeaderValue::from_str(&kind) {
+    match apps::icon(&idp, &app_id).await {
+        Ok(Some((bytes, kind))) => match HeaderValue::from_str(&kind) {
             Ok(kind) => asset(bytes, kind, "3600"),
             Err(_) => not_found(ctx).await,
         },
-        Ok(_) => not_found(ctx).await,
+        Ok(None) => not_found(ctx).await,
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
 }

@@ -15,10 +15,10 @@ use crate::mail;
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct EmailCode {
-    hash: String,
-    address: String,
-    tries: u32,
-    sent_at: i64,
+    pub(super) hash: String,
+    pub(super) address: String,
+    pub(super) tries: u32,
+    pub(super) sent_at: i64,
 }
 
 pub(super) fn email_key(user_id: &str, purpose: &str) -> String {

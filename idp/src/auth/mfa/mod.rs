@@ -383,4 +383,6 @@ pub async fn settle(idp: &Idp, user_id: &str, r: Reserved, right: bool) -> Resul
 }
 
 #[cfg(test)]
+mod ops_tests;
+#[cfg(test)]
 mod tests;

@@ -8,7 +8,6 @@ use super::email::{EmailCode, email_key};
 use super::recovery::recovery_hash;
 use super::totp::digits;
 use super::*;
-use crate::cache::CacheBackend;
 use crate::crypto;
 use crate::store::User;
 
@@ -28,7 +27,7 @@ fn codes_are_read_leniently() {
 
 /// A real IdP on SQLite in a temp dir, the cache in memory, a mail
 /// server configured (messages only go to the outbox here).
-async fn idp(dir: &tempfile::TempDir) -> Idp {
+pub(super) async fn idp(dir: &tempfile::TempDir) -> Idp {
     let d = dir.path().display().to_string();
     let env: Vec<(String, String)> = [
         ("IDP_DATA_DIR", d.clone()),
@@ -229,4 +228,13 @@ fn rfc6238_vector() {
         .unwrap();
     assert_eq!(t.check("287082", 59), Some(1));
     assert_eq!(t.check("287081", 59), None);
+}
+
+#[test]
+fn addresses_for_codes() {
+    use super::enrol::plausible_address;
+    assert!(plausible_address("nguyenvana@gmail.com"));
+    assert!(!plausible_address("nguyenvana"));
+    assert!(!plausible_address("a@localhost"));
+    assert!(!plausible_address("a b@gmail.com"));
 }
