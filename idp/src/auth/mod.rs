@@ -11,3 +11,4 @@ pub mod password;
 pub mod reset;
 pub mod session;
 pub mod sync;
+pub mod who;

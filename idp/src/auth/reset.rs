@@ -24,7 +24,7 @@ use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
 use crate::mail;
 use crate::oidc::{OidcError, logout};
-use crate::store::{AuditEvent, StoreError, User};
+use crate::store::{StoreError, User};
 
 /// How long a reset link works.
 pub const LINK_MINUTES: u64 = 30;
@@ -46,11 +46,7 @@ pub enum ResetError {
 }
 
 /// Who asked, for the audit log.
-#[derive(Clone, Debug, Default)]
-pub struct Asker {
-    pub ip: Option<String>,
-    pub request_id: String,
-}
+pub use crate::auth::who::Who as Asker;
 
 /// What the cache keeps for a link, under the hash of its token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -263,13 +259,7 @@ async fn audit(
     detail: Option<String>,
     now: i64,
 ) {
-    let mut e = AuditEvent::new(kind, now);
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = asker.ip.clone();
-    e.request_id = Some(asker.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
+    asker.audit(idp, kind, user, detail, now).await;
 }
 
 #[cfg(test)]

@@ -62,14 +62,12 @@ async fn form(
 ) -> Response {
     let (client_name, hint, lang) = match req {
         None => (None, None, ctx.lang),
-        Some(r) => match login::pending(idp, r).await {
-            Ok(Some(p)) => {
-                let asked = p
-                    .ui_locales
-                    .as_deref()
-                    .and_then(|u| u.split(' ').find_map(Lang::from_tag));
-                (Some(p.client_name), p.login_hint, asked.unwrap_or(ctx.lang))
-            }
+        Some(r) => match login::app_asks(idp, r).await {
+            Ok(Some(a)) => (
+                Some(a.client_name),
+                a.login_hint,
+                a.lang.unwrap_or(ctx.lang),
+            ),
             Ok(None) => {
                 return error::refused(Refusal::LoginExpired, ctx.lang, "/login", &ctx.request_id);
             }

@@ -4,8 +4,8 @@
 //! activity.
 
 use crate::Idp;
-use crate::auth::mfa::Who;
 use crate::auth::session::{self, SessionError};
+use crate::auth::who::Who;
 use crate::images::{self, ImageError};
 use crate::oidc::{OidcError, logout};
 use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
@@ -136,13 +136,7 @@ pub enum AccountError {
 }
 
 async fn audit(idp: &Idp, who: &Who, kind: &str, user: &User, detail: Option<String>, now: i64) {
-    let mut e = AuditEvent::new(kind, now);
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = who.ip.clone();
-    e.request_id = Some(who.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
+    who.audit(idp, kind, user, detail, now).await;
 }
 
 /// What the account page shows besides the person's own fields.

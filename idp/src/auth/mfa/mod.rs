@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::Idp;
 use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
-use crate::store::{AuditEvent, Factor, StoreError, User};
+use crate::store::{Factor, StoreError, User};
 
 mod email;
 mod enrol;
@@ -72,21 +72,10 @@ pub enum MfaError {
     HasFactors(String),
 }
 
-/// Who acted, for the audit log.
-#[derive(Clone, Debug, Default)]
-pub struct Who {
-    pub ip: Option<String>,
-    pub request_id: String,
-}
+pub use crate::auth::who::Who;
 
 async fn audit(idp: &Idp, who: &Who, kind: &str, user: &User, detail: Option<String>, now: i64) {
-    let mut e = AuditEvent::new(kind, now);
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = who.ip.clone();
-    e.request_id = Some(who.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
+    who.audit(idp, kind, user, detail, now).await;
 }
 
 /// What a person asks of their factors (the form's `op`).
