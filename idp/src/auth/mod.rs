@@ -12,3 +12,4 @@ pub mod policy;
 pub mod reset;
 pub mod session;
 pub mod sync;
+pub mod who;

@@ -24,7 +24,7 @@ use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
 use crate::mail;
 use crate::oidc::{OidcError, logout};
-use crate::store::{AuditEvent, StoreError, User};
+use crate::store::{StoreError, User};
 
 /// How long a reset link works.
 pub const LINK_MINUTES: u64 = 30;
@@ -46,11 +46,7 @@ pub enum ResetError {
 }
 
 /// Who asked, for the audit log.
-#[derive(Clone, Debug, Default)]
-pub struct Asker {
-    pub ip: Option<String>,
-    pub request_id: String,
-}
+pub use crate::auth::who::Who as Asker;
 
 /// What the cache keeps for a link, under the hash of its token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +71,29 @@ fn count_key(typed: &str) -> String {
 
 fn fingerprint(user: &User) -> String {
     crypto::sha256_b64(user.password_hash.as_deref().unwrap_or_default().as_bytes())
+}
+
+/// What the "forgot your password" form answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forgot {
+    /// "If the account exists, a link is on its way": the same for every account.
+    Sent,
+    /// No mail server is configured, so no link can go out.
+    NoMail,
+}
+
+/// The "forgot your password" form: the same answer and the same work for
+/// every account ([`request`]); a failure to queue is said as "sent" like
+/// every other case, and the admin reads the log.
+pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
+    if idp.mailer.is_none() {
+        return Forgot::NoMail;
+    }
+    let request_id = asker.request_id.clone();
+    if let Err(e) = request(idp, typed, asker).await {
+        tracing::error!(request_id = %request_id, error = %e, "password reset not queued");
+    }
+    Forgot::Sent
 }
 
 /// "Forgot your password" for whatever was typed: counted, then handed to
@@ -238,13 +257,7 @@ async fn audit(
     detail: Option<String>,
     now: i64,
 ) {
-    let mut e = AuditEvent::new(kind, now);
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = asker.ip.clone();
-    e.request_id = Some(asker.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
+    asker.audit(idp, kind, user, detail, now).await;
 }
 
 #[cfg(test)]

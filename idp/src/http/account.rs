@@ -1,7 +1,7 @@
 //! The account page (`/account`): profile, signature image and its default
 //! place, sessions and recent activity. Every change is a CSRF-checked POST
 //! that ends in a redirect (or the page again with a message saying what is
-//! wrong), and is audited.
+//! wrong); the rules and the audit are in `portal::account`.
 
 use std::sync::Arc;
 
@@ -11,21 +11,22 @@ use axum::extract::{Form, Multipart, Query, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_ui::pages::{AccountPage, ActivityView, Choice, Chrome, SessionView};
+use portal_ui::pages::{AccountPage, ActivityView, Choice, SessionView};
 use portal_ui::{Lang, Texts};
 use serde::Deserialize;
 
 use super::ctx::Ctx;
+use super::form::{FormPage, require};
 use super::oidc::see_other;
-use super::portal::{asset, signed_in};
+use super::portal::asset;
 use super::{csrf, error};
 use crate::Idp;
 use crate::auth::session::SsoSession;
+use crate::auth::who::Who;
 use crate::images::{self, ImageError};
-use crate::oidc::logout;
 use crate::portal::account::{self, PAGES, PLACES, Problem, ProfileForm};
 use crate::refusal::Refusal;
-use crate::store::{AuditEvent, Signature, User};
+use crate::store::User;
 
 type St = State<Arc<Idp>>;
 type Pick = fn(&Texts) -> &'static str;
@@ -44,12 +45,10 @@ pub struct CsrfForm {
     pub csrf: Option<String>,
 }
 
-/// The signed-in person, or the response to send instead.
-pub(super) async fn require(idp: &Idp, ctx: &Ctx) -> Result<(SsoSession, User), Response> {
-    match signed_in(idp, ctx).await {
-        Ok(Some(pair)) => Ok(pair),
-        Ok(None) => Err(see_other("/")),
-        Err(e) => Err(error::internal(&e, true, ctx.lang, &ctx.request_id)),
+fn who(ctx: &Ctx) -> Who {
+    Who {
+        ip: ctx.ip.clone(),
+        request_id: ctx.request_id.clone(),
     }
 }
 
@@ -103,73 +102,61 @@ async fn page(
     problem: Option<(StatusCode, Pick)>,
 ) -> Response {
     let t = ctx.lang.texts();
-    let now = crate::now();
-    let loaded = async {
-        let sessions = account::live_sessions(idp, &user.id, now).await?;
-        let activity = account::activity(idp, user).await?;
-        let signature = idp.store.signature(&user.id).await?;
-        let mfa_on = !idp.store.factors(&user.id).await?.is_empty();
-        Ok::<_, account::AccountError>((sessions, activity, signature, mfa_on))
-    };
-    let (sessions, activity, signature, mfa_on) = match loaded.await {
-        Ok(x) => x,
+    let o = match account::overview(idp, user, crate::now()).await {
+        Ok(o) => o,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
-    let c = match csrf::issue(idp, ctx) {
-        Ok(c) => c,
-        Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
-    };
-    let view = AccountPage {
-        chrome: Chrome::new(ctx.lang, "/account"),
-        csrf: c.token.clone(),
-        email: user.email.clone(),
-        name: user.name.clone(),
-        unit: user.unit.clone().unwrap_or_default(),
-        from_directory: user.source != "local",
-        phone: user.phone.clone().unwrap_or_default(),
-        personal_email: user.personal_email.clone().unwrap_or_default(),
-        pages: choices(&PAGES, &user.signature_page, |p| {
-            if p == "first" {
-                t.page_first
-            } else {
-                t.page_last
-            }
-        }),
-        places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
-        signature: signature.map(|s| s.updated_at.to_string()),
-        mfa_on,
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionView {
-                device: account::device(s.row.user_agent.as_deref())
-                    .unwrap_or_else(|| t.unknown_device.to_owned()),
-                ip: s.row.ip.clone().unwrap_or_default(),
-                started: account::vn_time(s.row.created_at),
-                last_active: account::vn_time(s.last_seen),
-                current: s.row.sid == sess.sid,
-            })
-            .collect(),
-        activity: activity
-            .into_iter()
-            .map(|e| ActivityView {
-                at: account::vn_time(e.at),
-                what: match e.kind.as_str() {
-                    "auth.login" => t.activity_login,
-                    "auth.login_failed" => t.activity_failed,
-                    _ => t.activity_logout,
-                },
-                ip: e.ip.unwrap_or_default(),
-                failed: e.kind == "auth.login_failed",
-            })
-            .collect(),
-        notice: notice.map(|pick| pick(t)),
-        error: problem.map(|(_, pick)| pick(t)),
-    };
-    let mut resp = error::render(&view, &ctx.request_id);
-    if let Some((status, _)) = problem {
-        *resp.status_mut() = status;
-    }
-    c.attach(resp)
+    let status = problem.map_or(StatusCode::OK, |(s, _)| s);
+    FormPage::new(idp, ctx, "/account")
+        .status(status)
+        .render(|csrf, chrome| AccountPage {
+            chrome,
+            csrf,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            unit: user.unit.clone().unwrap_or_default(),
+            from_directory: user.source != "local",
+            phone: user.phone.clone().unwrap_or_default(),
+            personal_email: user.personal_email.clone().unwrap_or_default(),
+            pages: choices(&PAGES, &user.signature_page, |p| {
+                if p == "first" {
+                    t.page_first
+                } else {
+                    t.page_last
+                }
+            }),
+            places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
+            signature: o.signature_at.map(|at| at.to_string()),
+            mfa_on: o.mfa_on,
+            sessions: o
+                .sessions
+                .into_iter()
+                .map(|s| SessionView {
+                    device: account::device(s.row.user_agent.as_deref())
+                        .unwrap_or_else(|| t.unknown_device.to_owned()),
+                    ip: s.row.ip.clone().unwrap_or_default(),
+                    started: account::vn_time(s.row.created_at),
+                    last_active: account::vn_time(s.last_seen),
+                    current: s.row.sid == sess.sid,
+                })
+                .collect(),
+            activity: o
+                .activity
+                .into_iter()
+                .map(|e| ActivityView {
+                    at: account::vn_time(e.at),
+                    what: match e.kind.as_str() {
+                        "auth.login" => t.activity_login,
+                        "auth.login_failed" => t.activity_failed,
+                        _ => t.activity_logout,
+                    },
+                    ip: e.ip.unwrap_or_default(),
+                    failed: e.kind == "auth.login_failed",
+                })
+                .collect(),
+            notice: notice.map(|pick| pick(t)),
+            error: problem.map(|(_, pick)| pick(t)),
+        })
 }
 
 pub async fn account_get(State(idp): St, ctx: Ctx, Query(q): Query<AccountQuery>) -> Response {
@@ -185,16 +172,6 @@ pub async fn account_get(State(idp): St, ctx: Ctx, Query(q): Query<AccountQuery>
         _ => None,
     };
     page(&idp, &ctx, &sess, &user, notice, None).await
-}
-
-pub(super) async fn audit(idp: &Idp, ctx: &Ctx, kind: &str, user: &User, detail: Option<String>) {
-    let mut e = AuditEvent::new(kind, crate::now());
-    e.actor = Some(user.id.clone());
-    e.subject = Some(user.email.clone());
-    e.ip = ctx.ip.clone();
-    e.request_id = Some(ctx.request_id.clone());
-    e.detail = detail;
-    idp.audit(e).await;
 }
 
 fn form_expired(lang: Lang, request_id: &str) -> Response {
@@ -216,34 +193,20 @@ pub async fn account_post(
     if !csrf::check(&idp, &ctx, f.csrf.as_deref()) {
         return form_expired(ctx.lang, &ctx.request_id);
     }
-    let change = match account::check(&f, &user) {
-        Ok(c) => c,
-        Err(p) => {
+    match account::change_profile(&idp, &who(&ctx), &user, &f, crate::now()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(p)) => {
             let pick: Pick = match p {
                 Problem::Name => |t| t.invalid_name,
                 Problem::Phone => |t| t.invalid_phone,
                 Problem::PersonalEmail => |t| t.invalid_personal_email,
                 Problem::Choice => |t| t.error_bad_request,
             };
-            return page(
-                &idp,
-                &ctx,
-                &sess,
-                &user,
-                None,
-                Some((StatusCode::BAD_REQUEST, pick)),
-            )
-            .await;
+            let problem = Some((StatusCode::BAD_REQUEST, pick));
+            return page(&idp, &ctx, &sess, &user, None, problem).await;
         }
-    };
-    if let Err(e) = idp
-        .store
-        .update_profile(&user.id, &change, crate::now())
-        .await
-    {
-        return error::internal(&e, true, ctx.lang, &ctx.request_id);
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
-    audit(&idp, &ctx, "account.profile_changed", &user, None).await;
     see_other("/account?done=saved")
 }
 
@@ -298,67 +261,44 @@ pub async fn signature_post(
     {
         return form_expired(ctx.lang, &ctx.request_id);
     }
-    let cleaned = match upload {
-        Ok((_, Some(bytes))) if !bytes.is_empty() => {
-            // Decoding is CPU work: off the async threads.
-            tokio::task::spawn_blocking(move || images::clean_signature(&bytes))
-                .await
-                .unwrap_or_else(|e| Err(ImageError::Broken(e.to_string())))
-        }
+    let bytes = match upload {
+        Ok((_, Some(bytes))) if !bytes.is_empty() => bytes,
         Ok(_) => {
             let pick: Pick = |t| t.signature_missing;
-            return page(
-                &idp,
-                &ctx,
-                &sess,
-                &user,
-                None,
-                Some((StatusCode::BAD_REQUEST, pick)),
-            )
-            .await;
+            let problem = Some((StatusCode::BAD_REQUEST, pick));
+            return page(&idp, &ctx, &sess, &user, None, problem).await;
         }
-        Err(e) => Err(e),
+        Err(e) => return image_refused(&idp, &ctx, &sess, &user, e).await,
     };
-    let (png, w, h) = match cleaned {
-        Ok(x) => x,
-        Err(e) => {
-            tracing::info!(request_id = %ctx.request_id, error = %e, "signature image refused");
-            let (status, pick): (StatusCode, Pick) = match e {
-                ImageError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, |t| {
-                    t.signature_not_image
-                }),
-                ImageError::TooManyBytes => (StatusCode::PAYLOAD_TOO_LARGE, |t| {
-                    t.signature_too_many_bytes
-                }),
-                ImageError::TooLarge(..) => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_large)
-                }
-                ImageError::TooSmall(..) => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_small)
-                }
-                ImageError::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_broken),
-            };
-            return page(&idp, &ctx, &sess, &user, None, Some((status, pick))).await;
-        }
-    };
-    let sig = Signature {
-        image: png,
-        width: i64::from(w),
-        height: i64::from(h),
-        updated_at: crate::now(),
-    };
-    if let Err(e) = idp.store.set_signature(&user.id, &sig).await {
-        return error::internal(&e, true, ctx.lang, &ctx.request_id);
+    match account::set_signature(&idp, &who(&ctx), &user, bytes, crate::now()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return image_refused(&idp, &ctx, &sess, &user, e).await,
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
-    audit(
-        &idp,
-        &ctx,
-        "account.signature_set",
-        &user,
-        Some(format!("{w}x{h} png, {} bytes", sig.image.len())),
-    )
-    .await;
     see_other("/account?done=signature")
+}
+
+/// The page again, saying why the image was refused.
+async fn image_refused(
+    idp: &Idp,
+    ctx: &Ctx,
+    sess: &SsoSession,
+    user: &User,
+    e: ImageError,
+) -> Response {
+    tracing::info!(request_id = %ctx.request_id, error = %e, "signature image refused");
+    let (status, pick): (StatusCode, Pick) = match e {
+        ImageError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, |t| {
+            t.signature_not_image
+        }),
+        ImageError::TooManyBytes => (StatusCode::PAYLOAD_TOO_LARGE, |t| {
+            t.signature_too_many_bytes
+        }),
+        ImageError::TooLarge(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_large),
+        ImageError::TooSmall(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_small),
+        ImageError::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_broken),
+    };
+    page(idp, ctx, sess, user, None, Some((status, pick))).await
 }
 
 pub async fn signature_delete_post(
@@ -370,10 +310,8 @@ pub async fn signature_delete_post(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    match idp.store.delete_signature(&user.id).await {
-        Ok(true) => audit(&idp, &ctx, "account.signature_deleted", &user, None).await,
-        Ok(false) => {}
-        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    if let Err(e) = account::delete_signature(&idp, &who(&ctx), &user, crate::now()).await {
+        return error::internal(&e, true, ctx.lang, &ctx.request_id);
     }
     see_other("/account?done=deleted")
 }
@@ -384,9 +322,9 @@ pub async fn signature_get(State(idp): St, ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    match idp.store.signature(&user.id).await {
-        Ok(Some(s)) => {
-            let mut resp = asset(s.image, HeaderValue::from_static("image/png"), "0");
+    match account::signature_png(&idp, &user).await {
+        Ok(Some(png)) => {
+            let mut resp = asset(png, HeaderValue::from_static("image/png"), "0");
             resp.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             resp
@@ -405,15 +343,7 @@ pub async fn sign_out_others_post(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    match logout::sign_out_others(
-        &idp,
-        &user.id,
-        Some(&sess.sid),
-        ctx.ip.clone(),
-        crate::now(),
-    )
-    .await
-    {
+    match account::sign_out_others(&idp, &who(&ctx), &user, &sess.sid, crate::now()).await {
         Ok(n) => {
             tracing::info!(request_id = %ctx.request_id, sessions = n, "other sessions signed out");
             see_other("/account?done=others")

@@ -8,6 +8,7 @@ mod cookies;
 mod csrf;
 mod ctx;
 mod error;
+mod form;
 mod mfa;
 mod oidc;
 mod ops;

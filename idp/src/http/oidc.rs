@@ -266,16 +266,14 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
     match step {
         Ok(LogoutStep::Refuse(r)) => error::refused(r, ctx.lang, "/logout", &ctx.request_id),
         Ok(LogoutStep::Confirm) => {
-            let c = match csrf::issue(idp, ctx) {
-                Ok(c) => c,
-                Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
-            };
-            let page = LogoutConfirmPage {
-                chrome: Chrome::new(ctx.lang, "/logout"),
-                csrf: c.token.clone(),
-                fields: req.fields(),
-            };
-            c.attach(error::render(&page, &ctx.request_id))
+            let fields = req.fields();
+            super::form::FormPage::new(idp, ctx, "/logout").render(|csrf, chrome| {
+                LogoutConfirmPage {
+                    chrome,
+                    csrf,
+                    fields,
+                }
+            })
         }
         Ok(LogoutStep::Done {
             redirect,

@@ -8,16 +8,16 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_ui::pages::{Chrome, LoginPage, PortalPage, TileView};
+use portal_ui::pages::{LoginPage, PortalPage, TileView};
 use portal_ui::{Lang, Texts};
 use serde::Deserialize;
 
 use super::ctx::Ctx;
+use super::form::{self, FormPage};
 use super::oidc::see_other;
 use super::{cookies, csrf, error};
 use crate::Idp;
 use crate::auth::guard::Verdict;
-use crate::auth::session;
 use crate::portal::apps;
 use crate::portal::login::{self, Attempt, LoginResult};
 use crate::refusal::Refusal;
@@ -58,47 +58,53 @@ async fn form(
     req: Option<&str>,
     account: String,
     error: Option<Say>,
+    status: StatusCode,
 ) -> Response {
     let (client_name, hint, lang) = match req {
         None => (None, None, ctx.lang),
-        Some(r) => match login::pending(idp, r).await {
-            Ok(Some(p)) => {
-                let asked = p
-                    .ui_locales
-                    .as_deref()
-                    .and_then(|u| u.split(' ').find_map(Lang::from_tag));
-                (Some(p.client_name), p.login_hint, asked.unwrap_or(ctx.lang))
-            }
+        Some(r) => match login::app_asks(idp, r).await {
+            Ok(Some(a)) => (
+                Some(a.client_name),
+                a.login_hint,
+                a.lang.unwrap_or(ctx.lang),
+            ),
             Ok(None) => {
                 return error::refused(Refusal::LoginExpired, ctx.lang, "/login", &ctx.request_id);
             }
             Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
         },
     };
-    let c = match csrf::issue(idp, ctx) {
-        Ok(c) => c,
-        Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
-    };
-    let page = LoginPage {
-        chrome: Chrome::new(lang, &here(req)),
-        csrf: c.token.clone(),
-        req: req.map(str::to_owned),
-        client_name,
-        account: if account.is_empty() {
-            hint.unwrap_or_default()
-        } else {
-            account
-        },
-        error: error.map(|Say(pick, n)| pick(lang.texts()).replace("{n}", &n.to_string())),
-    };
-    c.attach(error::render(&page, &ctx.request_id))
+    let here = here(req);
+    FormPage::new(idp, ctx, &here)
+        .lang(lang)
+        .status(status)
+        .render(|csrf, chrome| LoginPage {
+            chrome,
+            csrf,
+            req: req.map(str::to_owned),
+            client_name,
+            account: if account.is_empty() {
+                hint.unwrap_or_default()
+            } else {
+                account
+            },
+            error: error.map(|Say(pick, n)| pick(lang.texts()).replace("{n}", &n.to_string())),
+        })
 }
 
 pub async fn login_get(State(idp): St, ctx: Ctx, Query(q): Query<LoginQuery>) -> Response {
     if q.req.is_none() && matches!(person(&idp, &ctx).await, Ok(Some(_))) {
         return see_other("/");
     }
-    form(&idp, &ctx, q.req.as_deref(), String::new(), None).await
+    form(
+        &idp,
+        &ctx,
+        q.req.as_deref(),
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn login_post(
@@ -117,6 +123,7 @@ pub async fn login_post(
             f.req.as_deref(),
             account,
             Some(Say(|t| t.form_expired, 0)),
+            StatusCode::OK,
         )
         .await;
     }
@@ -167,6 +174,7 @@ pub async fn login_post(
                 f.req.as_deref(),
                 account,
                 Some(Say(|t| t.invalid_credentials, 0)),
+                StatusCode::OK,
             )
             .await
         }
@@ -177,24 +185,16 @@ pub async fn login_post(
                 Verdict::Locked(secs) => Say(|t| t.throttled_locked, secs.div_ceil(60)),
                 Verdict::Address | Verdict::Go => Say(|t| t.throttled_address, 0),
             };
-            let mut resp = form(&idp, &ctx, f.req.as_deref(), account, Some(say)).await;
-            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            resp
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            form(&idp, &ctx, f.req.as_deref(), account, Some(say), status).await
         }
         // Not the person's password: the mail directory did not answer. Said
         // as such, the form kept, the details for the admin in the log.
         Err(login::LoginError::DirectoryDown(m)) => {
             tracing::error!(request_id = %ctx.request_id, error = %m, "sign-in: the directory cannot be reached");
-            let mut resp = form(
-                &idp,
-                &ctx,
-                f.req.as_deref(),
-                account,
-                Some(Say(|t| t.directory_down, 0)),
-            )
-            .await;
-            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            resp
+            let say = Some(Say(|t| t.directory_down, 0));
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            form(&idp, &ctx, f.req.as_deref(), account, say, status).await
         }
         // The store, cache or directory is unreachable: "try again later", details in the log.
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
@@ -203,29 +203,7 @@ pub async fn login_post(
 
 /// The signed-in person, or `None` (no cookie, session over, person gone).
 async fn person(idp: &Idp, ctx: &Ctx) -> Result<Option<crate::store::User>, String> {
-    Ok(signed_in(idp, ctx).await?.map(|(_, u)| u))
-}
-
-/// The live session and its person, or `None`.
-pub(super) async fn signed_in(
-    idp: &Idp,
-    ctx: &Ctx,
-) -> Result<Option<(session::SsoSession, crate::store::User)>, String> {
-    let Some(cookie) = ctx.cookie(cookies::session_name(idp)) else {
-        return Ok(None);
-    };
-    let Some(sess) = session::load(&idp.cache, &idp.config.session, cookie, crate::now())
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(None);
-    };
-    let user = idp
-        .store
-        .user_by_id(&sess.user_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(user.filter(|u| !u.is_disabled()).map(|u| (sess, u)))
+    Ok(form::signed_in(idp, ctx).await?.map(|(_, u)| u))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,7 +215,7 @@ pub struct PortalQuery {
 pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) -> Response {
     let user = match person(&idp, &ctx).await {
         Ok(Some(u)) => u,
-        Ok(None) => return form(&idp, &ctx, None, String::new(), None).await,
+        Ok(None) => return form(&idp, &ctx, None, String::new(), None, StatusCode::OK).await,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
     let query =
@@ -250,13 +228,9 @@ pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) ->
         Ok(t) => t,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
-    let c = match csrf::issue(&idp, &ctx) {
-        Ok(c) => c,
-        Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
-    };
-    let page = PortalPage {
-        chrome: Chrome::new(ctx.lang, "/"),
-        csrf: c.token.clone(),
+    FormPage::new(&idp, &ctx, "/").render(|csrf, chrome| PortalPage {
+        chrome,
+        csrf,
         name: user.name,
         email: user.email,
         query,
@@ -269,8 +243,7 @@ pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) ->
                 has_icon: t.has_icon,
             })
             .collect(),
-    };
-    c.attach(error::render(&page, &ctx.request_id))
+    })
 }
 
 /// A tile: records the use and sends the person on to the app's login.
@@ -289,16 +262,12 @@ pub async fn launch_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) ->
 
 /// An app's icon (checked as PNG or JPEG when it was added).
 pub async fn icon_get(State(idp): St, ctx: Ctx, Path(app_id): Path<String>) -> Response {
-    match idp.store.app(&app_id).await {
-        Ok(Some(crate::store::App {
-            icon: Some(bytes),
-            icon_type: Some(kind),
-            ..
-        })) => match HeaderValue::from_str(&kind) {
+    match apps::icon(&idp, &app_id).await {
+        Ok(Some((bytes, kind))) => match HeaderValue::from_str(&kind) {
             Ok(kind) => asset(bytes, kind, "3600"),
             Err(_) => not_found(ctx).await,
         },
-        Ok(_) => not_found(ctx).await,
+        Ok(None) => not_found(ctx).await,
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
 }

@@ -9,13 +9,14 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use portal_ui::Texts;
-use portal_ui::pages::{Chrome, PasswordPage};
+use portal_ui::pages::PasswordPage;
 use serde::Deserialize;
 
 use super::ctx::Ctx;
+use super::form::FormPage;
 use super::{csrf, error};
 use crate::Idp;
-use crate::auth::reset::{self, Asker, Refused};
+use crate::auth::reset::{self, Asker, Forgot, Refused};
 
 type St = State<Arc<Idp>>;
 type Pick = fn(&Texts) -> &'static str;
@@ -53,27 +54,20 @@ fn show(
     token: String,
     error: Option<(StatusCode, Pick)>,
 ) -> Response {
-    let c = match csrf::issue(idp, ctx) {
-        Ok(c) => c,
-        Err(e) => return error::internal(&e, false, ctx.lang, &ctx.request_id),
-    };
     let here = if stage == "reset" {
         "/password/reset"
     } else {
         "/password/forgot"
     };
-    let page = PasswordPage {
-        chrome: Chrome::new(ctx.lang, here),
-        csrf: c.token.clone(),
-        stage,
-        token,
-        error: error.map(|(_, pick)| pick(ctx.lang.texts())),
-    };
-    let mut resp = error::render(&page, &ctx.request_id);
-    if let Some((status, _)) = error {
-        *resp.status_mut() = status;
-    }
-    c.attach(resp)
+    FormPage::new(idp, ctx, here)
+        .status(error.map_or(StatusCode::OK, |(status, _)| status))
+        .render(|csrf, chrome| PasswordPage {
+            chrome,
+            csrf,
+            stage,
+            token,
+            error: error.map(|(_, pick)| pick(ctx.lang.texts())),
+        })
 }
 
 pub async fn forgot_get(State(idp): St, ctx: Ctx) -> Response {
@@ -104,21 +98,17 @@ pub async fn forgot_post(
         );
     }
     let typed = f.account.unwrap_or_default();
-    if idp.mailer.is_none() {
-        return show(
+    // The same answer and work for every account (see auth::reset).
+    match reset::forgot(&idp, &typed, asker(&ctx)).await {
+        Forgot::Sent => show(&idp, &ctx, "sent", String::new(), None),
+        Forgot::NoMail => show(
             &idp,
             &ctx,
             "forgot",
             String::new(),
             Some((StatusCode::SERVICE_UNAVAILABLE, |t| t.no_mail)),
-        );
+        ),
     }
-    // The same work for every account: counted, then queued (see auth::reset).
-    if let Err(e) = reset::request(&idp, &typed, asker(&ctx)).await {
-        // Said as "sent" like every other case; the admin reads the log.
-        tracing::error!(request_id = %ctx.request_id, error = %e, "password reset not queued");
-    }
-    show(&idp, &ctx, "sent", String::new(), None)
 }
 
 pub async fn reset_get(State(idp): St, ctx: Ctx, Query(q): Query<ResetQuery>) -> Response {

@@ -1,9 +1,14 @@
-//! The person's own account page: what they may change, checked; their
-//! sessions; their recent sign-in activity.
+//! The person's own account page: what they may change, checked (profile,
+//! the signature image within the limits `images` sets), every change
+//! audited; their sessions and signing out the others; their recent sign-in
+//! activity.
 
 use crate::Idp;
 use crate::auth::session::{self, SessionError};
-use crate::store::{AuditEvent, ProfileChange, SessionRow, StoreError, User};
+use crate::auth::who::Who;
+use crate::images::{self, ImageError};
+use crate::oidc::{OidcError, logout};
+use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
 
 /// Pages the signing service may put the signature on by default.
 pub const PAGES: [&str; 2] = ["first", "last"];
@@ -126,6 +131,107 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Session(#[from] SessionError),
+    #[error(transparent)]
+    SignOut(#[from] OidcError),
+}
+
+async fn audit(idp: &Idp, who: &Who, kind: &str, user: &User, detail: Option<String>, now: i64) {
+    who.audit(idp, kind, user, detail, now).await;
+}
+
+/// What the account page shows besides the person's own fields.
+pub struct Overview {
+    pub sessions: Vec<LiveSession>,
+    pub activity: Vec<AuditEvent>,
+    /// When the signature image was last set, if there is one.
+    pub signature_at: Option<i64>,
+    /// The person has a second factor.
+    pub mfa_on: bool,
+}
+
+pub async fn overview(idp: &Idp, user: &User, now: i64) -> Result<Overview, AccountError> {
+    Ok(Overview {
+        sessions: live_sessions(idp, &user.id, now).await?,
+        activity: activity(idp, user).await?,
+        signature_at: idp.store.signature(&user.id).await?.map(|s| s.updated_at),
+        mfa_on: !idp.store.factors(&user.id).await?.is_empty(),
+    })
+}
+
+/// Changes the person's profile as the form asks, if it is acceptable; audited.
+pub async fn change_profile(
+    idp: &Idp,
+    who: &Who,
+    user: &User,
+    f: &ProfileForm,
+    now: i64,
+) -> Result<Result<(), Problem>, AccountError> {
+    let change = match check(f, user) {
+        Ok(c) => c,
+        Err(p) => return Ok(Err(p)),
+    };
+    idp.store.update_profile(&user.id, &change, now).await?;
+    audit(idp, who, "account.profile_changed", user, None, now).await;
+    Ok(Ok(()))
+}
+
+/// Sets the signature image from an upload: checked and re-encoded by
+/// [`images::clean_signature`] (off the async threads), then stored and
+/// audited. A refused upload leaves the stored image as it was.
+pub async fn set_signature(
+    idp: &Idp,
+    who: &Who,
+    user: &User,
+    upload: bytes::Bytes,
+    now: i64,
+) -> Result<Result<(), ImageError>, AccountError> {
+    // Decoding is CPU work: off the async threads.
+    let cleaned = tokio::task::spawn_blocking(move || images::clean_signature(&upload))
+        .await
+        .unwrap_or_else(|e| Err(ImageError::Broken(e.to_string())));
+    let (png, w, h) = match cleaned {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    let sig = Signature {
+        image: png,
+        width: i64::from(w),
+        height: i64::from(h),
+        updated_at: now,
+    };
+    idp.store.set_signature(&user.id, &sig).await?;
+    let detail = format!("{w}x{h} png, {} bytes", sig.image.len());
+    audit(idp, who, "account.signature_set", user, Some(detail), now).await;
+    Ok(Ok(()))
+}
+
+/// Removes the signature image (audited when there was one).
+pub async fn delete_signature(
+    idp: &Idp,
+    who: &Who,
+    user: &User,
+    now: i64,
+) -> Result<(), AccountError> {
+    if idp.store.delete_signature(&user.id).await? {
+        audit(idp, who, "account.signature_deleted", user, None, now).await;
+    }
+    Ok(())
+}
+
+/// The person's own signature image (PNG), for the preview.
+pub async fn signature_png(idp: &Idp, user: &User) -> Result<Option<Vec<u8>>, AccountError> {
+    Ok(idp.store.signature(&user.id).await?.map(|s| s.image))
+}
+
+/// Signs the person out of every session but `sid`; how many ended.
+pub async fn sign_out_others(
+    idp: &Idp,
+    who: &Who,
+    user: &User,
+    sid: &str,
+    now: i64,
+) -> Result<usize, AccountError> {
+    Ok(logout::sign_out_others(idp, &user.id, Some(sid), who.ip.clone(), now).await?)
 }
 
 /// The person's live sessions, newest first. Rows whose session has timed

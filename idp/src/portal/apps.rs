@@ -94,6 +94,19 @@ pub async fn launch(
     }))
 }
 
+/// An app's icon and its content type (checked as PNG or JPEG when the app
+/// was added); `None` when it has none.
+pub async fn icon(idp: &Idp, app_id: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    Ok(match idp.store.app(app_id).await? {
+        Some(crate::store::App {
+            icon: Some(bytes),
+            icon_type: Some(kind),
+            ..
+        }) => Some((bytes, kind)),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

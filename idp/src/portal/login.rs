@@ -57,6 +57,28 @@ pub async fn pending(idp: &Idp, req: &str) -> Result<Option<Pending>, LoginError
     Ok(idp.cache.get_json::<Pending>(&keys::pending(req)).await?)
 }
 
+/// What the sign-in form of an app's request shows.
+pub struct AppAsks {
+    pub client_name: String,
+    /// The account the app suggests (`login_hint`).
+    pub login_hint: Option<String>,
+    /// The first language of the app's `ui_locales` that the portal speaks.
+    pub lang: Option<portal_ui::Lang>,
+}
+
+/// What the app behind `req` asks of the sign-in form; `None` when the
+/// request is gone (expired or finished).
+pub async fn app_asks(idp: &Idp, req: &str) -> Result<Option<AppAsks>, LoginError> {
+    Ok(pending(idp, req).await?.map(|p| AppAsks {
+        lang: p
+            .ui_locales
+            .as_deref()
+            .and_then(|u| u.split(' ').find_map(portal_ui::Lang::from_tag)),
+        client_name: p.client_name,
+        login_hint: p.login_hint,
+    }))
+}
+
 pub struct Attempt<'a> {
     pub account: &'a str,
     pub password: &'a str,
