@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
-use crate::store::{AuditEvent, Store, StoreError};
+use crate::store::{AuditEvent, Store, StoreError, User};
 
 macro_rules! kinds {
     ($($(#[$doc:meta])* $variant:ident => $s:literal,)+) => {
@@ -132,13 +132,6 @@ kinds! {
 /// The kinds a person sees in their own activity list on the account page.
 pub const SIGN_IN_ACTIVITY: [Kind; 3] = [Kind::Login, Kind::LoginFailed, Kind::Logout];
 
-impl Kind {
-    /// The removal of a second factor of `factor` kind (`totp`, `email`).
-    pub fn factor_removed(factor: &str) -> Option<Kind> {
-        format!("mfa.{factor}_removed").parse().ok()
-    }
-}
-
 /// A stored kind this version does not know (written by a newer one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown audit event kind {0:?}")]
@@ -251,14 +244,39 @@ pub async fn record(store: &Store, event: Event) -> Result<(), StoreError> {
     store.record(&event.into()).await
 }
 
+/// Who acted, as the audit log records it: the client's address and the
+/// request id (shown on error pages, so an admin can find the entry).
+#[derive(Clone, Debug, Default)]
+pub struct Who {
+    pub ip: Option<String>,
+    pub request_id: String,
+}
+
+impl Who {
+    /// Records that this request did `kind` to `user`'s account.
+    pub async fn audit(
+        &self,
+        idp: &Idp,
+        kind: Kind,
+        user: &User,
+        detail: Option<String>,
+        now: i64,
+    ) {
+        let mut e = Event::new(kind, now)
+            .actor(user.id.as_str())
+            .subject(user.email.as_str())
+            .request(self.request_id.as_str());
+        e.ip = self.ip.clone();
+        e.detail = detail;
+        idp.audit(e).await;
+    }
+}
+
 impl Idp {
     /// Appends to the audit log. A failure is logged loudly but does not undo
     /// what already happened (the person is signed in or out either way).
-    ///
-    /// Takes an [`Event`]; a raw [`AuditEvent`] is accepted only until the
-    /// last call sites with string kinds are switched.
-    pub async fn audit(&self, event: impl Into<AuditEvent>) {
-        let event = event.into();
+    pub async fn audit(&self, event: Event) {
+        let event = AuditEvent::from(event);
         if let Err(e) = self.store.record(&event).await {
             tracing::error!(error = %e, kind = %event.kind, "audit event not recorded");
         }
@@ -307,9 +325,6 @@ mod tests {
             Kind::BackchannelGivenUp.as_str(),
             "logout.backchannel_given_up"
         );
-        assert_eq!(Kind::factor_removed("totp"), Some(Kind::TotpRemoved));
-        assert_eq!(Kind::factor_removed("email"), Some(Kind::EmailRemoved));
-        assert_eq!(Kind::factor_removed("sms"), None);
     }
 
     #[test]

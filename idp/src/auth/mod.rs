@@ -12,4 +12,3 @@ pub mod policy;
 pub mod reset;
 pub mod session;
 pub mod sync;
-pub mod who;

@@ -18,9 +18,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
+use crate::audit::Kind;
 use crate::auth::account;
 use crate::auth::password::PasswordError;
-use crate::cache::{CacheBackend, CacheError};
+use crate::cache::{CacheBackend, CacheError, keys};
 use crate::crypto::{self, CryptoError};
 use crate::mail;
 use crate::oidc::{OidcError, logout};
@@ -46,7 +47,7 @@ pub enum ResetError {
 }
 
 /// Who asked, for the audit log.
-pub use crate::auth::who::Who as Asker;
+pub use crate::audit::Who as Asker;
 
 /// What the cache keeps for a link, under the hash of its token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,19 +55,6 @@ struct Link {
     user_id: String,
     /// SHA-256 of the password hash when the link was issued.
     password: String,
-}
-
-fn link_key(token_hash: &str) -> String {
-    format!("pwreset:{token_hash}")
-}
-
-/// The hash of the person's one live link.
-fn live_key(user_id: &str) -> String {
-    format!("pwreset:user:{user_id}")
-}
-
-fn count_key(typed: &str) -> String {
-    format!("pwreset:count:{}", crypto::sha256_b64(typed.as_bytes()))
 }
 
 fn fingerprint(user: &User) -> String {
@@ -105,7 +93,7 @@ pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), Re
     let account: String = account.chars().take(320).collect();
     let count = idp
         .cache
-        .incr(&count_key(&account), Duration::from_secs(3600))
+        .incr(&keys::reset_count(&account), Duration::from_secs(3600))
         .await?;
     if count > REQUESTS_PER_HOUR {
         return Ok(());
@@ -138,10 +126,12 @@ async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), Res
             user_id: user.id.clone(),
             password: fingerprint(&user),
         };
-        idp.cache.set_json(&link_key(&hash), &link, ttl).await?;
+        idp.cache
+            .set_json(&keys::reset_link_by_hash(&hash), &link, ttl)
+            .await?;
         // The newest link is the live one: any older link dies here.
         idp.cache
-            .set(&live_key(&user.id), hash.as_bytes(), ttl)
+            .set(&keys::reset_live(&user.id), hash.as_bytes(), ttl)
             .await?;
         let url = format!("{}/password/reset?token={token}", idp.config.issuer());
         mail::reset_link(&url, LINK_MINUTES)
@@ -149,15 +139,7 @@ async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), Res
         mail::reset_in_directory()
     };
     mail::queue(idp, &user.email, &mail).await?;
-    audit(
-        idp,
-        asker,
-        "auth.password_reset_requested",
-        &user,
-        None,
-        now,
-    )
-    .await;
+    audit(idp, asker, Kind::PasswordResetRequested, &user, None, now).await;
     Ok(())
 }
 
@@ -174,10 +156,14 @@ pub async fn link_owner(idp: &Idp, token: &str) -> Result<Option<User>, ResetErr
         return Ok(None);
     }
     let hash = crypto::sha256_b64(token.as_bytes());
-    let Some(link) = idp.cache.get_json::<Link>(&link_key(&hash)).await? else {
+    let Some(link) = idp
+        .cache
+        .get_json::<Link>(&keys::reset_link_by_hash(&hash))
+        .await?
+    else {
         return Ok(None);
     };
-    let live = idp.cache.get(&live_key(&link.user_id)).await?;
+    let live = idp.cache.get(&keys::reset_live(&link.user_id)).await?;
     if live.as_deref() != Some(hash.as_bytes()) {
         return Ok(None);
     }
@@ -223,13 +209,13 @@ pub async fn reset(
     let hash = crypto::sha256_b64(token.as_bytes());
     if idp
         .cache
-        .take_json::<Link>(&link_key(&hash))
+        .take_json::<Link>(&keys::reset_link_by_hash(&hash))
         .await?
         .is_none()
     {
         return Ok(Err(Refused::Link));
     }
-    idp.cache.delete(&live_key(&user.id)).await?;
+    idp.cache.delete(&keys::reset_live(&user.id)).await?;
     let new_hash = idp.hasher.hash(password).await?;
     idp.store
         .set_password_hash(&user.id, &new_hash, now)
@@ -238,7 +224,7 @@ pub async fn reset(
     audit(
         idp,
         asker,
-        "auth.password_reset",
+        Kind::PasswordReset,
         &user,
         Some(format!("{ended} sessions ended")),
         now,
@@ -252,7 +238,7 @@ pub async fn reset(
 async fn audit(
     idp: &Idp,
     asker: &Asker,
-    kind: &str,
+    kind: Kind,
     user: &User,
     detail: Option<String>,
     now: i64,

@@ -18,7 +18,7 @@ pub fn oauth(e: &OidcError, request_id: &str) -> Response {
     let status = match e {
         OidcError::InvalidClient { .. } | OidcError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
         OidcError::InsufficientScope(_) => StatusCode::FORBIDDEN,
-        OidcError::Store(_) | OidcError::Cache(_) | OidcError::Session(_) => {
+        OidcError::Store(_) | OidcError::Cache(_) | OidcError::Session(_) | OidcError::Mfa(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         OidcError::Crypto(_) | OidcError::Jose(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -341,7 +341,7 @@ pub async fn start(
         .await?;
     match step_up {
         Some(sess) => {
-            let half = Half {
+            let half = mfa::Half {
                 user_id: sess.user_id.clone(),
                 req: Some(req_id),
                 step_up: Some(sess.sid.clone()),
@@ -353,44 +353,6 @@ pub async fn start(
             })
         }
         None => Ok(Step::Login { req_id }),
-    }
-}
-
-/// A person between their password and their second factor (or signed in
-/// and asked for a second factor by an app: `step_up` names the session).
-/// Kept in the cache under the hash of a short-lived cookie.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Half {
-    pub user_id: String,
-    /// The pending authorization, if an app asked.
-    pub req: Option<String>,
-    /// The `sid` of the session to raise, for a step-up.
-    pub step_up: Option<String>,
-    /// Set once a factor was just enrolled (and proven): the `amr` to finish
-    /// with after the recovery codes have been shown.
-    pub passed: Option<Vec<String>>,
-    pub created_at: i64,
-}
-
-/// How long a person has for their second factor.
-pub const HALF_TTL_SECS: u64 = 15 * 60;
-
-/// Kept for the second-factor handlers until they call `cache::keys::half`.
-pub use crate::cache::keys::half as half_key;
-
-impl Half {
-    /// Stores a new one; returns the cookie value.
-    pub async fn save(&self, idp: &Idp) -> Result<String, OidcError> {
-        let token = crypto::random_token()?;
-        self.update(idp, &token).await?;
-        Ok(token)
-    }
-
-    pub async fn update(&self, idp: &Idp, token: &str) -> Result<(), OidcError> {
-        idp.cache
-            .set_json(&keys::half(token), self, Duration::from_secs(HALF_TTL_SECS))
-            .await?;
-        Ok(())
     }
 }
 

@@ -56,6 +56,9 @@ pub enum OidcError {
     Jose(#[from] JoseError),
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// Keeping the half-signed-in state of a step-up.
+    #[error(transparent)]
+    Mfa(#[from] crate::auth::mfa::MfaError),
 }
 
 impl OidcError {

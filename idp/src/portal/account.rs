@@ -4,8 +4,9 @@
 //! activity.
 
 use crate::Idp;
+use crate::audit::Kind;
+use crate::audit::Who;
 use crate::auth::session::{self, SessionError};
-use crate::auth::who::Who;
 use crate::images::{self, ImageError};
 use crate::oidc::{OidcError, logout};
 use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
@@ -135,7 +136,7 @@ pub enum AccountError {
     SignOut(#[from] OidcError),
 }
 
-async fn audit(idp: &Idp, who: &Who, kind: &str, user: &User, detail: Option<String>, now: i64) {
+async fn audit(idp: &Idp, who: &Who, kind: Kind, user: &User, detail: Option<String>, now: i64) {
     who.audit(idp, kind, user, detail, now).await;
 }
 
@@ -171,7 +172,7 @@ pub async fn change_profile(
         Err(p) => return Ok(Err(p)),
     };
     idp.store.update_profile(&user.id, &change, now).await?;
-    audit(idp, who, "account.profile_changed", user, None, now).await;
+    audit(idp, who, Kind::ProfileChanged, user, None, now).await;
     Ok(Ok(()))
 }
 
@@ -201,7 +202,7 @@ pub async fn set_signature(
     };
     idp.store.set_signature(&user.id, &sig).await?;
     let detail = format!("{w}x{h} png, {} bytes", sig.image.len());
-    audit(idp, who, "account.signature_set", user, Some(detail), now).await;
+    audit(idp, who, Kind::SignatureSet, user, Some(detail), now).await;
     Ok(Ok(()))
 }
 
@@ -213,7 +214,7 @@ pub async fn delete_signature(
     now: i64,
 ) -> Result<(), AccountError> {
     if idp.store.delete_signature(&user.id).await? {
-        audit(idp, who, "account.signature_deleted", user, None, now).await;
+        audit(idp, who, Kind::SignatureDeleted, user, None, now).await;
     }
     Ok(())
 }

@@ -21,17 +21,6 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// A row with a string kind: only for the call sites not yet switched to
-    /// `audit::Event` (the CLI, the account and second-factor handlers, the
-    /// password reset) and the store tests. New code builds an `audit::Event`.
-    pub fn new(kind: &str, at: i64) -> AuditEvent {
-        AuditEvent {
-            kind: kind.to_owned(),
-            at,
-            ..AuditEvent::default()
-        }
-    }
-
     /// The kind, or `None` for one this version does not know.
     pub fn kind(&self) -> Option<Kind> {
         self.kind.parse().ok()

@@ -1,5 +1,6 @@
 //! The store suite: SQLite and PostgreSQL keep and answer the same.
 
+use idp::audit::{Event, Kind};
 use idp::store::{
     App, AuditEvent, DirectoryChanges, Factor, Grant, KeyRow, NewClient, NewUser, ProfileChange,
     RefreshUse, SessionRow, Signature, Store, StoreError,
@@ -338,18 +339,20 @@ async fn store_suite(s: &Store) {
     );
 
     // Audit: append and read back newest first.
-    let mut e = AuditEvent::new("auth.login", 10);
+    let mut e = AuditEvent::from(Event::new(Kind::Login, 10));
     e.subject = Some("tamtt@binhphuoc.gov.vn".into());
     s.record(&e).await.unwrap();
-    s.record(&AuditEvent::new("auth.logout", 11)).await.unwrap();
+    s.record(&AuditEvent::from(Event::new(Kind::Logout, 11)))
+        .await
+        .unwrap();
     let recent = s.recent_audit(10).await.unwrap();
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].kind, "auth.logout");
     assert_eq!(recent[1], e);
-    let mut other = AuditEvent::new("auth.login", 12);
+    let mut other = AuditEvent::from(Event::new(Kind::Login, 12));
     other.subject = Some("someone@binhphuoc.gov.vn".into());
     s.record(&other).await.unwrap();
-    let mut changed = AuditEvent::new("account.profile_changed", 13);
+    let mut changed = AuditEvent::from(Event::new(Kind::ProfileChanged, 13));
     changed.subject = Some("tamtt@binhphuoc.gov.vn".into());
     s.record(&changed).await.unwrap();
     let mine = s

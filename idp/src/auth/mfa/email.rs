@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::totp::digits;
-use super::{EMAIL_CODE_MINUTES, EMAIL_CODE_TRIES, EMAIL_RESEND_SECS, MfaError, Scope};
+use super::{EMAIL_CODE_MINUTES, EMAIL_CODE_TRIES, EMAIL_RESEND_SECS, MfaError};
 use crate::Idp;
-use crate::cache::CacheBackend;
+use crate::cache::{CacheBackend, keys};
 use crate::crypto::{self, CryptoError};
 use crate::mail;
 
@@ -21,39 +21,9 @@ pub(super) struct EmailCode {
     pub(super) sent_at: i64,
 }
 
-pub(super) fn email_key(user_id: &str, purpose: &str) -> String {
-    format!("emailotp:{purpose}:{user_id}")
-}
-
-/// The tries at the code under `key`, counted apart so that each try is
-/// reserved atomically before the code is compared.
-pub(super) fn tries_key(key: &str) -> String {
-    format!("{key}:tries")
-}
-
 /// What an e-mailed code is for. Codes for enrolment, the bootstrap and a
 /// re-check are bound to the scope (the browser) that asked.
-pub enum Purpose<'a> {
-    /// The second step of signing in, at the person's enrolled address.
-    Login,
-    /// Confirming a new address for codes.
-    Enrol(Scope<'a>),
-    /// The first factor's bootstrap, at the official mailbox.
-    Bootstrap(Scope<'a>),
-    /// Confirming a current factor before a change.
-    Recheck(Scope<'a>),
-}
-
-impl Purpose<'_> {
-    pub(super) fn key(&self) -> String {
-        match self {
-            Purpose::Login => "login".into(),
-            Purpose::Enrol(s) => format!("enrol:{}", s.key()),
-            Purpose::Bootstrap(s) => format!("bootstrap:{}", s.key()),
-            Purpose::Recheck(s) => format!("recheck:{}", s.key()),
-        }
-    }
-}
+pub type Purpose<'a> = keys::CodePurpose<'a>;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Sent {
@@ -76,7 +46,7 @@ pub async fn send_email_code(
     if idp.mailer.is_none() {
         return Ok(Sent::NoMail);
     }
-    let key = email_key(user_id, &purpose.key());
+    let key = keys::email_code(user_id, *purpose);
     if let Some(prev) = idp.cache.get_json::<EmailCode>(&key).await?
         && now - prev.sent_at < EMAIL_RESEND_SECS
     {
@@ -97,7 +67,9 @@ pub async fn send_email_code(
         .set_json(&key, &entry, Duration::from_secs(EMAIL_CODE_MINUTES * 60))
         .await?;
     // A new code, new tries.
-    idp.cache.delete(&tries_key(&key)).await?;
+    idp.cache
+        .delete(&keys::email_code_tries(user_id, *purpose))
+        .await?;
     mail::queue(idp, address, &mail::code(&code, EMAIL_CODE_MINUTES)).await?;
     Ok(Sent::Sent)
 }
@@ -118,7 +90,7 @@ pub async fn check_email_code(
     code: &str,
     now: i64,
 ) -> Result<CodeCheck, MfaError> {
-    let key = email_key(user_id, &purpose.key());
+    let key = keys::email_code(user_id, *purpose);
     let Some(entry) = idp.cache.get_json::<EmailCode>(&key).await? else {
         return Ok(CodeCheck::Missing);
     };
@@ -126,7 +98,10 @@ pub async fn check_email_code(
     // The try is reserved before the comparison: of parallel guesses only the
     // first five are compared, and the code is void after them.
     let ttl = Duration::from_secs(u64::try_from(left).unwrap_or(1).max(1));
-    let tries = idp.cache.incr(&tries_key(&key), ttl).await?;
+    let tries = idp
+        .cache
+        .incr(&keys::email_code_tries(user_id, *purpose), ttl)
+        .await?;
     if tries > i64::from(EMAIL_CODE_TRIES) || left <= 0 {
         idp.cache.delete(&key).await?;
         return Ok(CodeCheck::Missing);

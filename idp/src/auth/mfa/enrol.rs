@@ -15,6 +15,8 @@ use super::{
     audit,
 };
 use crate::Idp;
+use crate::audit::Kind;
+use crate::cache::keys;
 use crate::crypto;
 use crate::mail;
 use crate::portal::account::vn_time;
@@ -95,16 +97,12 @@ pub async fn check_bootstrap(
     Ok(proven)
 }
 
-fn fresh_key(scope: Scope<'_>) -> String {
-    format!("mfafresh:{}", scope.key())
-}
-
 /// Notes that `scope` has just proven a current factor (or the bootstrap).
 pub async fn mark_fresh(idp: &Idp, scope: Scope<'_>, now: i64) -> Result<(), MfaError> {
     let secs = scope.fresh_secs();
     idp.cache
         .set_json(
-            &fresh_key(scope),
+            &keys::mfa_fresh(scope),
             &now,
             Duration::from_secs(u64::try_from(secs).unwrap_or(600)),
         )
@@ -115,7 +113,7 @@ pub async fn mark_fresh(idp: &Idp, scope: Scope<'_>, now: i64) -> Result<(), Mfa
 /// `true` when `scope` proved a current factor (or the bootstrap) recently
 /// enough to change the factors.
 pub async fn is_fresh(idp: &Idp, scope: Scope<'_>, now: i64) -> Result<bool, MfaError> {
-    let at: Option<i64> = idp.cache.get_json(&fresh_key(scope)).await?;
+    let at: Option<i64> = idp.cache.get_json(&keys::mfa_fresh(scope)).await?;
     Ok(at.is_some_and(|t| now >= t && now - t <= scope.fresh_secs()))
 }
 
@@ -254,7 +252,7 @@ pub(super) async fn bootstrap_op(
                         Bootstrap::AdminCode => "administrator's enrolment code",
                         Bootstrap::OfficialMail => "code sent to the official mailbox",
                     };
-                    audit(idp, who, "mfa.bootstrapped", user, Some(how.into()), now).await;
+                    audit(idp, who, Kind::Bootstrapped, user, Some(how.into()), now).await;
                     Ok(Some(Said::Confirmed.into()))
                 }
                 None => Ok(Some(attempt.wrong(idp, who, user, "bootstrap", now).await)),
@@ -331,12 +329,12 @@ pub(super) async fn enrol_op(
     };
     let (kind, vi, en) = match saved {
         Method::Email => (
-            "mfa.email_added",
+            Kind::EmailAdded,
             "Đã thêm nhận mã xác thực qua e-mail",
             "Codes by e-mail were added",
         ),
         _ => (
-            "mfa.totp_added",
+            Kind::TotpAdded,
             "Đã thêm ứng dụng xác thực",
             "An authenticator app was added",
         ),

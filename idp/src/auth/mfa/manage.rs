@@ -14,6 +14,7 @@ use super::{
     mark_fresh, required_for,
 };
 use crate::Idp;
+use crate::audit::Kind;
 use crate::mail;
 use crate::portal::account::vn_time;
 use crate::store::{Factor, User};
@@ -124,7 +125,7 @@ pub async fn manage(
             return Ok(if right {
                 a.right(idp, user).await?;
                 mark_fresh(idp, scope, now).await?;
-                audit(idp, who, "mfa.rechecked", user, None, now).await;
+                audit(idp, who, Kind::Rechecked, user, None, now).await;
                 Said::Confirmed.into()
             } else {
                 a.wrong(idp, who, user, "recheck", now).await
@@ -149,17 +150,17 @@ pub async fn manage(
             ..Answer::default()
         },
         Op::RemoveTotp | Op::RemoveEmail => {
-            let kind = if input.op == Op::RemoveTotp {
-                TOTP
+            let (kind, removed) = if input.op == Op::RemoveTotp {
+                (TOTP, Kind::TotpRemoved)
             } else {
-                EMAIL
+                (EMAIL, Kind::EmailRemoved)
             };
             let last = factors.iter().all(|x| x.kind == kind);
             if last && required_for(idp, user, &[]).await? {
                 Said::StillRequired.into()
             } else {
                 if idp.store.delete_factor(&user.id, kind).await? {
-                    audit(idp, who, &format!("mfa.{kind}_removed"), user, None, now).await;
+                    audit(idp, who, removed, user, None, now).await;
                     let (vi, en) = if kind == TOTP {
                         (
                             "Đã gỡ bỏ ứng dụng xác thực",
@@ -186,7 +187,7 @@ pub async fn manage(
                 Answer::default()
             } else {
                 let codes = new_recovery_codes(idp, &user.id, now).await?;
-                audit(idp, who, "mfa.recovery_codes_renewed", user, None, now).await;
+                audit(idp, who, Kind::RecoveryCodesRenewed, user, None, now).await;
                 let mail = mail::factors_changed(
                     "Đã tạo bộ mã khôi phục mới (các mã cũ không còn dùng được)",
                     "New recovery codes were made (the old ones no longer work)",

@@ -14,8 +14,9 @@
 use std::time::Duration;
 
 use crate::Idp;
-use crate::cache::{CacheBackend, CacheError};
-use crate::crypto::{self, CryptoError};
+use crate::audit::Kind;
+use crate::cache::{CacheBackend, CacheError, keys};
+use crate::crypto::CryptoError;
 use crate::store::{Factor, StoreError, User};
 
 mod email;
@@ -23,6 +24,7 @@ mod enrol;
 mod manage;
 mod recovery;
 pub mod step;
+pub use step::{HALF_TTL_SECS, Half};
 mod totp;
 
 pub use email::{CodeCheck, Purpose, Sent, check_email_code, mask, send_email_code};
@@ -72,9 +74,9 @@ pub enum MfaError {
     HasFactors(String),
 }
 
-pub use crate::auth::who::Who;
+pub use crate::audit::Who;
 
-async fn audit(idp: &Idp, who: &Who, kind: &str, user: &User, detail: Option<String>, now: i64) {
+async fn audit(idp: &Idp, who: &Who, kind: Kind, user: &User, detail: Option<String>, now: i64) {
     who.audit(idp, kind, user, detail, now).await;
 }
 
@@ -212,28 +214,14 @@ impl From<Said> for Answer {
 /// What a piece of enrolment state belongs to: the sign-in that asked (the
 /// second-factor cookie) or the session. Another browser of the same person
 /// has another scope, so it can neither read nor confirm it.
-#[derive(Clone, Copy, Debug)]
-pub enum Scope<'a> {
-    /// A sign-in half-way, by its cookie.
-    Half(&'a str),
-    /// A session, by its `sid`.
-    Session(&'a str),
-}
+pub type Scope<'a> = keys::MfaScope<'a>;
 
 impl Scope<'_> {
-    pub(crate) fn key(self) -> String {
-        match self {
-            Scope::Half(token) => format!("h:{}", crypto::sha256_b64(token.as_bytes())),
-            Scope::Session(sid) => format!("s:{sid}"),
-        }
-    }
-
+    /// How long a proof in this scope stays fresh.
     pub(crate) fn fresh_secs(self) -> i64 {
         match self {
             // The whole sign-in: its cookie lives no longer.
-            Scope::Half(_) => {
-                i64::try_from(crate::oidc::authorize::HALF_TTL_SECS).unwrap_or(FRESH_MINUTES * 60)
-            }
+            Scope::Half(_) => i64::try_from(HALF_TTL_SECS).unwrap_or(FRESH_MINUTES * 60),
             Scope::Session(_) => FRESH_MINUTES * 60,
         }
     }
@@ -283,14 +271,10 @@ pub async fn required_for(idp: &Idp, user: &User, factors: &[Factor]) -> Result<
 
 // --- Wrong codes ------------------------------------------------------------
 
-fn failures_key(user_id: &str) -> String {
-    format!("mfafail:{user_id}")
-}
-
 /// `true` while the person's second factors pause (for pages; a code check
 /// goes through [`reserve`]).
 pub async fn paused(idp: &Idp, user_id: &str) -> Result<bool, MfaError> {
-    let n: Option<i64> = idp.cache.get_json(&failures_key(user_id)).await?;
+    let n: Option<i64> = idp.cache.get_json(&keys::mfa_failures(user_id)).await?;
     Ok(n.unwrap_or(0) >= MAX_FAILURES)
 }
 
@@ -304,7 +288,7 @@ pub struct Reserved(i64);
 pub async fn reserve(idp: &Idp, user_id: &str) -> Result<Option<Reserved>, MfaError> {
     let n = idp
         .cache
-        .incr(&failures_key(user_id), FAILURE_WINDOW)
+        .incr(&keys::mfa_failures(user_id), FAILURE_WINDOW)
         .await?;
     Ok((n <= MAX_FAILURES).then_some(Reserved(n)))
 }
@@ -345,7 +329,7 @@ impl Attempt {
         audit(
             idp,
             who,
-            "auth.second_factor_failed",
+            Kind::SecondFactorFailed,
             user,
             Some(what.into()),
             now,
@@ -354,7 +338,7 @@ impl Attempt {
         if let Some(r) = self.0.take()
             && let Ok(true) = settle(idp, &user.id, r, false).await
         {
-            audit(idp, who, "auth.second_factor_paused", user, None, now).await;
+            audit(idp, who, Kind::SecondFactorPaused, user, None, now).await;
         }
         Said::WrongCode.into()
     }
@@ -365,7 +349,7 @@ impl Attempt {
 /// made the factors pause.
 pub async fn settle(idp: &Idp, user_id: &str, r: Reserved, right: bool) -> Result<bool, MfaError> {
     if right {
-        idp.cache.delete(&failures_key(user_id)).await?;
+        idp.cache.delete(&keys::mfa_failures(user_id)).await?;
         return Ok(false);
     }
     Ok(r.0 == MAX_FAILURES)

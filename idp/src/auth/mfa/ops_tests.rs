@@ -5,7 +5,8 @@ use super::step::{self, StepOutcome};
 use super::tests::idp;
 use super::totp::{open, totp};
 use super::*;
-use crate::oidc::authorize::Half;
+use crate::auth::mfa::Half;
+use crate::crypto;
 use crate::portal::login::{Context, LoginResult};
 use crate::store::NewUser;
 
@@ -186,7 +187,7 @@ async fn the_second_step_counts_wrong_codes_pauses_and_finishes_once() {
     );
     assert!(matches!(out.await.unwrap(), StepOutcome::Page(a) if a.said == Said::Paused));
     idp.cache
-        .delete(&format!("mfafail:{}", user.id))
+        .delete(&crate::cache::keys::mfa_failures(&user.id))
         .await
         .unwrap();
 

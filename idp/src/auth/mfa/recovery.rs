@@ -3,6 +3,7 @@
 
 use super::{MfaError, RECOVERY_CODES};
 use crate::Idp;
+use crate::audit::Kind;
 use crate::crypto;
 
 /// Letters and digits that cannot be mistaken for one another.
@@ -63,7 +64,7 @@ pub(super) async fn recovery_used(
     super::audit(
         idp,
         who,
-        "mfa.recovery_code_used",
+        Kind::RecoveryCodeUsed,
         user,
         Some(format!("{left} left")),
         now,

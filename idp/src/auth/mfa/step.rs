@@ -5,6 +5,10 @@
 //! audited), pausing, the first factor's bootstrap and enrolment for a person
 //! who has none, and finishing into a session.
 
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
 use super::email::{CodeCheck, Purpose, check_email_code, mask};
 use super::enrol::{EnrolView, bootstrap_op, confirm, enrol_op, enrol_view, send_code};
 use super::recovery::{recovery_used, use_recovery_code};
@@ -14,11 +18,46 @@ use super::{
     is_fresh,
 };
 use crate::Idp;
-use crate::cache::CacheError;
+use crate::cache::{CacheError, keys};
+use crate::crypto;
 use crate::oidc::OidcError;
-use crate::oidc::authorize::{Half, half_key};
 use crate::portal::login::{self, Context, LoginError, LoginResult};
 use crate::store::{StoreError, User};
+
+/// A person between their password and their second factor (or signed in
+/// and asked for a second factor by an app: `step_up` names the session).
+/// Kept in the cache under the hash of a short-lived cookie.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Half {
+    pub user_id: String,
+    /// The pending authorization, if an app asked.
+    pub req: Option<String>,
+    /// The `sid` of the session to raise, for a step-up.
+    pub step_up: Option<String>,
+    /// Set once a factor was just enrolled (and proven): the `amr` to finish
+    /// with after the recovery codes have been shown.
+    pub passed: Option<Vec<String>>,
+    pub created_at: i64,
+}
+
+/// How long a person has for their second factor.
+pub const HALF_TTL_SECS: u64 = 15 * 60;
+
+impl Half {
+    /// Stores a new one; returns the cookie value.
+    pub async fn save(&self, idp: &Idp) -> Result<String, MfaError> {
+        let token = crypto::random_token()?;
+        self.update(idp, &token).await?;
+        Ok(token)
+    }
+
+    pub async fn update(&self, idp: &Idp, token: &str) -> Result<(), MfaError> {
+        idp.cache
+            .set_json(&keys::half(token), self, Duration::from_secs(HALF_TTL_SECS))
+            .await?;
+        Ok(())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -37,7 +76,7 @@ pub enum StepError {
 /// The person half-way through, by the second-factor cookie; `None` when the
 /// sign-in is over (finished, expired) or the person is gone or disabled.
 pub async fn half(idp: &Idp, token: &str) -> Result<Option<(Half, User)>, StepError> {
-    let Some(half) = idp.cache.get_json::<Half>(&half_key(token)).await? else {
+    let Some(half) = idp.cache.get_json::<Half>(&keys::half(token)).await? else {
         return Ok(None);
     };
     let user = idp
@@ -223,7 +262,7 @@ async fn finish(
     // Taken, so the same half cannot finish twice.
     if idp
         .cache
-        .take_json::<Half>(&half_key(token))
+        .take_json::<Half>(&keys::half(token))
         .await?
         .is_none()
     {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use totp_rs::Builder;
 
-use super::email::{EmailCode, email_key};
+use super::email::EmailCode;
 use super::recovery::recovery_hash;
 use super::totp::digits;
 use super::*;
@@ -86,7 +86,7 @@ async fn an_emailed_code_allows_five_tries_even_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let idp = std::sync::Arc::new(idp(&dir).await);
     let now = 1_000_000;
-    let key = email_key("u1", &Purpose::Login.key());
+    let key = crate::cache::keys::email_code("u1", Purpose::Login);
     let entry = EmailCode {
         hash: crypto::sha256_b64(b"123456"),
         address: "tam@gmail.com".into(),
@@ -137,7 +137,7 @@ async fn codes_and_keys_belong_to_the_browser_that_asked() {
         Sent::Sent
     );
     // Browser B has no code waiting, so A's cannot be confirmed there.
-    let key_b = email_key("u1", &Purpose::Enrol(b).key());
+    let key_b = crate::cache::keys::email_code("u1", Purpose::Enrol(b));
     assert!(
         idp.cache
             .get_json::<EmailCode>(&key_b)

@@ -8,7 +8,7 @@ use totp_rs::{Builder, Totp};
 
 use super::{MfaError, Scope, TOTP};
 use crate::Idp;
-use crate::cache::CacheBackend;
+use crate::cache::{CacheBackend, keys};
 use crate::crypto::{self, CryptoError, Seal};
 use crate::store::{Factor, User};
 
@@ -41,14 +41,10 @@ pub(super) fn open(idp: &Idp, user_id: &str, sealed: &str) -> Result<Vec<u8>, Mf
     Ok(idp.master.open(Seal::TotpSecret, aad.as_bytes(), &bytes)?)
 }
 
-fn totp_enrol_key(user_id: &str, scope: Scope<'_>) -> String {
-    format!("totpenrol:{user_id}:{}", scope.key())
-}
-
 /// The key being enrolled in `scope`, made on first use and kept while the
 /// person scans it (15 minutes).
 pub async fn pending_totp(idp: &Idp, user: &User, scope: Scope<'_>) -> Result<String, MfaError> {
-    let key = totp_enrol_key(&user.id, scope);
+    let key = keys::totp_enrol(&user.id, scope);
     if let Some(s) = idp.cache.get_json::<String>(&key).await? {
         return Ok(s);
     }
@@ -61,7 +57,7 @@ pub async fn pending_totp(idp: &Idp, user: &User, scope: Scope<'_>) -> Result<St
 
 /// Forgets the key being enrolled in `scope` (it was saved).
 pub async fn drop_pending_totp(idp: &Idp, user: &User, scope: Scope<'_>) -> Result<(), MfaError> {
-    idp.cache.delete(&totp_enrol_key(&user.id, scope)).await?;
+    idp.cache.delete(&keys::totp_enrol(&user.id, scope)).await?;
     Ok(())
 }
 
