@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry, ldap_escape};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore};
 use unicode_normalization::UnicodeNormalization;
@@ -75,7 +76,8 @@ pub struct LdapSettings {
     /// `ldap://host:389` or `ldaps://host:636`.
     pub url: String,
     pub bind_dn: String,
-    pub bind_password: String,
+    /// Secret: `Debug` shows it redacted.
+    pub bind_password: SecretString,
     /// Where people are searched (subtree).
     pub base_dn: String,
     /// `{email}` and `{local}` (the part before `@`) are replaced, escaped.
@@ -209,7 +211,7 @@ impl LdapDirectory {
         let mut ldap = self.connect().await?;
         let r = ldap
             .with_timeout(self.s.timeout)
-            .simple_bind(&self.s.bind_dn, &self.s.bind_password)
+            .simple_bind(&self.s.bind_dn, self.s.bind_password.expose_secret())
             .await
             .map_err(down)?;
         if r.rc != 0 {

@@ -114,10 +114,7 @@ impl Idp {
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
         let ldap = match &config.directory {
-            Some(d) => Some(
-                connectors::LdapDirectory::new(d.settings()?)
-                    .with_mail_domain(config.email_domain.as_deref()),
-            ),
+            Some(d) => Some(d.open(config.email_domain.as_deref())?),
             None => None,
         };
         let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?;

@@ -9,10 +9,11 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
-use crate::config::{ConfigError, SmtpConfig};
+use crate::config::{ConfigError, SmtpConfig, SmtpSecurity};
 use crate::outbox::{self, Item, Outcome};
 use crate::store::{OutboxItem, StoreError};
 
@@ -45,19 +46,21 @@ impl Mailer {
             message: e.to_string(),
         };
         let host = cfg.host.as_str();
-        let builder = match cfg.security.as_str() {
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| bad("smtp.host", &e))?
-                .port(cfg.port.unwrap_or(465)),
-            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .port(cfg.port.unwrap_or(25)),
-            _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| bad("smtp.host", &e))?
-                .port(cfg.port.unwrap_or(587)),
-        };
+        let port = cfg.port.unwrap_or(cfg.security.default_port());
+        let builder = match cfg.security {
+            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                .map_err(|e| bad("smtp.host", &e))?,
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| bad("smtp.host", &e))?,
+        }
+        .port(port);
         let mut builder = builder.timeout(Some(Duration::from_secs(cfg.timeout_secs)));
         if let (Some(user), Some(password)) = (&cfg.username, cfg.password()?) {
-            builder = builder.credentials(Credentials::new(user.clone(), password));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
         }
         let from = cfg.from.parse().map_err(|e| bad("smtp.from", &e))?;
         Ok(Mailer {

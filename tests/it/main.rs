@@ -29,3 +29,4 @@ mod sec_mfa;
 mod sec_oidc;
 mod sec_sessions;
 mod sec_signin;
+mod secrets;

@@ -110,7 +110,7 @@ fn init_logging(config: &Config) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if config.log.format == "json" {
+    if config.log.format == crate::config::LogFormat::Json {
         builder.json().flatten_event(true).init();
     } else {
         builder.init();

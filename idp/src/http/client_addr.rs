@@ -13,6 +13,8 @@ use axum::http::HeaderMap;
 use axum::http::header::FORWARDED;
 use ipnet::IpNet;
 
+use crate::config::ClientIpHeader;
+
 /// More hops than this is not a real proxy chain.
 const MAX_HOPS: usize = 20;
 
@@ -41,10 +43,9 @@ impl Proxies {
             tracing::error!(error = %e, "trusted proxies ignored");
             Vec::new()
         });
-        let header = if c.client_ip_header == "forwarded" {
-            Header::Forwarded
-        } else {
-            Header::XForwardedFor
+        let header = match c.client_ip_header {
+            ClientIpHeader::Forwarded => Header::Forwarded,
+            ClientIpHeader::XForwardedFor => Header::XForwardedFor,
         };
         Proxies::new(nets, header)
     }

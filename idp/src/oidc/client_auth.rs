@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::{OidcError, params};
@@ -18,15 +19,21 @@ use crate::store::Client;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// What the request carried to authenticate the client.
+/// What the request carried to authenticate the client. The secrets are
+/// `SecretString`s: a `Debug` of the request never shows them.
 #[derive(Debug, Default)]
 pub struct Presented {
     /// From `Authorization: Basic` (already form-url-decoded).
-    pub basic: Option<(String, String)>,
+    pub basic: Option<(String, SecretString)>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
     pub assertion_type: Option<String>,
     pub assertion: Option<String>,
+}
+
+/// The `Authorization: Basic` pair as the edge decoded it, its secret wrapped.
+pub fn basic_pair(basic: Option<(String, String)>) -> Option<(String, SecretString)> {
+    basic.map(|(id, secret)| (id, SecretString::from(secret)))
 }
 
 fn fail(reason: &str, basic: bool) -> OidcError {
@@ -41,8 +48,11 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
     let basic = p.basic.is_some();
     // The form's own fields are capped by each endpoint; these come from the header.
     if let Some((id, secret)) = &p.basic {
-        params::check(&[("client_id", Some(id)), ("client_secret", Some(secret))])
-            .map_err(|e| OidcError::InvalidRequest(e.describe()))?;
+        params::check(&[
+            ("client_id", Some(id)),
+            ("client_secret", Some(secret.expose_secret())),
+        ])
+        .map_err(|e| OidcError::InvalidRequest(e.describe()))?;
     }
     let methods = usize::from(p.basic.is_some())
         + usize::from(p.client_secret.is_some())
@@ -86,8 +96,8 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
             let secret = p
                 .basic
                 .as_ref()
-                .map(|(_, s)| s.as_str())
-                .or(p.client_secret.as_deref())
+                .map(|(_, s)| s.expose_secret())
+                .or(p.client_secret.as_ref().map(|s| s.expose_secret()))
                 .unwrap_or_default();
             let given = crypto::sha256_b64(secret.as_bytes());
             let stored = client.secret_hash.as_deref().unwrap_or_default();

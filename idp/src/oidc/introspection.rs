@@ -4,6 +4,7 @@
 //! secret to prove who it is (anyone can send its `client_id`), so it is
 //! refused (RFC 7662 §2.1: the endpoint requires authorization).
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,7 +19,8 @@ pub struct TokenForm {
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    /// Secret: `Debug` shows it redacted.
+    pub client_secret: Option<SecretString>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
 }
@@ -30,7 +32,10 @@ impl TokenForm {
             ("token", self.token.as_deref()),
             ("token_type_hint", self.token_type_hint.as_deref()),
             ("client_id", self.client_id.as_deref()),
-            ("client_secret", self.client_secret.as_deref()),
+            (
+                "client_secret",
+                self.client_secret.as_ref().map(|s| s.expose_secret()),
+            ),
             (
                 "client_assertion_type",
                 self.client_assertion_type.as_deref(),
@@ -42,7 +47,7 @@ impl TokenForm {
 
     pub fn presented(&self, basic: Option<(String, String)>) -> Presented {
         Presented {
-            basic,
+            basic: client_auth::basic_pair(basic),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             assertion_type: self.client_assertion_type.clone(),

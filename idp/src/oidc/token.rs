@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{CodeGrant, pkce_shaped};
@@ -30,7 +31,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    /// Secret: `Debug` shows it redacted.
+    pub client_secret: Option<SecretString>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
     /// RFC 8707 resource indicator (`client_credentials` only).
@@ -47,7 +49,10 @@ impl TokenRequest {
             ("refresh_token", self.refresh_token.as_deref()),
             ("scope", self.scope.as_deref()),
             ("client_id", self.client_id.as_deref()),
-            ("client_secret", self.client_secret.as_deref()),
+            (
+                "client_secret",
+                self.client_secret.as_ref().map(|s| s.expose_secret()),
+            ),
             (
                 "client_assertion_type",
                 self.client_assertion_type.as_deref(),
@@ -80,7 +85,7 @@ pub async fn exchange(
     req.too_long()
         .map_err(|e| OidcError::InvalidRequest(e.describe()))?;
     let presented = Presented {
-        basic,
+        basic: client_auth::basic_pair(basic),
         client_id: req.client_id.clone(),
         client_secret: req.client_secret.clone(),
         assertion_type: req.client_assertion_type.clone(),
@@ -445,5 +450,26 @@ mod tests {
         assert!(scope_token_ok("read:docs"));
         assert!(!scope_token_ok("a\"b"));
         assert!(!scope_token_ok("a\\b"));
+    }
+
+    #[test]
+    fn client_secrets_are_redacted_in_debug() {
+        let req: TokenRequest = serde_json::from_value(serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_secret": "form-secret-9d3e7a",
+        }))
+        .unwrap();
+        let p = Presented {
+            basic: client_auth::basic_pair(Some(("app".into(), "basic-secret-2b8c4f".into()))),
+            client_secret: req.client_secret.clone(),
+            ..Presented::default()
+        };
+        let shown = format!("{req:?} {p:?}");
+        assert!(!shown.contains("form-secret-9d3e7a"), "{shown}");
+        assert!(!shown.contains("basic-secret-2b8c4f"), "{shown}");
+        assert_eq!(
+            req.client_secret.as_ref().map(|s| s.expose_secret()),
+            Some("form-secret-9d3e7a")
+        );
     }
 }
