@@ -118,7 +118,7 @@ pub async fn pages(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Res
     let Ok(ctx) = Ctx::from_request_parts(&mut parts, &()).await;
     let mut resp = error::page(
         StatusCode::TOO_MANY_REQUESTS,
-        ctx.lang.texts().error_too_many_requests,
+        ctx.lang.texts().errors.too_many_requests,
         ctx.lang,
         "/",
         &ctx.request_id,
