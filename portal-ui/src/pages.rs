@@ -180,7 +180,7 @@ impl AccountPage {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub chrome: Chrome,
-    pub message: &'static str,
+    pub message: String,
     pub request_id: String,
 }
 
@@ -289,7 +289,7 @@ mod tests {
     fn error_page_shows_request_id() {
         let page = ErrorPage {
             chrome: chrome(Lang::Vi),
-            message: crate::texts::VI.errors.unknown_client,
+            message: crate::texts::VI.errors.unknown_client.into(),
             request_id: "r-42".into(),
         };
         let html = page.render().unwrap();

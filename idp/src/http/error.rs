@@ -84,14 +84,14 @@ pub fn render<T: Template>(page: &T, request_id: &str) -> Response {
 
 pub fn page(
     status: StatusCode,
-    message: &'static str,
+    message: impl Into<String>,
     lang: Lang,
     here: &str,
     request_id: &str,
 ) -> Response {
     let p = ErrorPage {
         chrome: Chrome::new(lang, here),
-        message,
+        message: message.into(),
         request_id: request_id.to_owned(),
     };
     let mut resp = render(&p, request_id);

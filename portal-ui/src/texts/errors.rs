@@ -13,7 +13,7 @@ pub struct Errors {
     pub internal: &'static str,
     pub unavailable: &'static str,
     /// 429: too many requests from one address (the wait is in `Retry-After`).
-    pub too_many_requests: &'static str,
+    pub too_many_requests: fn(secs: u64) -> String,
     pub app_not_allowed: &'static str,
 }
 
@@ -29,7 +29,11 @@ pub const VI: Errors = Errors {
     not_found: "Không tìm thấy trang.",
     internal: "Hệ thống gặp lỗi. Vui lòng thử lại sau ít phút.",
     unavailable: "Hệ thống tạm thời không phục vụ được. Vui lòng thử lại sau ít phút.",
-    too_many_requests: "Có quá nhiều yêu cầu từ địa chỉ mạng của bạn. Vui lòng chờ một phút rồi thử lại.",
+    too_many_requests: |secs| {
+        format!(
+            "Có quá nhiều yêu cầu từ địa chỉ mạng của bạn. Vui lòng chờ {secs} giây rồi thử lại."
+        )
+    },
     app_not_allowed: "Ứng dụng này không có hoặc bạn không được phép sử dụng.",
 };
 
@@ -45,6 +49,10 @@ pub const EN: Errors = Errors {
     not_found: "Page not found.",
     internal: "Something went wrong. Please try again in a few minutes.",
     unavailable: "The service is temporarily unavailable. Please try again in a few minutes.",
-    too_many_requests: "Too many requests from your network address. Please wait a minute and try again.",
+    too_many_requests: |secs| {
+        format!(
+            "Too many requests from your network address. Please wait {secs} seconds and try again."
+        )
+    },
     app_not_allowed: "This app does not exist or is not available to you.",
 };

@@ -169,6 +169,7 @@ mod tests {
         for t in [&VI, &EN] {
             let said: Vec<(String, Vec<&str>)> = vec![
                 ((t.login.wait)(37), vec!["37"]),
+                ((t.errors.too_many_requests)(43), vec!["43"]),
                 ((t.login.locked)(17), vec!["17"]),
                 (
                     (t.second_factor.email_sent)("t***@x.vn", 12),
