@@ -34,6 +34,14 @@ pub const SIGNATURE_MAX_WIDTH: u32 = 2000;
 pub const SIGNATURE_MAX_HEIGHT: u32 = 1000;
 pub const SIGNATURE_MIN_WIDTH: u32 = 40;
 pub const SIGNATURE_MIN_HEIGHT: u32 = 20;
+/// The same limits, for the texts that state them.
+pub const SIGNATURE_LIMITS: portal_ui::texts::ImageLimits = portal_ui::texts::ImageLimits {
+    max_bytes: SIGNATURE_MAX_BYTES,
+    min_width: SIGNATURE_MIN_WIDTH,
+    min_height: SIGNATURE_MIN_HEIGHT,
+    max_width: SIGNATURE_MAX_WIDTH,
+    max_height: SIGNATURE_MAX_HEIGHT,
+};
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {

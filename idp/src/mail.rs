@@ -1,7 +1,8 @@
 //! Outgoing mail: messages are written to the outbox (SQL) first and sent by
 //! its worker (`outbox`), so a mail server that is down delays them and loses
 //! none; [`deliver`] is the mail's part of that worker. Each message says the same in Vietnamese and in English, because the
-//! IdP does not know which the reader prefers.
+//! IdP does not know which the reader prefers; the words are the catalogue's
+//! (`portal_ui::texts::Mail`), the values are passed in.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use portal_ui::{Lang, Texts};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -122,11 +124,18 @@ pub async fn notify(idp: &Idp, to: &str, mail: &Mail) {
     }
 }
 
-fn bilingual(subject_vi: &str, subject_en: &str, vi: &str, en: &str) -> Mail {
+/// One message in both languages, Vietnamese first: `subject` and `body`
+/// pick the message's texts from the catalogue (`portal_ui::texts::Mail`).
+fn bilingual(subject: fn(&Texts) -> &'static str, body: impl Fn(&Texts) -> String) -> Mail {
+    let (vi, en) = (Lang::Vi.texts(), Lang::En.texts());
     Mail {
-        subject: format!("{subject_vi} / {subject_en}"),
+        subject: format!("{} / {}", subject(vi), subject(en)),
         body: format!(
-            "{vi}\n\nThư này được gửi tự động, xin đừng trả lời.\n\n----------\n\n{en}\n\nThis message was sent automatically; please do not reply.\n"
+            "{}\n\n{}\n\n----------\n\n{}\n\n{}\n",
+            body(vi),
+            vi.mail.automatic,
+            body(en),
+            en.mail.automatic
         ),
     }
 }
@@ -135,91 +144,55 @@ fn bilingual(subject_vi: &str, subject_en: &str, vi: &str, en: &str) -> Mail {
 /// The code is in the body only: subjects show on lock screens and in
 /// notifications.
 pub fn code(code: &str, minutes: u64) -> Mail {
-    bilingual(
-        "Mã xác thực",
-        "Verification code",
-        &format!(
-            "Mã xác thực của bạn là: {code}\n\nMã có hiệu lực trong {minutes} phút. Không đưa mã này cho bất kỳ ai, kể cả người tự xưng là cán bộ kỹ thuật."
-        ),
-        &format!(
-            "Your verification code is: {code}\n\nIt is valid for {minutes} minutes. Do not give it to anyone, including people who say they are technical staff."
-        ),
-    )
+    bilingual(|t| t.mail.code_subject, |t| (t.mail.code)(code, minutes))
 }
 
 /// The account was locked after too many wrong passwords.
 pub fn locked(minutes: u64, ip: &str, when: &str) -> Mail {
     bilingual(
-        "Tài khoản tạm thời bị khóa",
-        "Account temporarily locked",
-        &format!(
-            "Tài khoản của bạn đã bị khóa tạm thời {minutes} phút lúc {when} vì mật khẩu bị nhập sai nhiều lần (địa chỉ IP: {ip}).\n\nNếu không phải bạn, hãy báo ngay cho bộ phận quản trị. Sau thời gian này bạn có thể đăng nhập lại, hoặc nhờ quản trị viên mở khóa."
-        ),
-        &format!(
-            "Your account was locked for {minutes} minutes at {when} after too many wrong passwords (IP address: {ip}).\n\nIf this was not you, tell the administrators at once. You can sign in again after that time, or ask an administrator to unlock it."
-        ),
+        |t| t.mail.locked_subject,
+        |t| (t.mail.locked)(minutes, ip, when),
     )
 }
 
 /// A link to choose a new password (local accounts).
 pub fn reset_link(url: &str, minutes: u64) -> Mail {
     bilingual(
-        "Đặt lại mật khẩu",
-        "Reset your password",
-        &format!(
-            "Có yêu cầu đặt lại mật khẩu cho tài khoản của bạn. Mở liên kết sau trong {minutes} phút để đặt mật khẩu mới:\n\n{url}\n\nNếu bạn không yêu cầu, hãy bỏ qua thư này; mật khẩu hiện tại vẫn giữ nguyên."
-        ),
-        &format!(
-            "Someone asked to reset the password of your account. Open this link within {minutes} minutes to choose a new one:\n\n{url}\n\nIf it was not you, ignore this message; your password stays as it is."
-        ),
+        |t| t.mail.reset_subject,
+        |t| (t.mail.reset_link)(url, minutes),
     )
 }
 
 /// People whose password belongs to the mail system are sent there.
 pub fn reset_in_directory() -> Mail {
     bilingual(
-        "Đặt lại mật khẩu",
-        "Reset your password",
-        "Có yêu cầu đặt lại mật khẩu cho tài khoản của bạn. Bạn đăng nhập bằng mật khẩu hộp thư công vụ, vì vậy hãy đổi mật khẩu trong hệ thống thư điện tử công vụ (hoặc liên hệ bộ phận quản trị thư điện tử).\n\nNếu bạn không yêu cầu, hãy bỏ qua thư này.",
-        "Someone asked to reset the password of your account. You sign in with the password of your official mailbox, so change it in the official mail system (or ask its administrators).\n\nIf it was not you, ignore this message.",
+        |t| t.mail.reset_subject,
+        |t| t.mail.reset_in_directory.into(),
     )
 }
 
 /// The password of a local account was changed.
 pub fn password_changed(when: &str) -> Mail {
     bilingual(
-        "Mật khẩu đã được thay đổi",
-        "Your password was changed",
-        &format!(
-            "Mật khẩu tài khoản của bạn đã được đổi lúc {when}; mọi phiên đăng nhập cũ đã kết thúc.\n\nNếu không phải bạn, hãy báo ngay cho bộ phận quản trị."
-        ),
-        &format!(
-            "The password of your account was changed at {when}; every earlier session has ended.\n\nIf this was not you, tell the administrators at once."
-        ),
+        |t| t.mail.password_changed_subject,
+        |t| (t.mail.password_changed)(when),
     )
 }
 
 /// A sign-in from a browser the account had not used before.
 pub fn new_device(device: &str, ip: &str, when: &str) -> Mail {
     bilingual(
-        "Đăng nhập từ thiết bị mới",
-        "Sign-in from a new device",
-        &format!(
-            "Tài khoản của bạn vừa đăng nhập từ một thiết bị mới:\n\nThiết bị: {device}\nĐịa chỉ IP: {ip}\nThời gian: {when}\n\nNếu là bạn, không cần làm gì thêm. Nếu không phải bạn, hãy đổi mật khẩu ngay và báo cho bộ phận quản trị."
-        ),
-        &format!(
-            "Your account just signed in from a new device:\n\nDevice: {device}\nIP address: {ip}\nTime: {when}\n\nIf it was you, there is nothing to do. If not, change your password at once and tell the administrators."
-        ),
+        |t| t.mail.new_device_subject,
+        |t| (t.mail.new_device)(device, ip, when),
     )
 }
 
-/// A second factor was added, removed or reset.
-pub fn factors_changed(what_vi: &str, what_en: &str, when: &str) -> Mail {
+/// A second factor was added, removed or reset: `what` picks the change
+/// from the catalogue's `notices`, in each language.
+pub fn factors_changed(what: impl Fn(&Texts) -> String, when: &str) -> Mail {
     bilingual(
-        "Thay đổi xác thực hai lớp",
-        "Two-step verification changed",
-        &format!("{what_vi} lúc {when}.\n\nNếu không phải bạn, hãy báo ngay cho bộ phận quản trị."),
-        &format!("{what_en} at {when}.\n\nIf this was not you, tell the administrators at once."),
+        |t| t.mail.factors_changed_subject,
+        |t| (t.mail.factors_changed)(&what(t), when),
     )
 }
 
@@ -262,7 +235,7 @@ mod tests {
             new_device("Chrome", "10.0.0.1", "08:00 22/11/2026"),
             password_changed("08:00 22/11/2026"),
             reset_in_directory(),
-            factors_changed("a", "b", "08:00 22/11/2026"),
+            factors_changed(|t| t.notices.totp_added.into(), "08:00 22/11/2026"),
         ] {
             assert!(
                 !m.subject.chars().any(|c| c.is_ascii_digit()),
@@ -270,5 +243,22 @@ mod tests {
                 m.subject
             );
         }
+    }
+
+    #[test]
+    fn a_change_is_named_in_each_language_vietnamese_first() {
+        let m = factors_changed(|t| (t.notices.recovery_code_used)(3), "08:00 22/11/2026");
+        let vi = m
+            .body
+            .find("Một mã khôi phục đã được dùng để đăng nhập (còn 3 mã) lúc 08:00");
+        let en = m
+            .body
+            .find("A recovery code was used to sign in (3 left) at 08:00");
+        assert!(vi.is_some() && en.is_some() && vi < en, "{}", m.body);
+        assert!(m.body.contains("xin đừng trả lời") && m.body.ends_with("please do not reply.\n"));
+        assert_eq!(
+            m.subject,
+            "Thay đổi xác thực hai lớp / Two-step verification changed"
+        );
     }
 }

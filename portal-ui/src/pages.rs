@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use crate::texts::{Lang, Texts};
+use crate::texts::{ImageLimits, Lang, Texts};
 
 /// What every page needs: the language, its texts and the link to switch.
 pub struct Chrome {
@@ -17,7 +17,10 @@ pub struct Chrome {
 impl Chrome {
     /// The deployment's name, or the neutral system name in this language.
     pub fn brand_name(&self) -> &str {
-        self.brand.name.as_deref().unwrap_or(self.t.system_name)
+        self.brand
+            .name
+            .as_deref()
+            .unwrap_or(self.t.common.system_name)
     }
 
     pub fn new(lang: Lang, here: &str) -> Chrome {
@@ -27,7 +30,7 @@ impl Chrome {
             t: lang.texts(),
             brand: crate::brand(),
             switch_href: format!("/lang/{}?next={}", other.tag(), encode_component(here)),
-            switch_name: other.texts().language_name,
+            switch_name: other.texts().common.language_name,
         }
     }
 }
@@ -157,10 +160,16 @@ pub struct AccountPage {
     pub activity: Vec<ActivityView>,
     /// What was just done, or what went wrong (`error` set).
     pub notice: Option<&'static str>,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
+    /// What a signature image must keep to, as the hint states it.
+    pub image_limits: ImageLimits,
 }
 
 impl AccountPage {
+    pub fn signature_hint(&self) -> String {
+        (self.chrome.t.account.signature_hint)(&self.image_limits)
+    }
+
     pub fn other_sessions(&self) -> bool {
         self.sessions.iter().any(|s| !s.current)
     }
@@ -171,7 +180,7 @@ impl AccountPage {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub chrome: Chrome,
-    pub message: &'static str,
+    pub message: String,
     pub request_id: String,
 }
 
@@ -205,7 +214,7 @@ mod tests {
             req: Some("req456".into()),
             client_name: Some("Quản lý văn bản".into()),
             account: "<script>".into(),
-            error: Some(crate::texts::VI.invalid_credentials.into()),
+            error: Some(crate::texts::VI.login.invalid_credentials.into()),
         };
         let html = page.render().unwrap();
         assert!(html.contains(r#"name="csrf" value="tok123""#));
@@ -280,7 +289,7 @@ mod tests {
     fn error_page_shows_request_id() {
         let page = ErrorPage {
             chrome: chrome(Lang::Vi),
-            message: crate::texts::VI.error_unknown_client,
+            message: crate::texts::VI.errors.unknown_client.into(),
             request_id: "r-42".into(),
         };
         let html = page.render().unwrap();
@@ -298,6 +307,14 @@ mod tests {
         let html = page.render().unwrap();
         assert!(html.contains(r#"name="state" value="a&#34;b""#));
     }
+
+    const LIMITS: ImageLimits = ImageLimits {
+        max_bytes: 1024 * 1024,
+        min_width: 40,
+        min_height: 20,
+        max_width: 2000,
+        max_height: 1000,
+    };
 
     fn account(lang: Lang, from_directory: bool) -> AccountPage {
         AccountPage {
@@ -346,12 +363,13 @@ mod tests {
             ],
             activity: vec![ActivityView {
                 at: "22/11/2026 08:00".into(),
-                what: crate::texts::VI.activity_failed,
+                what: crate::texts::VI.account.activity_failed,
                 ip: "10.0.0.5".into(),
                 failed: true,
             }],
             notice: None,
-            error: Some(crate::texts::VI.signature_not_image),
+            error: Some(crate::texts::VI.account.signature_not_image.into()),
+            image_limits: LIMITS,
         }
     }
 
@@ -370,6 +388,7 @@ mod tests {
         assert!(html.contains("Đăng nhập không thành công"));
         assert!(html.contains(r#"role="alert">Tệp đã chọn không phải ảnh PNG hoặc JPEG."#));
         assert!(!html.contains("<tam>"), "input is escaped");
+        assert!(html.contains("tối đa 1 MB, từ 40 × 20 đến 2000 × 1000 điểm ảnh"));
         // Name and unit from the directory are shown, not posted.
         let html = account(Lang::Vi, true).render().unwrap();
         assert!(!html.contains(r#"name="name""#) && !html.contains(r#"name="unit""#));
@@ -393,14 +412,14 @@ mod tests {
                     client_id: "vanban".into(),
                     name: "Quản lý văn bản".into(),
                     state: "done",
-                    label: crate::texts::VI.status_done,
+                    label: crate::texts::VI.logout.status_done,
                     frame: None,
                 },
                 AppProgressView {
                     client_id: "phonghop".into(),
                     name: "Phòng họp không giấy".into(),
                     state: "front",
-                    label: crate::texts::VI.status_front,
+                    label: crate::texts::VI.logout.status_front,
                     frame: Some("https://phonghop.gov.vn/fcl?iss=a&sid=b".into()),
                 },
             ],
@@ -495,6 +514,12 @@ pub struct FactorsPage {
     pub enrol: EnrolState,
 }
 
+impl FactorsPage {
+    pub fn recovery_left_text(&self) -> String {
+        (self.chrome.t.factors.recovery_left)(self.recovery_left)
+    }
+}
+
 /// "Forgot your password" and choosing a new one (`/password/…`).
 #[derive(Template)]
 #[template(path = "password.html")]
@@ -505,5 +530,13 @@ pub struct PasswordPage {
     pub stage: &'static str,
     /// The reset link's token, carried through the form.
     pub token: String,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
+    /// The password policy's minimum length (`auth::policy::MIN_CHARS`).
+    pub min_chars: usize,
+}
+
+impl PasswordPage {
+    pub fn password_rules(&self) -> String {
+        (self.chrome.t.reset.password_rules)(self.min_chars)
+    }
 }

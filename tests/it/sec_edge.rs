@@ -106,6 +106,8 @@ async fn authorize_floods_from_one_address_are_refused_with_429() {
     assert!((1..=600).contains(&wait), "{wait}");
     let page = r.text().await.unwrap();
     assert!(page.contains("Có quá nhiều yêu cầu"), "{page}");
+    // The page says the wait Retry-After says, not a fixed "one minute".
+    assert!(page.contains(&format!("chờ {wait} giây")), "{page}");
 
     // The other pages that store something share the budget: password reset.
     let b = forwarded_browser("198.51.100.1");

@@ -154,8 +154,7 @@ pub async fn reset_factors(
     audit(store, actor, Kind::AdminFactorsReset, &email, detail, now).await?;
     if mail {
         let mail = crate::mail::factors_changed(
-            "Quản trị viên đã xóa các cách xác thực hai lớp của bạn; hãy thiết lập lại khi đăng nhập",
-            "An administrator removed your two-step verification methods; set them up again when you next sign in",
+            |t| t.notices.admin_factors_reset.into(),
             &crate::portal::account::vn_time(now),
         );
         let to = user.email.as_str();

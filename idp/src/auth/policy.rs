@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn the_pages_state_the_minimum_the_policy_applies() {
         for lang in [portal_ui::texts::Lang::Vi, portal_ui::texts::Lang::En] {
-            let rules = lang.texts().password_rules;
+            let rules = (lang.texts().reset.password_rules)(MIN_CHARS);
             assert!(rules.contains(&MIN_CHARS.to_string()), "{rules}");
         }
     }

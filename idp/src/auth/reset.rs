@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Idp;
 use crate::audit::Kind;
-use crate::auth::account;
 use crate::auth::password::PasswordError;
+use crate::auth::{account, policy};
 use crate::cache::{CacheBackend, CacheError, keys};
 use crate::crypto::{self, CryptoError};
 use crate::mail;
@@ -177,12 +177,8 @@ pub enum Refused {
     /// The link does not work (any more).
     Link,
     Differ,
-    Weak,
-}
-
-/// A password a person may choose, NFC-normalised: the one policy of `auth::policy`.
-pub fn acceptable(password: &str, email: &str) -> Option<String> {
-    crate::auth::policy::check(password, email).ok()
+    /// The one policy of `auth::policy` refused it; the page says which rule.
+    Weak(policy::Weak),
 }
 
 /// Sets a new password through a link: the link is spent (it and every
@@ -202,8 +198,10 @@ pub async fn reset(
     if password != repeat {
         return Ok(Err(Refused::Differ));
     }
-    let Some(password) = acceptable(&password, &user.email) else {
-        return Ok(Err(Refused::Weak));
+    // NFC-normalised by the policy, so the hash matches however it is typed.
+    let password = match policy::check(&password, &user.email) {
+        Ok(p) => p,
+        Err(weak) => return Ok(Err(Refused::Weak(weak))),
     };
     // Taken only now, so a typo above does not spend the link; taken, so it works once.
     let hash = crypto::sha256_b64(token.as_bytes());
@@ -252,10 +250,11 @@ mod tests {
 
     #[test]
     fn new_passwords_are_long_and_not_the_account_name() {
-        assert!(acceptable("Mật-khẩu-2024!", "tamtt@binhphuoc.gov.vn").is_some());
-        assert!(acceptable("ngắn-quá", "tamtt@binhphuoc.gov.vn").is_none());
-        assert!(acceptable("TAMTT-2024-abc", "tamtt@binhphuoc.gov.vn").is_none());
+        let ok = |p: &str| policy::check(p, "tamtt@binhphuoc.gov.vn").is_ok();
+        assert!(ok("Mật-khẩu-2024!"));
+        assert!(!ok("ngắn-quá"));
+        assert!(!ok("TAMTT-2024-abc"));
         // The same list as the command line's.
-        assert!(acceptable("matkhau@123", "tamtt@binhphuoc.gov.vn").is_none());
+        assert!(!ok("matkhau@123"));
     }
 }

@@ -30,6 +30,8 @@ use crate::store::User;
 
 type St = State<Arc<Idp>>;
 type Pick = fn(&Texts) -> &'static str;
+/// A problem's text, with the numbers it names (the image limits) given.
+type Say = fn(&'static Texts) -> String;
 
 /// The largest upload body: the image limit and room for the form's other parts.
 pub const UPLOAD_BODY_LIMIT: usize = images::SIGNATURE_MAX_BYTES + 64 * 1024;
@@ -83,12 +85,12 @@ fn choices(
 
 fn place_label(t: &'static Texts, place: &str) -> &'static str {
     match place {
-        "top-left" => t.place_top_left,
-        "top-center" => t.place_top_center,
-        "top-right" => t.place_top_right,
-        "bottom-left" => t.place_bottom_left,
-        "bottom-center" => t.place_bottom_center,
-        _ => t.place_bottom_right,
+        "top-left" => t.account.place_top_left,
+        "top-center" => t.account.place_top_center,
+        "top-right" => t.account.place_top_right,
+        "bottom-left" => t.account.place_bottom_left,
+        "bottom-center" => t.account.place_bottom_center,
+        _ => t.account.place_bottom_right,
     }
 }
 
@@ -99,7 +101,7 @@ async fn page(
     sess: &SsoSession,
     user: &User,
     notice: Option<Pick>,
-    problem: Option<(StatusCode, Pick)>,
+    problem: Option<(StatusCode, Say)>,
 ) -> Response {
     let t = ctx.lang.texts();
     let o = match account::overview(idp, user, crate::now()).await {
@@ -120,9 +122,9 @@ async fn page(
             personal_email: user.personal_email.clone().unwrap_or_default(),
             pages: choices(&PAGES, &user.signature_page, |p| {
                 if p == "first" {
-                    t.page_first
+                    t.account.page_first
                 } else {
-                    t.page_last
+                    t.account.page_last
                 }
             }),
             places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
@@ -133,7 +135,7 @@ async fn page(
                 .into_iter()
                 .map(|s| SessionView {
                     device: account::device(s.row.user_agent.as_deref())
-                        .unwrap_or_else(|| t.unknown_device.to_owned()),
+                        .unwrap_or_else(|| t.account.unknown_device.to_owned()),
                     ip: s.row.ip.clone().unwrap_or_default(),
                     started: account::vn_time(s.row.created_at),
                     last_active: account::vn_time(s.last_seen),
@@ -146,16 +148,17 @@ async fn page(
                 .map(|e| ActivityView {
                     at: account::vn_time(e.at),
                     what: match e.kind.as_str() {
-                        "auth.login" => t.activity_login,
-                        "auth.login_failed" => t.activity_failed,
-                        _ => t.activity_logout,
+                        "auth.login" => t.account.activity_login,
+                        "auth.login_failed" => t.account.activity_failed,
+                        _ => t.account.activity_logout,
                     },
                     ip: e.ip.unwrap_or_default(),
                     failed: e.kind == "auth.login_failed",
                 })
                 .collect(),
             notice: notice.map(|pick| pick(t)),
-            error: problem.map(|(_, pick)| pick(t)),
+            error: problem.map(|(_, say)| say(t)),
+            image_limits: images::SIGNATURE_LIMITS,
         })
 }
 
@@ -165,10 +168,10 @@ pub async fn account_get(State(idp): St, ctx: Ctx, Query(q): Query<AccountQuery>
         Err(resp) => return resp,
     };
     let notice: Option<Pick> = match q.done.as_deref() {
-        Some("saved") => Some(|t| t.saved),
-        Some("signature") => Some(|t| t.signature_saved),
-        Some("deleted") => Some(|t| t.signature_deleted),
-        Some("others") => Some(|t| t.others_signed_out),
+        Some("saved") => Some(|t| t.account.saved),
+        Some("signature") => Some(|t| t.account.signature_saved),
+        Some("deleted") => Some(|t| t.account.signature_deleted),
+        Some("others") => Some(|t| t.account.others_signed_out),
         _ => None,
     };
     page(&idp, &ctx, &sess, &user, notice, None).await
@@ -196,13 +199,13 @@ pub async fn account_post(
     match account::change_profile(&idp, &who(&ctx), &user, &f, crate::now()).await {
         Ok(Ok(())) => {}
         Ok(Err(p)) => {
-            let pick: Pick = match p {
-                Problem::Name => |t| t.invalid_name,
-                Problem::Phone => |t| t.invalid_phone,
-                Problem::PersonalEmail => |t| t.invalid_personal_email,
-                Problem::Choice => |t| t.error_bad_request,
+            let say: Say = match p {
+                Problem::Name => |t| t.account.invalid_name.into(),
+                Problem::Phone => |t| t.account.invalid_phone.into(),
+                Problem::PersonalEmail => |t| t.common.invalid_personal_email.into(),
+                Problem::Choice => |t| t.errors.bad_request.into(),
             };
-            let problem = Some((StatusCode::BAD_REQUEST, pick));
+            let problem = Some((StatusCode::BAD_REQUEST, say));
             return page(&idp, &ctx, &sess, &user, None, problem).await;
         }
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
@@ -264,8 +267,8 @@ pub async fn signature_post(
     let bytes = match upload {
         Ok((_, Some(bytes))) if !bytes.is_empty() => bytes,
         Ok(_) => {
-            let pick: Pick = |t| t.signature_missing;
-            let problem = Some((StatusCode::BAD_REQUEST, pick));
+            let say: Say = |t| t.account.signature_missing.into();
+            let problem = Some((StatusCode::BAD_REQUEST, say));
             return page(&idp, &ctx, &sess, &user, None, problem).await;
         }
         Err(e) => return image_refused(&idp, &ctx, &sess, &user, e).await,
@@ -287,18 +290,25 @@ async fn image_refused(
     e: ImageError,
 ) -> Response {
     tracing::info!(request_id = %ctx.request_id, error = %e, "signature image refused");
-    let (status, pick): (StatusCode, Pick) = match e {
+    // The limits the texts name are the ones images:: enforces.
+    let (status, say): (StatusCode, Say) = match e {
         ImageError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, |t| {
-            t.signature_not_image
+            t.account.signature_not_image.into()
         }),
         ImageError::TooManyBytes => (StatusCode::PAYLOAD_TOO_LARGE, |t| {
-            t.signature_too_many_bytes
+            (t.account.signature_too_many_bytes)(&images::SIGNATURE_LIMITS)
         }),
-        ImageError::TooLarge(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_large),
-        ImageError::TooSmall(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_too_small),
-        ImageError::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, |t| t.signature_broken),
+        ImageError::TooLarge(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| {
+            (t.account.signature_too_large)(&images::SIGNATURE_LIMITS)
+        }),
+        ImageError::TooSmall(..) => (StatusCode::UNPROCESSABLE_ENTITY, |t| {
+            (t.account.signature_too_small)(&images::SIGNATURE_LIMITS)
+        }),
+        ImageError::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, |t| {
+            t.account.signature_broken.into()
+        }),
     };
-    page(idp, ctx, sess, user, None, Some((status, pick))).await
+    page(idp, ctx, sess, user, None, Some((status, say))).await
 }
 
 pub async fn signature_delete_post(

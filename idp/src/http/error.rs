@@ -62,13 +62,13 @@ pub fn oauth(e: &OidcError, request_id: &str) -> Response {
 /// What a page says about a refusal, and with which status.
 fn refusal(r: Refusal, t: &'static Texts) -> (StatusCode, &'static str) {
     match r {
-        Refusal::BadRequest => (StatusCode::BAD_REQUEST, t.error_bad_request),
-        Refusal::UnknownClient => (StatusCode::BAD_REQUEST, t.error_unknown_client),
-        Refusal::BadRedirectUri => (StatusCode::BAD_REQUEST, t.error_bad_redirect_uri),
-        Refusal::BadLogoutRequest => (StatusCode::BAD_REQUEST, t.error_bad_logout_request),
-        Refusal::LoginExpired => (StatusCode::BAD_REQUEST, t.error_login_expired),
-        Refusal::FormExpired => (StatusCode::BAD_REQUEST, t.form_expired),
-        Refusal::AppNotAllowed => (StatusCode::FORBIDDEN, t.error_app_not_allowed),
+        Refusal::BadRequest => (StatusCode::BAD_REQUEST, t.errors.bad_request),
+        Refusal::UnknownClient => (StatusCode::BAD_REQUEST, t.errors.unknown_client),
+        Refusal::BadRedirectUri => (StatusCode::BAD_REQUEST, t.errors.bad_redirect_uri),
+        Refusal::BadLogoutRequest => (StatusCode::BAD_REQUEST, t.errors.bad_logout_request),
+        Refusal::LoginExpired => (StatusCode::BAD_REQUEST, t.errors.login_expired),
+        Refusal::FormExpired => (StatusCode::BAD_REQUEST, t.errors.form_expired),
+        Refusal::AppNotAllowed => (StatusCode::FORBIDDEN, t.errors.app_not_allowed),
     }
 }
 
@@ -84,14 +84,14 @@ pub fn render<T: Template>(page: &T, request_id: &str) -> Response {
 
 pub fn page(
     status: StatusCode,
-    message: &'static str,
+    message: impl Into<String>,
     lang: Lang,
     here: &str,
     request_id: &str,
 ) -> Response {
     let p = ErrorPage {
         chrome: Chrome::new(lang, here),
-        message,
+        message: message.into(),
         request_id: request_id.to_owned(),
     };
     let mut resp = render(&p, request_id);
@@ -117,7 +117,7 @@ pub fn internal(
     if unavailable {
         page(
             StatusCode::SERVICE_UNAVAILABLE,
-            t.error_unavailable,
+            t.errors.unavailable,
             lang,
             "/",
             request_id,
@@ -125,7 +125,7 @@ pub fn internal(
     } else {
         page(
             StatusCode::INTERNAL_SERVER_ERROR,
-            t.error_internal,
+            t.errors.internal,
             lang,
             "/",
             request_id,

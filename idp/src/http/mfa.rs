@@ -24,7 +24,9 @@ use super::{cookies, csrf, error};
 use crate::Idp;
 use crate::auth::mfa::Half;
 use crate::auth::mfa::step::{self, StepOutcome};
-use crate::auth::mfa::{Answer, EnrolView, Input, Op, Said};
+use crate::auth::mfa::{
+    Answer, EMAIL_CODE_MINUTES, EnrolView, FRESH_MINUTES, Input, Op, PAUSE_MINUTES, Said,
+};
 use crate::portal::login::{Context, LoginResult};
 use crate::refusal::Refusal;
 use crate::store::User;
@@ -107,21 +109,24 @@ fn words(t: &Texts, said: &Said) -> Words {
             error: None,
             notice: None,
         },
-        Said::Paused => error(StatusCode::TOO_MANY_REQUESTS, t.mfa_paused),
-        Said::WrongCode => error(StatusCode::OK, t.wrong_code),
-        Said::CodeSent(to) => notice(t.email_sent.replace("{addr}", to)),
+        Said::Paused => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &(t.second_factor.paused)(PAUSE_MINUTES),
+        ),
+        Said::WrongCode => error(StatusCode::OK, t.second_factor.wrong_code),
+        Said::CodeSent(to) => notice((t.second_factor.email_sent)(to, EMAIL_CODE_MINUTES)),
         Said::TooSoon(n) => error(
             StatusCode::TOO_MANY_REQUESTS,
-            &t.email_too_soon.replace("{n}", &n.to_string()),
+            &(t.second_factor.email_too_soon)(*n),
         ),
-        Said::NoMail => error(StatusCode::SERVICE_UNAVAILABLE, t.no_mail),
-        Said::BadAddress => error(StatusCode::BAD_REQUEST, t.invalid_personal_email),
-        Said::Confirmed => notice(t.confirmed.to_owned()),
-        Said::ConfirmFirst => error(StatusCode::FORBIDDEN, t.confirm_first),
-        Said::FactorSaved => notice(t.factor_saved.to_owned()),
-        Said::FactorRemoved => notice(t.factor_removed.to_owned()),
-        Said::StillRequired => error(StatusCode::CONFLICT, t.mfa_required_note),
-        Said::BadRequest => error(StatusCode::BAD_REQUEST, t.error_bad_request),
+        Said::NoMail => error(StatusCode::SERVICE_UNAVAILABLE, t.factors.no_mail),
+        Said::BadAddress => error(StatusCode::BAD_REQUEST, t.common.invalid_personal_email),
+        Said::Confirmed => notice((t.factors.confirmed)(FRESH_MINUTES)),
+        Said::ConfirmFirst => error(StatusCode::FORBIDDEN, t.factors.confirm_first),
+        Said::FactorSaved => notice(t.factors.saved.to_owned()),
+        Said::FactorRemoved => notice(t.factors.removed.to_owned()),
+        Said::StillRequired => error(StatusCode::CONFLICT, t.factors.required_note),
+        Said::BadRequest => error(StatusCode::BAD_REQUEST, t.errors.bad_request),
     }
 }
 
@@ -229,7 +234,7 @@ pub async fn second_factor_post(
     if !csrf::check(&idp, &ctx, f.csrf.as_deref()) {
         let expired = Words {
             status: StatusCode::OK,
-            error: Some(ctx.lang.texts().form_expired.to_owned()),
+            error: Some(ctx.lang.texts().errors.form_expired.to_owned()),
             notice: None,
         };
         return page_with(&idp, &ctx, &token, &half, &user, Answer::default(), expired).await;
@@ -269,5 +274,33 @@ pub async fn second_factor_post(
             resp
         }
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portal_ui::Lang;
+
+    use super::*;
+
+    #[test]
+    fn the_numbers_said_are_the_ones_the_rules_use() {
+        for lang in [Lang::Vi, Lang::En] {
+            let t = lang.texts();
+            let paused = words(t, &Said::Paused).error.unwrap();
+            assert!(paused.contains(&PAUSE_MINUTES.to_string()), "{paused}");
+            let sent = words(t, &Said::CodeSent("t***@x.vn".into()))
+                .notice
+                .unwrap();
+            assert!(sent.contains(&format!("{EMAIL_CODE_MINUTES} ")), "{sent}");
+            assert!(sent.contains("t***@x.vn"), "{sent}");
+            let soon = words(t, &Said::TooSoon(27)).error.unwrap();
+            assert!(soon.contains("27"), "{soon}");
+            let confirmed = words(t, &Said::Confirmed).notice.unwrap();
+            assert!(
+                confirmed.contains(&FRESH_MINUTES.to_string()),
+                "{confirmed}"
+            );
+        }
     }
 }

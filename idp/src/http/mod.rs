@@ -188,7 +188,7 @@ async fn observe(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) ->
             tracing::warn!(request_id = %id, %method, route, secs = limit.as_secs(), "request took too long and was stopped (http.handler_timeout_secs)");
             error::page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                ctx.lang.texts().error_unavailable,
+                ctx.lang.texts().errors.unavailable,
                 ctx.lang,
                 "/",
                 &id,

@@ -324,12 +324,12 @@ fn progress_views(
         .into_iter()
         .map(|(app, state)| {
             let (class, label) = match state {
-                AppState::Done => ("done", t.status_done),
-                AppState::Pending => ("pending", t.status_pending),
-                AppState::Retrying => ("pending", t.status_retrying),
-                AppState::Failed => ("failed", t.status_failed),
-                AppState::Front => ("front", t.status_front),
-                AppState::Unreachable => ("unreachable", t.status_unreachable),
+                AppState::Done => ("done", t.logout.status_done),
+                AppState::Pending => ("pending", t.logout.status_pending),
+                AppState::Retrying => ("pending", t.logout.status_retrying),
+                AppState::Failed => ("failed", t.logout.status_failed),
+                AppState::Front => ("front", t.logout.status_front),
+                AppState::Unreachable => ("unreachable", t.logout.status_unreachable),
             };
             AppProgressView {
                 frame: match app.notice {

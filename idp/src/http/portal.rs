@@ -44,11 +44,14 @@ fn here(req: Option<&str>) -> String {
     }
 }
 
-/// Picks a text from the page's language.
-type Pick = fn(&Texts) -> &'static str;
+/// What the sign-in form says: a text of the page's language, with its
+/// numbers (seconds or minutes) already given.
+type Say = Box<dyn FnOnce(&'static Texts) -> String + Send>;
 
-/// What the sign-in form says: a text, with `{n}` (seconds or minutes) filled in.
-struct Say(Pick, u64);
+/// A text without a value.
+fn say(pick: fn(&'static Texts) -> &'static str) -> Option<Say> {
+    Some(Box::new(move |t| pick(t).to_owned()))
+}
 
 /// Renders the sign-in form (with a fresh CSRF cookie when needed), in the
 /// language the app asked for with `ui_locales`, else the person's.
@@ -88,7 +91,7 @@ async fn form(
             } else {
                 account
             },
-            error: error.map(|Say(pick, n)| pick(lang.texts()).replace("{n}", &n.to_string())),
+            error: error.map(|say| say(lang.texts())),
         })
 }
 
@@ -122,7 +125,7 @@ pub async fn login_post(
             &ctx,
             f.req.as_deref(),
             account,
-            Some(Say(|t| t.form_expired, 0)),
+            say(|t| t.errors.form_expired),
             StatusCode::OK,
         )
         .await;
@@ -173,28 +176,30 @@ pub async fn login_post(
                 &ctx,
                 f.req.as_deref(),
                 account,
-                Some(Say(|t| t.invalid_credentials, 0)),
+                say(|t| t.login.invalid_credentials),
                 StatusCode::OK,
             )
             .await
         }
         Ok(LoginResult::Refuse(r)) => error::refused(r, ctx.lang, "/login", &ctx.request_id),
         Ok(LoginResult::Throttled(v)) => {
-            let say = match v {
-                Verdict::Wait(secs) => Say(|t| t.throttled_wait, secs),
-                Verdict::Locked(secs) => Say(|t| t.throttled_locked, secs.div_ceil(60)),
-                Verdict::Address | Verdict::Go => Say(|t| t.throttled_address, 0),
+            let said: Option<Say> = match v {
+                Verdict::Wait(secs) => Some(Box::new(move |t| (t.login.wait)(secs))),
+                Verdict::Locked(secs) => {
+                    Some(Box::new(move |t| (t.login.locked)(secs.div_ceil(60))))
+                }
+                Verdict::Address | Verdict::Go => say(|t| t.login.address),
             };
             let status = StatusCode::TOO_MANY_REQUESTS;
-            form(&idp, &ctx, f.req.as_deref(), account, Some(say), status).await
+            form(&idp, &ctx, f.req.as_deref(), account, said, status).await
         }
         // Not the person's password: the mail directory did not answer. Said
         // as such, the form kept, the details for the admin in the log.
         Err(login::LoginError::DirectoryDown(m)) => {
             tracing::error!(request_id = %ctx.request_id, error = %m, "sign-in: the directory cannot be reached");
-            let say = Some(Say(|t| t.directory_down, 0));
+            let said = say(|t| t.login.directory_down);
             let status = StatusCode::SERVICE_UNAVAILABLE;
-            form(&idp, &ctx, f.req.as_deref(), account, say, status).await
+            form(&idp, &ctx, f.req.as_deref(), account, said, status).await
         }
         // The store, cache or directory is unreachable: "try again later", details in the log.
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
@@ -338,7 +343,7 @@ pub async fn logo_get(State(idp): St, ctx: Ctx) -> Response {
 pub async fn not_found(ctx: Ctx) -> Response {
     error::page(
         StatusCode::NOT_FOUND,
-        ctx.lang.texts().error_not_found,
+        ctx.lang.texts().errors.not_found,
         ctx.lang,
         "/",
         &ctx.request_id,

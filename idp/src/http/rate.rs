@@ -118,7 +118,8 @@ pub async fn pages(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Res
     let Ok(ctx) = Ctx::from_request_parts(&mut parts, &()).await;
     let mut resp = error::page(
         StatusCode::TOO_MANY_REQUESTS,
-        ctx.lang.texts().error_too_many_requests,
+        // The wait the page says is the one Retry-After says.
+        (ctx.lang.texts().errors.too_many_requests)(retry_after),
         ctx.lang,
         "/",
         &ctx.request_id,

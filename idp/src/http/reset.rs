@@ -16,10 +16,10 @@ use super::ctx::Ctx;
 use super::form::FormPage;
 use super::{csrf, error};
 use crate::Idp;
+use crate::auth::policy::{self, Weak};
 use crate::auth::reset::{self, Asker, Forgot, Refused};
 
 type St = State<Arc<Idp>>;
-type Pick = fn(&Texts) -> &'static str;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ForgotForm {
@@ -47,12 +47,22 @@ fn asker(ctx: &Ctx) -> Asker {
     }
 }
 
+/// Says which rule of the password policy the new password broke.
+fn weak_text(t: &Texts, weak: Weak) -> String {
+    match weak {
+        Weak::TooShort { min } => (t.reset.weak_too_short)(min),
+        Weak::TooLong { max } => (t.reset.weak_too_long)(max),
+        Weak::LikeAccount => t.reset.weak_like_account.into(),
+        Weak::Common => t.reset.weak_common.into(),
+    }
+}
+
 fn show(
     idp: &Idp,
     ctx: &Ctx,
     stage: &'static str,
     token: String,
-    error: Option<(StatusCode, Pick)>,
+    error: Option<(StatusCode, String)>,
 ) -> Response {
     let here = if stage == "reset" {
         "/password/reset"
@@ -60,13 +70,14 @@ fn show(
         "/password/forgot"
     };
     FormPage::new(idp, ctx, here)
-        .status(error.map_or(StatusCode::OK, |(status, _)| status))
+        .status(error.as_ref().map_or(StatusCode::OK, |(status, _)| *status))
         .render(|csrf, chrome| PasswordPage {
             chrome,
             csrf,
             stage,
             token,
-            error: error.map(|(_, pick)| pick(ctx.lang.texts())),
+            error: error.map(|(_, text)| text),
+            min_chars: policy::MIN_CHARS,
         })
 }
 
@@ -85,7 +96,10 @@ pub async fn forgot_post(
             &ctx,
             "forgot",
             String::new(),
-            Some((StatusCode::BAD_REQUEST, |t| t.error_bad_request)),
+            Some((
+                StatusCode::BAD_REQUEST,
+                ctx.lang.texts().errors.bad_request.into(),
+            )),
         );
     };
     if !csrf::check(&idp, &ctx, f.csrf.as_deref()) {
@@ -94,7 +108,7 @@ pub async fn forgot_post(
             &ctx,
             "forgot",
             String::new(),
-            Some((StatusCode::OK, |t| t.form_expired)),
+            Some((StatusCode::OK, ctx.lang.texts().errors.form_expired.into())),
         );
     }
     let typed = f.account.unwrap_or_default();
@@ -106,7 +120,10 @@ pub async fn forgot_post(
             &ctx,
             "forgot",
             String::new(),
-            Some((StatusCode::SERVICE_UNAVAILABLE, |t| t.no_mail)),
+            Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                ctx.lang.texts().factors.no_mail.into(),
+            )),
         ),
     }
 }
@@ -120,7 +137,7 @@ pub async fn reset_get(State(idp): St, ctx: Ctx, Query(q): Query<ResetQuery>) ->
             &ctx,
             "done",
             String::new(),
-            Some((StatusCode::NOT_FOUND, |t| t.reset_invalid)),
+            Some((StatusCode::NOT_FOUND, ctx.lang.texts().reset.invalid.into())),
         ),
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
@@ -137,7 +154,10 @@ pub async fn reset_post(
             &ctx,
             "forgot",
             String::new(),
-            Some((StatusCode::BAD_REQUEST, |t| t.error_bad_request)),
+            Some((
+                StatusCode::BAD_REQUEST,
+                ctx.lang.texts().errors.bad_request.into(),
+            )),
         );
     };
     let token = f.token.unwrap_or_default();
@@ -147,7 +167,7 @@ pub async fn reset_post(
             &ctx,
             "reset",
             token,
-            Some((StatusCode::OK, |t| t.form_expired)),
+            Some((StatusCode::OK, ctx.lang.texts().errors.form_expired.into())),
         );
     }
     let outcome = reset::reset(
@@ -166,22 +186,49 @@ pub async fn reset_post(
             &ctx,
             "done",
             String::new(),
-            Some((StatusCode::NOT_FOUND, |t| t.reset_invalid)),
+            Some((StatusCode::NOT_FOUND, ctx.lang.texts().reset.invalid.into())),
         ),
         Ok(Err(Refused::Differ)) => show(
             &idp,
             &ctx,
             "reset",
             token,
-            Some((StatusCode::BAD_REQUEST, |t| t.passwords_differ)),
+            Some((
+                StatusCode::BAD_REQUEST,
+                ctx.lang.texts().reset.passwords_differ.into(),
+            )),
         ),
-        Ok(Err(Refused::Weak)) => show(
+        Ok(Err(Refused::Weak(weak))) => show(
             &idp,
             &ctx,
             "reset",
             token,
-            Some((StatusCode::BAD_REQUEST, |t| t.password_weak)),
+            Some((StatusCode::BAD_REQUEST, weak_text(ctx.lang.texts(), weak))),
         ),
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portal_ui::Lang;
+
+    use super::*;
+
+    #[test]
+    fn the_page_names_the_rule_the_password_broke() {
+        let email = "tamtt@binhphuoc.gov.vn";
+        for lang in [Lang::Vi, Lang::En] {
+            let t = lang.texts();
+            let said = |p: &str| weak_text(t, policy::check(p, email).unwrap_err());
+            let short = said("ngắn");
+            assert!(short.contains(&policy::MIN_CHARS.to_string()), "{short}");
+            assert_eq!(said("matkhau@123"), t.reset.weak_common);
+            assert_eq!(said("tamtt-2025-xyz"), t.reset.weak_like_account);
+            let long = said(&"x".repeat(policy::MAX_CHARS + 1));
+            assert!(long.contains(&policy::MAX_CHARS.to_string()), "{long}");
+            // Another minimum, another number: nothing is written in the text.
+            assert!((t.reset.weak_too_short)(14).contains("14"));
+        }
     }
 }

@@ -327,23 +327,15 @@ pub(super) async fn enrol_op(
         }
         _ => return Ok(None),
     };
-    let (kind, vi, en) = match saved {
-        Method::Email => (
-            Kind::EmailAdded,
-            "Đã thêm nhận mã xác thực qua e-mail",
-            "Codes by e-mail were added",
-        ),
-        _ => (
-            Kind::TotpAdded,
-            "Đã thêm ứng dụng xác thực",
-            "An authenticator app was added",
-        ),
+    let (kind, what): (_, fn(&portal_ui::Texts) -> String) = match saved {
+        Method::Email => (Kind::EmailAdded, |t| t.notices.email_added.into()),
+        _ => (Kind::TotpAdded, |t| t.notices.totp_added.into()),
     };
     audit(idp, who, kind, user, None, now).await;
     mail::notify(
         idp,
         &user.email,
-        &mail::factors_changed(vi, en, &vn_time(now)),
+        &mail::factors_changed(what, &vn_time(now)),
     )
     .await;
     let mut answer = Answer::from(Said::FactorSaved);

@@ -161,21 +161,15 @@ pub async fn manage(
             } else {
                 if idp.store.delete_factor(&user.id, kind).await? {
                     audit(idp, who, removed, user, None, now).await;
-                    let (vi, en) = if kind == TOTP {
-                        (
-                            "Đã gỡ bỏ ứng dụng xác thực",
-                            "An authenticator app was removed",
-                        )
+                    let what: fn(&portal_ui::Texts) -> String = if kind == TOTP {
+                        |t| t.notices.totp_removed.into()
                     } else {
-                        (
-                            "Đã gỡ bỏ nhận mã xác thực qua e-mail",
-                            "Codes by e-mail were removed",
-                        )
+                        |t| t.notices.email_removed.into()
                     };
                     mail::notify(
                         idp,
                         &user.email,
-                        &mail::factors_changed(vi, en, &vn_time(now)),
+                        &mail::factors_changed(what, &vn_time(now)),
                     )
                     .await;
                 }
@@ -189,8 +183,7 @@ pub async fn manage(
                 let codes = new_recovery_codes(idp, &user.id, now).await?;
                 audit(idp, who, Kind::RecoveryCodesRenewed, user, None, now).await;
                 let mail = mail::factors_changed(
-                    "Đã tạo bộ mã khôi phục mới (các mã cũ không còn dùng được)",
-                    "New recovery codes were made (the old ones no longer work)",
+                    |t| t.notices.recovery_codes_renewed.into(),
                     &vn_time(now),
                 );
                 mail::notify(idp, &user.email, &mail).await;

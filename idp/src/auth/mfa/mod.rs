@@ -48,7 +48,9 @@ pub const EMAIL: &str = "email";
 pub const EMAIL_CODE_MINUTES: u64 = 10;
 /// Wrong codes (any factor) before a person's second factors pause.
 const MAX_FAILURES: i64 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long those wrong codes count, and so how long the pause lasts; the page says it.
+pub const PAUSE_MINUTES: u64 = 15;
+const FAILURE_WINDOW: Duration = Duration::from_secs(PAUSE_MINUTES * 60);
 /// Wrong guesses at one e-mailed code before it is void.
 pub(crate) const EMAIL_CODE_TRIES: u32 = 5;
 /// A new e-mailed code at most this often.

@@ -71,8 +71,7 @@ pub(super) async fn recovery_used(
     )
     .await;
     let mail = crate::mail::factors_changed(
-        &format!("Một mã khôi phục đã được dùng để đăng nhập (còn {left} mã)"),
-        &format!("A recovery code was used to sign in ({left} left)"),
+        |t| (t.notices.recovery_code_used)(left),
         &crate::portal::account::vn_time(now),
     );
     crate::mail::notify(idp, &user.email, &mail).await;
