@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
+use crate::kinds::FactorKind;
 use crate::store::{AuditEvent, Store, StoreError};
 
 macro_rules! kinds {
@@ -133,9 +134,12 @@ kinds! {
 pub const SIGN_IN_ACTIVITY: [Kind; 3] = [Kind::Login, Kind::LoginFailed, Kind::Logout];
 
 impl Kind {
-    /// The removal of a second factor of `factor` kind (`totp`, `email`).
-    pub fn factor_removed(factor: &str) -> Option<Kind> {
-        format!("mfa.{factor}_removed").parse().ok()
+    /// The removal of a second factor of `factor` kind.
+    pub fn factor_removed(factor: FactorKind) -> Kind {
+        match factor {
+            FactorKind::Totp => Kind::TotpRemoved,
+            FactorKind::Email => Kind::EmailRemoved,
+        }
     }
 }
 
@@ -307,9 +311,8 @@ mod tests {
             Kind::BackchannelGivenUp.as_str(),
             "logout.backchannel_given_up"
         );
-        assert_eq!(Kind::factor_removed("totp"), Some(Kind::TotpRemoved));
-        assert_eq!(Kind::factor_removed("email"), Some(Kind::EmailRemoved));
-        assert_eq!(Kind::factor_removed("sms"), None);
+        assert_eq!(Kind::factor_removed(FactorKind::Totp), Kind::TotpRemoved);
+        assert_eq!(Kind::factor_removed(FactorKind::Email), Kind::EmailRemoved);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod http;
 pub mod images;
 pub mod jobs;
 pub mod jose;
+pub mod kinds;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

@@ -11,6 +11,7 @@ use crate::auth::session::{self, SsoSession};
 use crate::cache::{Cache, Clock, Limits, MemoryCache};
 use crate::config::Config;
 use crate::crypto;
+use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::store::{NewClient, NewUser, SessionRow};
 
 /// Where every test clock starts (2026-11-01 00:00 UTC): fixed, so nothing
@@ -103,7 +104,7 @@ impl TestIdp {
     pub async fn add_client(
         &self,
         id: &str,
-        auth_method: &str,
+        auth_method: ClientAuthMethod,
         f: impl FnOnce(&mut NewClient),
     ) -> String {
         let secret = crypto::random_token().unwrap();
@@ -111,10 +112,10 @@ impl TestIdp {
             id: id.into(),
             name: "Quản lý văn bản".into(),
             secret_hash: Some(crypto::sha256_b64(secret.as_bytes())),
-            auth_method: auth_method.into(),
+            auth_method,
             redirect_uris: vec![format!("https://{id}.binhphuoc.gov.vn/cb")],
             post_logout_redirect_uris: vec![format!("https://{id}.binhphuoc.gov.vn/")],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             backchannel_logout_uri: None,
             frontchannel_logout_uri: None,
             initiate_login_uri: None,

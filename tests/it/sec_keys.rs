@@ -329,7 +329,7 @@ async fn keys_and_authenticators_sealed_by_the_old_version_survive_the_upgrade()
     store
         .put_factor(&Factor {
             user_id: user.id.clone(),
-            kind: "totp".into(),
+            kind: idp::kinds::FactorKind::Totp,
             secret: Some(old_secret),
             address: None,
             last_step: 0,
@@ -412,7 +412,7 @@ async fn write_old_authenticators(store: &Store, raw: &[u8; 32], n: usize) -> Ve
         store
             .put_factor(&Factor {
                 user_id: u.id.clone(),
-                kind: "totp".into(),
+                kind: idp::kinds::FactorKind::Totp,
                 secret: Some(idp::crypto::b64(&legacy_seal(raw, &totp_aad(&u.id), &key))),
                 address: None,
                 last_step: 0,
@@ -457,7 +457,7 @@ async fn two_nodes_reseal_at_once(url: &str) {
     let foreign = idp::crypto::b64(&legacy_seal(&[7; 32], &totp_aad(&stranger.id), b"x"));
     a.put_factor(&Factor {
         user_id: stranger.id.clone(),
-        kind: "totp".into(),
+        kind: idp::kinds::FactorKind::Totp,
         secret: Some(foreign.clone()),
         address: None,
         last_step: 0,

@@ -22,6 +22,7 @@ use crate::auth::account;
 use crate::auth::password::PasswordError;
 use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
+use crate::kinds::UserSource;
 use crate::mail;
 use crate::oidc::{OidcError, logout};
 use crate::store::{StoreError, User};
@@ -163,7 +164,7 @@ async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), Res
 
 /// A password kept here (not in the directory) may be reset here.
 fn resettable(user: &User) -> bool {
-    user.source == "local" && user.password_hash.is_some()
+    user.source == UserSource::Local && user.password_hash.is_some()
 }
 
 /// The person a link works for now, or `None`: unknown, used, expired,

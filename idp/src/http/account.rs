@@ -24,6 +24,7 @@ use crate::Idp;
 use crate::auth::session::SsoSession;
 use crate::auth::who::Who;
 use crate::images::{self, ImageError};
+use crate::kinds::UserSource;
 use crate::portal::account::{self, PAGES, PLACES, Problem, ProfileForm};
 use crate::refusal::Refusal;
 use crate::store::User;
@@ -115,7 +116,7 @@ async fn page(
             email: user.email.clone(),
             name: user.name.clone(),
             unit: user.unit.clone().unwrap_or_default(),
-            from_directory: user.source != "local",
+            from_directory: user.source != UserSource::Local,
             phone: user.phone.clone().unwrap_or_default(),
             personal_email: user.personal_email.clone().unwrap_or_default(),
             pages: choices(&PAGES, &user.signature_page, |p| {

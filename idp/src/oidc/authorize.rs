@@ -15,6 +15,7 @@ use crate::auth::mfa;
 use crate::auth::session::SsoSession;
 use crate::cache::keys;
 use crate::crypto;
+use crate::kinds::GrantType;
 use crate::refusal::Refusal;
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,7 +235,7 @@ pub async fn start(
             );
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return err(
             "unauthorized_client",
             "this client may not use the authorization code flow",

@@ -14,6 +14,7 @@ use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto;
 use crate::jose;
+use crate::kinds::ClientAuthMethod;
 use crate::store::Client;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -53,9 +54,9 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
         ));
     }
     let (method, claimed_id) = if let Some((id, _)) = &p.basic {
-        ("client_secret_basic", Some(id.clone()))
+        (ClientAuthMethod::ClientSecretBasic, Some(id.clone()))
     } else if p.client_secret.is_some() {
-        ("client_secret_post", p.client_id.clone())
+        (ClientAuthMethod::ClientSecretPost, p.client_id.clone())
     } else if p.assertion.is_some() {
         if p.assertion_type.as_deref() != Some(JWT_BEARER) {
             return Err(OidcError::InvalidRequest(
@@ -63,11 +64,11 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
             ));
         }
         (
-            "private_key_jwt",
+            ClientAuthMethod::PrivateKeyJwt,
             assertion_subject(p.assertion.as_deref().unwrap_or_default()).or(p.client_id.clone()),
         )
     } else {
-        ("none", p.client_id.clone())
+        (ClientAuthMethod::None, p.client_id.clone())
     };
     let Some(id) = claimed_id else {
         return Err(fail("no client identification", basic));
@@ -82,7 +83,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
         return Err(fail("not the registered authentication method", basic));
     }
     match method {
-        "client_secret_basic" | "client_secret_post" => {
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost => {
             let secret = p
                 .basic
                 .as_ref()
@@ -95,7 +96,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
                 return Err(fail("wrong secret", basic));
             }
         }
-        "private_key_jwt" => {
+        ClientAuthMethod::PrivateKeyJwt => {
             check_assertion(
                 idp,
                 &client,
@@ -104,7 +105,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
             )
             .await?
         }
-        _ => {} // "none": a public client proves itself with PKCE instead.
+        ClientAuthMethod::None => {} // a public client proves itself with PKCE instead.
     }
     Ok(client)
 }

@@ -7,6 +7,7 @@ use crate::Idp;
 use crate::auth::session::{self, SessionError};
 use crate::auth::who::Who;
 use crate::images::{self, ImageError};
+use crate::kinds::UserSource;
 use crate::oidc::{OidcError, logout};
 use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
 
@@ -78,7 +79,7 @@ pub fn plausible_email(s: &str) -> bool {
 
 /// Checks the form against what this person may change.
 pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
-    let local = user.source == "local";
+    let local = user.source == UserSource::Local;
     let name = match (local, trimmed(f.name.as_deref())) {
         (false, _) => None,
         (true, None) => return Err(Problem::Name),
@@ -318,7 +319,7 @@ pub fn vn_time(t: i64) -> String {
 mod tests {
     use super::*;
 
-    fn user(source: &str) -> User {
+    fn user(source: UserSource) -> User {
         User {
             id: "u".into(),
             email: "tamtt@binhphuoc.gov.vn".into(),
@@ -333,7 +334,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             personal_email: None,
-            source: source.into(),
+            source,
             signature_page: "last".into(),
             signature_place: "bottom-right".into(),
         }
@@ -353,7 +354,7 @@ mod tests {
 
     #[test]
     fn profile_is_checked_and_normalized() {
-        let c = check(&form(), &user("local")).unwrap();
+        let c = check(&form(), &user(UserSource::Local)).unwrap();
         assert_eq!(c.name.as_deref(), Some("Trương Thanh Tâm"));
         assert_eq!(c.unit.as_deref(), Some("Văn phòng UBND"));
         assert_eq!(c.phone.as_deref(), Some("0912345678"));
@@ -363,7 +364,7 @@ mod tests {
             ("first", "top-left")
         );
         // The directory owns name and unit.
-        let c = check(&form(), &user("ldap")).unwrap();
+        let c = check(&form(), &user(UserSource::Directory)).unwrap();
         assert_eq!((c.name, c.unit), (None, None));
         // Empty optional fields clear them.
         let f = ProfileForm {
@@ -371,13 +372,13 @@ mod tests {
             personal_email: None,
             ..form()
         };
-        let c = check(&f, &user("local")).unwrap();
+        let c = check(&f, &user(UserSource::Local)).unwrap();
         assert_eq!((c.phone, c.personal_email), (None, None));
     }
 
     #[test]
     fn bad_profile_input_is_named() {
-        let bad = |f: ProfileForm| check(&f, &user("local")).unwrap_err();
+        let bad = |f: ProfileForm| check(&f, &user(UserSource::Local)).unwrap_err();
         assert_eq!(
             bad(ProfileForm {
                 name: Some(" ".into()),

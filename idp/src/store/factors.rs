@@ -1,12 +1,13 @@
 //! Second factors, recovery codes and the browsers each person has used.
 
 use super::{Store, StoreError};
+use crate::kinds::FactorKind;
 
 /// An enrolled second factor: `totp` (a sealed key) or `email` (an address).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Factor {
     pub user_id: String,
-    pub kind: String,
+    pub kind: FactorKind,
     pub secret: Option<String>,
     pub address: Option<String>,
     pub last_step: i64,
@@ -33,7 +34,7 @@ impl Store {
              created_at = excluded.created_at",
         )
         .bind(&f.user_id)
-        .bind(&f.kind)
+        .bind(f.kind)
         .bind(&f.secret)
         .bind(&f.address)
         .bind(f.last_step)
@@ -44,7 +45,7 @@ impl Store {
     }
 
     /// Removes one factor; with the last one go the recovery codes.
-    pub async fn delete_factor(&self, user_id: &str, kind: &str) -> Result<bool, StoreError> {
+    pub async fn delete_factor(&self, user_id: &str, kind: FactorKind) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("DELETE FROM factors WHERE user_id = $1 AND kind = $2")
             .bind(user_id)

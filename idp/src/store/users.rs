@@ -1,6 +1,7 @@
 //! People: the official e-mail, profile claims and an optional local password.
 
 use super::{Store, StoreError, conflict};
+use crate::kinds::UserSource;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
@@ -18,8 +19,8 @@ pub struct User {
     pub updated_at: i64,
     /// For recovery; never used to sign in.
     pub personal_email: Option<String>,
-    /// `local`, or the directory the name and unit come from (then read-only).
-    pub source: String,
+    /// Local, or the directory the name and unit come from (then read-only).
+    pub source: UserSource,
     /// `first` or `last`: the page the signing service signs by default.
     pub signature_page: String,
     /// Where on that page (one of `account::PLACES`).
@@ -239,7 +240,7 @@ impl Store {
         &self,
         new_id: &str,
         who: &connectors::Identity,
-        source: &str,
+        source: UserSource,
         now: i64,
     ) -> Result<User, StoreError> {
         sqlx::query(
@@ -266,7 +267,7 @@ impl Store {
     }
 
     /// Everyone who came from a directory (`source`), enabled or not.
-    pub async fn directory_people(&self, source: &str) -> Result<Vec<User>, StoreError> {
+    pub async fn directory_people(&self, source: UserSource) -> Result<Vec<User>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             columns!(),
@@ -289,7 +290,7 @@ impl Store {
     pub async fn apply_directory_changes(
         &self,
         c: &DirectoryChanges,
-        source: &str,
+        source: UserSource,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -366,7 +367,7 @@ impl Store {
     /// Where the last sync of `source` stopped, and when it last read everyone.
     pub async fn directory_state(
         &self,
-        source: &str,
+        source: UserSource,
     ) -> Result<Option<(Option<String>, i64)>, StoreError> {
         Ok(
             sqlx::query_as("SELECT mark, full_at FROM directory_state WHERE source = $1")

@@ -5,6 +5,8 @@ use idp::store::{
     RefreshUse, SessionRow, Signature, Store, StoreError,
 };
 
+use idp::kinds::{ClientAuthMethod, FactorKind, GrantType, UserSource};
+
 use crate::harness::Postgres;
 
 fn user(id: &str, email: &str) -> NewUser {
@@ -109,13 +111,13 @@ async fn store_suite(s: &Store) {
         id: "vanban".into(),
         name: "Quản lý văn bản".into(),
         secret_hash: Some("h".into()),
-        auth_method: "client_secret_basic".into(),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
         redirect_uris: vec![
             "https://vanban.gov.vn/cb".into(),
             "https://vanban.gov.vn/cb2".into(),
         ],
         post_logout_redirect_uris: vec![],
-        grant_types: vec!["authorization_code".into()],
+        grant_types: vec![GrantType::AuthorizationCode],
         backchannel_logout_uri: None,
         frontchannel_logout_uri: Some("https://vanban.gov.vn/fcl".into()),
         initiate_login_uri: Some("https://vanban.gov.vn/login".into()),
@@ -134,7 +136,10 @@ async fn store_suite(s: &Store) {
     ));
     let got = s.client("vanban").await.unwrap().unwrap();
     assert_eq!(got.redirect_uris, c.redirect_uris);
-    assert!(got.allows_grant("authorization_code") && !got.allows_grant("refresh_token"));
+    assert!(
+        got.allows_grant(GrantType::AuthorizationCode)
+            && !got.allows_grant(GrantType::RefreshToken)
+    );
     assert!(s.client("nobody").await.unwrap().is_none());
     assert_eq!(
         got.initiate_login_uri.as_deref(),
@@ -376,7 +381,7 @@ async fn store_suite(s: &Store) {
         (u.signature_page.as_str(), u.signature_place.as_str()),
         ("first", "top-left")
     );
-    assert_eq!(u.source, "local");
+    assert_eq!(u.source, UserSource::Local);
     let sig = Signature {
         image: vec![0x89, b'P', b'N', b'G', 0, 255],
         width: 600,
@@ -427,7 +432,7 @@ async fn store_suite(s: &Store) {
     // Second factors, recovery codes, devices.
     let totp = Factor {
         user_id: "u1".into(),
-        kind: "totp".into(),
+        kind: FactorKind::Totp,
         secret: Some("sealed".into()),
         address: None,
         last_step: 10,
@@ -435,7 +440,7 @@ async fn store_suite(s: &Store) {
     };
     s.put_factor(&totp).await.unwrap();
     let email = Factor {
-        kind: "email".into(),
+        kind: FactorKind::Email,
         secret: None,
         address: Some("tam@gmail.com".into()),
         last_step: 0,
@@ -464,13 +469,13 @@ async fn store_suite(s: &Store) {
         "someone else's"
     );
     assert_eq!(s.recovery_codes_left("u1").await.unwrap(), 1);
-    assert!(s.delete_factor("u1", "email").await.unwrap());
+    assert!(s.delete_factor("u1", FactorKind::Email).await.unwrap());
     assert_eq!(
         s.recovery_codes_left("u1").await.unwrap(),
         1,
         "a factor is left"
     );
-    assert!(s.delete_factor("u1", "totp").await.unwrap());
+    assert!(s.delete_factor("u1", FactorKind::Totp).await.unwrap());
     assert_eq!(
         s.recovery_codes_left("u1").await.unwrap(),
         0,
@@ -492,7 +497,10 @@ async fn store_suite(s: &Store) {
     );
 
     // The directory sync's units and mark.
-    assert_eq!(s.directory_state("ldap").await.unwrap(), None);
+    assert_eq!(
+        s.directory_state(UserSource::Directory).await.unwrap(),
+        None
+    );
     let mut c = DirectoryChanges {
         units: vec![
             ("Sở Nội vụ".into(), 3),
@@ -502,17 +510,21 @@ async fn store_suite(s: &Store) {
         full: true,
         ..DirectoryChanges::default()
     };
-    s.apply_directory_changes(&c, "ldap", 100).await.unwrap();
+    s.apply_directory_changes(&c, UserSource::Directory, 100)
+        .await
+        .unwrap();
     assert_eq!(
-        s.directory_state("ldap").await.unwrap(),
+        s.directory_state(UserSource::Directory).await.unwrap(),
         Some((Some("20261122083000Z".into()), 100))
     );
     c.units.truncate(1);
     c.mark = Some("20261122090000Z".into());
     c.full = false;
-    s.apply_directory_changes(&c, "ldap", 200).await.unwrap();
+    s.apply_directory_changes(&c, UserSource::Directory, 200)
+        .await
+        .unwrap();
     assert_eq!(
-        s.directory_state("ldap").await.unwrap(),
+        s.directory_state(UserSource::Directory).await.unwrap(),
         Some((Some("20261122090000Z".into()), 100)),
         "the last full read stays"
     );

@@ -10,10 +10,11 @@ use super::enrol::{Confirm, EnrolView, bootstrap_op, confirm, enrol_op, enrol_vi
 use super::recovery::{new_recovery_codes, recovery_used, use_recovery_code};
 use super::totp::check_totp;
 use super::{
-    Answer, Attempt, EMAIL, Input, MfaError, Op, Said, Scope, TOTP, Who, audit, is_fresh,
-    mark_fresh, required_for,
+    Answer, Attempt, Input, MfaError, Op, Said, Scope, Who, audit, is_fresh, mark_fresh,
+    required_for,
 };
 use crate::Idp;
+use crate::kinds::FactorKind;
 use crate::mail;
 use crate::portal::account::vn_time;
 use crate::store::{Factor, User};
@@ -44,10 +45,10 @@ pub async fn view(
     let confirm: Option<Confirm> = confirm(idp, user, &factors, scope, now).await?;
     let enrol = enrol_view(idp, user, scope, confirm, &mut answer).await?;
     Ok(FactorsView {
-        totp: factors.iter().any(|f| f.kind == TOTP),
+        totp: factors.iter().any(|f| f.kind == FactorKind::Totp),
         email: factors
             .iter()
-            .find(|f| f.kind == EMAIL)
+            .find(|f| f.kind == FactorKind::Email)
             .and_then(|f| f.address.clone()),
         recovery_left,
         required,
@@ -71,12 +72,12 @@ async fn recheck(
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if six.len() == 6 && six.chars().all(|c| c.is_ascii_digit()) {
-        if let Some(fa) = factors.iter().find(|x| x.kind == TOTP)
+        if let Some(fa) = factors.iter().find(|x| x.kind == FactorKind::Totp)
             && check_totp(idp, user, fa, &six, now).await?
         {
             return Ok(true);
         }
-        if factors.iter().any(|x| x.kind == EMAIL) {
+        if factors.iter().any(|x| x.kind == FactorKind::Email) {
             let c = check_email_code(idp, &user.id, &Purpose::Recheck(scope), &six, now).await?;
             return Ok(matches!(c, CodeCheck::Right(_)));
         }
@@ -110,7 +111,7 @@ pub async fn manage(
         (Op::RecheckSend, _) => {
             let Some(address) = factors
                 .iter()
-                .find(|x| x.kind == EMAIL)
+                .find(|x| x.kind == FactorKind::Email)
                 .and_then(|x| x.address.clone())
             else {
                 return Ok(Answer::default());
@@ -150,9 +151,9 @@ pub async fn manage(
         },
         Op::RemoveTotp | Op::RemoveEmail => {
             let kind = if input.op == Op::RemoveTotp {
-                TOTP
+                FactorKind::Totp
             } else {
-                EMAIL
+                FactorKind::Email
             };
             let last = factors.iter().all(|x| x.kind == kind);
             if last && required_for(idp, user, &[]).await? {
@@ -160,7 +161,7 @@ pub async fn manage(
             } else {
                 if idp.store.delete_factor(&user.id, kind).await? {
                     audit(idp, who, &format!("mfa.{kind}_removed"), user, None, now).await;
-                    let (vi, en) = if kind == TOTP {
+                    let (vi, en) = if kind == FactorKind::Totp {
                         (
                             "Đã gỡ bỏ ứng dụng xác thực",
                             "An authenticator app was removed",

@@ -39,8 +39,6 @@ pub use totp::{
 pub const ACR_PASSWORD: &str = "1";
 /// `acr` of a session that also used a second factor.
 pub const ACR_MFA: &str = "2";
-pub const TOTP: &str = "totp";
-pub const EMAIL: &str = "email";
 
 /// How long an e-mailed code lives.
 pub const EMAIL_CODE_MINUTES: u64 = 10;

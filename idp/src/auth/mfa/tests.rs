@@ -9,6 +9,7 @@ use super::recovery::recovery_hash;
 use super::totp::digits;
 use super::*;
 use crate::crypto;
+use crate::kinds::UserSource;
 use crate::store::User;
 
 #[test]
@@ -182,7 +183,7 @@ async fn an_enrolment_code_works_once_and_not_for_long() {
         created_at: now,
         updated_at: now,
         personal_email: None,
-        source: "local".into(),
+        source: UserSource::Local,
         signature_page: "last".into(),
         signature_place: String::new(),
     };

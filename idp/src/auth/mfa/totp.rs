@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use totp_rs::{Builder, Totp};
 
-use super::{MfaError, Scope, TOTP};
+use super::{MfaError, Scope};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto::{self, CryptoError, Seal};
+use crate::kinds::FactorKind;
 use crate::store::{Factor, User};
 
 pub(super) fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, MfaError> {
@@ -122,7 +123,7 @@ pub async fn save_totp(
     idp.store
         .put_factor(&Factor {
             user_id: user.id.clone(),
-            kind: TOTP.into(),
+            kind: FactorKind::Totp,
             secret: Some(sealed.to_owned()),
             address: None,
             last_step: i64::try_from(step).unwrap_or(i64::MAX),
