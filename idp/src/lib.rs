@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod files;
 pub mod http;
+pub mod ids;
 pub mod images;
 pub mod jobs;
 pub mod jose;

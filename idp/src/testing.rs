@@ -11,6 +11,7 @@ use crate::auth::session::{self, SsoSession};
 use crate::cache::{Cache, Clock, Limits, MemoryCache};
 use crate::config::Config;
 use crate::crypto;
+use crate::ids::{Email, UserId};
 use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::store::{NewClient, NewUser, SessionRow};
 
@@ -82,8 +83,8 @@ impl TestIdp {
             .store
             .create_user(
                 &NewUser {
-                    id: id.clone(),
-                    email: format!("{local}@binhphuoc.gov.vn"),
+                    id: UserId::from(id.clone()),
+                    email: Email::parse(&format!("{local}@binhphuoc.gov.vn")).unwrap(),
                     name: "Trương Thanh Tâm".into(),
                     phone: None,
                     unit: None,
@@ -134,7 +135,7 @@ impl TestIdp {
 
     /// Signs `user_id` in with a password, as the login form does (the
     /// session in the cache and its row); returns the cookie and session.
-    pub async fn sign_in(&self, user_id: &str) -> (String, SsoSession) {
+    pub async fn sign_in(&self, user_id: &UserId) -> (String, SsoSession) {
         let cfg = &self.idp.config.session;
         let now = self.now();
         let (cookie, sess) =

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{Actor, audit, check_redirect_uri, id_ok};
 use crate::audit::Kind;
 use crate::crypto::{self, CryptoError};
+use crate::ids::ClientId;
 use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::oidc;
 use crate::store::{NewClient, Store, StoreError};
@@ -186,7 +187,7 @@ pub async fn register(
         _ => (None, false),
     };
     let c = NewClient {
-        id: r.client_id.clone(),
+        id: ClientId::from(r.client_id.as_str()),
         name: r.name.unwrap_or_else(|| r.client_id.clone()),
         secret_hash: secret
             .as_ref()
@@ -217,7 +218,7 @@ pub async fn register(
     )
     .await?;
     Ok(Registered {
-        id: c.id,
+        id: c.id.into_string(),
         auth_method: method,
         generated_secret: secret.filter(|_| generated),
     })
@@ -245,7 +246,11 @@ mod tests {
             .unwrap();
         assert_eq!(r.auth_method, ClientAuthMethod::ClientSecretBasic);
         let secret = r.generated_secret.unwrap();
-        let c = store.client("vanban").await.unwrap().unwrap();
+        let c = store
+            .client(&ClientId::from("vanban"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             c.secret_hash.as_deref(),
             Some(crypto::sha256_b64(secret.expose_secret().as_bytes()).as_str())
@@ -292,7 +297,7 @@ mod tests {
         let ok = register(&store, r, &Actor::cli(), 1).await.unwrap();
         assert_eq!(ok.auth_method, ClientAuthMethod::None);
         assert!(ok.generated_secret.is_none());
-        let c = store.client("spa").await.unwrap().unwrap();
+        let c = store.client(&ClientId::from("spa")).await.unwrap().unwrap();
         assert!(c.secret_hash.is_none());
     }
 

@@ -22,6 +22,7 @@ use connectors::{Bind, Directory, DirectoryError, LdapDirectory, LoginOutcome};
 use super::local::LocalDirectory;
 use crate::audit::{self, Event, Kind};
 use crate::crypto;
+use crate::ids::{Email, UserId};
 use crate::kinds::UserSource;
 use crate::store::Store;
 
@@ -91,7 +92,8 @@ impl Directories {
                 )
                 .await);
         }
-        let id = crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?;
+        let id =
+            UserId::from(crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?);
         let user = self
             .store
             .upsert_directory_user(&id, &identity, UserSource::Directory, crate::now())
@@ -124,7 +126,14 @@ impl Directory for Directories {
             return self.local.authenticate(email, password).await;
         };
         let unavailable = |e: crate::store::StoreError| DirectoryError::Unavailable(e.to_string());
-        let user = self.store.user_by_email(email).await.map_err(unavailable)?;
+        let user = match Email::parse(email) {
+            Ok(email) => self
+                .store
+                .user_by_email(&email)
+                .await
+                .map_err(unavailable)?,
+            Err(_) => None,
+        };
         if user
             .as_ref()
             .is_some_and(|u| u.source == UserSource::Local && u.password_hash.is_some())

@@ -22,6 +22,8 @@ use crate::auth::account;
 use crate::auth::password::PasswordError;
 use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
+use crate::ids::Email;
+use crate::ids::UserId;
 use crate::kinds::UserSource;
 use crate::mail;
 use crate::oidc::{OidcError, logout};
@@ -52,7 +54,7 @@ pub use crate::auth::who::Who as Asker;
 /// What the cache keeps for a link, under the hash of its token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Link {
-    user_id: String,
+    user_id: UserId,
     /// SHA-256 of the password hash when the link was issued.
     password: String,
 }
@@ -62,7 +64,7 @@ fn link_key(token_hash: &str) -> String {
 }
 
 /// The hash of the person's one live link.
-fn live_key(user_id: &str) -> String {
+fn live_key(user_id: &UserId) -> String {
     format!("pwreset:user:{user_id}")
 }
 
@@ -102,7 +104,7 @@ pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
 /// the same page in every case.
 pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), ResetError> {
     let account = account::normalize(typed, idp.config.email_domain.as_deref())
-        .unwrap_or_else(|_| typed.trim().to_lowercase());
+        .map_or_else(|_| typed.trim().to_lowercase(), String::from);
     let account: String = account.chars().take(320).collect();
     let count = idp
         .cache
@@ -123,9 +125,13 @@ pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), Re
 /// Mails the link (or the directory's advice) to an account that exists and
 /// is not disabled; nothing otherwise.
 async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), ResetError> {
+    // Not an address: nobody to mail (the same answer in every case).
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
     let Some(user) = idp
         .store
-        .user_by_email(email)
+        .user_by_email(&email)
         .await?
         .filter(|u| !u.is_disabled())
     else {

@@ -149,7 +149,7 @@ pub async fn run(
         }
         match by_email.get(p.email.as_str()) {
             None => {
-                changes.add.push((crypto::random_id()?, p.clone()));
+                changes.add.push((crypto::random_id()?.into(), p.clone()));
                 report.added += 1;
             }
             Some(u) if differs(u, p) => {

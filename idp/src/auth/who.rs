@@ -21,8 +21,8 @@ impl Who {
         now: i64,
     ) {
         let mut e = AuditEvent::new(kind, now);
-        e.actor = Some(user.id.clone());
-        e.subject = Some(user.email.clone());
+        e.actor = Some(user.id.to_string());
+        e.subject = Some(user.email.to_string());
         e.ip = self.ip.clone();
         e.request_id = Some(self.request_id.clone());
         e.detail = detail;

@@ -113,7 +113,7 @@ async fn page(
         .render(|csrf, chrome| AccountPage {
             chrome,
             csrf,
-            email: user.email.clone(),
+            email: user.email.to_string(),
             name: user.name.clone(),
             unit: user.unit.clone().unwrap_or_default(),
             from_directory: user.source != UserSource::Local,

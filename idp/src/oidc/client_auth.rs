@@ -13,6 +13,7 @@ use super::{OidcError, params};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto;
+use crate::ids::ClientId;
 use crate::jose;
 use crate::kinds::ClientAuthMethod;
 use crate::store::Client;
@@ -76,7 +77,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
     if p.client_id.as_ref().is_some_and(|c| c != &id) {
         return Err(fail("client_id does not match the credentials", basic));
     }
-    let Some(client) = idp.store.client(&id).await? else {
+    let Some(client) = idp.store.client(&ClientId::from(id)).await? else {
         return Err(fail("unknown client", basic));
     };
     if client.auth_method != method {

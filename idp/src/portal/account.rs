@@ -6,6 +6,7 @@
 use crate::Idp;
 use crate::auth::session::{self, SessionError};
 use crate::auth::who::Who;
+use crate::ids::UserId;
 use crate::images::{self, ImageError};
 use crate::kinds::UserSource;
 use crate::oidc::{OidcError, logout};
@@ -239,7 +240,7 @@ pub async fn sign_out_others(
 /// out in the cache are marked ended on the way.
 pub async fn live_sessions(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> Result<Vec<LiveSession>, AccountError> {
     let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
@@ -322,7 +323,7 @@ mod tests {
     fn user(source: UserSource) -> User {
         User {
             id: "u".into(),
-            email: "tamtt@binhphuoc.gov.vn".into(),
+            email: crate::ids::Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
             name: "Trương Thanh Tâm".into(),
             phone: None,
             unit: Some("Sở Nội vụ".into()),

@@ -2,11 +2,12 @@
 //! send people back to.
 
 use super::{Store, StoreError, conflict, json_list, to_json};
+use crate::ids::ClientId;
 use crate::kinds::{ClientAuthMethod, GrantType};
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
     pub auth_method: ClientAuthMethod,
@@ -44,7 +45,7 @@ impl Client {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
+    id: ClientId,
     name: String,
     secret_hash: Option<String>,
     auth_method: ClientAuthMethod,
@@ -130,7 +131,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let row: Option<Row> = sqlx::query_as(concat!(
             "SELECT ",
             columns!(),

@@ -167,6 +167,7 @@ fn to_json<T: serde::Serialize>(list: &[T]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{ClientId, Email, UserId};
     use crate::kinds::{ClientAuthMethod, FactorKind, GrantType, UserSource};
 
     #[tokio::test]
@@ -178,7 +179,7 @@ mod tests {
         s.migrate().await.unwrap();
         let user = NewUser {
             id: "u1".into(),
-            email: "tamtt@binhphuoc.gov.vn".into(),
+            email: Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
             name: "Trương Thanh Tâm".into(),
             phone: None,
             unit: None,
@@ -221,10 +222,10 @@ mod tests {
         })
         .await
         .unwrap();
-        let c = s.client("vanban").await.unwrap().unwrap();
+        let c = s.client(&ClientId::from("vanban")).await.unwrap().unwrap();
         assert_eq!(c.auth_method, ClientAuthMethod::ClientSecretPost);
         assert_eq!(c.grant_types, [GrantType::ClientCredentials]);
-        assert_eq!(s.factors("u1").await.unwrap(), [factor]);
+        assert_eq!(s.factors(&UserId::from("u1")).await.unwrap(), [factor]);
 
         let corrupt = |r: Result<_, StoreError>, value: &str| match r {
             Err(StoreError::Corrupt(m)) => assert!(m.contains(value), "{m}"),
@@ -235,14 +236,20 @@ mod tests {
         set("UPDATE clients SET auth_method = 'client_secret_jwt'")
             .await
             .unwrap();
-        corrupt(s.client("vanban").await.map(|_| ()), "client_secret_jwt");
+        corrupt(
+            s.client(&ClientId::from("vanban")).await.map(|_| ()),
+            "client_secret_jwt",
+        );
         set("UPDATE clients SET auth_method = 'none', grant_types = '[\"password\"]'")
             .await
             .unwrap();
-        corrupt(s.client("vanban").await.map(|_| ()), "password");
+        corrupt(
+            s.client(&ClientId::from("vanban")).await.map(|_| ()),
+            "password",
+        );
         set("UPDATE factors SET kind = 'sms'").await.unwrap();
-        corrupt(s.factors("u1").await.map(|_| ()), "sms");
+        corrupt(s.factors(&UserId::from("u1")).await.map(|_| ()), "sms");
         set("UPDATE users SET source = 'ad'").await.unwrap();
-        corrupt(s.user_by_id("u1").await.map(|_| ()), "ad");
+        corrupt(s.user_by_id(&UserId::from("u1")).await.map(|_| ()), "ad");
     }
 }

@@ -11,6 +11,7 @@ use super::{EMAIL_CODE_MINUTES, EMAIL_CODE_TRIES, EMAIL_RESEND_SECS, MfaError, S
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto::{self, CryptoError};
+use crate::ids::UserId;
 use crate::mail;
 
 #[derive(Serialize, Deserialize)]
@@ -21,7 +22,7 @@ pub(super) struct EmailCode {
     pub(super) sent_at: i64,
 }
 
-pub(super) fn email_key(user_id: &str, purpose: &str) -> String {
+pub(super) fn email_key(user_id: &UserId, purpose: &str) -> String {
     format!("emailotp:{purpose}:{user_id}")
 }
 
@@ -68,7 +69,7 @@ pub enum Sent {
 /// apart from one confirming a new address.
 pub async fn send_email_code(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &Purpose<'_>,
     address: &str,
     now: i64,
@@ -113,7 +114,7 @@ pub enum CodeCheck {
 
 pub async fn check_email_code(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &Purpose<'_>,
     code: &str,
     now: i64,

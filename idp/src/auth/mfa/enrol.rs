@@ -33,7 +33,7 @@ pub async fn issue_enrolment_code(
     now: i64,
 ) -> Result<(String, i64), MfaError> {
     if !store.factors(&user.id).await?.is_empty() {
-        return Err(MfaError::HasFactors(user.email.clone()));
+        return Err(MfaError::HasFactors(user.email.to_string()));
     }
     // Sixteen letters and digits (about 79 bits) in groups of four.
     let raw = crypto::random_bytes(16)?;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use crate::Idp;
 use crate::cache::{CacheBackend, CacheError};
 use crate::crypto::{self, CryptoError};
+use crate::ids::UserId;
 use crate::store::{Factor, StoreError, User};
 
 mod email;
@@ -281,13 +282,13 @@ pub async fn required_for(idp: &Idp, user: &User, factors: &[Factor]) -> Result<
 
 // --- Wrong codes ------------------------------------------------------------
 
-fn failures_key(user_id: &str) -> String {
+fn failures_key(user_id: &UserId) -> String {
     format!("mfafail:{user_id}")
 }
 
 /// `true` while the person's second factors pause (for pages; a code check
 /// goes through [`reserve`]).
-pub async fn paused(idp: &Idp, user_id: &str) -> Result<bool, MfaError> {
+pub async fn paused(idp: &Idp, user_id: &UserId) -> Result<bool, MfaError> {
     let n: Option<i64> = idp.cache.get_json(&failures_key(user_id)).await?;
     Ok(n.unwrap_or(0) >= MAX_FAILURES)
 }
@@ -299,7 +300,7 @@ pub struct Reserved(i64);
 /// Reserves one code check before it runs: the count goes up atomically
 /// (cache `INCR`), and a check beyond the limit is refused without looking at
 /// the code. `None` while the factors pause.
-pub async fn reserve(idp: &Idp, user_id: &str) -> Result<Option<Reserved>, MfaError> {
+pub async fn reserve(idp: &Idp, user_id: &UserId) -> Result<Option<Reserved>, MfaError> {
     let n = idp
         .cache
         .incr(&failures_key(user_id), FAILURE_WINDOW)
@@ -361,7 +362,12 @@ impl Attempt {
 /// Settles a reserved check. A right code clears the count (as a right
 /// password does); a wrong one stays counted. `true` when this wrong code
 /// made the factors pause.
-pub async fn settle(idp: &Idp, user_id: &str, r: Reserved, right: bool) -> Result<bool, MfaError> {
+pub async fn settle(
+    idp: &Idp,
+    user_id: &UserId,
+    r: Reserved,
+    right: bool,
+) -> Result<bool, MfaError> {
     if right {
         idp.cache.delete(&failures_key(user_id)).await?;
         return Ok(false);

@@ -11,6 +11,7 @@ use super::OidcError;
 use super::authorize::{AuthorizeRequest, Step, start};
 use super::token::{TokenRequest, TokenResponse, exchange};
 use crate::auth::session::SsoSession;
+use crate::ids::UserId;
 use crate::kinds::ClientAuthMethod;
 use crate::testing::{TestIdp, param, pkce};
 
@@ -82,6 +83,6 @@ async fn signed_in(client: &str) -> (TestIdp, SsoSession, String, String) {
     let secret = t
         .add_client(client, ClientAuthMethod::ClientSecretBasic, |_| {})
         .await;
-    let (cookie, sess) = t.sign_in(&user).await;
+    let (cookie, sess) = t.sign_in(&UserId::from(user.as_str())).await;
     (t, sess, secret, cookie)
 }
