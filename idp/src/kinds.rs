@@ -39,7 +39,7 @@ macro_rules! text_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
 
             /// The stored text.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)+
                 }
@@ -156,6 +156,32 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The page the signing service signs by default (`users.signature_page`).
+    #[derive(Default)]
+    SignaturePage, "signature page" {
+        First => "first",
+        /// The column's default.
+        #[default]
+        Last => "last",
+    }
+}
+
+text_enum! {
+    /// Where on that page (`users.signature_place`).
+    #[derive(Default)]
+    SignaturePlace, "signature place" {
+        TopLeft => "top-left",
+        TopCenter => "top-center",
+        TopRight => "top-right",
+        BottomLeft => "bottom-left",
+        BottomCenter => "bottom-center",
+        /// The column's default.
+        #[default]
+        BottomRight => "bottom-right",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +204,8 @@ mod tests {
         round_trips(ClientAuthMethod::ALL);
         round_trips(FactorKind::ALL);
         round_trips(UserSource::ALL);
+        round_trips(SignaturePage::ALL);
+        round_trips(SignaturePlace::ALL);
         // The texts earlier versions stored.
         assert_eq!(
             GrantType::ALL
@@ -207,6 +235,8 @@ mod tests {
         assert!("sms".parse::<FactorKind>().is_err());
         assert!("recovery".parse::<FactorKind>().is_err());
         assert!("".parse::<UserSource>().is_err());
+        assert!("middle".parse::<SignaturePlace>().is_err());
+        assert!("First".parse::<SignaturePage>().is_err());
         assert!(serde_json::from_str::<FactorKind>("\"sms\"").is_err());
     }
 }

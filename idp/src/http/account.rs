@@ -119,14 +119,16 @@ async fn page(
             from_directory: user.source != UserSource::Local,
             phone: user.phone.clone().unwrap_or_default(),
             personal_email: user.personal_email.clone().unwrap_or_default(),
-            pages: choices(&PAGES, &user.signature_page, |p| {
+            pages: choices(&PAGES, user.signature_page.as_str(), |p| {
                 if p == "first" {
                     t.page_first
                 } else {
                     t.page_last
                 }
             }),
-            places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
+            places: choices(&PLACES, user.signature_place.as_str(), |p| {
+                place_label(t, p)
+            }),
             signature: o.signature_at.map(|at| at.to_string()),
             mfa_on: o.mfa_on,
             sessions: o

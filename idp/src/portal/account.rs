@@ -8,20 +8,20 @@ use crate::auth::session::{self, SessionError};
 use crate::auth::who::Who;
 use crate::ids::UserId;
 use crate::images::{self, ImageError};
-use crate::kinds::UserSource;
+use crate::kinds::{SignaturePage, SignaturePlace, UserSource};
 use crate::oidc::{OidcError, logout};
 use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
 
 /// Pages the signing service may put the signature on by default.
-pub const PAGES: [&str; 2] = ["first", "last"];
+pub const PAGES: [&str; 2] = [SignaturePage::First.as_str(), SignaturePage::Last.as_str()];
 /// Places on that page.
 pub const PLACES: [&str; 6] = [
-    "top-left",
-    "top-center",
-    "top-right",
-    "bottom-left",
-    "bottom-center",
-    "bottom-right",
+    SignaturePlace::TopLeft.as_str(),
+    SignaturePlace::TopCenter.as_str(),
+    SignaturePlace::TopRight.as_str(),
+    SignaturePlace::BottomLeft.as_str(),
+    SignaturePlace::BottomCenter.as_str(),
+    SignaturePlace::BottomRight.as_str(),
 ];
 
 /// The profile form as posted.
@@ -106,19 +106,20 @@ pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
         Some(e) if plausible_email(&e) => Some(e),
         Some(_) => return Err(Problem::PersonalEmail),
     };
-    let pick = |v: Option<&str>, allowed: &[&str]| {
-        v.filter(|v| allowed.contains(v))
-            .map(str::to_owned)
-            .ok_or(Problem::Choice)
-    };
+
     Ok(ProfileChange {
         name,
         unit,
         phone,
         personal_email,
-        signature_page: pick(f.signature_page.as_deref(), &PAGES)?,
-        signature_place: pick(f.signature_place.as_deref(), &PLACES)?,
+        signature_page: pick(f.signature_page.as_deref())?,
+        signature_place: pick(f.signature_place.as_deref())?,
     })
+}
+
+/// One of the choices offered, or a refusal.
+fn pick<T: std::str::FromStr>(v: Option<&str>) -> Result<T, Problem> {
+    v.and_then(|v| v.parse().ok()).ok_or(Problem::Choice)
 }
 
 /// A session of the person that is still alive, with when it was last used.
@@ -336,8 +337,8 @@ mod tests {
             updated_at: 0,
             personal_email: None,
             source,
-            signature_page: "last".into(),
-            signature_place: "bottom-right".into(),
+            signature_page: SignaturePage::Last,
+            signature_place: SignaturePlace::BottomRight,
         }
     }
 

@@ -249,7 +249,16 @@ mod tests {
         );
         set("UPDATE factors SET kind = 'sms'").await.unwrap();
         corrupt(s.factors(&UserId::from("u1")).await.map(|_| ()), "sms");
-        set("UPDATE users SET source = 'ad'").await.unwrap();
+        set("UPDATE users SET signature_place = 'middle'")
+            .await
+            .unwrap();
+        corrupt(
+            s.user_by_id(&UserId::from("u1")).await.map(|_| ()),
+            "middle",
+        );
+        set("UPDATE users SET signature_place = 'top-left', source = 'ad'")
+            .await
+            .unwrap();
         corrupt(s.user_by_id(&UserId::from("u1")).await.map(|_| ()), "ad");
     }
 }

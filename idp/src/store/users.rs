@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError, conflict};
 use crate::ids::{Email, UserId};
-use crate::kinds::UserSource;
+use crate::kinds::{SignaturePage, SignaturePlace, UserSource};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
@@ -22,10 +22,10 @@ pub struct User {
     pub personal_email: Option<String>,
     /// Local, or the directory the name and unit come from (then read-only).
     pub source: UserSource,
-    /// `first` or `last`: the page the signing service signs by default.
-    pub signature_page: String,
-    /// Where on that page (one of `account::PLACES`).
-    pub signature_place: String,
+    /// The page the signing service signs by default.
+    pub signature_page: SignaturePage,
+    /// Where on that page.
+    pub signature_place: SignaturePlace,
 }
 
 /// What a person may change on their account page.
@@ -36,8 +36,8 @@ pub struct ProfileChange {
     pub unit: Option<String>,
     pub phone: Option<String>,
     pub personal_email: Option<String>,
-    pub signature_page: String,
-    pub signature_place: String,
+    pub signature_page: SignaturePage,
+    pub signature_place: SignaturePlace,
 }
 
 /// A signature image as stored: PNG bytes we encoded ourselves.
@@ -190,8 +190,8 @@ impl Store {
         .bind(&c.unit)
         .bind(&c.phone)
         .bind(&c.personal_email)
-        .bind(&c.signature_page)
-        .bind(&c.signature_place)
+        .bind(c.signature_page)
+        .bind(c.signature_place)
         .bind(now)
         .bind(id)
         .execute(&self.pool)

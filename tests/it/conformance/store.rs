@@ -6,7 +6,9 @@ use idp::store::{
     RefreshUse, SessionRow, Signature, Store, StoreError,
 };
 
-use idp::kinds::{ClientAuthMethod, FactorKind, GrantType, UserSource};
+use idp::kinds::{
+    ClientAuthMethod, FactorKind, GrantType, SignaturePage, SignaturePlace, UserSource,
+};
 
 use crate::harness::Postgres;
 
@@ -405,8 +407,8 @@ async fn store_suite(s: &Store) {
         unit: Some("Văn phòng UBND tỉnh".into()),
         phone: Some("0912345678".into()),
         personal_email: Some("tam@gmail.com".into()),
-        signature_page: "first".into(),
-        signature_place: "top-left".into(),
+        signature_page: SignaturePage::First,
+        signature_place: SignaturePlace::TopLeft,
     };
     s.update_profile(&UserId::from("u1"), &change, 500)
         .await

@@ -205,8 +205,8 @@ async fn an_enrolment_code_works_once_and_not_for_long() {
         updated_at: now,
         personal_email: None,
         source: UserSource::Local,
-        signature_page: "last".into(),
-        signature_place: String::new(),
+        signature_page: crate::kinds::SignaturePage::Last,
+        signature_place: crate::kinds::SignaturePlace::BottomRight,
     };
     let (code, until) = issue_enrolment_code(&idp.store, &user, now).await.unwrap();
     assert_eq!(until, now + 24 * 3600);
