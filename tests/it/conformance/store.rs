@@ -55,6 +55,11 @@ fn grant(id: &str, sid: &str) -> Grant {
 }
 
 async fn store_suite(s: &Store) {
+    let u1 = UserId::from("u1");
+    let u2 = UserId::from("u2");
+    let u3 = UserId::from("u3");
+    let vanban = ClientId::from("vanban");
+    let tamtt = Email::parse("tamtt@binhphuoc.gov.vn").unwrap();
     s.migrate().await.unwrap();
     s.migrate().await.unwrap(); // idempotent
     s.ping().await.unwrap();
@@ -74,25 +79,16 @@ async fn store_suite(s: &Store) {
             .await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(
-        s.user_by_email(&Email::parse("tamtt@binhphuoc.gov.vn").unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        "u1"
-    );
+    assert_eq!(s.user_by_email(&tamtt).await.unwrap().unwrap().id, "u1");
     assert!(
         s.user_by_email(&Email::parse("nobody@binhphuoc.gov.vn").unwrap())
             .await
             .unwrap()
             .is_none()
     );
-    s.set_password_hash(&UserId::from("u1"), "$argon2id$x", 200)
-        .await
-        .unwrap();
+    s.set_password_hash(&u1, "$argon2id$x", 200).await.unwrap();
     assert_eq!(
-        s.user_by_id(&UserId::from("u1"))
+        s.user_by_id(&u1)
             .await
             .unwrap()
             .unwrap()
@@ -100,23 +96,9 @@ async fn store_suite(s: &Store) {
             .as_deref(),
         Some("$argon2id$x")
     );
-    assert!(
-        s.set_user_disabled(&UserId::from("u1"), Some(300), 300)
-            .await
-            .unwrap()
-    );
-    assert!(
-        s.user_by_id(&UserId::from("u1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .is_disabled()
-    );
-    assert!(
-        s.set_user_disabled(&UserId::from("u1"), None, 301)
-            .await
-            .unwrap()
-    );
+    assert!(s.set_user_disabled(&u1, Some(300), 300).await.unwrap());
+    assert!(s.user_by_id(&u1).await.unwrap().unwrap().is_disabled());
+    assert!(s.set_user_disabled(&u1, None, 301).await.unwrap());
     let mut admin = user("u3", "admin@binhphuoc.gov.vn");
     admin.is_admin = true;
     s.create_user(&admin, 100).await.unwrap();
@@ -153,7 +135,7 @@ async fn store_suite(s: &Store) {
         s.create_client(&c).await,
         Err(StoreError::Conflict(_))
     ));
-    let got = s.client(&ClientId::from("vanban")).await.unwrap().unwrap();
+    let got = s.client(&vanban).await.unwrap().unwrap();
     assert_eq!(got.redirect_uris, c.redirect_uris);
     assert!(
         got.allows_grant(GrantType::AuthorizationCode)
@@ -173,12 +155,7 @@ async fn store_suite(s: &Store) {
     assert_eq!(got.allowed_resources, vec!["https://api.vanban.gov.vn/"]);
     assert!(!got.pkce_required);
     assert_eq!(
-        s.user_by_id(&UserId::from("u1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .unit
-            .as_deref(),
+        s.user_by_id(&u1).await.unwrap().unwrap().unit.as_deref(),
         Some("Sở Nội vụ")
     );
 
@@ -209,31 +186,21 @@ async fn store_suite(s: &Store) {
             && app.visible_to(Some("Sở Tài chính"), &leaders)
     );
     assert_eq!(s.list_apps().await.unwrap().len(), 1);
-    s.record_app_use(&UserId::from("u1"), "vanban", 10)
-        .await
-        .unwrap();
-    s.record_app_use(&UserId::from("u1"), "vanban", 20)
-        .await
-        .unwrap();
+    s.record_app_use(&u1, "vanban", 10).await.unwrap();
+    s.record_app_use(&u1, "vanban", 20).await.unwrap();
     assert_eq!(
-        s.app_usage(&UserId::from("u1")).await.unwrap(),
+        s.app_usage(&u1).await.unwrap(),
         vec![("vanban".to_owned(), 20)]
     );
-    assert!(s.app_usage(&UserId::from("u3")).await.unwrap().is_empty());
-    s.add_to_group("lanh-dao", &UserId::from("u1"))
-        .await
-        .unwrap();
-    s.add_to_group("lanh-dao", &UserId::from("u1"))
-        .await
-        .unwrap();
-    s.add_to_group("van-thu", &UserId::from("u1"))
-        .await
-        .unwrap();
+    assert!(s.app_usage(&u3).await.unwrap().is_empty());
+    s.add_to_group("lanh-dao", &u1).await.unwrap();
+    s.add_to_group("lanh-dao", &u1).await.unwrap();
+    s.add_to_group("van-thu", &u1).await.unwrap();
     assert_eq!(
-        s.groups_of(&UserId::from("u1")).await.unwrap(),
+        s.groups_of(&u1).await.unwrap(),
         vec!["lanh-dao".to_owned(), "van-thu".to_owned()]
     );
-    assert!(s.groups_of(&UserId::from("u3")).await.unwrap().is_empty());
+    assert!(s.groups_of(&u3).await.unwrap().is_empty());
     assert_eq!(s.list_clients().await.unwrap().len(), 1);
 
     // Keys: one live key of each state per algorithm, rotation in order.
@@ -346,7 +313,7 @@ async fn store_suite(s: &Store) {
     }
     s.end_session_row("p3", 450).await.unwrap(); // gone from the cache, grant still live
     let ended = s
-        .end_sessions_of_person(&UserId::from("u1"), Some("p2"), "signed out", 500)
+        .end_sessions_of_person(&u1, Some("p2"), "signed out", 500)
         .await
         .unwrap();
     let mut sids: Vec<&str> = ended.sessions.iter().map(|(s, _)| s.as_str()).collect();
@@ -365,7 +332,7 @@ async fn store_suite(s: &Store) {
     );
     assert_eq!(s.grant("h2").await.unwrap().unwrap().revoked_at, None);
     let all = s
-        .end_sessions_of_person(&UserId::from("u1"), None, "password reset", 600)
+        .end_sessions_of_person(&u1, None, "password reset", 600)
         .await
         .unwrap();
     assert_eq!(all.sessions.len(), 1);
@@ -391,14 +358,7 @@ async fn store_suite(s: &Store) {
     let mut changed = AuditEvent::new("account.profile_changed", 13);
     changed.subject = Some("tamtt@binhphuoc.gov.vn".into());
     s.record(&changed).await.unwrap();
-    let mine = s
-        .sign_in_activity(
-            &Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
-            &"u1".into(),
-            10,
-        )
-        .await
-        .unwrap();
+    let mine = s.sign_in_activity(&tamtt, &"u1".into(), 10).await.unwrap();
     assert_eq!(mine, vec![e], "only the person's own sign-ins");
 
     // The account page: profile, signature, sessions.
@@ -410,10 +370,8 @@ async fn store_suite(s: &Store) {
         signature_page: SignaturePage::First,
         signature_place: SignaturePlace::TopLeft,
     };
-    s.update_profile(&UserId::from("u1"), &change, 500)
-        .await
-        .unwrap();
-    let u = s.user_by_id(&UserId::from("u1")).await.unwrap().unwrap();
+    s.update_profile(&u1, &change, 500).await.unwrap();
+    let u = s.user_by_id(&u1).await.unwrap().unwrap();
     assert_eq!(u.name, "Trương Thanh Tâm", "no name given: unchanged");
     assert_eq!(u.unit.as_deref(), Some("Văn phòng UBND tỉnh"));
     assert_eq!(u.personal_email.as_deref(), Some("tam@gmail.com"));
@@ -428,21 +386,21 @@ async fn store_suite(s: &Store) {
         height: 240,
         updated_at: 500,
     };
-    s.set_signature(&UserId::from("u1"), &sig).await.unwrap();
+    s.set_signature(&u1, &sig).await.unwrap();
     let newer = Signature {
         width: 300,
         updated_at: 600,
         ..sig.clone()
     };
-    s.set_signature(&UserId::from("u1"), &newer).await.unwrap();
+    s.set_signature(&u1, &newer).await.unwrap();
     assert_eq!(
-        s.signature(&UserId::from("u1")).await.unwrap(),
+        s.signature(&u1).await.unwrap(),
         Some(newer),
         "replaced, not added"
     );
-    assert!(s.delete_signature(&UserId::from("u1")).await.unwrap());
-    assert!(!s.delete_signature(&UserId::from("u1")).await.unwrap());
-    assert_eq!(s.signature(&UserId::from("u1")).await.unwrap(), None);
+    assert!(s.delete_signature(&u1).await.unwrap());
+    assert!(!s.delete_signature(&u1).await.unwrap());
+    assert_eq!(s.signature(&u1).await.unwrap(), None);
 
     let row = |sid: &str, at: i64| SessionRow {
         sid: sid.into(),
@@ -456,7 +414,7 @@ async fn store_suite(s: &Store) {
     s.record_session(&row("s1", 1000)).await.unwrap();
     s.record_session(&row("s2", 2000)).await.unwrap();
     s.record_session(&row("s0", 10)).await.unwrap();
-    let open = s.open_sessions(&UserId::from("u1"), 500).await.unwrap();
+    let open = s.open_sessions(&u1, 500).await.unwrap();
     assert_eq!(
         open.iter().map(|r| r.sid.as_str()).collect::<Vec<_>>(),
         vec!["s2", "s1"],
@@ -464,7 +422,7 @@ async fn store_suite(s: &Store) {
     );
     s.end_session_row("s2", 2100).await.unwrap();
     assert_eq!(
-        s.open_sessions(&UserId::from("u1"), 500).await.unwrap(),
+        s.open_sessions(&u1, 500).await.unwrap(),
         vec![row("s1", 1000)]
     );
     assert_eq!(s.purge_sessions(1500).await.unwrap(), 7);
@@ -493,70 +451,45 @@ async fn store_suite(s: &Store) {
     })
     .await
     .unwrap();
-    let f = s.factors(&UserId::from("u1")).await.unwrap();
+    let f = s.factors(&u1).await.unwrap();
     assert_eq!(f.len(), 2, "one of each kind");
     assert_eq!(f[0].secret.as_deref(), Some("sealed2"), "replaced");
-    assert!(
-        !s.use_totp_step(&UserId::from("u1"), 10).await.unwrap(),
-        "a step once"
-    );
-    assert!(s.use_totp_step(&UserId::from("u1"), 11).await.unwrap());
-    assert!(!s.use_totp_step(&UserId::from("u1"), 11).await.unwrap());
-    s.replace_recovery_codes(&UserId::from("u1"), &["h1".into(), "h2".into()], 5)
+    assert!(!s.use_totp_step(&u1, 10).await.unwrap(), "a step once");
+    assert!(s.use_totp_step(&u1, 11).await.unwrap());
+    assert!(!s.use_totp_step(&u1, 11).await.unwrap());
+    s.replace_recovery_codes(&u1, &["h1".into(), "h2".into()], 5)
         .await
         .unwrap();
+    assert!(s.use_recovery_code(&u1, "h1", 6).await.unwrap());
+    assert!(!s.use_recovery_code(&u1, "h1", 7).await.unwrap());
     assert!(
-        s.use_recovery_code(&UserId::from("u1"), "h1", 6)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.use_recovery_code(&UserId::from("u1"), "h1", 7)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.use_recovery_code(&UserId::from("u2"), "h2", 7)
-            .await
-            .unwrap(),
+        !s.use_recovery_code(&u2, "h2", 7).await.unwrap(),
         "someone else's"
     );
-    assert_eq!(s.recovery_codes_left(&UserId::from("u1")).await.unwrap(), 1);
-    assert!(
-        s.delete_factor(&UserId::from("u1"), FactorKind::Email)
-            .await
-            .unwrap()
-    );
+    assert_eq!(s.recovery_codes_left(&u1).await.unwrap(), 1);
+    assert!(s.delete_factor(&u1, FactorKind::Email).await.unwrap());
     assert_eq!(
-        s.recovery_codes_left(&UserId::from("u1")).await.unwrap(),
+        s.recovery_codes_left(&u1).await.unwrap(),
         1,
         "a factor is left"
     );
-    assert!(
-        s.delete_factor(&UserId::from("u1"), FactorKind::Totp)
-            .await
-            .unwrap()
-    );
+    assert!(s.delete_factor(&u1, FactorKind::Totp).await.unwrap());
     assert_eq!(
-        s.recovery_codes_left(&UserId::from("u1")).await.unwrap(),
+        s.recovery_codes_left(&u1).await.unwrap(),
         0,
         "gone with the last"
     );
     s.put_factor(&totp).await.unwrap();
-    assert_eq!(s.reset_factors(&UserId::from("u1")).await.unwrap(), 1);
-    assert!(s.factors(&UserId::from("u1")).await.unwrap().is_empty());
+    assert_eq!(s.reset_factors(&u1).await.unwrap(), 1);
+    assert!(s.factors(&u1).await.unwrap().is_empty());
     assert_eq!(
-        s.touch_device(&UserId::from("u1"), "d1", 1).await.unwrap(),
+        s.touch_device(&u1, "d1", 1).await.unwrap(),
         Some(true),
         "first ever"
     );
+    assert_eq!(s.touch_device(&u1, "d1", 2).await.unwrap(), None, "known");
     assert_eq!(
-        s.touch_device(&UserId::from("u1"), "d1", 2).await.unwrap(),
-        None,
-        "known"
-    );
-    assert_eq!(
-        s.touch_device(&UserId::from("u1"), "d2", 3).await.unwrap(),
+        s.touch_device(&u1, "d2", 3).await.unwrap(),
         Some(false),
         "new"
     );
