@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::Idp;
+use crate::kinds::FactorKind;
 use crate::store::{AuditEvent, Store, StoreError, User};
 
 macro_rules! kinds {
@@ -131,6 +132,16 @@ kinds! {
 
 /// The kinds a person sees in their own activity list on the account page.
 pub const SIGN_IN_ACTIVITY: [Kind; 3] = [Kind::Login, Kind::LoginFailed, Kind::Logout];
+
+impl Kind {
+    /// The removal of a second factor of `factor` kind.
+    pub fn factor_removed(factor: FactorKind) -> Kind {
+        match factor {
+            FactorKind::Totp => Kind::TotpRemoved,
+            FactorKind::Email => Kind::EmailRemoved,
+        }
+    }
+}
 
 /// A stored kind this version does not know (written by a newer one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -325,6 +336,8 @@ mod tests {
             Kind::BackchannelGivenUp.as_str(),
             "logout.backchannel_given_up"
         );
+        assert_eq!(Kind::factor_removed(FactorKind::Totp), Kind::TotpRemoved);
+        assert_eq!(Kind::factor_removed(FactorKind::Email), Kind::EmailRemoved);
     }
 
     #[test]

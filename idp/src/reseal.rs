@@ -7,6 +7,7 @@
 //! holds what they read, so the work is done once.
 
 use crate::crypto::{self, MasterKey, Seal};
+use crate::ids::UserId;
 use crate::store::{Store, StoreError};
 
 /// What a pass did.
@@ -20,7 +21,7 @@ pub struct Resealed {
 }
 
 /// The associated data of an authenticator's key (as `auth::mfa` seals it).
-fn totp_aad(user_id: &str) -> String {
+fn totp_aad(user_id: &UserId) -> String {
     format!("totp:{user_id}")
 }
 

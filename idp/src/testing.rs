@@ -11,6 +11,8 @@ use crate::auth::session::{self, SsoSession};
 use crate::cache::{Cache, Clock, Limits, MemoryCache};
 use crate::config::Config;
 use crate::crypto;
+use crate::ids::{Email, UserId};
+use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::store::{NewClient, NewUser, SessionRow};
 
 /// Where every test clock starts (2026-11-01 00:00 UTC): fixed, so nothing
@@ -81,8 +83,8 @@ impl TestIdp {
             .store
             .create_user(
                 &NewUser {
-                    id: id.clone(),
-                    email: format!("{local}@binhphuoc.gov.vn"),
+                    id: UserId::from(id.clone()),
+                    email: Email::parse(&format!("{local}@binhphuoc.gov.vn")).unwrap(),
                     name: "Trương Thanh Tâm".into(),
                     phone: None,
                     unit: None,
@@ -103,7 +105,7 @@ impl TestIdp {
     pub async fn add_client(
         &self,
         id: &str,
-        auth_method: &str,
+        auth_method: ClientAuthMethod,
         f: impl FnOnce(&mut NewClient),
     ) -> String {
         let secret = crypto::random_token().unwrap();
@@ -111,10 +113,10 @@ impl TestIdp {
             id: id.into(),
             name: "Quản lý văn bản".into(),
             secret_hash: Some(crypto::sha256_b64(secret.as_bytes())),
-            auth_method: auth_method.into(),
+            auth_method,
             redirect_uris: vec![format!("https://{id}.binhphuoc.gov.vn/cb")],
             post_logout_redirect_uris: vec![format!("https://{id}.binhphuoc.gov.vn/")],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             backchannel_logout_uri: None,
             frontchannel_logout_uri: None,
             initiate_login_uri: None,
@@ -133,7 +135,7 @@ impl TestIdp {
 
     /// Signs `user_id` in with a password, as the login form does (the
     /// session in the cache and its row); returns the cookie and session.
-    pub async fn sign_in(&self, user_id: &str) -> (String, SsoSession) {
+    pub async fn sign_in(&self, user_id: &UserId) -> (String, SsoSession) {
         let cfg = &self.idp.config.session;
         let now = self.now();
         let (cookie, sess) =

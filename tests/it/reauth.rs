@@ -3,6 +3,7 @@
 //! language, and a password hash made with old argon2 parameters is
 //! upgraded at the next sign-in.
 
+use idp::ids::Email;
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, authorize_url, location, param, pkce};
@@ -75,7 +76,7 @@ async fn old_password_hashes_are_upgraded_at_sign_in() {
         .unwrap();
     let hash = || async {
         store
-            .user_by_email("tamtt@binhphuoc.gov.vn")
+            .user_by_email(&Email::parse("tamtt@binhphuoc.gov.vn").unwrap())
             .await
             .unwrap()
             .unwrap()

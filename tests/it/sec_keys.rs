@@ -4,6 +4,7 @@
 //! after verify, the authenticator keeps working; and each value is sealed
 //! again under its own sub-key once, even by nodes starting together.
 
+use idp::ids::{Email, UserId};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -323,13 +324,17 @@ async fn keys_and_authenticators_sealed_by_the_old_version_survive_the_upgrade()
 
     // An authenticator the old version enrolled (its key sealed with the raw
     // master key) works on the upgraded server...
-    let user = store.user_by_email(TAM).await.unwrap().unwrap();
+    let user = store
+        .user_by_email(&Email::parse(TAM).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let totp_key = idp::crypto::random_bytes(20).unwrap();
     let old_secret = idp::crypto::b64(&legacy_seal(&raw, &totp_aad(&user.id), &totp_key));
     store
         .put_factor(&Factor {
             user_id: user.id.clone(),
-            kind: "totp".into(),
+            kind: idp::kinds::FactorKind::Totp,
             secret: Some(old_secret),
             address: None,
             last_step: 0,
@@ -394,8 +399,8 @@ async fn write_old_authenticators(store: &Store, raw: &[u8; 32], n: usize) -> Ve
         let u = store
             .create_user(
                 &NewUser {
-                    id: format!("u{i}"),
-                    email: format!("nguoi{i}@binhphuoc.gov.vn"),
+                    id: format!("u{i}").into(),
+                    email: Email::parse(&format!("nguoi{i}@binhphuoc.gov.vn")).unwrap(),
                     name: format!("Người {i}"),
                     phone: None,
                     unit: None,
@@ -412,7 +417,7 @@ async fn write_old_authenticators(store: &Store, raw: &[u8; 32], n: usize) -> Ve
         store
             .put_factor(&Factor {
                 user_id: u.id.clone(),
-                kind: "totp".into(),
+                kind: idp::kinds::FactorKind::Totp,
                 secret: Some(idp::crypto::b64(&legacy_seal(raw, &totp_aad(&u.id), &key))),
                 address: None,
                 last_step: 0,
@@ -441,7 +446,7 @@ async fn two_nodes_reseal_at_once(url: &str) {
         .create_user(
             &NewUser {
                 id: "lac".into(),
-                email: "lac@binhphuoc.gov.vn".into(),
+                email: Email::parse("lac@binhphuoc.gov.vn").unwrap(),
                 name: "Người lạ".into(),
                 phone: None,
                 unit: None,
@@ -457,7 +462,7 @@ async fn two_nodes_reseal_at_once(url: &str) {
     let foreign = idp::crypto::b64(&legacy_seal(&[7; 32], &totp_aad(&stranger.id), b"x"));
     a.put_factor(&Factor {
         user_id: stranger.id.clone(),
-        kind: "totp".into(),
+        kind: idp::kinds::FactorKind::Totp,
         secret: Some(foreign.clone()),
         address: None,
         last_step: 0,
@@ -475,7 +480,7 @@ async fn two_nodes_reseal_at_once(url: &str) {
     keys_under_sub_key(&a, &raw, &old).await;
     for (i, key) in totp_keys.iter().enumerate() {
         let id = format!("u{i}");
-        let f = a.factors(&id).await.unwrap();
+        let f = a.factors(&UserId::from(id.as_str())).await.unwrap();
         let sealed = idp::crypto::b64_decode(f[0].secret.as_deref().unwrap()).unwrap();
         assert!(!legacy_opens(&raw, &totp_aad(&id), &sealed));
         assert_eq!(
@@ -486,7 +491,9 @@ async fn two_nodes_reseal_at_once(url: &str) {
         );
     }
     assert_eq!(
-        a.factors("lac").await.unwrap()[0].secret.as_deref(),
+        a.factors(&UserId::from("lac")).await.unwrap()[0]
+            .secret
+            .as_deref(),
         Some(foreign.as_str()),
         "an unreadable value is left as it was"
     );
@@ -505,7 +512,11 @@ async fn two_nodes_reseal_at_once(url: &str) {
     // A row replaced since it was read (a new enrolment) is not overwritten.
     let (kid, sealed) = a.sealed_signing_keys().await.unwrap().remove(0);
     assert!(!a.reseal_signing_key(&kid, b"stale", b"new").await.unwrap());
-    assert!(!a.reseal_totp_secret("u0", "stale", "new").await.unwrap());
+    assert!(
+        !a.reseal_totp_secret(&UserId::from("u0"), "stale", "new")
+            .await
+            .unwrap()
+    );
     assert_eq!(a.sealed_signing_keys().await.unwrap()[0], (kid, sealed));
     a.close().await;
     b.close().await;

@@ -5,6 +5,7 @@
 //! ID token; password-reset links, one live per person, doing the same work
 //! for every account.
 
+use idp::ids::Email;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -449,7 +450,11 @@ async fn one_live_reset_link_per_person() {
     let store = idp::store::Store::connect(&idp.var("IDP_DATABASE_URL").unwrap())
         .await
         .unwrap();
-    let user = store.user_by_email(TAM).await.unwrap().unwrap();
+    let user = store
+        .user_by_email(&Email::parse(TAM).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     // (An administrator's tool, a future password page: any path that writes a new hash.)
     let hash = idp::auth::password::Hasher::new(&Default::default())
         .unwrap()
@@ -476,7 +481,11 @@ async fn a_disabled_account_gets_no_reset_link_and_cannot_use_one() {
     let store = idp::store::Store::connect(&idp.var("IDP_DATABASE_URL").unwrap())
         .await
         .unwrap();
-    let user = store.user_by_email(TAM).await.unwrap().unwrap();
+    let user = store
+        .user_by_email(&Email::parse(TAM).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     store.set_user_disabled(&user.id, Some(2), 2).await.unwrap();
     assert_eq!(
         use_link(&idp, &link, "Mật-khẩu-mới-2025").await,

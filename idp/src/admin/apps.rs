@@ -3,6 +3,7 @@
 
 use super::{Actor, audit, check_redirect_uri, id_ok};
 use crate::audit::Kind;
+use crate::ids::ClientId;
 use crate::store::{App, Store, StoreError};
 
 /// The largest icon, in bytes.
@@ -60,7 +61,7 @@ pub async fn add(store: &Store, a: NewApp, actor: &Actor, now: i64) -> Result<Ap
     }
     check_redirect_uri(&a.url, a.insecure_http).map_err(AppError::BadUrl)?;
     if let Some(c) = &a.client
-        && store.client(c).await?.is_none()
+        && store.client(&ClientId::from(c.as_str())).await?.is_none()
     {
         return Err(AppError::NoClient(c.clone()));
     }

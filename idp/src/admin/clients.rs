@@ -7,11 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{Actor, audit, check_redirect_uri, id_ok};
 use crate::audit::Kind;
 use crate::crypto::{self, CryptoError};
+use crate::ids::ClientId;
+use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::oidc;
 use crate::store::{NewClient, Store, StoreError};
-
-/// Grants a client may be registered for.
-pub const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// A registration as an administrator asks for it.
 #[derive(Debug, Default)]
@@ -25,13 +24,13 @@ pub struct Registration {
     /// The secret to keep; `None` generates one (returned once).
     pub secret: Option<SecretString>,
     /// Empty: authorization_code and refresh_token.
-    pub grants: Vec<String>,
+    pub grants: Vec<GrantType>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub frontchannel_logout_uri: Option<String>,
     pub initiate_login_uri: Option<String>,
     /// `client_secret_basic` (default) or `client_secret_post`.
-    pub auth_method: Option<String>,
+    pub auth_method: Option<ClientAuthMethod>,
     /// A JWK Set: the client authenticates with `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
     /// `RS256` or `ES256`.
@@ -47,7 +46,7 @@ pub struct Registration {
 #[derive(Debug)]
 pub struct Registered {
     pub id: String,
-    pub auth_method: &'static str,
+    pub auth_method: ClientAuthMethod,
     /// The secret we generated, to show once; `None` when given or not needed.
     pub generated_secret: Option<SecretString>,
 }
@@ -56,8 +55,6 @@ pub struct Registered {
 pub enum ClientError {
     #[error("CLIENT_ID must be 1-64 characters of A-Z a-z 0-9 . _ -")]
     BadId,
-    #[error("unknown grant {0}; use authorization_code, refresh_token or client_credentials")]
-    UnknownGrant(String),
     #[error("{0}")]
     BadUri(String),
     #[error("the authorization_code grant needs at least one --redirect-uri")]
@@ -116,14 +113,11 @@ pub async fn register(
         return Err(ClientError::BadId);
     }
     let grants = if r.grants.is_empty() {
-        vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     } else {
         r.grants
     };
-    if let Some(g) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
-        return Err(ClientError::UnknownGrant(g.clone()));
-    }
-    let has = |grant: &str| grants.iter().any(|g| g == grant);
+    let has = |grant: GrantType| grants.contains(&grant);
     for uri in r
         .redirect_uris
         .iter()
@@ -134,7 +128,7 @@ pub async fn register(
     {
         check_redirect_uri(uri, r.insecure_http).map_err(ClientError::BadUri)?;
     }
-    if has("authorization_code") && r.redirect_uris.is_empty() {
+    if has(GrantType::AuthorizationCode) && r.redirect_uris.is_empty() {
         return Err(ClientError::NoRedirectUri);
     }
     if crate::jose::Alg::parse(&r.id_token_alg).is_none() {
@@ -145,21 +139,25 @@ pub async fn register(
     {
         return Err(ClientError::NoUsableKey);
     }
-    let method = match (r.public, &r.jwks, r.auth_method.as_deref()) {
-        (true, None, None) => "none",
-        (false, Some(_), None) => "private_key_jwt",
-        (false, None, None | Some("client_secret_basic")) => "client_secret_basic",
-        (false, None, Some("client_secret_post")) => "client_secret_post",
+    let method = match (r.public, &r.jwks, r.auth_method) {
+        (true, None, None) => ClientAuthMethod::None,
+        (false, Some(_), None) => ClientAuthMethod::PrivateKeyJwt,
+        (false, None, None | Some(ClientAuthMethod::ClientSecretBasic)) => {
+            ClientAuthMethod::ClientSecretBasic
+        }
+        (false, None, Some(ClientAuthMethod::ClientSecretPost)) => {
+            ClientAuthMethod::ClientSecretPost
+        }
         _ => return Err(ClientError::AuthMethod),
     };
-    if method == "none" && has("client_credentials") {
+    if method == ClientAuthMethod::None && has(GrantType::ClientCredentials) {
         return Err(ClientError::PublicClientCredentials);
     }
-    if method == "none" && !r.pkce_required {
+    if method == ClientAuthMethod::None && !r.pkce_required {
         // No secret: PKCE is the only thing binding the code to the app.
         return Err(ClientError::PublicWithoutPkce);
     }
-    if (!r.scopes.is_empty() || !r.resources.is_empty()) && !has("client_credentials") {
+    if (!r.scopes.is_empty() || !r.resources.is_empty()) && !has(GrantType::ClientCredentials) {
         return Err(ClientError::ScopesWithoutClientCredentials);
     }
     if let Some(s) = r
@@ -177,26 +175,24 @@ pub async fn register(
         return Err(ClientError::BadResource(res.clone()));
     }
     // A secret only for the methods that use one; kept secret until hashed or shown.
-    let (secret, generated) = match (method, r.secret) {
-        ("client_secret_basic" | "client_secret_post", Some(given)) => {
+    let (secret, generated) = match (method.uses_secret(), r.secret) {
+        (true, Some(given)) => {
             let n = given.expose_secret().len();
             if !(32..=oidc::params::cap("client_secret")).contains(&n) {
                 return Err(ClientError::BadSecret);
             }
             (Some(given), false)
         }
-        ("client_secret_basic" | "client_secret_post", None) => {
-            (Some(SecretString::from(crypto::random_token()?)), true)
-        }
+        (true, None) => (Some(SecretString::from(crypto::random_token()?)), true),
         _ => (None, false),
     };
     let c = NewClient {
-        id: r.client_id.clone(),
+        id: ClientId::from(r.client_id.as_str()),
         name: r.name.unwrap_or_else(|| r.client_id.clone()),
         secret_hash: secret
             .as_ref()
             .map(|s| crypto::sha256_b64(s.expose_secret().as_bytes())),
-        auth_method: method.to_owned(),
+        auth_method: method,
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,
         grant_types: grants,
@@ -217,12 +213,12 @@ pub async fn register(
         actor,
         Kind::AdminClientAdded,
         &c.id,
-        Some(method.to_owned()),
+        Some(method.to_string()),
         now,
     )
     .await?;
     Ok(Registered {
-        id: c.id,
+        id: c.id.into_string(),
         auth_method: method,
         generated_secret: secret.filter(|_| generated),
     })
@@ -248,14 +244,21 @@ mod tests {
         let r = register(&store, web_app("vanban"), &Actor::cli(), 100)
             .await
             .unwrap();
-        assert_eq!(r.auth_method, "client_secret_basic");
+        assert_eq!(r.auth_method, ClientAuthMethod::ClientSecretBasic);
         let secret = r.generated_secret.unwrap();
-        let c = store.client("vanban").await.unwrap().unwrap();
+        let c = store
+            .client(&ClientId::from("vanban"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             c.secret_hash.as_deref(),
             Some(crypto::sha256_b64(secret.expose_secret().as_bytes()).as_str())
         );
-        assert_eq!(c.grant_types, ["authorization_code", "refresh_token"]);
+        assert_eq!(
+            c.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
         let audited = store.recent_audit(10).await.unwrap();
         assert_eq!(audited[0].kind, "admin.client_added");
         assert_eq!(audited[0].subject.as_deref(), Some("vanban"));
@@ -286,15 +289,15 @@ mod tests {
         assert!(matches!(e, Err(ClientError::PublicWithoutPkce)));
         let mut r = web_app("spa");
         r.public = true;
-        r.grants = vec!["client_credentials".into()];
+        r.grants = vec![GrantType::ClientCredentials];
         let e = register(&store, r, &Actor::cli(), 1).await;
         assert!(matches!(e, Err(ClientError::PublicClientCredentials)));
         let mut r = web_app("spa");
         r.public = true;
         let ok = register(&store, r, &Actor::cli(), 1).await.unwrap();
-        assert_eq!(ok.auth_method, "none");
+        assert_eq!(ok.auth_method, ClientAuthMethod::None);
         assert!(ok.generated_secret.is_none());
-        let c = store.client("spa").await.unwrap().unwrap();
+        let c = store.client(&ClientId::from("spa")).await.unwrap().unwrap();
         assert!(c.secret_hash.is_none());
     }
 
@@ -303,14 +306,10 @@ mod tests {
         let (store, _dir) = super::super::test_store().await;
         // How to spoil a good registration, and the error that must come of it.
         type Case = (fn(&mut Registration), fn(&ClientError) -> bool);
-        let cases: [Case; 8] = [
+        let cases: [Case; 7] = [
             (
                 |r| r.client_id = "văn bản".into(),
                 |e| matches!(e, ClientError::BadId),
-            ),
-            (
-                |r| r.grants = vec!["password".into()],
-                |e| matches!(e, ClientError::UnknownGrant(_)),
             ),
             (
                 |r| r.redirect_uris = vec!["http://vanban.gov.vn/cb".into()],
@@ -334,7 +333,7 @@ mod tests {
             ),
             (
                 |r| {
-                    r.grants = vec!["client_credentials".into()];
+                    r.grants = vec![GrantType::ClientCredentials];
                     r.scopes = vec!["openid".into()];
                 },
                 |e| matches!(e, ClientError::BadScope(_)),

@@ -13,6 +13,7 @@ use crate::auth::password::{Hasher, PasswordError};
 use crate::auth::policy::{self, Weak};
 use crate::cache::{Cache, CacheError};
 use crate::crypto::{self, CryptoError};
+use crate::ids::Email;
 use crate::store::{NewUser, Store, StoreError, User};
 
 /// A person as an administrator adds them.
@@ -65,15 +66,15 @@ impl From<StoreError> for UserError {
 }
 
 /// The e-mail we store for what the administrator typed.
-pub fn account(typed: &str, domain: Option<&str>) -> Result<String, UserError> {
+pub fn account(typed: &str, domain: Option<&str>) -> Result<Email, UserError> {
     account::normalize(typed, domain).map_err(|e| UserError::Account(e, typed.to_owned()))
 }
 
-async fn person(store: &Store, email: &str) -> Result<User, UserError> {
+async fn person(store: &Store, email: &Email) -> Result<User, UserError> {
     store
         .user_by_email(email)
         .await?
-        .ok_or_else(|| UserError::NoSuchPerson(email.to_owned()))
+        .ok_or_else(|| UserError::NoSuchPerson(email.to_string()))
 }
 
 /// Adds a person; a password is checked by the one policy before it is hashed.
@@ -101,7 +102,7 @@ pub async fn add(
     let user = store
         .create_user(
             &NewUser {
-                id: crypto::random_id()?,
+                id: crypto::random_id()?.into(),
                 email,
                 name,
                 phone: p.phone,
@@ -130,7 +131,7 @@ pub async fn unlock(
     typed: &str,
     actor: &Actor,
     now: i64,
-) -> Result<String, UserError> {
+) -> Result<Email, UserError> {
     let email = account(typed, domain)?;
     crate::auth::guard::unlock(cache, &email).await?;
     audit(store, actor, Kind::AdminUnlocked, &email, None, now).await?;
@@ -146,7 +147,7 @@ pub async fn reset_factors(
     mail: bool,
     actor: &Actor,
     now: i64,
-) -> Result<(String, u64), UserError> {
+) -> Result<(Email, u64), UserError> {
     let email = account(typed, domain)?;
     let user = person(store, &email).await?;
     let n = store.reset_factors(&user.id).await?;
@@ -166,7 +167,7 @@ pub async fn reset_factors(
 /// An issued enrolment code: shown once, then only its hash exists.
 #[derive(Debug)]
 pub struct EnrolmentCode {
-    pub email: String,
+    pub email: Email,
     pub code: SecretString,
     pub expires_at: i64,
 }
@@ -264,7 +265,7 @@ mod tests {
         }
         assert!(
             store
-                .user_by_email("tamtt@binhphuoc.gov.vn")
+                .user_by_email(&Email::parse("tamtt@binhphuoc.gov.vn").unwrap())
                 .await
                 .unwrap()
                 .is_none()

@@ -3,6 +3,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::ids::{Email, EmailError};
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
     #[error("the account is empty")]
@@ -14,7 +16,7 @@ pub enum AccountError {
 }
 
 /// Normalises `input` into the e-mail we store and look up.
-pub fn normalize(input: &str, domain: Option<&str>) -> Result<String, AccountError> {
+pub fn normalize(input: &str, domain: Option<&str>) -> Result<Email, AccountError> {
     let s: String = input.trim().nfc().collect::<String>().to_lowercase();
     if s.is_empty() {
         return Err(AccountError::Empty);
@@ -26,23 +28,10 @@ pub fn normalize(input: &str, domain: Option<&str>) -> Result<String, AccountErr
             domain.ok_or(AccountError::NoDomain)?.to_lowercase()
         ),
     };
-    let (local, host) = email.split_once('@').ok_or(AccountError::Invalid)?;
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-+".contains(c));
-    let host_ok = host.contains('.')
-        && !host.starts_with('.')
-        && !host.ends_with('.')
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if local_ok && host_ok && email.len() <= 254 {
-        Ok(email)
-    } else {
-        Err(AccountError::Invalid)
-    }
+    Email::parse(&email).map_err(|e| match e {
+        EmailError::Empty => AccountError::Empty,
+        EmailError::Invalid => AccountError::Invalid,
+    })
 }
 
 #[cfg(test)]

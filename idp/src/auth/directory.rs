@@ -22,6 +22,8 @@ use connectors::{Bind, Directory, DirectoryError, LdapDirectory, LoginOutcome};
 use super::local::LocalDirectory;
 use crate::audit::{self, Event, Kind};
 use crate::crypto;
+use crate::ids::{Email, UserId};
+use crate::kinds::UserSource;
 use crate::store::Store;
 
 pub struct Directories {
@@ -29,9 +31,6 @@ pub struct Directories {
     pub ldap: Option<LdapDirectory>,
     pub store: Store,
 }
-
-/// What the `source` column says of people from the directory.
-pub const LDAP_SOURCE: &str = "ldap";
 
 impl Directories {
     /// A directory entry that signs nobody in (it names another account, or
@@ -81,7 +80,7 @@ impl Directories {
                 .await);
         }
         if let Some(u) = &user
-            && u.source != LDAP_SOURCE
+            && u.source != UserSource::Directory
         {
             return Ok(self
                 .refuse(
@@ -93,14 +92,15 @@ impl Directories {
                 )
                 .await);
         }
-        let id = crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?;
+        let id =
+            UserId::from(crypto::random_id().map_err(|e| DirectoryError::Other(e.to_string()))?);
         let user = self
             .store
-            .upsert_directory_user(&id, &identity, LDAP_SOURCE, crate::now())
+            .upsert_directory_user(&id, &identity, UserSource::Directory, crate::now())
             .await
             .map_err(unavailable)?;
         // Became a local account meanwhile: the store left it alone.
-        if user.source != LDAP_SOURCE {
+        if user.source != UserSource::Directory {
             return Ok(self
                 .refuse(
                     email,
@@ -126,10 +126,17 @@ impl Directory for Directories {
             return self.local.authenticate(email, password).await;
         };
         let unavailable = |e: crate::store::StoreError| DirectoryError::Unavailable(e.to_string());
-        let user = self.store.user_by_email(email).await.map_err(unavailable)?;
+        let user = match Email::parse(email) {
+            Ok(email) => self
+                .store
+                .user_by_email(&email)
+                .await
+                .map_err(unavailable)?,
+            Err(_) => None,
+        };
         if user
             .as_ref()
-            .is_some_and(|u| u.source == "local" && u.password_hash.is_some())
+            .is_some_and(|u| u.source == UserSource::Local && u.password_hash.is_some())
         {
             // The directory's work beside the hash, so local accounts take as long.
             let (outcome, ()) =

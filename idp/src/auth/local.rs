@@ -4,6 +4,7 @@
 use connectors::{Directory, DirectoryError, Identity, LoginOutcome};
 
 use super::password::{Check, Hasher};
+use crate::ids::Email;
 use crate::store::Store;
 
 pub struct LocalDirectory {
@@ -17,11 +18,14 @@ impl Directory for LocalDirectory {
         email: &str,
         password: &str,
     ) -> Result<LoginOutcome, DirectoryError> {
-        let user = self
-            .store
-            .user_by_email(email)
-            .await
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        let user = match Email::parse(email) {
+            Ok(email) => self
+                .store
+                .user_by_email(&email)
+                .await
+                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?,
+            Err(_) => None,
+        };
         let usable = user.as_ref().filter(|u| !u.is_disabled());
         // Unknown, disabled and password-less accounts still pay for one hash.
         let hash = usable.and_then(|u| u.password_hash.clone());
@@ -49,7 +53,7 @@ impl Directory for LocalDirectory {
             }
         }
         Ok(LoginOutcome::Authenticated(Identity {
-            email: user.email.clone(),
+            email: user.email.to_string(),
             name: user.name.clone(),
             phone: user.phone.clone(),
             unit: user.unit.clone(),

@@ -23,6 +23,9 @@ use crate::auth::password::PasswordError;
 use crate::auth::{account, policy};
 use crate::cache::{CacheBackend, CacheError, keys};
 use crate::crypto::{self, CryptoError};
+use crate::ids::Email;
+use crate::ids::UserId;
+use crate::kinds::UserSource;
 use crate::mail;
 use crate::oidc::{OidcError, logout};
 use crate::store::{StoreError, User};
@@ -52,7 +55,7 @@ pub use crate::audit::Who as Asker;
 /// What the cache keeps for a link, under the hash of its token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Link {
-    user_id: String,
+    user_id: UserId,
     /// SHA-256 of the password hash when the link was issued.
     password: String,
 }
@@ -89,7 +92,7 @@ pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
 /// the same page in every case.
 pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), ResetError> {
     let account = account::normalize(typed, idp.config.email_domain.as_deref())
-        .unwrap_or_else(|_| typed.trim().to_lowercase());
+        .map_or_else(|_| typed.trim().to_lowercase(), String::from);
     let account: String = account.chars().take(320).collect();
     let count = idp
         .cache
@@ -110,9 +113,13 @@ pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), Re
 /// Mails the link (or the directory's advice) to an account that exists and
 /// is not disabled; nothing otherwise.
 async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), ResetError> {
+    // Not an address: nobody to mail (the same answer in every case).
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
     let Some(user) = idp
         .store
-        .user_by_email(email)
+        .user_by_email(&email)
         .await?
         .filter(|u| !u.is_disabled())
     else {
@@ -145,7 +152,7 @@ async fn send(idp: &Idp, email: &str, asker: &Asker, now: i64) -> Result<(), Res
 
 /// A password kept here (not in the directory) may be reset here.
 fn resettable(user: &User) -> bool {
-    user.source == "local" && user.password_hash.is_some()
+    user.source == UserSource::Local && user.password_hash.is_some()
 }
 
 /// The person a link works for now, or `None`: unknown, used, expired,

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{Cache, CacheBackend, CacheError, keys};
 use crate::config::SessionConfig;
 use crate::crypto::{self, CryptoError};
+use crate::ids::UserId;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SsoSession {
     /// Public session id: the `sid` claim (OIDC Front/Back-Channel Logout).
     pub sid: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
@@ -57,7 +58,7 @@ async fn has_ended(cache: &Cache, sid: &str) -> Result<bool, SessionError> {
 pub async fn create(
     cache: &Cache,
     cfg: &SessionConfig,
-    user_id: &str,
+    user_id: &UserId,
     amr: Vec<String>,
     acr: &str,
     now: i64,
@@ -65,7 +66,7 @@ pub async fn create(
     let cookie = crypto::random_token()?;
     let session = SsoSession {
         sid: crypto::random_id()?,
-        user_id: user_id.to_owned(),
+        user_id: user_id.clone(),
         auth_time: now,
         amr,
         acr: acr.to_owned(),
@@ -210,9 +211,16 @@ mod tests {
     #[tokio::test]
     async fn session_lives_until_absolute_timeout_and_destroy() {
         let cache = Cache::Memory(crate::cache::MemoryCache::new());
-        let (cookie, _) = create(&cache, &cfg(), "u1", vec!["pwd".into()], "1", 5000)
-            .await
-            .unwrap();
+        let (cookie, _) = create(
+            &cache,
+            &cfg(),
+            &UserId::from("u1"),
+            vec!["pwd".into()],
+            "1",
+            5000,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             load(&cache, &cfg(), &cookie, 5010)
                 .await
@@ -243,7 +251,7 @@ mod tests {
             load(&cache, &cfg(), &cookie, 6000).await.unwrap().is_none(),
             "absolute timeout"
         );
-        let (cookie, _) = create(&cache, &cfg(), "u1", vec![], "1", 5000)
+        let (cookie, _) = create(&cache, &cfg(), &UserId::from("u1"), vec![], "1", 5000)
             .await
             .unwrap();
         assert!(destroy(&cache, &cfg(), &cookie).await.unwrap().is_some());
@@ -253,9 +261,16 @@ mod tests {
     #[tokio::test]
     async fn a_write_in_flight_cannot_revive_an_ended_session() {
         let cache = Cache::Memory(crate::cache::MemoryCache::new());
-        let (cookie, _) = create(&cache, &cfg(), "u1", vec!["pwd".into()], "1", 5000)
-            .await
-            .unwrap();
+        let (cookie, _) = create(
+            &cache,
+            &cfg(),
+            &UserId::from("u1"),
+            vec!["pwd".into()],
+            "1",
+            5000,
+        )
+        .await
+        .unwrap();
         // A request reads the session, the person signs out, the request
         // writes the session back with its new idle time.
         let read = load(&cache, &cfg(), &cookie, 5001).await.unwrap().unwrap();
@@ -284,7 +299,7 @@ mod tests {
         assert!(raised.await.unwrap().is_none());
 
         // A session ended from the index (gone from the cache or not).
-        let (other, s) = create(&cache, &cfg(), "u1", vec![], "1", 5000)
+        let (other, s) = create(&cache, &cfg(), &UserId::from("u1"), vec![], "1", 5000)
             .await
             .unwrap();
         end_by_hash(&cache, &cfg(), &key_hash(&other), &s.sid)

@@ -20,9 +20,9 @@ use std::time::Instant;
 
 use connectors::{DirectoryError, Identity, LdapDirectory};
 
-use super::directory::LDAP_SOURCE;
 use crate::audit::{self, Event, Kind};
 use crate::crypto::{self, CryptoError};
+use crate::kinds::UserSource;
 use crate::store::{DirectoryChanges, Store, StoreError};
 
 /// A full read at least this often, whatever the marks say.
@@ -71,7 +71,7 @@ pub async fn run(
     progress: impl FnMut(usize),
 ) -> Result<(Report, f64), SyncError> {
     let started = Instant::now();
-    let state = store.directory_state(LDAP_SOURCE).await?;
+    let state = store.directory_state(UserSource::Directory).await?;
     let since = match &state {
         Some((Some(mark), full_at)) if !full && now - full_at < FULL_EVERY_SECS => {
             before(mark, MARGIN_SECS)
@@ -87,7 +87,7 @@ pub async fn run(
             .map(|p| (p.email.clone(), p.unit.clone()))
             .collect(),
     };
-    let known = store.directory_people(LDAP_SOURCE).await?;
+    let known = store.directory_people(UserSource::Directory).await?;
     let locals = store.local_emails().await?;
     if roster.is_empty() && !known.is_empty() {
         return Err(SyncError::Empty(known.len()));
@@ -149,7 +149,7 @@ pub async fn run(
         }
         match by_email.get(p.email.as_str()) {
             None => {
-                changes.add.push((crypto::random_id()?, p.clone()));
+                changes.add.push((crypto::random_id()?.into(), p.clone()));
                 report.added += 1;
             }
             Some(u) if differs(u, p) => {
@@ -172,7 +172,7 @@ pub async fn run(
         }
     }
     store
-        .apply_directory_changes(&changes, LDAP_SOURCE, now)
+        .apply_directory_changes(&changes, UserSource::Directory, now)
         .await?;
     report.refused = refused.len();
     for (subject, detail) in refused {

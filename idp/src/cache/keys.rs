@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use crate::crypto;
+use crate::ids::UserId;
 
 /// SHA-256 of a secret, base64url without padding: 43 characters, never a `:`.
 pub fn hash(secret: &str) -> String {
@@ -199,22 +200,22 @@ impl CodePurpose<'_> {
 }
 
 /// An authenticator key being enrolled by a person in a scope.
-pub fn totp_enrol(user_id: &str, scope: MfaScope<'_>) -> String {
+pub fn totp_enrol(user_id: &UserId, scope: MfaScope<'_>) -> String {
     format!("totpenrol:{user_id}:{}", scope.part())
 }
 
 /// An e-mailed code (its hash, address and send time).
-pub fn email_code(user_id: &str, purpose: CodePurpose<'_>) -> String {
+pub fn email_code(user_id: &UserId, purpose: CodePurpose<'_>) -> String {
     format!("emailotp:{}:{user_id}", purpose.part())
 }
 
 /// The tries at an e-mailed code, counted apart so each is reserved first.
-pub fn email_code_tries(user_id: &str, purpose: CodePurpose<'_>) -> String {
+pub fn email_code_tries(user_id: &UserId, purpose: CodePurpose<'_>) -> String {
     format!("{}:tries", email_code(user_id, purpose))
 }
 
 /// A person's wrong second-factor codes in the current window.
-pub fn mfa_failures(user_id: &str) -> String {
+pub fn mfa_failures(user_id: &UserId) -> String {
     format!("mfafail:{user_id}")
 }
 
@@ -232,7 +233,7 @@ pub fn reset_link_by_hash(token_hash: &str) -> String {
 }
 
 /// The hash of a person's one live reset link.
-pub fn reset_live(user_id: &str) -> String {
+pub fn reset_live(user_id: &UserId) -> String {
     format!("pwreset:user:{user_id}")
 }
 
@@ -299,12 +300,15 @@ mod tests {
             ("bf:ok:", bf_known("tamtt", "10.0.0.1")),
             ("rate:", rate(RateClass::Page, ip, 7)),
             ("sync:directory", directory_sync_lock()),
-            ("totpenrol:", totp_enrol("u1", by_cookie)),
-            ("emailotp:", email_code("u1", CodePurpose::Recheck(sess))),
-            ("mfafail:", mfa_failures("u1")),
+            ("totpenrol:", totp_enrol(&UserId::from("u1"), by_cookie)),
+            (
+                "emailotp:",
+                email_code(&UserId::from("u1"), CodePurpose::Recheck(sess)),
+            ),
+            ("mfafail:", mfa_failures(&UserId::from("u1"))),
             ("mfafresh:", mfa_fresh(sess)),
             ("pwreset:", reset_link_by_hash(&hash("token"))),
-            ("pwreset:user:", reset_live("u1")),
+            ("pwreset:user:", reset_live(&UserId::from("u1"))),
             ("pwreset:count:", reset_count("tamtt")),
         ]
     }
@@ -372,16 +376,22 @@ mod tests {
         assert_eq!(rate(RateClass::Page, v4, 9), "rate:page:10.0.0.1:9");
         let t = crypto::sha256_b64(b"cookie");
         assert_eq!(
-            totp_enrol("u1", MfaScope::Half("cookie")),
+            totp_enrol(&UserId::from("u1"), MfaScope::Half("cookie")),
             format!("totpenrol:u1:h:{t}")
         );
         assert_eq!(
-            email_code("u1", CodePurpose::Enrol(MfaScope::Session("s1"))),
+            email_code(
+                &UserId::from("u1"),
+                CodePurpose::Enrol(MfaScope::Session("s1"))
+            ),
             "emailotp:enrol:s:s1:u1"
         );
-        assert_eq!(email_code("u1", CodePurpose::Login), "emailotp:login:u1");
         assert_eq!(
-            email_code_tries("u1", CodePurpose::Login),
+            email_code(&UserId::from("u1"), CodePurpose::Login),
+            "emailotp:login:u1"
+        );
+        assert_eq!(
+            email_code_tries(&UserId::from("u1"), CodePurpose::Login),
             "emailotp:login:u1:tries"
         );
         assert_eq!(mfa_fresh(MfaScope::Session("s1")), "mfafresh:s:s1");
@@ -400,7 +410,7 @@ mod tests {
             session("the-code"),
             bf_failures("the-code"),
             bf_known("the-code", "the-code"),
-            totp_enrol("u", MfaScope::Half("the-code")),
+            totp_enrol(&UserId::from("u"), MfaScope::Half("the-code")),
             reset_count("the-code"),
         ] {
             assert!(!key.contains("the-code"), "{key}");

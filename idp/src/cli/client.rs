@@ -9,6 +9,7 @@ use super::{CliError, fail, read_secret};
 use crate::admin::Actor;
 use crate::admin::clients::{self, Registration};
 use crate::config::Config;
+use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::now;
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +39,7 @@ pub struct AddClient {
     /// Allowed grant (repeatable): authorization_code, refresh_token, client_credentials.
     /// Default: authorization_code and refresh_token.
     #[arg(long = "grant")]
-    grants: Vec<String>,
+    grants: Vec<GrantType>,
     /// Registered post-logout redirect URI (repeatable).
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
@@ -53,7 +54,7 @@ pub struct AddClient {
     initiate_login_uri: Option<String>,
     /// client_secret_basic (default) or client_secret_post.
     #[arg(long)]
-    auth_method: Option<String>,
+    auth_method: Option<ClientAuthMethod>,
     /// A JWK Set file: the client authenticates with private_key_jwt.
     #[arg(long)]
     jwks_file: Option<PathBuf>,
@@ -139,7 +140,11 @@ pub(super) async fn run(config: &Config, cmd: ClientCommand) -> Result<(), CliEr
                     c.id,
                     c.name,
                     c.auth_method,
-                    c.grant_types.join(","),
+                    c.grant_types
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     c.redirect_uris.join(" ")
                 );
             }

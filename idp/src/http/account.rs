@@ -24,6 +24,7 @@ use crate::Idp;
 use crate::audit::Who;
 use crate::auth::session::SsoSession;
 use crate::images::{self, ImageError};
+use crate::kinds::UserSource;
 use crate::portal::account::{self, PAGES, PLACES, Problem, ProfileForm};
 use crate::refusal::Refusal;
 use crate::store::User;
@@ -114,20 +115,22 @@ async fn page(
         .render(|csrf, chrome| AccountPage {
             chrome,
             csrf,
-            email: user.email.clone(),
+            email: user.email.to_string(),
             name: user.name.clone(),
             unit: user.unit.clone().unwrap_or_default(),
-            from_directory: user.source != "local",
+            from_directory: user.source != UserSource::Local,
             phone: user.phone.clone().unwrap_or_default(),
             personal_email: user.personal_email.clone().unwrap_or_default(),
-            pages: choices(&PAGES, &user.signature_page, |p| {
+            pages: choices(&PAGES, user.signature_page.as_str(), |p| {
                 if p == "first" {
                     t.account.page_first
                 } else {
                     t.account.page_last
                 }
             }),
-            places: choices(&PLACES, &user.signature_place, |p| place_label(t, p)),
+            places: choices(&PLACES, user.signature_place.as_str(), |p| {
+                place_label(t, p)
+            }),
             signature: o.signature_at.map(|at| at.to_string()),
             mfa_on: o.mfa_on,
             sessions: o

@@ -336,7 +336,7 @@ fn progress_views(
                     Notice::Front { url } => Some(url),
                     _ => None,
                 },
-                client_id: app.client_id,
+                client_id: app.client_id.into_string(),
                 name: app.name,
                 state: class,
                 label,

@@ -237,7 +237,7 @@ pub async fn home_get(State(idp): St, ctx: Ctx, Query(q): Query<PortalQuery>) ->
         chrome,
         csrf,
         name: user.name,
-        email: user.email,
+        email: user.email.into_string(),
         query,
         tiles: tiles
             .into_iter()

@@ -15,6 +15,8 @@ use crate::auth::mfa;
 use crate::auth::session::SsoSession;
 use crate::cache::keys;
 use crate::crypto;
+use crate::ids::{ClientId, UserId};
+use crate::kinds::GrantType;
 use crate::refusal::Refusal;
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,7 +68,7 @@ impl AuthorizeRequest {
 /// A checked request waiting for the person to sign in.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_name: String,
     pub redirect_uri: String,
     pub scope: Vec<String>,
@@ -87,9 +89,9 @@ pub struct Pending {
 /// What an authorization code stands for; kept in the cache until redeemed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CodeGrant {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub scope: Vec<String>,
     pub nonce: Option<String>,
     /// `None` when the authorization request sent no PKCE: a `code_verifier`
@@ -191,7 +193,7 @@ pub async fn start(
         return Ok(Step::Refuse(Refusal::BadRequest));
     }
     let Some(client) = (match &req.client_id {
-        Some(id) => idp.store.client(id).await?,
+        Some(id) => idp.store.client(&ClientId::from(id.as_str())).await?,
         None => None,
     }) else {
         return Ok(Step::Refuse(Refusal::UnknownClient));
@@ -234,7 +236,7 @@ pub async fn start(
             );
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return err(
             "unauthorized_client",
             "this client may not use the authorization code flow",

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::OidcError;
 use crate::Idp;
 use crate::crypto;
+use crate::ids::ClientId;
 use crate::jose::Alg;
 use crate::outbox::{self, Item, Outcome};
 use crate::store::{Client, OutboxItem};
@@ -79,7 +80,9 @@ pub async fn deliver(idp: &Idp, item: &OutboxItem) -> Outcome {
     };
     let client = match idp
         .store
-        .client(item.client_id.as_deref().unwrap_or_default())
+        .client(&ClientId::from(
+            item.client_id.as_deref().unwrap_or_default(),
+        ))
         .await
     {
         Ok(Some(c)) => c,

@@ -14,7 +14,9 @@ use super::{OidcError, params};
 use crate::Idp;
 use crate::cache::CacheBackend;
 use crate::crypto;
+use crate::ids::ClientId;
 use crate::jose;
+use crate::kinds::ClientAuthMethod;
 use crate::store::Client;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -63,9 +65,9 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
         ));
     }
     let (method, claimed_id) = if let Some((id, _)) = &p.basic {
-        ("client_secret_basic", Some(id.clone()))
+        (ClientAuthMethod::ClientSecretBasic, Some(id.clone()))
     } else if p.client_secret.is_some() {
-        ("client_secret_post", p.client_id.clone())
+        (ClientAuthMethod::ClientSecretPost, p.client_id.clone())
     } else if p.assertion.is_some() {
         if p.assertion_type.as_deref() != Some(JWT_BEARER) {
             return Err(OidcError::InvalidRequest(
@@ -73,11 +75,11 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
             ));
         }
         (
-            "private_key_jwt",
+            ClientAuthMethod::PrivateKeyJwt,
             assertion_subject(p.assertion.as_deref().unwrap_or_default()).or(p.client_id.clone()),
         )
     } else {
-        ("none", p.client_id.clone())
+        (ClientAuthMethod::None, p.client_id.clone())
     };
     let Some(id) = claimed_id else {
         return Err(fail("no client identification", basic));
@@ -85,14 +87,14 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
     if p.client_id.as_ref().is_some_and(|c| c != &id) {
         return Err(fail("client_id does not match the credentials", basic));
     }
-    let Some(client) = idp.store.client(&id).await? else {
+    let Some(client) = idp.store.client(&ClientId::from(id)).await? else {
         return Err(fail("unknown client", basic));
     };
     if client.auth_method != method {
         return Err(fail("not the registered authentication method", basic));
     }
     match method {
-        "client_secret_basic" | "client_secret_post" => {
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost => {
             let secret = p
                 .basic
                 .as_ref()
@@ -105,7 +107,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
                 return Err(fail("wrong secret", basic));
             }
         }
-        "private_key_jwt" => {
+        ClientAuthMethod::PrivateKeyJwt => {
             check_assertion(
                 idp,
                 &client,
@@ -114,7 +116,7 @@ pub async fn authenticate(idp: &Idp, p: &Presented, now: i64) -> Result<Client, 
             )
             .await?
         }
-        _ => {} // "none": a public client proves itself with PKCE instead.
+        ClientAuthMethod::None => {} // a public client proves itself with PKCE instead.
     }
     Ok(client)
 }

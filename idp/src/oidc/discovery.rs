@@ -13,6 +13,8 @@
 
 use serde_json::{Value, json};
 
+use crate::kinds::{ClientAuthMethod, GrantType};
+
 pub const AUTHORIZE: &str = "/authorize";
 pub const TOKEN: &str = "/token";
 pub const USERINFO: &str = "/userinfo";
@@ -22,18 +24,12 @@ pub const INTROSPECT: &str = "/introspect";
 pub const REVOKE: &str = "/revoke";
 
 pub fn document(issuer: &str) -> Value {
-    let auth_methods = [
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
-        "none",
-    ];
+    let auth_methods = ClientAuthMethod::ALL;
     // Introspection needs a confidential client; revocation also takes public ones (RFC 7009 §2.1).
-    let confidential = [
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
-    ];
+    let confidential: Vec<_> = auth_methods
+        .iter()
+        .filter(|m| **m != ClientAuthMethod::None)
+        .collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}{AUTHORIZE}"),
@@ -46,7 +42,7 @@ pub fn document(issuer: &str) -> Value {
         "scopes_supported": super::SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": GrantType::ALL,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": [],

@@ -13,6 +13,8 @@ use super::OidcError;
 use crate::Idp;
 use crate::audit::{Event, Kind};
 use crate::auth::session::{self, SsoSession};
+use crate::ids::ClientId;
+use crate::ids::UserId;
 use crate::jose;
 use crate::refusal::Refusal;
 
@@ -104,7 +106,7 @@ pub async fn end_session(
         None => None,
         Some(uri) => {
             let client = match &client_id {
-                Some(id) => idp.store.client(id).await?,
+                Some(id) => idp.store.client(&ClientId::from(id.as_str())).await?,
                 None => None,
             };
             if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {
@@ -173,7 +175,7 @@ async fn audience_known(idp: &Idp, c: &Map<String, Value>) -> Result<bool, OidcE
         _ => None,
     };
     Ok(match aud {
-        Some(a) => idp.store.client(a).await?.is_some(),
+        Some(a) => idp.store.client(&ClientId::from(a)).await?.is_some(),
         None => false,
     })
 }
@@ -194,7 +196,7 @@ pub enum Notice {
 /// One app of an ended session and how it is told.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AppNotice {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     pub notice: Notice,
 }
@@ -233,7 +235,7 @@ pub async fn sign_out(
 /// many sessions ended.
 pub async fn sign_out_others(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     keep_sid: Option<&str>,
     ip: Option<String>,
     now: i64,
@@ -323,7 +325,7 @@ async fn end(
 /// channel, else a front-channel URL for the sign-out page to frame.
 async fn notify(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     sid: &str,
     client_ids: &[String],
     now: i64,
@@ -332,7 +334,7 @@ async fn notify(
     // People know the app by its tile's name; the client's name is the fallback.
     let tiles = idp.store.list_apps().await.unwrap_or_default();
     for id in client_ids {
-        let client = match idp.store.client(id).await {
+        let client = match idp.store.client(&ClientId::from(id.as_str())).await {
             Ok(Some(c)) => c,
             Ok(None) => continue,
             Err(e) => {

@@ -20,6 +20,7 @@ use crate::audit::{Event, Kind};
 use crate::cache::CacheBackend;
 use crate::cache::keys;
 use crate::crypto;
+use crate::kinds::GrantType;
 use crate::store::{Client, Grant, RefreshUse};
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,18 +97,21 @@ pub async fn exchange(
         .clone()
         .ok_or_else(|| OidcError::InvalidRequest("grant_type is required".into()))?;
     let client = client_auth::authenticate(idp, &presented, now).await?;
-    if req.resource.is_some() && grant_type != "client_credentials" {
+    let grant_type = grant_type.parse::<GrantType>().ok();
+    if req.resource.is_some() && grant_type != Some(GrantType::ClientCredentials) {
         return Err(OidcError::InvalidTarget(
             "resource is supported with client_credentials only".into(),
         ));
     }
-    let response = match grant_type.as_str() {
-        "authorization_code" => authorization_code(idp, &client, req, now).await?,
-        "refresh_token" => refresh(idp, &client, req, now).await?,
-        "client_credentials" => client_credentials(idp, &client, req, now)?,
-        _ => return Err(OidcError::UnsupportedGrantType),
+    let Some(grant_type) = grant_type else {
+        return Err(OidcError::UnsupportedGrantType);
     };
-    idp.metrics.token_issued(&grant_type);
+    let response = match grant_type {
+        GrantType::AuthorizationCode => authorization_code(idp, &client, req, now).await?,
+        GrantType::RefreshToken => refresh(idp, &client, req, now).await?,
+        GrantType::ClientCredentials => client_credentials(idp, &client, req, now)?,
+    };
+    idp.metrics.token_issued(grant_type.as_str());
     Ok(response)
 }
 
@@ -121,7 +125,7 @@ async fn authorization_code(
     req: TokenRequest,
     now: i64,
 ) -> Result<TokenResponse, OidcError> {
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OidcError::UnauthorizedClient(
             "authorization_code is not allowed for this client".into(),
         ));
@@ -187,7 +191,7 @@ async fn authorization_code(
         )
         .await?;
     let refresh = client
-        .allows_grant("refresh_token")
+        .allows_grant(GrantType::RefreshToken)
         .then(crypto::random_token)
         .transpose()?;
     let grant = Grant {
@@ -265,7 +269,7 @@ async fn refresh(
     req: TokenRequest,
     now: i64,
 ) -> Result<TokenResponse, OidcError> {
-    if !client.allows_grant("refresh_token") {
+    if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OidcError::UnauthorizedClient(
             "refresh_token is not allowed for this client".into(),
         ));
@@ -385,7 +389,7 @@ fn client_credentials(
     req: TokenRequest,
     now: i64,
 ) -> Result<TokenResponse, OidcError> {
-    if client.is_public() || !client.allows_grant("client_credentials") {
+    if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OidcError::UnauthorizedClient(
             "client_credentials is not allowed for this client".into(),
         ));

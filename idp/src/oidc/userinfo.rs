@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::tokens::{profile_claims, verify_access};
 use super::{OidcError, params};
 use crate::Idp;
+use crate::ids::UserId;
 
 /// How the request carried its access token.
 #[derive(Debug, Default)]
@@ -57,7 +58,7 @@ pub async fn userinfo(idp: &Idp, bearer: &str, now: i64) -> Result<Map<String, V
     }
     let user = idp
         .store
-        .user_by_id(&claims.sub)
+        .user_by_id(&UserId::from(claims.sub.as_str()))
         .await?
         .filter(|u| !u.is_disabled())
         .ok_or_else(|| OidcError::InvalidToken("the account is disabled".into()))?;

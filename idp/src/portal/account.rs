@@ -7,20 +7,22 @@ use crate::Idp;
 use crate::audit::Kind;
 use crate::audit::Who;
 use crate::auth::session::{self, SessionError};
+use crate::ids::UserId;
 use crate::images::{self, ImageError};
+use crate::kinds::{SignaturePage, SignaturePlace, UserSource};
 use crate::oidc::{OidcError, logout};
 use crate::store::{AuditEvent, ProfileChange, SessionRow, Signature, StoreError, User};
 
 /// Pages the signing service may put the signature on by default.
-pub const PAGES: [&str; 2] = ["first", "last"];
+pub const PAGES: [&str; 2] = [SignaturePage::First.as_str(), SignaturePage::Last.as_str()];
 /// Places on that page.
 pub const PLACES: [&str; 6] = [
-    "top-left",
-    "top-center",
-    "top-right",
-    "bottom-left",
-    "bottom-center",
-    "bottom-right",
+    SignaturePlace::TopLeft.as_str(),
+    SignaturePlace::TopCenter.as_str(),
+    SignaturePlace::TopRight.as_str(),
+    SignaturePlace::BottomLeft.as_str(),
+    SignaturePlace::BottomCenter.as_str(),
+    SignaturePlace::BottomRight.as_str(),
 ];
 
 /// The profile form as posted.
@@ -79,7 +81,7 @@ pub fn plausible_email(s: &str) -> bool {
 
 /// Checks the form against what this person may change.
 pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
-    let local = user.source == "local";
+    let local = user.source == UserSource::Local;
     let name = match (local, trimmed(f.name.as_deref())) {
         (false, _) => None,
         (true, None) => return Err(Problem::Name),
@@ -105,19 +107,20 @@ pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
         Some(e) if plausible_email(&e) => Some(e),
         Some(_) => return Err(Problem::PersonalEmail),
     };
-    let pick = |v: Option<&str>, allowed: &[&str]| {
-        v.filter(|v| allowed.contains(v))
-            .map(str::to_owned)
-            .ok_or(Problem::Choice)
-    };
+
     Ok(ProfileChange {
         name,
         unit,
         phone,
         personal_email,
-        signature_page: pick(f.signature_page.as_deref(), &PAGES)?,
-        signature_place: pick(f.signature_place.as_deref(), &PLACES)?,
+        signature_page: pick(f.signature_page.as_deref())?,
+        signature_place: pick(f.signature_place.as_deref())?,
     })
+}
+
+/// One of the choices offered, or a refusal.
+fn pick<T: std::str::FromStr>(v: Option<&str>) -> Result<T, Problem> {
+    v.and_then(|v| v.parse().ok()).ok_or(Problem::Choice)
 }
 
 /// A session of the person that is still alive, with when it was last used.
@@ -239,7 +242,7 @@ pub async fn sign_out_others(
 /// out in the cache are marked ended on the way.
 pub async fn live_sessions(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> Result<Vec<LiveSession>, AccountError> {
     let lifetime = i64::try_from(idp.config.session.absolute_timeout_secs).unwrap_or(i64::MAX);
@@ -319,10 +322,10 @@ pub fn vn_time(t: i64) -> String {
 mod tests {
     use super::*;
 
-    fn user(source: &str) -> User {
+    fn user(source: UserSource) -> User {
         User {
             id: "u".into(),
-            email: "tamtt@binhphuoc.gov.vn".into(),
+            email: crate::ids::Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
             name: "Trương Thanh Tâm".into(),
             phone: None,
             unit: Some("Sở Nội vụ".into()),
@@ -334,9 +337,9 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             personal_email: None,
-            source: source.into(),
-            signature_page: "last".into(),
-            signature_place: "bottom-right".into(),
+            source,
+            signature_page: SignaturePage::Last,
+            signature_place: SignaturePlace::BottomRight,
         }
     }
 
@@ -354,7 +357,7 @@ mod tests {
 
     #[test]
     fn profile_is_checked_and_normalized() {
-        let c = check(&form(), &user("local")).unwrap();
+        let c = check(&form(), &user(UserSource::Local)).unwrap();
         assert_eq!(c.name.as_deref(), Some("Trương Thanh Tâm"));
         assert_eq!(c.unit.as_deref(), Some("Văn phòng UBND"));
         assert_eq!(c.phone.as_deref(), Some("0912345678"));
@@ -364,7 +367,7 @@ mod tests {
             ("first", "top-left")
         );
         // The directory owns name and unit.
-        let c = check(&form(), &user("ldap")).unwrap();
+        let c = check(&form(), &user(UserSource::Directory)).unwrap();
         assert_eq!((c.name, c.unit), (None, None));
         // Empty optional fields clear them.
         let f = ProfileForm {
@@ -372,13 +375,13 @@ mod tests {
             personal_email: None,
             ..form()
         };
-        let c = check(&f, &user("local")).unwrap();
+        let c = check(&f, &user(UserSource::Local)).unwrap();
         assert_eq!((c.phone, c.personal_email), (None, None));
     }
 
     #[test]
     fn bad_profile_input_is_named() {
-        let bad = |f: ProfileForm| check(&f, &user("local")).unwrap_err();
+        let bad = |f: ProfileForm| check(&f, &user(UserSource::Local)).unwrap_err();
         assert_eq!(
             bad(ProfileForm {
                 name: Some(" ".into()),

@@ -4,6 +4,7 @@
 use unicode_normalization::UnicodeNormalization;
 
 use crate::Idp;
+use crate::ids::ClientId;
 use crate::oidc::authorize::with_params;
 use crate::store::{StoreError, User};
 
@@ -79,7 +80,7 @@ pub async fn launch(
     };
     idp.store.record_app_use(&user.id, &app.id, now).await?;
     let client = match &app.client_id {
-        Some(id) => idp.store.client(id).await?,
+        Some(id) => idp.store.client(&ClientId::from(id.as_str())).await?,
         None => None,
     };
     Ok(Some(match client.and_then(|c| c.initiate_login_uri) {

@@ -11,6 +11,7 @@ use crate::auth::mfa;
 use crate::auth::mfa::Half;
 use crate::auth::{account, session};
 use crate::cache::keys;
+use crate::ids::Email;
 use crate::mail;
 use crate::oidc::OidcError;
 use crate::oidc::authorize::{self, Pending};
@@ -135,7 +136,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         event.subject = Some(
             email
                 .as_ref()
-                .map_or_else(|_| a.account.chars().take(100).collect(), Clone::clone),
+                .map_or_else(|_| a.account.chars().take(100).collect(), String::from),
         );
         let locked = guard::failed(&idp.cache, bf, reservation, now).await?;
         if locked {
@@ -173,8 +174,8 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
         };
         let token = half.save(idp).await?;
         event.kind = Kind::PasswordOk;
-        event.actor = Some(user.id.clone());
-        event.subject = Some(user.email.clone());
+        event.actor = Some(user.id.to_string());
+        event.subject = Some(user.email.to_string());
         event.detail = Some("second factor next".into());
         idp.audit(event).await;
         return Ok(LoginResult::SecondFactor { token });
@@ -200,7 +201,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
 /// in: the account looked up, never another one the directory names.
 async fn check_password(
     idp: &Idp,
-    email: &Result<String, account::AccountError>,
+    email: &Result<Email, account::AccountError>,
     password: &str,
 ) -> Result<Option<User>, LoginError> {
     let email = match email {
@@ -325,7 +326,7 @@ async fn back_to_app(
     let Some(p) = idp.cache.take_json::<Pending>(&keys::pending(req)).await? else {
         return Ok(None);
     };
-    event.client_id = Some(p.client_id.clone());
+    event.client_id = Some(p.client_id.to_string());
     Ok(Some(authorize::issue_code(idp, &p, sess, now).await?))
 }
 

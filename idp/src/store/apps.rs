@@ -1,6 +1,7 @@
 //! Apps shown as tiles at the portal, and who opened which when.
 
 use super::{Store, StoreError, conflict, json_list, to_json};
+use crate::ids::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct App {
@@ -107,7 +108,7 @@ impl Store {
     /// Notes that `user_id` opened `app_id` at `now`.
     pub async fn record_app_use(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         app_id: &str,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -124,7 +125,7 @@ impl Store {
     }
 
     /// The groups a person belongs to.
-    pub async fn groups_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn groups_of(&self, user_id: &UserId) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT group_name FROM group_members WHERE user_id = $1 ORDER BY group_name",
         )
@@ -135,7 +136,7 @@ impl Store {
     }
 
     /// Puts a person in a group (again is fine).
-    pub async fn add_to_group(&self, group: &str, user_id: &str) -> Result<(), StoreError> {
+    pub async fn add_to_group(&self, group: &str, user_id: &UserId) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO group_members (group_name, user_id) VALUES ($1, $2) \
              ON CONFLICT (group_name, user_id) DO NOTHING",
@@ -148,7 +149,7 @@ impl Store {
     }
 
     /// When the person last opened each app: (app id, time).
-    pub async fn app_usage(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn app_usage(&self, user_id: &UserId) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(
             sqlx::query_as("SELECT app_id, last_used_at FROM app_usage WHERE user_id = $1")
                 .bind(user_id)

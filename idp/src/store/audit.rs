@@ -4,6 +4,7 @@
 
 use super::{Store, StoreError};
 use crate::audit::{self, Kind};
+use crate::ids::{Email, UserId};
 
 /// A row of `audit_events` as stored. The kind stays the stored string, so
 /// a row written by a newer version (a kind this one does not know) still
@@ -60,8 +61,8 @@ impl Store {
     /// events about their e-mail or their id.
     pub async fn sign_in_activity(
         &self,
-        email: &str,
-        user_id: &str,
+        email: &Email,
+        user_id: &UserId,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         Ok(sqlx::query_as(

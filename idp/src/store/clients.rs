@@ -2,16 +2,18 @@
 //! send people back to.
 
 use super::{Store, StoreError, conflict, json_list, to_json};
+use crate::ids::ClientId;
+use crate::kinds::{ClientAuthMethod, GrantType};
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
-    pub auth_method: String,
+    pub auth_method: ClientAuthMethod,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub backchannel_logout_uri: Option<String>,
     /// OIDC Front-Channel Logout URI, framed by the sign-out page (with `iss` and `sid`).
     pub frontchannel_logout_uri: Option<String>,
@@ -33,20 +35,20 @@ pub struct Client {
 
 impl Client {
     pub fn is_public(&self) -> bool {
-        self.auth_method == "none"
+        self.auth_method == ClientAuthMethod::None
     }
 
-    pub fn allows_grant(&self, grant: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant)
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
     }
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
+    id: ClientId,
     name: String,
     secret_hash: Option<String>,
-    auth_method: String,
+    auth_method: ClientAuthMethod,
     redirect_uris: String,
     post_logout_redirect_uris: String,
     grant_types: String,
@@ -109,7 +111,7 @@ impl Store {
         .bind(&c.id)
         .bind(&c.name)
         .bind(&c.secret_hash)
-        .bind(&c.auth_method)
+        .bind(c.auth_method)
         .bind(to_json(&c.redirect_uris))
         .bind(to_json(&c.post_logout_redirect_uris))
         .bind(to_json(&c.grant_types))
@@ -129,7 +131,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let row: Option<Row> = sqlx::query_as(concat!(
             "SELECT ",
             columns!(),

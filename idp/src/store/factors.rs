@@ -1,12 +1,14 @@
 //! Second factors, recovery codes and the browsers each person has used.
 
 use super::{Store, StoreError};
+use crate::ids::UserId;
+use crate::kinds::FactorKind;
 
 /// An enrolled second factor: `totp` (a sealed key) or `email` (an address).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Factor {
-    pub user_id: String,
-    pub kind: String,
+    pub user_id: UserId,
+    pub kind: FactorKind,
     pub secret: Option<String>,
     pub address: Option<String>,
     pub last_step: i64,
@@ -14,7 +16,7 @@ pub struct Factor {
 }
 
 impl Store {
-    pub async fn factors(&self, user_id: &str) -> Result<Vec<Factor>, StoreError> {
+    pub async fn factors(&self, user_id: &UserId) -> Result<Vec<Factor>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT user_id, kind, secret, address, last_step, created_at FROM factors \
              WHERE user_id = $1 ORDER BY kind DESC",
@@ -33,7 +35,7 @@ impl Store {
              created_at = excluded.created_at",
         )
         .bind(&f.user_id)
-        .bind(&f.kind)
+        .bind(f.kind)
         .bind(&f.secret)
         .bind(&f.address)
         .bind(f.last_step)
@@ -44,7 +46,11 @@ impl Store {
     }
 
     /// Removes one factor; with the last one go the recovery codes.
-    pub async fn delete_factor(&self, user_id: &str, kind: &str) -> Result<bool, StoreError> {
+    pub async fn delete_factor(
+        &self,
+        user_id: &UserId,
+        kind: FactorKind,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("DELETE FROM factors WHERE user_id = $1 AND kind = $2")
             .bind(user_id)
@@ -64,7 +70,7 @@ impl Store {
 
     /// Removes every factor and recovery code (an administrator's reset);
     /// returns how many factors there were.
-    pub async fn reset_factors(&self, user_id: &str) -> Result<u64, StoreError> {
+    pub async fn reset_factors(&self, user_id: &UserId) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("DELETE FROM factors WHERE user_id = $1")
             .bind(user_id)
@@ -82,7 +88,7 @@ impl Store {
     /// earlier one.
     pub async fn put_enrolment_code(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         code_hash: &str,
         now: i64,
         expires_at: i64,
@@ -106,7 +112,7 @@ impl Store {
     /// live (a conditional DELETE, so two nodes cannot both use it).
     pub async fn take_enrolment_code(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         code_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -123,7 +129,7 @@ impl Store {
 
     /// Accepts a TOTP time step once: `false` when this step (or a later
     /// one) was already used, so a code seen over a shoulder is worthless.
-    pub async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+    pub async fn use_totp_step(&self, user_id: &UserId, step: i64) -> Result<bool, StoreError> {
         let r = sqlx::query(
             "UPDATE factors SET last_step = $1 WHERE user_id = $2 AND kind = 'totp' AND last_step < $1",
         )
@@ -137,7 +143,7 @@ impl Store {
     /// Replaces the person's recovery codes with these hashes.
     pub async fn replace_recovery_codes(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         hashes: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
@@ -163,7 +169,7 @@ impl Store {
     /// Spends a recovery code; `false` when it is not one or was used.
     pub async fn use_recovery_code(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -178,7 +184,7 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError> {
+    pub async fn recovery_codes_left(&self, user_id: &UserId) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
         )
@@ -191,7 +197,7 @@ impl Store {
     /// person, `first` telling whether it is the person's first browser at all.
     pub async fn touch_device(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         device_hash: &str,
         now: i64,
     ) -> Result<Option<bool>, StoreError> {

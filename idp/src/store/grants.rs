@@ -2,12 +2,13 @@
 //! refresh-token family (rotation with reuse detection, RFC 9700 §4.14.2).
 
 use super::{Store, StoreError, json_list, to_json};
+use crate::ids::{ClientId, UserId};
 
 #[derive(Clone, Debug)]
 pub struct Grant {
     pub id: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub sid: Option<String>,
     pub scope: String,
     pub auth_time: i64,
@@ -21,8 +22,8 @@ pub struct Grant {
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,
-    client_id: String,
-    user_id: String,
+    client_id: ClientId,
+    user_id: UserId,
     sid: Option<String>,
     scope: String,
     auth_time: i64,

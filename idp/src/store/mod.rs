@@ -33,7 +33,7 @@ use sqlx::{AnyPool, Executor};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("already exists: {0}")]
@@ -42,6 +42,18 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot create the database directory {0}: {1}")]
     Dir(String, std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A stored value outside its vocabulary (`kinds`) is a corrupt row, named.
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::ColumnDecode { index, source } = &e
+            && let Some(unknown) = source.downcast_ref::<crate::kinds::UnknownValue>()
+        {
+            return StoreError::Corrupt(format!("column {index}: {unknown}"));
+        }
+        StoreError::Db(e)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,10 +156,109 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     }
 }
 
-fn json_list(text: &str, what: &str) -> Result<Vec<String>, StoreError> {
+fn json_list<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn to_json(list: &[String]) -> String {
-    serde_json::Value::from(list.to_vec()).to_string()
+fn to_json<T: serde::Serialize>(list: &[T]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, Email, UserId};
+    use crate::kinds::{ClientAuthMethod, FactorKind, GrantType, UserSource};
+
+    #[tokio::test]
+    async fn a_stored_value_outside_its_vocabulary_is_a_corrupt_row_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::connect(&format!("sqlite://{}/kinds.db", dir.path().display()))
+            .await
+            .unwrap();
+        s.migrate().await.unwrap();
+        let user = NewUser {
+            id: "u1".into(),
+            email: Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
+            name: "Trương Thanh Tâm".into(),
+            phone: None,
+            unit: None,
+            title: None,
+            employee_code: None,
+            password_hash: None,
+            is_admin: false,
+        };
+        assert_eq!(
+            s.create_user(&user, 1).await.unwrap().source,
+            UserSource::Local
+        );
+        let factor = Factor {
+            user_id: "u1".into(),
+            kind: FactorKind::Totp,
+            secret: Some("sealed".into()),
+            address: None,
+            last_step: 0,
+            created_at: 1,
+        };
+        s.put_factor(&factor).await.unwrap();
+        s.create_client(&NewClient {
+            id: "vanban".into(),
+            name: "Quản lý văn bản".into(),
+            secret_hash: None,
+            auth_method: ClientAuthMethod::ClientSecretPost,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            initiate_login_uri: None,
+            jwks: None,
+            id_token_alg: "RS256".into(),
+            created_at: 1,
+            require_mfa: false,
+            allowed_scopes: vec![],
+            allowed_resources: vec![],
+            pkce_required: true,
+        })
+        .await
+        .unwrap();
+        let c = s.client(&ClientId::from("vanban")).await.unwrap().unwrap();
+        assert_eq!(c.auth_method, ClientAuthMethod::ClientSecretPost);
+        assert_eq!(c.grant_types, [GrantType::ClientCredentials]);
+        assert_eq!(s.factors(&UserId::from("u1")).await.unwrap(), [factor]);
+
+        let corrupt = |r: Result<_, StoreError>, value: &str| match r {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains(value), "{m}"),
+            Err(e) => panic!("{value}: {e}"),
+            Ok(_) => panic!("{value} was read"),
+        };
+        let set = |sql: &'static str| sqlx::query(sql).execute(&s.pool);
+        set("UPDATE clients SET auth_method = 'client_secret_jwt'")
+            .await
+            .unwrap();
+        corrupt(
+            s.client(&ClientId::from("vanban")).await.map(|_| ()),
+            "client_secret_jwt",
+        );
+        set("UPDATE clients SET auth_method = 'none', grant_types = '[\"password\"]'")
+            .await
+            .unwrap();
+        corrupt(
+            s.client(&ClientId::from("vanban")).await.map(|_| ()),
+            "password",
+        );
+        set("UPDATE factors SET kind = 'sms'").await.unwrap();
+        corrupt(s.factors(&UserId::from("u1")).await.map(|_| ()), "sms");
+        set("UPDATE users SET signature_place = 'middle'")
+            .await
+            .unwrap();
+        corrupt(
+            s.user_by_id(&UserId::from("u1")).await.map(|_| ()),
+            "middle",
+        );
+        set("UPDATE users SET signature_place = 'top-left', source = 'ad'")
+            .await
+            .unwrap();
+        corrupt(s.user_by_id(&UserId::from("u1")).await.map(|_| ()), "ad");
+    }
 }

@@ -4,6 +4,7 @@
 //! or a new enrolment meanwhile are never overwritten.
 
 use super::{Store, StoreError};
+use crate::ids::UserId;
 
 impl Store {
     /// `(kid, sealed_der)` of every signing key, retired ones included.
@@ -35,7 +36,7 @@ impl Store {
     }
 
     /// `(user_id, secret)` of every authenticator-app factor.
-    pub async fn sealed_totp_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+    pub async fn sealed_totp_secrets(&self) -> Result<Vec<(UserId, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT user_id, secret FROM factors WHERE kind = 'totp' AND secret IS NOT NULL \
              ORDER BY user_id",
@@ -48,7 +49,7 @@ impl Store {
     /// when it no longer was (re-enrolled, removed, or another node did it).
     pub async fn reseal_totp_secret(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         old: &str,
         new: &str,
     ) -> Result<bool, StoreError> {

@@ -7,11 +7,12 @@
 //! `Store::create_grant`), then every grant of those sessions, set-based.
 
 use super::{Store, StoreError};
+use crate::ids::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRow {
     pub sid: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub key_hash: String,
     pub created_at: i64,
     pub ip: Option<String>,
@@ -52,7 +53,7 @@ impl Store {
     /// The person's sessions not known to have ended, started after `since`, newest first.
     pub async fn open_sessions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         since: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
         Ok(sqlx::query_as(
@@ -97,7 +98,7 @@ impl Store {
     /// are and whether or not the session is still in the cache.
     pub async fn end_sessions_of_person(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         keep: Option<&str>,
         reason: &str,
         now: i64,

@@ -1,11 +1,13 @@
 //! People: the official e-mail, profile claims and an optional local password.
 
 use super::{Store, StoreError, conflict};
+use crate::ids::{Email, UserId};
+use crate::kinds::{SignaturePage, SignaturePlace, UserSource};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: Email,
     pub name: String,
     pub phone: Option<String>,
     pub unit: Option<String>,
@@ -18,12 +20,12 @@ pub struct User {
     pub updated_at: i64,
     /// For recovery; never used to sign in.
     pub personal_email: Option<String>,
-    /// `local`, or the directory the name and unit come from (then read-only).
-    pub source: String,
-    /// `first` or `last`: the page the signing service signs by default.
-    pub signature_page: String,
-    /// Where on that page (one of `account::PLACES`).
-    pub signature_place: String,
+    /// Local, or the directory the name and unit come from (then read-only).
+    pub source: UserSource,
+    /// The page the signing service signs by default.
+    pub signature_page: SignaturePage,
+    /// Where on that page.
+    pub signature_place: SignaturePlace,
 }
 
 /// What a person may change on their account page.
@@ -34,8 +36,8 @@ pub struct ProfileChange {
     pub unit: Option<String>,
     pub phone: Option<String>,
     pub personal_email: Option<String>,
-    pub signature_page: String,
-    pub signature_place: String,
+    pub signature_page: SignaturePage,
+    pub signature_place: SignaturePlace,
 }
 
 /// A signature image as stored: PNG bytes we encoded ourselves.
@@ -59,8 +61,8 @@ impl User {
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: Email,
     pub name: String,
     pub phone: Option<String>,
     pub unit: Option<String>,
@@ -101,7 +103,7 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("user vanished after insert".into()))
     }
 
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             columns!(),
@@ -112,7 +114,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(
             sqlx::query_as(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"))
                 .bind(id)
@@ -144,7 +146,7 @@ impl Store {
     /// Replaces the password hash (after a parameter upgrade or a reset).
     pub async fn set_password_hash(
         &self,
-        id: &str,
+        id: &UserId,
         hash: &str,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -160,7 +162,7 @@ impl Store {
     /// Disables (`Some(now)`) or enables (`None`) a person; never deletes.
     pub async fn set_user_disabled(
         &self,
-        id: &str,
+        id: &UserId,
         at: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -176,7 +178,7 @@ impl Store {
     /// Saves the account page; name and unit only when given.
     pub async fn update_profile(
         &self,
-        id: &str,
+        id: &UserId,
         c: &ProfileChange,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -188,8 +190,8 @@ impl Store {
         .bind(&c.unit)
         .bind(&c.phone)
         .bind(&c.personal_email)
-        .bind(&c.signature_page)
-        .bind(&c.signature_place)
+        .bind(c.signature_page)
+        .bind(c.signature_place)
         .bind(now)
         .bind(id)
         .execute(&self.pool)
@@ -197,7 +199,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn signature(&self, user_id: &str) -> Result<Option<Signature>, StoreError> {
+    pub async fn signature(&self, user_id: &UserId) -> Result<Option<Signature>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT image, width, height, updated_at FROM signatures WHERE user_id = $1",
         )
@@ -207,7 +209,7 @@ impl Store {
     }
 
     /// Replaces the person's signature image in one statement (never half-written).
-    pub async fn set_signature(&self, user_id: &str, s: &Signature) -> Result<(), StoreError> {
+    pub async fn set_signature(&self, user_id: &UserId, s: &Signature) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO signatures (user_id, image, width, height, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id) DO UPDATE SET image = excluded.image, width = excluded.width, \
@@ -223,7 +225,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_signature(&self, user_id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_signature(&self, user_id: &UserId) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM signatures WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.pool)
@@ -237,9 +239,9 @@ impl Store {
     /// is: the caller sees its `source` and refuses. Returns the row as it now is.
     pub async fn upsert_directory_user(
         &self,
-        new_id: &str,
+        new_id: &UserId,
         who: &connectors::Identity,
-        source: &str,
+        source: UserSource,
         now: i64,
     ) -> Result<User, StoreError> {
         sqlx::query(
@@ -260,13 +262,19 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        self.user_by_email(&who.email)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("user vanished after upsert".into()))
+        let user: Option<User> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE email = $1"
+        ))
+        .bind(&who.email)
+        .fetch_optional(&self.pool)
+        .await?;
+        user.ok_or_else(|| StoreError::Corrupt("user vanished after upsert".into()))
     }
 
     /// Everyone who came from a directory (`source`), enabled or not.
-    pub async fn directory_people(&self, source: &str) -> Result<Vec<User>, StoreError> {
+    pub async fn directory_people(&self, source: UserSource) -> Result<Vec<User>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             columns!(),
@@ -289,7 +297,7 @@ impl Store {
     pub async fn apply_directory_changes(
         &self,
         c: &DirectoryChanges,
-        source: &str,
+        source: UserSource,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -366,7 +374,7 @@ impl Store {
     /// Where the last sync of `source` stopped, and when it last read everyone.
     pub async fn directory_state(
         &self,
-        source: &str,
+        source: UserSource,
     ) -> Result<Option<(Option<String>, i64)>, StoreError> {
         Ok(
             sqlx::query_as("SELECT mark, full_at FROM directory_state WHERE source = $1")
@@ -390,11 +398,11 @@ impl Store {
 #[derive(Debug, Default)]
 pub struct DirectoryChanges {
     /// New people, with the id to give them.
-    pub add: Vec<(String, connectors::Identity)>,
+    pub add: Vec<(UserId, connectors::Identity)>,
     /// People whose details changed (or who came back): by id.
-    pub update: Vec<(String, connectors::Identity)>,
+    pub update: Vec<(UserId, connectors::Identity)>,
     /// People who left: by id.
-    pub disable: Vec<String>,
+    pub disable: Vec<UserId>,
     /// Every unit and its number of people (replaces the last sync's).
     pub units: Vec<(String, i64)>,
     /// The newest `modifyTimestamp` read: the next sync reads from there.

@@ -1,9 +1,14 @@
 //! The store suite: SQLite and PostgreSQL keep and answer the same.
 
 use idp::audit::{Event, Kind};
+use idp::ids::{ClientId, Email, UserId};
 use idp::store::{
     App, AuditEvent, DirectoryChanges, Factor, Grant, KeyRow, NewClient, NewUser, ProfileChange,
     RefreshUse, SessionRow, Signature, Store, StoreError,
+};
+
+use idp::kinds::{
+    ClientAuthMethod, FactorKind, GrantType, SignaturePage, SignaturePlace, UserSource,
 };
 
 use crate::harness::Postgres;
@@ -11,7 +16,7 @@ use crate::harness::Postgres;
 fn user(id: &str, email: &str) -> NewUser {
     NewUser {
         id: id.into(),
-        email: email.into(),
+        email: Email::parse(email).unwrap(),
         name: "Trương Thanh Tâm".into(),
         phone: Some("0888778078".into()),
         unit: Some("Sở Nội vụ".into()),
@@ -51,6 +56,11 @@ fn grant(id: &str, sid: &str) -> Grant {
 }
 
 async fn store_suite(s: &Store) {
+    let u1 = UserId::from("u1");
+    let u2 = UserId::from("u2");
+    let u3 = UserId::from("u3");
+    let vanban = ClientId::from("vanban");
+    let tamtt = Email::parse("tamtt@binhphuoc.gov.vn").unwrap();
     s.migrate().await.unwrap();
     s.migrate().await.unwrap(); // idempotent
     s.ping().await.unwrap();
@@ -70,23 +80,16 @@ async fn store_suite(s: &Store) {
             .await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(
-        s.user_by_email("tamtt@binhphuoc.gov.vn")
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        "u1"
-    );
+    assert_eq!(s.user_by_email(&tamtt).await.unwrap().unwrap().id, "u1");
     assert!(
-        s.user_by_email("nobody@binhphuoc.gov.vn")
+        s.user_by_email(&Email::parse("nobody@binhphuoc.gov.vn").unwrap())
             .await
             .unwrap()
             .is_none()
     );
-    s.set_password_hash("u1", "$argon2id$x", 200).await.unwrap();
+    s.set_password_hash(&u1, "$argon2id$x", 200).await.unwrap();
     assert_eq!(
-        s.user_by_id("u1")
+        s.user_by_id(&u1)
             .await
             .unwrap()
             .unwrap()
@@ -94,9 +97,9 @@ async fn store_suite(s: &Store) {
             .as_deref(),
         Some("$argon2id$x")
     );
-    assert!(s.set_user_disabled("u1", Some(300), 300).await.unwrap());
-    assert!(s.user_by_id("u1").await.unwrap().unwrap().is_disabled());
-    assert!(s.set_user_disabled("u1", None, 301).await.unwrap());
+    assert!(s.set_user_disabled(&u1, Some(300), 300).await.unwrap());
+    assert!(s.user_by_id(&u1).await.unwrap().unwrap().is_disabled());
+    assert!(s.set_user_disabled(&u1, None, 301).await.unwrap());
     let mut admin = user("u3", "admin@binhphuoc.gov.vn");
     admin.is_admin = true;
     s.create_user(&admin, 100).await.unwrap();
@@ -110,13 +113,13 @@ async fn store_suite(s: &Store) {
         id: "vanban".into(),
         name: "Quản lý văn bản".into(),
         secret_hash: Some("h".into()),
-        auth_method: "client_secret_basic".into(),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
         redirect_uris: vec![
             "https://vanban.gov.vn/cb".into(),
             "https://vanban.gov.vn/cb2".into(),
         ],
         post_logout_redirect_uris: vec![],
-        grant_types: vec!["authorization_code".into()],
+        grant_types: vec![GrantType::AuthorizationCode],
         backchannel_logout_uri: None,
         frontchannel_logout_uri: Some("https://vanban.gov.vn/fcl".into()),
         initiate_login_uri: Some("https://vanban.gov.vn/login".into()),
@@ -133,10 +136,13 @@ async fn store_suite(s: &Store) {
         s.create_client(&c).await,
         Err(StoreError::Conflict(_))
     ));
-    let got = s.client("vanban").await.unwrap().unwrap();
+    let got = s.client(&vanban).await.unwrap().unwrap();
     assert_eq!(got.redirect_uris, c.redirect_uris);
-    assert!(got.allows_grant("authorization_code") && !got.allows_grant("refresh_token"));
-    assert!(s.client("nobody").await.unwrap().is_none());
+    assert!(
+        got.allows_grant(GrantType::AuthorizationCode)
+            && !got.allows_grant(GrantType::RefreshToken)
+    );
+    assert!(s.client(&ClientId::from("nobody")).await.unwrap().is_none());
     assert_eq!(
         got.initiate_login_uri.as_deref(),
         Some("https://vanban.gov.vn/login")
@@ -150,7 +156,7 @@ async fn store_suite(s: &Store) {
     assert_eq!(got.allowed_resources, vec!["https://api.vanban.gov.vn/"]);
     assert!(!got.pkce_required);
     assert_eq!(
-        s.user_by_id("u1").await.unwrap().unwrap().unit.as_deref(),
+        s.user_by_id(&u1).await.unwrap().unwrap().unit.as_deref(),
         Some("Sở Nội vụ")
     );
 
@@ -181,21 +187,21 @@ async fn store_suite(s: &Store) {
             && app.visible_to(Some("Sở Tài chính"), &leaders)
     );
     assert_eq!(s.list_apps().await.unwrap().len(), 1);
-    s.record_app_use("u1", "vanban", 10).await.unwrap();
-    s.record_app_use("u1", "vanban", 20).await.unwrap();
+    s.record_app_use(&u1, "vanban", 10).await.unwrap();
+    s.record_app_use(&u1, "vanban", 20).await.unwrap();
     assert_eq!(
-        s.app_usage("u1").await.unwrap(),
+        s.app_usage(&u1).await.unwrap(),
         vec![("vanban".to_owned(), 20)]
     );
-    assert!(s.app_usage("u3").await.unwrap().is_empty());
-    s.add_to_group("lanh-dao", "u1").await.unwrap();
-    s.add_to_group("lanh-dao", "u1").await.unwrap();
-    s.add_to_group("van-thu", "u1").await.unwrap();
+    assert!(s.app_usage(&u3).await.unwrap().is_empty());
+    s.add_to_group("lanh-dao", &u1).await.unwrap();
+    s.add_to_group("lanh-dao", &u1).await.unwrap();
+    s.add_to_group("van-thu", &u1).await.unwrap();
     assert_eq!(
-        s.groups_of("u1").await.unwrap(),
+        s.groups_of(&u1).await.unwrap(),
         vec!["lanh-dao".to_owned(), "van-thu".to_owned()]
     );
-    assert!(s.groups_of("u3").await.unwrap().is_empty());
+    assert!(s.groups_of(&u3).await.unwrap().is_empty());
     assert_eq!(s.list_clients().await.unwrap().len(), 1);
 
     // Keys: one live key of each state per algorithm, rotation in order.
@@ -308,7 +314,7 @@ async fn store_suite(s: &Store) {
     }
     s.end_session_row("p3", 450).await.unwrap(); // gone from the cache, grant still live
     let ended = s
-        .end_sessions_of_person("u1", Some("p2"), "signed out", 500)
+        .end_sessions_of_person(&u1, Some("p2"), "signed out", 500)
         .await
         .unwrap();
     let mut sids: Vec<&str> = ended.sessions.iter().map(|(s, _)| s.as_str()).collect();
@@ -327,7 +333,7 @@ async fn store_suite(s: &Store) {
     );
     assert_eq!(s.grant("h2").await.unwrap().unwrap().revoked_at, None);
     let all = s
-        .end_sessions_of_person("u1", None, "password reset", 600)
+        .end_sessions_of_person(&u1, None, "password reset", 600)
         .await
         .unwrap();
     assert_eq!(all.sessions.len(), 1);
@@ -355,10 +361,7 @@ async fn store_suite(s: &Store) {
     let mut changed = AuditEvent::from(Event::new(Kind::ProfileChanged, 13));
     changed.subject = Some("tamtt@binhphuoc.gov.vn".into());
     s.record(&changed).await.unwrap();
-    let mine = s
-        .sign_in_activity("tamtt@binhphuoc.gov.vn", "u1", 10)
-        .await
-        .unwrap();
+    let mine = s.sign_in_activity(&tamtt, &"u1".into(), 10).await.unwrap();
     assert_eq!(mine, vec![e], "only the person's own sign-ins");
 
     // The account page: profile, signature, sessions.
@@ -367,11 +370,11 @@ async fn store_suite(s: &Store) {
         unit: Some("Văn phòng UBND tỉnh".into()),
         phone: Some("0912345678".into()),
         personal_email: Some("tam@gmail.com".into()),
-        signature_page: "first".into(),
-        signature_place: "top-left".into(),
+        signature_page: SignaturePage::First,
+        signature_place: SignaturePlace::TopLeft,
     };
-    s.update_profile("u1", &change, 500).await.unwrap();
-    let u = s.user_by_id("u1").await.unwrap().unwrap();
+    s.update_profile(&u1, &change, 500).await.unwrap();
+    let u = s.user_by_id(&u1).await.unwrap().unwrap();
     assert_eq!(u.name, "Trương Thanh Tâm", "no name given: unchanged");
     assert_eq!(u.unit.as_deref(), Some("Văn phòng UBND tỉnh"));
     assert_eq!(u.personal_email.as_deref(), Some("tam@gmail.com"));
@@ -379,28 +382,28 @@ async fn store_suite(s: &Store) {
         (u.signature_page.as_str(), u.signature_place.as_str()),
         ("first", "top-left")
     );
-    assert_eq!(u.source, "local");
+    assert_eq!(u.source, UserSource::Local);
     let sig = Signature {
         image: vec![0x89, b'P', b'N', b'G', 0, 255],
         width: 600,
         height: 240,
         updated_at: 500,
     };
-    s.set_signature("u1", &sig).await.unwrap();
+    s.set_signature(&u1, &sig).await.unwrap();
     let newer = Signature {
         width: 300,
         updated_at: 600,
         ..sig.clone()
     };
-    s.set_signature("u1", &newer).await.unwrap();
+    s.set_signature(&u1, &newer).await.unwrap();
     assert_eq!(
-        s.signature("u1").await.unwrap(),
+        s.signature(&u1).await.unwrap(),
         Some(newer),
         "replaced, not added"
     );
-    assert!(s.delete_signature("u1").await.unwrap());
-    assert!(!s.delete_signature("u1").await.unwrap());
-    assert_eq!(s.signature("u1").await.unwrap(), None);
+    assert!(s.delete_signature(&u1).await.unwrap());
+    assert!(!s.delete_signature(&u1).await.unwrap());
+    assert_eq!(s.signature(&u1).await.unwrap(), None);
 
     let row = |sid: &str, at: i64| SessionRow {
         sid: sid.into(),
@@ -414,7 +417,7 @@ async fn store_suite(s: &Store) {
     s.record_session(&row("s1", 1000)).await.unwrap();
     s.record_session(&row("s2", 2000)).await.unwrap();
     s.record_session(&row("s0", 10)).await.unwrap();
-    let open = s.open_sessions("u1", 500).await.unwrap();
+    let open = s.open_sessions(&u1, 500).await.unwrap();
     assert_eq!(
         open.iter().map(|r| r.sid.as_str()).collect::<Vec<_>>(),
         vec!["s2", "s1"],
@@ -422,7 +425,7 @@ async fn store_suite(s: &Store) {
     );
     s.end_session_row("s2", 2100).await.unwrap();
     assert_eq!(
-        s.open_sessions("u1", 500).await.unwrap(),
+        s.open_sessions(&u1, 500).await.unwrap(),
         vec![row("s1", 1000)]
     );
     assert_eq!(s.purge_sessions(1500).await.unwrap(), 7);
@@ -430,7 +433,7 @@ async fn store_suite(s: &Store) {
     // Second factors, recovery codes, devices.
     let totp = Factor {
         user_id: "u1".into(),
-        kind: "totp".into(),
+        kind: FactorKind::Totp,
         secret: Some("sealed".into()),
         address: None,
         last_step: 10,
@@ -438,7 +441,7 @@ async fn store_suite(s: &Store) {
     };
     s.put_factor(&totp).await.unwrap();
     let email = Factor {
-        kind: "email".into(),
+        kind: FactorKind::Email,
         secret: None,
         address: Some("tam@gmail.com".into()),
         last_step: 0,
@@ -451,51 +454,54 @@ async fn store_suite(s: &Store) {
     })
     .await
     .unwrap();
-    let f = s.factors("u1").await.unwrap();
+    let f = s.factors(&u1).await.unwrap();
     assert_eq!(f.len(), 2, "one of each kind");
     assert_eq!(f[0].secret.as_deref(), Some("sealed2"), "replaced");
-    assert!(!s.use_totp_step("u1", 10).await.unwrap(), "a step once");
-    assert!(s.use_totp_step("u1", 11).await.unwrap());
-    assert!(!s.use_totp_step("u1", 11).await.unwrap());
-    s.replace_recovery_codes("u1", &["h1".into(), "h2".into()], 5)
+    assert!(!s.use_totp_step(&u1, 10).await.unwrap(), "a step once");
+    assert!(s.use_totp_step(&u1, 11).await.unwrap());
+    assert!(!s.use_totp_step(&u1, 11).await.unwrap());
+    s.replace_recovery_codes(&u1, &["h1".into(), "h2".into()], 5)
         .await
         .unwrap();
-    assert!(s.use_recovery_code("u1", "h1", 6).await.unwrap());
-    assert!(!s.use_recovery_code("u1", "h1", 7).await.unwrap());
+    assert!(s.use_recovery_code(&u1, "h1", 6).await.unwrap());
+    assert!(!s.use_recovery_code(&u1, "h1", 7).await.unwrap());
     assert!(
-        !s.use_recovery_code("u2", "h2", 7).await.unwrap(),
+        !s.use_recovery_code(&u2, "h2", 7).await.unwrap(),
         "someone else's"
     );
-    assert_eq!(s.recovery_codes_left("u1").await.unwrap(), 1);
-    assert!(s.delete_factor("u1", "email").await.unwrap());
+    assert_eq!(s.recovery_codes_left(&u1).await.unwrap(), 1);
+    assert!(s.delete_factor(&u1, FactorKind::Email).await.unwrap());
     assert_eq!(
-        s.recovery_codes_left("u1").await.unwrap(),
+        s.recovery_codes_left(&u1).await.unwrap(),
         1,
         "a factor is left"
     );
-    assert!(s.delete_factor("u1", "totp").await.unwrap());
+    assert!(s.delete_factor(&u1, FactorKind::Totp).await.unwrap());
     assert_eq!(
-        s.recovery_codes_left("u1").await.unwrap(),
+        s.recovery_codes_left(&u1).await.unwrap(),
         0,
         "gone with the last"
     );
     s.put_factor(&totp).await.unwrap();
-    assert_eq!(s.reset_factors("u1").await.unwrap(), 1);
-    assert!(s.factors("u1").await.unwrap().is_empty());
+    assert_eq!(s.reset_factors(&u1).await.unwrap(), 1);
+    assert!(s.factors(&u1).await.unwrap().is_empty());
     assert_eq!(
-        s.touch_device("u1", "d1", 1).await.unwrap(),
+        s.touch_device(&u1, "d1", 1).await.unwrap(),
         Some(true),
         "first ever"
     );
-    assert_eq!(s.touch_device("u1", "d1", 2).await.unwrap(), None, "known");
+    assert_eq!(s.touch_device(&u1, "d1", 2).await.unwrap(), None, "known");
     assert_eq!(
-        s.touch_device("u1", "d2", 3).await.unwrap(),
+        s.touch_device(&u1, "d2", 3).await.unwrap(),
         Some(false),
         "new"
     );
 
     // The directory sync's units and mark.
-    assert_eq!(s.directory_state("ldap").await.unwrap(), None);
+    assert_eq!(
+        s.directory_state(UserSource::Directory).await.unwrap(),
+        None
+    );
     let mut c = DirectoryChanges {
         units: vec![
             ("Sở Nội vụ".into(), 3),
@@ -505,17 +511,21 @@ async fn store_suite(s: &Store) {
         full: true,
         ..DirectoryChanges::default()
     };
-    s.apply_directory_changes(&c, "ldap", 100).await.unwrap();
+    s.apply_directory_changes(&c, UserSource::Directory, 100)
+        .await
+        .unwrap();
     assert_eq!(
-        s.directory_state("ldap").await.unwrap(),
+        s.directory_state(UserSource::Directory).await.unwrap(),
         Some((Some("20261122083000Z".into()), 100))
     );
     c.units.truncate(1);
     c.mark = Some("20261122090000Z".into());
     c.full = false;
-    s.apply_directory_changes(&c, "ldap", 200).await.unwrap();
+    s.apply_directory_changes(&c, UserSource::Directory, 200)
+        .await
+        .unwrap();
     assert_eq!(
-        s.directory_state("ldap").await.unwrap(),
+        s.directory_state(UserSource::Directory).await.unwrap(),
         Some((Some("20261122090000Z".into()), 100)),
         "the last full read stays"
     );

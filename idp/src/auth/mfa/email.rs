@@ -11,6 +11,7 @@ use super::{EMAIL_CODE_MINUTES, EMAIL_CODE_TRIES, EMAIL_RESEND_SECS, MfaError};
 use crate::Idp;
 use crate::cache::{CacheBackend, keys};
 use crate::crypto::{self, CryptoError};
+use crate::ids::UserId;
 use crate::mail;
 
 #[derive(Serialize, Deserialize)]
@@ -38,7 +39,7 @@ pub enum Sent {
 /// apart from one confirming a new address.
 pub async fn send_email_code(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &Purpose<'_>,
     address: &str,
     now: i64,
@@ -85,7 +86,7 @@ pub enum CodeCheck {
 
 pub async fn check_email_code(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &Purpose<'_>,
     code: &str,
     now: i64,

@@ -11,13 +11,13 @@ use super::totp::{
     Enrolment, check_new_totp, drop_pending_totp, enrolment, pending_totp, save_totp,
 };
 use super::{
-    Answer, Attempt, EMAIL, ENROLMENT_CODE_HOURS, Input, Method, MfaError, Op, Said, Scope, Who,
-    audit,
+    Answer, Attempt, ENROLMENT_CODE_HOURS, Input, Method, MfaError, Op, Said, Scope, Who, audit,
 };
 use crate::Idp;
 use crate::audit::Kind;
 use crate::cache::keys;
 use crate::crypto;
+use crate::kinds::FactorKind;
 use crate::mail;
 use crate::portal::account::vn_time;
 use crate::store::{Factor, Store, User};
@@ -35,7 +35,7 @@ pub async fn issue_enrolment_code(
     now: i64,
 ) -> Result<(String, i64), MfaError> {
     if !store.factors(&user.id).await?.is_empty() {
-        return Err(MfaError::HasFactors(user.email.clone()));
+        return Err(MfaError::HasFactors(user.email.to_string()));
     }
     // Sixteen letters and digits (about 79 bits) in groups of four.
     let raw = crypto::random_bytes(16)?;
@@ -148,7 +148,7 @@ pub(super) async fn confirm(
     } else {
         factors
             .iter()
-            .find(|f| f.kind == EMAIL)
+            .find(|f| f.kind == FactorKind::Email)
             .and_then(|f| f.address.as_deref())
             .map(mask)
     };
@@ -310,7 +310,7 @@ pub(super) async fn enrol_op(
                     idp.store
                         .put_factor(&Factor {
                             user_id: user.id.clone(),
-                            kind: EMAIL.into(),
+                            kind: FactorKind::Email,
                             secret: None,
                             address: Some(address),
                             last_step: 0,

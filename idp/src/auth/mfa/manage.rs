@@ -10,11 +10,12 @@ use super::enrol::{Confirm, EnrolView, bootstrap_op, confirm, enrol_op, enrol_vi
 use super::recovery::{new_recovery_codes, recovery_used, use_recovery_code};
 use super::totp::check_totp;
 use super::{
-    Answer, Attempt, EMAIL, Input, MfaError, Op, Said, Scope, TOTP, Who, audit, is_fresh,
-    mark_fresh, required_for,
+    Answer, Attempt, Input, MfaError, Op, Said, Scope, Who, audit, is_fresh, mark_fresh,
+    required_for,
 };
 use crate::Idp;
 use crate::audit::Kind;
+use crate::kinds::FactorKind;
 use crate::mail;
 use crate::portal::account::vn_time;
 use crate::store::{Factor, User};
@@ -45,10 +46,10 @@ pub async fn view(
     let confirm: Option<Confirm> = confirm(idp, user, &factors, scope, now).await?;
     let enrol = enrol_view(idp, user, scope, confirm, &mut answer).await?;
     Ok(FactorsView {
-        totp: factors.iter().any(|f| f.kind == TOTP),
+        totp: factors.iter().any(|f| f.kind == FactorKind::Totp),
         email: factors
             .iter()
-            .find(|f| f.kind == EMAIL)
+            .find(|f| f.kind == FactorKind::Email)
             .and_then(|f| f.address.clone()),
         recovery_left,
         required,
@@ -72,12 +73,12 @@ async fn recheck(
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if six.len() == 6 && six.chars().all(|c| c.is_ascii_digit()) {
-        if let Some(fa) = factors.iter().find(|x| x.kind == TOTP)
+        if let Some(fa) = factors.iter().find(|x| x.kind == FactorKind::Totp)
             && check_totp(idp, user, fa, &six, now).await?
         {
             return Ok(true);
         }
-        if factors.iter().any(|x| x.kind == EMAIL) {
+        if factors.iter().any(|x| x.kind == FactorKind::Email) {
             let c = check_email_code(idp, &user.id, &Purpose::Recheck(scope), &six, now).await?;
             return Ok(matches!(c, CodeCheck::Right(_)));
         }
@@ -111,7 +112,7 @@ pub async fn manage(
         (Op::RecheckSend, _) => {
             let Some(address) = factors
                 .iter()
-                .find(|x| x.kind == EMAIL)
+                .find(|x| x.kind == FactorKind::Email)
                 .and_then(|x| x.address.clone())
             else {
                 return Ok(Answer::default());
@@ -150,18 +151,18 @@ pub async fn manage(
             ..Answer::default()
         },
         Op::RemoveTotp | Op::RemoveEmail => {
-            let (kind, removed) = if input.op == Op::RemoveTotp {
-                (TOTP, Kind::TotpRemoved)
+            let kind = if input.op == Op::RemoveTotp {
+                FactorKind::Totp
             } else {
-                (EMAIL, Kind::EmailRemoved)
+                FactorKind::Email
             };
             let last = factors.iter().all(|x| x.kind == kind);
             if last && required_for(idp, user, &[]).await? {
                 Said::StillRequired.into()
             } else {
                 if idp.store.delete_factor(&user.id, kind).await? {
-                    audit(idp, who, removed, user, None, now).await;
-                    let what: fn(&portal_ui::Texts) -> String = if kind == TOTP {
+                    audit(idp, who, Kind::factor_removed(kind), user, None, now).await;
+                    let what: fn(&portal_ui::Texts) -> String = if kind == FactorKind::Totp {
                         |t| t.notices.totp_removed.into()
                     } else {
                         |t| t.notices.email_removed.into()

@@ -17,6 +17,7 @@ use crate::Idp;
 use crate::audit::Kind;
 use crate::cache::{CacheBackend, CacheError, keys};
 use crate::crypto::CryptoError;
+use crate::ids::UserId;
 use crate::store::{Factor, StoreError, User};
 
 mod email;
@@ -41,8 +42,6 @@ pub use totp::{
 pub const ACR_PASSWORD: &str = "1";
 /// `acr` of a session that also used a second factor.
 pub const ACR_MFA: &str = "2";
-pub const TOTP: &str = "totp";
-pub const EMAIL: &str = "email";
 
 /// How long an e-mailed code lives.
 pub const EMAIL_CODE_MINUTES: u64 = 10;
@@ -275,7 +274,7 @@ pub async fn required_for(idp: &Idp, user: &User, factors: &[Factor]) -> Result<
 
 /// `true` while the person's second factors pause (for pages; a code check
 /// goes through [`reserve`]).
-pub async fn paused(idp: &Idp, user_id: &str) -> Result<bool, MfaError> {
+pub async fn paused(idp: &Idp, user_id: &UserId) -> Result<bool, MfaError> {
     let n: Option<i64> = idp.cache.get_json(&keys::mfa_failures(user_id)).await?;
     Ok(n.unwrap_or(0) >= MAX_FAILURES)
 }
@@ -287,7 +286,7 @@ pub struct Reserved(i64);
 /// Reserves one code check before it runs: the count goes up atomically
 /// (cache `INCR`), and a check beyond the limit is refused without looking at
 /// the code. `None` while the factors pause.
-pub async fn reserve(idp: &Idp, user_id: &str) -> Result<Option<Reserved>, MfaError> {
+pub async fn reserve(idp: &Idp, user_id: &UserId) -> Result<Option<Reserved>, MfaError> {
     let n = idp
         .cache
         .incr(&keys::mfa_failures(user_id), FAILURE_WINDOW)
@@ -349,7 +348,12 @@ impl Attempt {
 /// Settles a reserved check. A right code clears the count (as a right
 /// password does); a wrong one stays counted. `true` when this wrong code
 /// made the factors pause.
-pub async fn settle(idp: &Idp, user_id: &str, r: Reserved, right: bool) -> Result<bool, MfaError> {
+pub async fn settle(
+    idp: &Idp,
+    user_id: &UserId,
+    r: Reserved,
+    right: bool,
+) -> Result<bool, MfaError> {
     if right {
         idp.cache.delete(&keys::mfa_failures(user_id)).await?;
         return Ok(false);

@@ -12,8 +12,8 @@ use crate::store::NewUser;
 
 async fn person(idp: &Idp, email: &str, admin: bool) -> User {
     let u = NewUser {
-        id: crypto::random_token().unwrap(),
-        email: email.into(),
+        id: UserId::from(crypto::random_token().unwrap()),
+        email: crate::ids::Email::parse(email).unwrap(),
         name: "Trương Thanh Tâm".into(),
         phone: None,
         unit: None,

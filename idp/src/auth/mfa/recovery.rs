@@ -5,6 +5,7 @@ use super::{MfaError, RECOVERY_CODES};
 use crate::Idp;
 use crate::audit::Kind;
 use crate::crypto;
+use crate::ids::UserId;
 
 /// Letters and digits that cannot be mistaken for one another.
 pub(super) const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -12,7 +13,7 @@ pub(super) const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 /// New recovery codes (shown once); their hashes replace the old ones.
 pub async fn new_recovery_codes(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> Result<Vec<String>, MfaError> {
     let mut codes = Vec::with_capacity(RECOVERY_CODES);
@@ -43,7 +44,7 @@ pub(super) fn recovery_hash(code: &str) -> String {
 /// Spends a recovery code.
 pub async fn use_recovery_code(
     idp: &Idp,
-    user_id: &str,
+    user_id: &UserId,
     code: &str,
     now: i64,
 ) -> Result<bool, MfaError> {

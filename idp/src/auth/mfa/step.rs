@@ -14,12 +14,13 @@ use super::enrol::{EnrolView, bootstrap_op, confirm, enrol_op, enrol_view, send_
 use super::recovery::{recovery_used, use_recovery_code};
 use super::totp::check_totp;
 use super::{
-    Answer, Attempt, EMAIL, Input, Method, MfaError, Op, Said, Scope, TOTP, Who, amr_enrolled,
-    is_fresh,
+    Answer, Attempt, Input, Method, MfaError, Op, Said, Scope, Who, amr_enrolled, is_fresh,
 };
 use crate::Idp;
 use crate::cache::{CacheError, keys};
 use crate::crypto;
+use crate::ids::UserId;
+use crate::kinds::FactorKind;
 use crate::oidc::OidcError;
 use crate::portal::login::{self, Context, LoginError, LoginResult};
 use crate::store::{StoreError, User};
@@ -29,7 +30,7 @@ use crate::store::{StoreError, User};
 /// Kept in the cache under the hash of a short-lived cookie.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Half {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The pending authorization, if an app asked.
     pub req: Option<String>,
     /// The `sid` of the session to raise, for a step-up.
@@ -127,10 +128,10 @@ pub async fn view(
     let enrol = enrol_view(idp, user, scope, confirm, &mut answer).await?;
     Ok(StepView {
         client_name,
-        totp: factors.iter().any(|f| f.kind == TOTP),
+        totp: factors.iter().any(|f| f.kind == FactorKind::Totp),
         email: factors
             .iter()
-            .find(|f| f.kind == EMAIL)
+            .find(|f| f.kind == FactorKind::Email)
             .and_then(|f| f.address.as_deref())
             .map(mask),
         enrolling,
@@ -174,14 +175,14 @@ pub async fn submit(
     };
     let factors = idp.store.factors(&user.id).await?;
     let code = input.code;
-    let factor = |kind: &str| factors.iter().find(|x| x.kind == kind);
+    let factor = |kind: FactorKind| factors.iter().find(|x| x.kind == kind);
     let proven = match (input.op, attempt.as_mut()) {
-        (Op::Totp, Some(_)) => match factor(TOTP) {
+        (Op::Totp, Some(_)) => match factor(FactorKind::Totp) {
             Some(fa) if check_totp(idp, user, fa, code, now).await? => Some(Method::Totp.amr()),
             _ => None,
         },
         (Op::EmailSend, _) => {
-            let Some(address) = factor(EMAIL).and_then(|x| x.address.clone()) else {
+            let Some(address) = factor(FactorKind::Email).and_then(|x| x.address.clone()) else {
                 return Ok(StepOutcome::Again);
             };
             let answer =

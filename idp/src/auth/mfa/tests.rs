@@ -9,6 +9,7 @@ use super::recovery::recovery_hash;
 use super::totp::digits;
 use super::*;
 use crate::crypto;
+use crate::kinds::UserSource;
 use crate::store::User;
 
 #[test]
@@ -51,9 +52,9 @@ async fn parallel_code_checks_are_reserved_before_they_run() {
     let mut tasks = Vec::new();
     for _ in 0..30 {
         let idp = std::sync::Arc::clone(&idp);
-        tasks.push(tokio::spawn(
-            async move { reserve(&idp, "u1").await.unwrap() },
-        ));
+        tasks.push(tokio::spawn(async move {
+            reserve(&idp, &UserId::from("u1")).await.unwrap()
+        }));
     }
     let mut go = Vec::new();
     for t in tasks {
@@ -62,23 +63,26 @@ async fn parallel_code_checks_are_reserved_before_they_run() {
         }
     }
     assert_eq!(go.len(), 10, "ten checks, however many come at once");
-    assert!(paused(&idp, "u1").await.unwrap());
-    assert!(reserve(&idp, "u2").await.unwrap().is_some(), "per person");
+    assert!(paused(&idp, &UserId::from("u1")).await.unwrap());
+    assert!(
+        reserve(&idp, &UserId::from("u2")).await.unwrap().is_some(),
+        "per person"
+    );
     // Settled as wrong, exactly one of them (the tenth) is the one that paused.
     let mut paused_by = 0;
     for r in go {
-        if settle(&idp, "u1", r, false).await.unwrap() {
+        if settle(&idp, &UserId::from("u1"), r, false).await.unwrap() {
             paused_by += 1;
         }
     }
     assert_eq!(paused_by, 1);
     // A right code settles by clearing the count.
-    let r = reserve(&idp, "u3").await.unwrap().unwrap();
-    settle(&idp, "u3", r, true).await.unwrap();
+    let r = reserve(&idp, &UserId::from("u3")).await.unwrap().unwrap();
+    settle(&idp, &UserId::from("u3"), r, true).await.unwrap();
     for _ in 0..10 {
-        assert!(reserve(&idp, "u3").await.unwrap().is_some());
+        assert!(reserve(&idp, &UserId::from("u3")).await.unwrap().is_some());
     }
-    assert!(reserve(&idp, "u3").await.unwrap().is_none());
+    assert!(reserve(&idp, &UserId::from("u3")).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -86,7 +90,7 @@ async fn an_emailed_code_allows_five_tries_even_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let idp = std::sync::Arc::new(idp(&dir).await);
     let now = 1_000_000;
-    let key = crate::cache::keys::email_code("u1", Purpose::Login);
+    let key = crate::cache::keys::email_code(&UserId::from("u1"), Purpose::Login);
     let entry = EmailCode {
         hash: crypto::sha256_b64(b"123456"),
         address: "tam@gmail.com".into(),
@@ -101,9 +105,15 @@ async fn an_emailed_code_allows_five_tries_even_at_once() {
     for _ in 0..20 {
         let idp = std::sync::Arc::clone(&idp);
         tasks.push(tokio::spawn(async move {
-            check_email_code(&idp, "u1", &Purpose::Login, "654321", now + 5)
-                .await
-                .unwrap()
+            check_email_code(
+                &idp,
+                &UserId::from("u1"),
+                &Purpose::Login,
+                "654321",
+                now + 5,
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut wrong = 0;
@@ -116,9 +126,15 @@ async fn an_emailed_code_allows_five_tries_even_at_once() {
     }
     assert!(wrong <= 5, "{wrong} tries compared");
     assert_eq!(
-        check_email_code(&idp, "u1", &Purpose::Login, "123456", now + 6)
-            .await
-            .unwrap(),
+        check_email_code(
+            &idp,
+            &UserId::from("u1"),
+            &Purpose::Login,
+            "123456",
+            now + 6
+        )
+        .await
+        .unwrap(),
         CodeCheck::Missing,
         "void after five tries"
     );
@@ -131,13 +147,19 @@ async fn codes_and_keys_belong_to_the_browser_that_asked() {
     let now = 1_000_000;
     let (a, b) = (Scope::Half("cookie-a"), Scope::Half("cookie-b"));
     assert_eq!(
-        send_email_code(&idp, "u1", &Purpose::Enrol(a), "x@gmail.com", now)
-            .await
-            .unwrap(),
+        send_email_code(
+            &idp,
+            &UserId::from("u1"),
+            &Purpose::Enrol(a),
+            "x@gmail.com",
+            now
+        )
+        .await
+        .unwrap(),
         Sent::Sent
     );
     // Browser B has no code waiting, so A's cannot be confirmed there.
-    let key_b = crate::cache::keys::email_code("u1", Purpose::Enrol(b));
+    let key_b = crate::cache::keys::email_code(&UserId::from("u1"), Purpose::Enrol(b));
     assert!(
         idp.cache
             .get_json::<EmailCode>(&key_b)
@@ -170,7 +192,7 @@ async fn an_enrolment_code_works_once_and_not_for_long() {
     let now = crate::now();
     let user = User {
         id: "u1".into(),
-        email: "tamtt@binhphuoc.gov.vn".into(),
+        email: crate::ids::Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
         name: "Trương Thanh Tâm".into(),
         phone: None,
         unit: None,
@@ -182,9 +204,9 @@ async fn an_enrolment_code_works_once_and_not_for_long() {
         created_at: now,
         updated_at: now,
         personal_email: None,
-        source: "local".into(),
-        signature_page: "last".into(),
-        signature_place: String::new(),
+        source: UserSource::Local,
+        signature_page: crate::kinds::SignaturePage::Last,
+        signature_place: crate::kinds::SignaturePlace::BottomRight,
     };
     let (code, until) = issue_enrolment_code(&idp.store, &user, now).await.unwrap();
     assert_eq!(until, now + 24 * 3600);

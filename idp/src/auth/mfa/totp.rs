@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use totp_rs::{Builder, Totp};
 
-use super::{MfaError, Scope, TOTP};
+use super::{MfaError, Scope};
 use crate::Idp;
 use crate::cache::{CacheBackend, keys};
 use crate::crypto::{self, CryptoError, Seal};
+use crate::ids::UserId;
+use crate::kinds::FactorKind;
 use crate::store::{Factor, User};
 
 pub(super) fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, MfaError> {
@@ -22,11 +24,11 @@ pub(super) fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp,
 }
 
 /// A new authenticator key, sealed for the cache or the database.
-pub fn new_totp_secret(idp: &Idp, user_id: &str) -> Result<String, MfaError> {
+pub fn new_totp_secret(idp: &Idp, user_id: &UserId) -> Result<String, MfaError> {
     seal(idp, user_id, &crypto::random_bytes(20)?)
 }
 
-pub(super) fn seal(idp: &Idp, user_id: &str, secret: &[u8]) -> Result<String, MfaError> {
+pub(super) fn seal(idp: &Idp, user_id: &UserId, secret: &[u8]) -> Result<String, MfaError> {
     let aad = format!("totp:{user_id}");
     Ok(crypto::b64(&idp.master.seal(
         Seal::TotpSecret,
@@ -35,7 +37,7 @@ pub(super) fn seal(idp: &Idp, user_id: &str, secret: &[u8]) -> Result<String, Mf
     )?))
 }
 
-pub(super) fn open(idp: &Idp, user_id: &str, sealed: &str) -> Result<Vec<u8>, MfaError> {
+pub(super) fn open(idp: &Idp, user_id: &UserId, sealed: &str) -> Result<Vec<u8>, MfaError> {
     let aad = format!("totp:{user_id}");
     let bytes = crypto::b64_decode(sealed).ok_or(CryptoError::Decrypt)?;
     Ok(idp.master.open(Seal::TotpSecret, aad.as_bytes(), &bytes)?)
@@ -118,7 +120,7 @@ pub async fn save_totp(
     idp.store
         .put_factor(&Factor {
             user_id: user.id.clone(),
-            kind: TOTP.into(),
+            kind: FactorKind::Totp,
             secret: Some(sealed.to_owned()),
             address: None,
             last_step: i64::try_from(step).unwrap_or(i64::MAX),

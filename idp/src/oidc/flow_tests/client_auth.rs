@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::jose::{Alg, SigningKey};
+use crate::kinds::ClientAuthMethod;
 use crate::oidc::OidcError;
 use crate::oidc::client_auth::{JWT_BEARER, Presented, authenticate};
 use crate::testing::TestIdp;
@@ -16,8 +17,12 @@ fn refused(r: &Result<crate::store::Client, OidcError>) -> bool {
 #[tokio::test]
 async fn secrets_by_the_registered_method_only() {
     let t = TestIdp::new().await;
-    let basic = t.add_client("vanban", "client_secret_basic", |_| {}).await;
-    let post = t.add_client("lich", "client_secret_post", |_| {}).await;
+    let basic = t
+        .add_client("vanban", ClientAuthMethod::ClientSecretBasic, |_| {})
+        .await;
+    let post = t
+        .add_client("lich", ClientAuthMethod::ClientSecretPost, |_| {})
+        .await;
     let now = t.now();
     let by_basic = |id: &str, s: &str| Presented {
         basic: Some((id.into(), s.into())),
@@ -68,7 +73,7 @@ async fn a_private_key_jwt_assertion_is_for_us_short_lived_and_used_once() {
     let t = TestIdp::new().await;
     let (key, _) = SigningKey::generate("app-key".into(), Alg::ES256).unwrap();
     let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
-    t.add_client("vanban", "private_key_jwt", |c| {
+    t.add_client("vanban", ClientAuthMethod::PrivateKeyJwt, |c| {
         c.secret_hash = None;
         c.jwks = Some(jwks);
     })

@@ -11,6 +11,8 @@ use super::OidcError;
 use super::authorize::{AuthorizeRequest, Step, start};
 use super::token::{TokenRequest, TokenResponse, exchange};
 use crate::auth::session::SsoSession;
+use crate::ids::UserId;
+use crate::kinds::ClientAuthMethod;
 use crate::testing::{TestIdp, param, pkce};
 
 /// A code-flow request for `client` with an S256 challenge.
@@ -78,7 +80,9 @@ async fn refresh(
 async fn signed_in(client: &str) -> (TestIdp, SsoSession, String, String) {
     let t = TestIdp::new().await;
     let user = t.add_person("tamtt").await;
-    let secret = t.add_client(client, "client_secret_basic", |_| {}).await;
-    let (cookie, sess) = t.sign_in(&user).await;
+    let secret = t
+        .add_client(client, ClientAuthMethod::ClientSecretBasic, |_| {})
+        .await;
+    let (cookie, sess) = t.sign_in(&UserId::from(user.as_str())).await;
     (t, sess, secret, cookie)
 }

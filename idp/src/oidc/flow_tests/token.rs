@@ -3,6 +3,7 @@
 //! no sleep); refresh tokens rotate, and a reused one revokes the family.
 
 use super::{code, redeem, refresh, signed_in};
+use crate::kinds::ClientAuthMethod;
 use crate::oidc::OidcError;
 
 #[tokio::test]
@@ -49,7 +50,7 @@ async fn a_code_expires_with_the_clock() {
 async fn a_code_needs_its_verifier_and_its_own_client() {
     let (t, sess, secret, _) = signed_in("vanban").await;
     let other = t
-        .add_client("lichcongtac", "client_secret_basic", |_| {})
+        .add_client("lichcongtac", ClientAuthMethod::ClientSecretBasic, |_| {})
         .await;
     let (code1, verifier) = code(&t, "vanban", &sess).await;
     let wrong = redeem(&t, "vanban", &secret, &code1, &"x".repeat(64)).await;
