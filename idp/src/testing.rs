@@ -19,6 +19,15 @@ use crate::store::{NewClient, NewUser, SessionRow};
 /// depends on the day the test runs.
 pub const START: i64 = 1_793_491_200;
 
+/// A store alone: SQLite in a temporary directory, migrated.
+pub async fn test_store() -> (crate::store::Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/test.db", dir.path().display());
+    let store = crate::store::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
 pub struct TestIdp {
     pub idp: Idp,
     now: AtomicI64,

@@ -72,16 +72,8 @@ pub fn check_redirect_uri(uri: &str, insecure_http: bool) -> Result<(), String> 
     }
 }
 
-/// A store for unit tests: SQLite in a temporary directory, migrated.
 #[cfg(test)]
-pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}/admin.db", dir.path().display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    (store, dir)
-}
+pub(crate) use crate::testing::test_store;
 
 #[cfg(test)]
 mod tests {

@@ -247,11 +247,7 @@ mod tests {
     /// is gone from the JWKS, and the next rotation retires it.
     #[tokio::test]
     async fn two_rotations_keep_live_tokens_verifiable_until_they_expire() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}/keys.db", dir.path().display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, _dir) = crate::testing::test_store().await;
         let master = Arc::new(MasterKey::from_bytes(&[7; 32]).unwrap());
         let retain = 660;
         let t0 = 1_000_000;

@@ -172,11 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stored_value_outside_its_vocabulary_is_a_corrupt_row_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::connect(&format!("sqlite://{}/kinds.db", dir.path().display()))
-            .await
-            .unwrap();
-        s.migrate().await.unwrap();
+        let (s, _dir) = crate::testing::test_store().await;
         let user = NewUser {
             id: "u1".into(),
             email: Email::parse("tamtt@binhphuoc.gov.vn").unwrap(),
