@@ -10,6 +10,7 @@ use portal_ui::pages::{Chrome, ErrorPage};
 use portal_ui::{Lang, Template, Texts};
 use serde_json::json;
 
+use crate::auth::mfa::MfaError;
 use crate::oidc::OidcError;
 use crate::refusal::Refusal;
 
@@ -18,10 +19,12 @@ pub fn oauth(e: &OidcError, request_id: &str) -> Response {
     let status = match e {
         OidcError::InvalidClient { .. } | OidcError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
         OidcError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        OidcError::Mfa(MfaError::Crypto(_) | MfaError::Totp(_))
+        | OidcError::Crypto(_)
+        | OidcError::Jose(_) => StatusCode::INTERNAL_SERVER_ERROR,
         OidcError::Store(_) | OidcError::Cache(_) | OidcError::Session(_) | OidcError::Mfa(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
-        OidcError::Crypto(_) | OidcError::Jose(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
     let code = match status {
@@ -141,4 +144,21 @@ pub fn json_bytes(body: bytes::Bytes, cache: &'static str) -> Response {
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::CacheError;
+    use crate::crypto::CryptoError;
+
+    /// A failure of our own is a 500; only a store or cache that does not
+    /// answer is "try again later".
+    #[test]
+    fn a_second_factor_failure_keeps_its_status() {
+        let own = OidcError::Mfa(MfaError::Crypto(CryptoError::Random));
+        assert_eq!(oauth(&own, "r").status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let down = OidcError::Mfa(MfaError::Cache(CacheError::Decode("x".into())));
+        assert_eq!(oauth(&down, "r").status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }
