@@ -45,18 +45,32 @@ impl Store {
         Ok(())
     }
 
-    /// Removes one factor; with the last one go the recovery codes.
+    /// Removes one factor; with the last one go the recovery codes. With
+    /// `keep_one` (a person who must keep a factor) only while another kind
+    /// remains: `false` when nothing was removed.
     pub async fn delete_factor(
         &self,
         user_id: &UserId,
         kind: FactorKind,
+        keep_one: bool,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("DELETE FROM factors WHERE user_id = $1 AND kind = $2")
+        // Locks the person's row (PostgreSQL) or the database (SQLite) first, so
+        // two removals of different factors cannot each see the other's factor
+        // still there and leave none.
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
             .bind(user_id)
-            .bind(kind)
             .execute(&mut *tx)
             .await?;
+        let r = sqlx::query(
+            "DELETE FROM factors WHERE user_id = $1 AND kind = $2 \
+             AND ($3 = 0 OR EXISTS (SELECT 1 FROM factors o WHERE o.user_id = $1 AND o.kind <> $2))",
+        )
+        .bind(user_id)
+        .bind(kind)
+        .bind(i64::from(keep_one))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM recovery_codes WHERE user_id = $1 \
              AND NOT EXISTS (SELECT 1 FROM factors WHERE user_id = $1)",

@@ -470,18 +470,42 @@ async fn store_suite(s: &Store) {
         "someone else's"
     );
     assert_eq!(s.recovery_codes_left(&u1).await.unwrap(), 1);
-    assert!(s.delete_factor(&u1, FactorKind::Email).await.unwrap());
+    assert!(
+        s.delete_factor(&u1, FactorKind::Email, false)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         s.recovery_codes_left(&u1).await.unwrap(),
         1,
         "a factor is left"
     );
-    assert!(s.delete_factor(&u1, FactorKind::Totp).await.unwrap());
+    assert!(s.delete_factor(&u1, FactorKind::Totp, false).await.unwrap());
     assert_eq!(
         s.recovery_codes_left(&u1).await.unwrap(),
         0,
         "gone with the last"
     );
+    // A person who must keep a factor: a removal only while another kind
+    // remains, also when two removals run at once.
+    s.put_factor(&totp).await.unwrap();
+    s.put_factor(&email).await.unwrap();
+    let (a, b) = tokio::join!(
+        s.delete_factor(&u1, FactorKind::Totp, true),
+        s.delete_factor(&u1, FactorKind::Email, true)
+    );
+    assert_eq!(
+        u8::from(a.unwrap()) + u8::from(b.unwrap()),
+        1,
+        "one of two parallel removals"
+    );
+    let left = s.factors(&u1).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(
+        !s.delete_factor(&u1, left[0].kind, true).await.unwrap(),
+        "the last one stays"
+    );
+    s.reset_factors(&u1).await.unwrap();
     s.put_factor(&totp).await.unwrap();
     assert_eq!(s.reset_factors(&u1).await.unwrap(), 1);
     assert!(s.factors(&u1).await.unwrap().is_empty());

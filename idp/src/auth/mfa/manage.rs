@@ -156,11 +156,18 @@ pub async fn manage(
             } else {
                 FactorKind::Email
             };
+            let required = required_for(idp, user, &[]).await?;
             let last = factors.iter().all(|x| x.kind == kind);
-            if last && required_for(idp, user, &[]).await? {
+            if last && required {
                 Said::StillRequired.into()
             } else {
-                if idp.store.delete_factor(&user.id, kind).await? {
+                // Checked again in the removal itself: a parallel removal of the
+                // other factor may have come first.
+                let removed = idp.store.delete_factor(&user.id, kind, required).await?;
+                if !removed && required && factors.iter().any(|x| x.kind == kind) {
+                    return Ok(Said::StillRequired.into());
+                }
+                if removed {
                     audit(idp, who, Kind::factor_removed(kind), user, None, now).await;
                     let what: fn(&portal_ui::Texts) -> String = if kind == FactorKind::Totp {
                         |t| t.notices.totp_removed.into()
