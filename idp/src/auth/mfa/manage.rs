@@ -100,11 +100,27 @@ pub async fn manage(
     input: Input<'_>,
     now: i64,
 ) -> Result<Answer, MfaError> {
-    let scope = Scope::Session(sid);
     let mut attempt = match Attempt::begin(idp, user, input.op).await? {
         Ok(a) => a,
         Err(said) => return Ok(said.into()),
     };
+    let answer = run(idp, who, user, sid, input, &mut attempt, now).await;
+    if let Some(a) = attempt {
+        a.unused(idp, user).await?;
+    }
+    answer
+}
+
+async fn run(
+    idp: &Idp,
+    who: &Who,
+    user: &User,
+    sid: &str,
+    input: Input<'_>,
+    attempt: &mut Option<Attempt>,
+    now: i64,
+) -> Result<Answer, MfaError> {
+    let scope = Scope::Session(sid);
     let factors = idp.store.factors(&user.id).await?;
     // The proof a change needs: a current factor re-checked here, or the
     // out-of-band bootstrap for a person with none yet.
@@ -135,14 +151,14 @@ pub async fn manage(
         _ => {}
     }
     if factors.is_empty()
-        && let Some(answer) = bootstrap_op(idp, who, user, scope, input, &mut attempt, now).await?
+        && let Some(answer) = bootstrap_op(idp, who, user, scope, input, attempt, now).await?
     {
         return Ok(answer);
     }
     if !is_fresh(idp, scope, now).await? {
         return Ok(Said::ConfirmFirst.into());
     }
-    if let Some((answer, _)) = enrol_op(idp, who, user, scope, input, &mut attempt, now).await? {
+    if let Some((answer, _)) = enrol_op(idp, who, user, scope, input, attempt, now).await? {
         return Ok(answer);
     }
     Ok(match input.op {

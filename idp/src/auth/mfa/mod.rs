@@ -318,6 +318,15 @@ impl Attempt {
         Ok(Ok(None))
     }
 
+    /// Gives back a reservation no code was compared against (an op that did
+    /// not apply, or a failure before the check): only a code looked at counts.
+    async fn unused(self, idp: &Idp, user: &User) -> Result<(), MfaError> {
+        if self.0.is_some() {
+            idp.cache.decr(&keys::mfa_failures(&user.id)).await?;
+        }
+        Ok(())
+    }
+
     async fn right(&mut self, idp: &Idp, user: &User) -> Result<(), MfaError> {
         if let Some(r) = self.0.take() {
             settle(idp, &user.id, r, true).await?;

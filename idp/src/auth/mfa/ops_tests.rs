@@ -217,3 +217,54 @@ async fn the_second_step_counts_wrong_codes_pauses_and_finishes_once() {
     );
     assert!(matches!(out.await.unwrap(), StepOutcome::Expired), "once");
 }
+
+/// An op that checks a code but does not apply (enrolment for a person who
+/// has a factor, a change before the confirmation) gives its reservation
+/// back: posting it again and again does not pause the person's factors.
+#[tokio::test]
+async fn ops_that_do_not_apply_count_no_wrong_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let idp = idp(&dir).await;
+    let user = person(&idp, "tamtt@binhphuoc.gov.vn", false).await;
+    let now = crate::now();
+    let sealed = new_totp_secret(&idp, &user.id).unwrap();
+    save_totp(&idp, &user, &sealed, 1, now).await.unwrap();
+    let mut half = Half {
+        user_id: user.id.clone(),
+        req: None,
+        step_up: None,
+        passed: None,
+        created_at: now,
+    };
+    let token = half.save(&idp).await.unwrap();
+    let w = who();
+    for _ in 0..2 * MAX_FAILURES {
+        for op in [Op::EnrolTotp, Op::EnrolEmail, Op::Bootstrap] {
+            let out = step::submit(
+                &idp,
+                &token,
+                &mut half,
+                &user,
+                input(op, "123456"),
+                context(),
+                now,
+            );
+            assert!(matches!(out.await.unwrap(), StepOutcome::Again), "{op:?}");
+            // Not confirmed in this session: the change is refused before any code.
+            let a = manage(&idp, &w, &user, "sid-2", input(op, "123456"), now);
+            assert_ne!(a.await.unwrap().said, Said::Paused, "{op:?}");
+        }
+    }
+    assert!(!paused(&idp, &user.id).await.unwrap());
+    let right = code_of(&idp, &user, &sealed, now);
+    let out = step::submit(
+        &idp,
+        &token,
+        &mut half,
+        &user,
+        input(Op::Totp, &right),
+        context(),
+        now,
+    );
+    assert!(matches!(out.await.unwrap(), StepOutcome::Finished(_)));
+}

@@ -162,93 +162,102 @@ pub async fn submit(
     c: Context<'_>,
     now: i64,
 ) -> Result<StepOutcome, StepError> {
-    let who = Who {
-        ip: c.ip.clone(),
-        request_id: c.request_id.clone(),
-    };
-    let scope = Scope::Half(token);
     // A code check holds its place in the count before the code is looked
     // at, so parallel guesses cannot all be checked.
     let mut attempt = match Attempt::begin(idp, user, input.op).await? {
         Ok(a) => a,
         Err(said) => return Ok(StepOutcome::Page(said.into())),
     };
-    let factors = idp.store.factors(&user.id).await?;
-    let code = input.code;
-    let factor = |kind: FactorKind| factors.iter().find(|x| x.kind == kind);
-    let proven = match (input.op, attempt.as_mut()) {
-        (Op::Totp, Some(_)) => match factor(FactorKind::Totp) {
-            Some(fa) if check_totp(idp, user, fa, code, now).await? => Some(Method::Totp.amr()),
-            _ => None,
-        },
-        (Op::EmailSend, _) => {
-            let Some(address) = factor(FactorKind::Email).and_then(|x| x.address.clone()) else {
-                return Ok(StepOutcome::Again);
-            };
-            let answer =
-                send_code(idp, user, &Purpose::Login, &address, &mask(&address), now).await?;
-            return Ok(StepOutcome::Page(answer));
-        }
-        (Op::Email, Some(_)) => {
-            match check_email_code(idp, &user.id, &Purpose::Login, code, now).await? {
-                CodeCheck::Right(_) => Some(Method::Email.amr()),
-                CodeCheck::Wrong | CodeCheck::Missing => None,
-            }
-        }
-        (Op::Recovery, Some(_)) => {
-            if use_recovery_code(idp, &user.id, code, now).await? {
-                recovery_used(idp, &who, user, now).await?;
-                Some(Method::Recovery.amr())
-            } else {
-                None
-            }
-        }
-        (Op::Done, _) => half.passed.clone(),
-        // Enrolment is for people without any factor yet.
-        _ if !factors.is_empty() => return Ok(StepOutcome::Again),
-        _ => {
-            if let Some(answer) =
-                bootstrap_op(idp, &who, user, scope, input, &mut attempt, now).await?
-            {
+    let outcome: Result<StepOutcome, StepError> = async {
+        let attempt = &mut attempt;
+        let who = Who {
+            ip: c.ip.clone(),
+            request_id: c.request_id.clone(),
+        };
+        let scope = Scope::Half(token);
+        let factors = idp.store.factors(&user.id).await?;
+        let code = input.code;
+        let factor = |kind: FactorKind| factors.iter().find(|x| x.kind == kind);
+        let proven = match (input.op, attempt.as_mut()) {
+            (Op::Totp, Some(_)) => match factor(FactorKind::Totp) {
+                Some(fa) if check_totp(idp, user, fa, code, now).await? => Some(Method::Totp.amr()),
+                _ => None,
+            },
+            (Op::EmailSend, _) => {
+                let Some(address) = factor(FactorKind::Email).and_then(|x| x.address.clone())
+                else {
+                    return Ok(StepOutcome::Again);
+                };
+                let answer =
+                    send_code(idp, user, &Purpose::Login, &address, &mask(&address), now).await?;
                 return Ok(StepOutcome::Page(answer));
             }
-            // The first factor only after the out-of-band bootstrap: the
-            // password alone binds nothing.
-            if !is_fresh(idp, scope, now).await? {
-                return Ok(StepOutcome::Page(Said::ConfirmFirst.into()));
+            (Op::Email, Some(_)) => {
+                match check_email_code(idp, &user.id, &Purpose::Login, code, now).await? {
+                    CodeCheck::Right(_) => Some(Method::Email.amr()),
+                    CodeCheck::Wrong | CodeCheck::Missing => None,
+                }
             }
-            return Ok(
-                match enrol_op(idp, &who, user, scope, input, &mut attempt, now).await? {
-                    Some((answer, Some(_))) => {
-                        // Enrolled in this sign-in: it proves the bootstrap, not a
-                        // factor the person already held, so acr stays 1.
-                        let amr = amr_enrolled();
-                        if answer.recovery_codes.is_empty() {
-                            // No new codes to show: on to the app.
-                            return finish(idp, token, half, amr, c, now).await;
+            (Op::Recovery, Some(_)) => {
+                if use_recovery_code(idp, &user.id, code, now).await? {
+                    recovery_used(idp, &who, user, now).await?;
+                    Some(Method::Recovery.amr())
+                } else {
+                    None
+                }
+            }
+            (Op::Done, _) => half.passed.clone(),
+            // Enrolment is for people without any factor yet.
+            _ if !factors.is_empty() => return Ok(StepOutcome::Again),
+            _ => {
+                if let Some(answer) =
+                    bootstrap_op(idp, &who, user, scope, input, attempt, now).await?
+                {
+                    return Ok(StepOutcome::Page(answer));
+                }
+                // The first factor only after the out-of-band bootstrap: the
+                // password alone binds nothing.
+                if !is_fresh(idp, scope, now).await? {
+                    return Ok(StepOutcome::Page(Said::ConfirmFirst.into()));
+                }
+                return Ok(
+                    match enrol_op(idp, &who, user, scope, input, attempt, now).await? {
+                        Some((answer, Some(_))) => {
+                            // Enrolled in this sign-in: it proves the bootstrap, not a
+                            // factor the person already held, so acr stays 1.
+                            let amr = amr_enrolled();
+                            if answer.recovery_codes.is_empty() {
+                                // No new codes to show: on to the app.
+                                return finish(idp, token, half, amr, c, now).await;
+                            }
+                            // The codes first; "continue" finishes.
+                            half.passed = Some(amr);
+                            half.update(idp, token).await?;
+                            StepOutcome::Page(answer)
                         }
-                        // The codes first; "continue" finishes.
-                        half.passed = Some(amr);
-                        half.update(idp, token).await?;
-                        StepOutcome::Page(answer)
-                    }
-                    Some((answer, None)) => StepOutcome::Page(answer),
-                    None => StepOutcome::Again,
-                },
-            );
+                        Some((answer, None)) => StepOutcome::Page(answer),
+                        None => StepOutcome::Again,
+                    },
+                );
+            }
+        };
+        match (proven, attempt.as_mut()) {
+            (Some(amr), Some(a)) => {
+                a.right(idp, user).await?;
+                finish(idp, token, half, amr, c, now).await
+            }
+            (Some(amr), None) => finish(idp, token, half, amr, c, now).await,
+            (None, Some(a)) => Ok(StepOutcome::Page(
+                a.wrong(idp, &who, user, input.op.name(), now).await,
+            )),
+            (None, None) => Ok(StepOutcome::Again),
         }
-    };
-    match (proven, attempt) {
-        (Some(amr), Some(mut a)) => {
-            a.right(idp, user).await?;
-            finish(idp, token, half, amr, c, now).await
-        }
-        (Some(amr), None) => finish(idp, token, half, amr, c, now).await,
-        (None, Some(mut a)) => Ok(StepOutcome::Page(
-            a.wrong(idp, &who, user, input.op.name(), now).await,
-        )),
-        (None, None) => Ok(StepOutcome::Again),
     }
+    .await;
+    if let Some(a) = attempt {
+        a.unused(idp, user).await?;
+    }
+    outcome
 }
 
 /// The second factor is proven: sign in, or raise the session.
