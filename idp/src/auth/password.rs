@@ -201,10 +201,12 @@ impl Hasher {
         // combining marks) matches its composed hash. A hash made before
         // passwords were normalised may hold the decomposed form: that one is
         // tried second and upgraded. Unknown accounts pay the same second try.
+        // The second try is counted in `/metrics` like the first: the work a
+        // request costs stays visible.
         let raw = (normal != password).then_some(password);
         tokio::task::spawn_blocking(move || match hash {
             Some(h) => match (me.check_now(&h, &normal), raw) {
-                (Check::Mismatch, Some(raw)) => match me.check_now(&h, &raw) {
+                (Check::Mismatch, Some(raw)) => match me.counted().check_now(&h, &raw) {
                     Check::Match { .. } => Check::Match { needs_rehash: true },
                     Check::Mismatch => Check::Mismatch,
                 },
@@ -213,13 +215,19 @@ impl Hasher {
             None => {
                 let _ = me.check_now(&me.dummy, &normal);
                 if let Some(raw) = raw {
-                    let _ = me.check_now(&me.dummy, &raw);
+                    let _ = me.counted().check_now(&me.dummy, &raw);
                 }
                 Check::Mismatch
             }
         })
         .await
         .map_err(|_| PasswordError::Task)
+    }
+
+    /// Counts one more hash in `/metrics`.
+    fn counted(&self) -> &Hasher {
+        self.checks.inc();
+        self
     }
 
     /// The count of password checks (shared with every clone).
@@ -297,6 +305,18 @@ mod tests {
             h.check(Some(hash), "Mệt-khó-2025".into()).await.unwrap(),
             Check::Mismatch
         );
+        // Every hash run is in the metric: a decomposed wrong password, and an
+        // unknown account typed decomposed, cost two.
+        let before = h.checks().get();
+        h.check(
+            Some(h.hash_now(composed).unwrap()),
+            "Mo\u{302}t-2025".into(),
+        )
+        .await
+        .unwrap();
+        h.check(None, "Mo\u{302}t-2025".into()).await.unwrap();
+        h.check(None, "Một-2025".into()).await.unwrap();
+        assert_eq!(h.checks().get() - before, 5);
     }
 
     #[tokio::test]
