@@ -3,14 +3,16 @@
 //! default or a test; it passes the same conformance suite as LDAP.
 //!
 //! Addresses are normalised as the LDAP directory normalises `mail` (trimmed,
-//! NFC, lower case). Every check does the same work whatever the account: a
-//! password is always compared, against a stand-in when there is no entry,
-//! and plain passwords are compared in constant time.
+//! NFC, lower case). Every check does the same work whatever the account:
+//! one argon2 verification (against the entry's hash, or against a stand-in
+//! hash for an unknown account and for a plain password, which is then
+//! compared in constant time), off the async threads.
 
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use argon2::password_hash::PasswordHash;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
@@ -36,22 +38,49 @@ impl std::fmt::Debug for Password {
     }
 }
 
-impl Password {
-    fn matches(&self, typed: &str) -> bool {
-        match self {
-            Password::Argon2(phc) => PasswordHash::new(phc).is_ok_and(|h| {
+/// Verifies `typed` against an argon2 PHC string (counted in `runs`); a
+/// string that is not one matches nothing.
+fn argon2_matches(runs: &AtomicU64, phc: &str, typed: &str) -> bool {
+    runs.fetch_add(1, Ordering::Relaxed);
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(typed.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The hash verified when there is no entry's hash to verify (an unknown
+/// account, a plain password), so every check costs one argon2 run. Made once,
+/// with the default parameters of the hashes this directory is given.
+fn stand_in() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        SaltString::from_b64("c3RhbmQtaW4tc2FsdA")
+            .ok()
+            .and_then(|salt| {
                 Argon2::default()
-                    .verify_password(typed.as_bytes(), &h)
-                    .is_ok()
-            }),
-            Password::Plain(p) => bool::from(p.as_bytes().ct_eq(typed.as_bytes())),
+                    .hash_password(b"no password is this one", &salt)
+                    .ok()
+                    .map(|h| h.to_string())
+            })
+            .unwrap_or_default()
+    })
+}
+
+impl Password {
+    /// One argon2 verification whatever the password's form.
+    fn matches(&self, runs: &AtomicU64, typed: &str) -> bool {
+        match self {
+            Password::Argon2(phc) => argon2_matches(runs, phc, typed),
+            Password::Plain(p) => {
+                let _ = argon2_matches(runs, stand_in(), typed);
+                // Plain passwords are for tests and demos; only their length
+                // can show in the time taken.
+                bool::from(p.as_bytes().ct_eq(typed.as_bytes()))
+            }
         }
     }
 }
-
-/// What a check of an account with no entry compares against: never matches
-/// a password (`authenticate` refuses the empty one first).
-const STAND_IN: &str = "";
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -64,6 +93,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
     people: RwLock<BTreeMap<String, Entry>>,
+    /// argon2 verifications done, to show every check costs one.
+    hashes: Arc<AtomicU64>,
 }
 
 /// An address as the directory keys it: trimmed, NFC, lower case.
@@ -107,6 +138,11 @@ impl MemoryDirectory {
         self.write().remove(&normalise_mail(email)).is_some()
     }
 
+    /// The argon2 verifications done so far.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Entry>> {
         // A panic while holding the lock leaves the map whole: keep using it.
         self.people.write().unwrap_or_else(|e| e.into_inner())
@@ -126,11 +162,19 @@ impl Directory for MemoryDirectory {
         // The account looked up is the account signed in: an address that is
         // not already normalised names no entry, as with LDAP.
         let entry = self.read().get(email).cloned();
-        let (stored, entry) = match entry {
-            Some(e) => (e.password.clone(), Some(e)),
-            None => (Password::Plain(STAND_IN.to_owned()), None),
-        };
-        let matches = stored.matches(password);
+        let stored = entry.as_ref().map(|e| e.password.clone());
+        let typed = password.to_owned();
+        let hashes = Arc::clone(&self.hashes);
+        // argon2 takes tens of milliseconds: not on an async worker thread.
+        let matches = tokio::task::spawn_blocking(move || match stored {
+            Some(p) => p.matches(&hashes, &typed),
+            None => {
+                let _ = argon2_matches(&hashes, stand_in(), &typed);
+                false
+            }
+        })
+        .await
+        .map_err(|e| DirectoryError::Other(format!("password check: {e}")))?;
         Ok(match entry {
             // The empty password is refused, as LDAP refuses it (an empty
             // bind would be unauthenticated, RFC 4513 §5.1.2).
@@ -153,8 +197,6 @@ impl Directory for MemoryDirectory {
 
 #[cfg(test)]
 mod tests {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-
     use super::*;
 
     fn person(email: &str) -> Identity {
@@ -208,6 +250,31 @@ mod tests {
         );
         assert!(d.list_people().await.unwrap().is_empty());
         assert!(d.remove("a@x.vn") && !d.remove("a@x.vn"));
+    }
+
+    #[tokio::test]
+    async fn every_check_costs_one_argon2_run() {
+        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+        let phc = Argon2::default()
+            .hash_password(b"long enough", &salt)
+            .unwrap()
+            .to_string();
+        let d = MemoryDirectory::new();
+        d.insert(person("a@x.vn"), Password::Argon2(phc));
+        d.insert(person("b@x.vn"), Password::Plain("long enough".into()));
+        for (account, typed) in [
+            ("a@x.vn", "long enough"),
+            ("a@x.vn", "wrong"),
+            ("b@x.vn", "long enough"),
+            ("b@x.vn", "wrong"),
+            ("nobody@x.vn", "long enough"),
+        ] {
+            let before = d.hashes();
+            d.authenticate(account, typed).await.unwrap();
+            assert_eq!(d.hashes() - before, 1, "{account} {typed}");
+        }
+        assert!(!stand_in().is_empty(), "the stand-in is a real hash");
+        assert!(PasswordHash::new(stand_in()).is_ok());
     }
 
     #[test]
