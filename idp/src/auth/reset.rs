@@ -76,12 +76,12 @@ pub enum Forgot {
 /// The "forgot your password" form: the same answer and the same work for
 /// every account ([`request`]); a failure to queue is said as "sent" like
 /// every other case, and the admin reads the log.
-pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
+pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker, now: i64) -> Forgot {
     if idp.mailer.is_none() {
         return Forgot::NoMail;
     }
     let request_id = asker.request_id.clone();
-    if let Err(e) = request(idp, typed, asker).await {
+    if let Err(e) = request(idp, typed, asker, now).await {
         tracing::error!(request_id = %request_id, error = %e, "password reset not queued");
     }
     Forgot::Sent
@@ -90,7 +90,12 @@ pub async fn forgot(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Forgot {
 /// "Forgot your password" for whatever was typed: counted, then handed to
 /// the background. Returns once the request is queued; the caller answers
 /// the same page in every case.
-pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), ResetError> {
+pub async fn request(
+    idp: &Arc<Idp>,
+    typed: &str,
+    asker: Asker,
+    now: i64,
+) -> Result<(), ResetError> {
     let account = account::normalize(typed, idp.config.email_domain.as_deref())
         .map_or_else(|_| typed.trim().to_lowercase(), String::from);
     let account: String = account.chars().take(320).collect();
@@ -103,7 +108,7 @@ pub async fn request(idp: &Arc<Idp>, typed: &str, asker: Asker) -> Result<(), Re
     }
     let idp = Arc::clone(idp);
     tokio::spawn(async move {
-        if let Err(e) = send(&idp, &account, &asker, crate::now()).await {
+        if let Err(e) = send(&idp, &account, &asker, now).await {
             tracing::error!(request_id = %asker.request_id, error = %e, "password reset not sent");
         }
     });

@@ -113,7 +113,7 @@ pub async fn forgot_post(
     }
     let typed = f.account.unwrap_or_default();
     // The same answer and work for every account (see auth::reset).
-    match reset::forgot(&idp, &typed, asker(&ctx)).await {
+    match reset::forgot(&idp, &typed, asker(&ctx), crate::now()).await {
         Forgot::Sent => show(&idp, &ctx, "sent", String::new(), None),
         Forgot::NoMail => show(
             &idp,
