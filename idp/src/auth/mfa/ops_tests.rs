@@ -122,22 +122,29 @@ fn context() -> Context<'static> {
     }
 }
 
-#[tokio::test]
-async fn the_second_step_counts_wrong_codes_pauses_and_finishes_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let idp = idp(&dir).await;
-    let user = person(&idp, "tamtt@binhphuoc.gov.vn", false).await;
-    let now = crate::now();
-    let sealed = new_totp_secret(&idp, &user.id).unwrap();
-    save_totp(&idp, &user, &sealed, 1, now).await.unwrap();
-    let mut half = Half {
+/// A person with an authenticator, half-way through signing in: the person,
+/// the sealed key, the state and its cookie.
+async fn half_with_totp(idp: &Idp, now: i64) -> (User, String, Half, String) {
+    let user = person(idp, "tamtt@binhphuoc.gov.vn", false).await;
+    let sealed = new_totp_secret(idp, &user.id).unwrap();
+    save_totp(idp, &user, &sealed, 1, now).await.unwrap();
+    let half = Half {
         user_id: user.id.clone(),
         req: None,
         step_up: None,
         passed: None,
         created_at: now,
     };
-    let token = half.save(&idp).await.unwrap();
+    let token = half.save(idp).await.unwrap();
+    (user, sealed, half, token)
+}
+
+#[tokio::test]
+async fn the_second_step_counts_wrong_codes_pauses_and_finishes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let idp = idp(&dir).await;
+    let now = crate::now();
+    let (user, sealed, mut half, token) = half_with_totp(&idp, now).await;
     assert!(step::half(&idp, &token).await.unwrap().is_some());
     let right = code_of(&idp, &user, &sealed, now);
     let wrong = if right == "000000" {
@@ -225,18 +232,8 @@ async fn the_second_step_counts_wrong_codes_pauses_and_finishes_once() {
 async fn ops_that_do_not_apply_count_no_wrong_code() {
     let dir = tempfile::tempdir().unwrap();
     let idp = idp(&dir).await;
-    let user = person(&idp, "tamtt@binhphuoc.gov.vn", false).await;
     let now = crate::now();
-    let sealed = new_totp_secret(&idp, &user.id).unwrap();
-    save_totp(&idp, &user, &sealed, 1, now).await.unwrap();
-    let mut half = Half {
-        user_id: user.id.clone(),
-        req: None,
-        step_up: None,
-        passed: None,
-        created_at: now,
-    };
-    let token = half.save(&idp).await.unwrap();
+    let (user, sealed, mut half, token) = half_with_totp(&idp, now).await;
     let w = who();
     for _ in 0..2 * MAX_FAILURES {
         for op in [Op::EnrolTotp, Op::EnrolEmail, Op::Bootstrap] {
