@@ -9,7 +9,8 @@ use crate::harness::{Backends, Idp, PASSWORD, Smtp};
 
 const TAM: &str = "tamtt@binhphuoc.gov.vn";
 
-async fn forgot(idp: &Idp, account: &str) -> (StatusCode, String) {
+/// Asks for a reset link for `account`: the status and the page's notice.
+pub(crate) async fn forgot(idp: &Idp, account: &str) -> (StatusCode, String) {
     let b = Browser::new();
     let html = b
         .get(&idp.url("/password/forgot"))
