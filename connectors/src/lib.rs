@@ -1,10 +1,14 @@
-//! Where identities come from: the official-mail directory and, later, the
-//! legacy apps' account lists. No HTTP in this crate.
+//! Where identities come from: the official-mail directory and the legacy
+//! apps' account lists, and the matching that links the two. No HTTP server
+//! in this crate.
 
 pub mod directory;
 pub mod ldap;
+pub mod legacy;
+pub mod matching;
 pub mod memory;
 
 pub use directory::{Directory, DirectoryError, Identity, LoginOutcome};
 pub use ldap::{AttributeMap, Bind, LdapDirectory, LdapSettings, People, Work};
+pub use legacy::{AppConnector, ConnectorError, LegacyAccount};
 pub use memory::{MemoryDirectory, Password};
