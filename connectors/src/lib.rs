@@ -10,5 +10,7 @@ pub mod memory;
 
 pub use directory::{Directory, DirectoryError, Identity, LoginOutcome};
 pub use ldap::{AttributeMap, Bind, LdapDirectory, LdapSettings, People, Work};
-pub use legacy::{AppConnector, ConnectorError, LegacyAccount};
+pub use legacy::{
+    AppConnector, ConnectorError, Format, LegacyAccount, Location, Source, SourceSettings,
+};
 pub use memory::{MemoryDirectory, Password};
