@@ -128,6 +128,23 @@ kinds! {
     AdminDirectorySynced => "admin.directory_synced",
     /// `idp keys rotate`.
     AdminKeysRotated => "admin.keys_rotated",
+    // Account links.
+    /// A legacy app's accounts were imported.
+    LinkAccountsImported => "link.accounts_imported",
+    /// The matcher ran over an app's accounts.
+    LinkSuggested => "link.suggested",
+    /// An account was linked to its owner.
+    LinkAdded => "link.added",
+    /// A link was removed.
+    LinkRemoved => "link.removed",
+    /// A suggestion was rejected.
+    LinkRejected => "link.suggestion_rejected",
+    /// A person asked to be linked to an app.
+    LinkRequested => "link.requested",
+    /// An administrator decided a link request.
+    LinkRequestDecided => "link.request_decided",
+    /// An app's legacy-username claim was set or cleared.
+    LinkClaimSet => "link.claim_set",
 }
 
 /// The kinds a person sees in their own activity list on the account page.

@@ -29,7 +29,7 @@ pub struct UnknownValue {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "&'static str")]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
@@ -182,6 +182,51 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How an account came to be linked to its owner (`account_links.method`),
+    /// and why a suggestion was made (`link_suggestions.reason`: the first four).
+    LinkMethod, "link method" {
+        /// The account's e-mail is the person's.
+        Email => "email",
+        /// The same e-mail after normalising case, spaces and Unicode.
+        EmailVariant => "email-variant",
+        /// The same phone number, however written.
+        Phone => "phone",
+        /// The same name without diacritics, in the same unit.
+        Name => "name",
+        /// An administrator linked it by hand.
+        Manual => "manual",
+        /// A row of an imported CSV of links.
+        Import => "import",
+        /// An administrator granted the person's request.
+        Request => "request",
+    }
+}
+
+impl LinkMethod {
+    /// The stored reason of a matcher's suggestion.
+    pub fn of_reason(r: connectors::matching::Reason) -> LinkMethod {
+        use connectors::matching::Reason;
+        match r {
+            Reason::Email => LinkMethod::Email,
+            Reason::EmailVariant => LinkMethod::EmailVariant,
+            Reason::Phone => LinkMethod::Phone,
+            Reason::Name => LinkMethod::Name,
+        }
+    }
+}
+
+text_enum! {
+    /// Where a suggestion or a link request stands (`link_suggestions.status`,
+    /// `link_requests.status`).
+    Decision, "decision" {
+        /// Waiting for an administrator.
+        Pending => "pending",
+        Accepted => "accepted",
+        Rejected => "rejected",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +251,9 @@ mod tests {
         round_trips(UserSource::ALL);
         round_trips(SignaturePage::ALL);
         round_trips(SignaturePlace::ALL);
+        round_trips(LinkMethod::ALL);
+        round_trips(Decision::ALL);
+        assert_eq!(LinkMethod::EmailVariant.as_str(), "email-variant");
         // The texts earlier versions stored.
         assert_eq!(
             GrantType::ALL

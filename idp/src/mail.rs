@@ -196,6 +196,22 @@ pub fn factors_changed(what: impl Fn(&Texts) -> String, when: &str) -> Mail {
     )
 }
 
+/// An administrator linked the person's account of an app (their request).
+pub fn link_accepted(app: &str, username: &str) -> Mail {
+    bilingual(
+        |t| t.links.accepted_subject,
+        |t| (t.links.accepted)(app, username),
+    )
+}
+
+/// An administrator refused the person's request to be linked, saying why.
+pub fn link_rejected(app: &str, reason: &str) -> Mail {
+    bilingual(
+        |t| t.links.rejected_subject,
+        |t| (t.links.rejected)(app, reason),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,9 @@ pub struct NewApp {
     pub groups: Vec<String>,
     /// Allow a plain http URL outside loopback.
     pub insecure_http: bool,
+    /// The claim that carries the linked legacy username to the client
+    /// (`admin::links::check_claim_name`); needs `client`.
+    pub legacy_claim: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub enum AppError {
     IconTooLarge,
     #[error("the icon must be a PNG or JPEG image")]
     IconNotImage,
+    #[error("{0}")]
+    BadClaim(String),
     #[error("app {0} already exists")]
     Exists(String),
     #[error(transparent)]
@@ -65,6 +70,14 @@ pub async fn add(store: &Store, a: NewApp, actor: &Actor, now: i64) -> Result<Ap
     {
         return Err(AppError::NoClient(c.clone()));
     }
+    if let Some(claim) = &a.legacy_claim {
+        super::links::check_claim_name(claim).map_err(AppError::BadClaim)?;
+        if a.client.is_none() {
+            return Err(AppError::BadClaim(
+                "--legacy-claim needs --client: the claim is released to that client".into(),
+            ));
+        }
+    }
     // The type is read from the bytes, never from a file name.
     let icon_type = match &a.icon {
         None => None,
@@ -86,9 +99,14 @@ pub async fn add(store: &Store, a: NewApp, actor: &Actor, now: i64) -> Result<Ap
         units: a.units,
         groups: a.groups,
         created_at: now,
+        legacy_claim: a.legacy_claim,
     };
     store.create_app(&app).await?;
-    audit(store, actor, Kind::AdminAppAdded, &app.id, None, now).await?;
+    let detail = app
+        .legacy_claim
+        .as_ref()
+        .map(|c| format!("legacy claim {c}"));
+    audit(store, actor, Kind::AdminAppAdded, &app.id, detail, now).await?;
     Ok(app)
 }
 
@@ -151,6 +169,12 @@ mod tests {
         assert!(matches!(
             add(&store, tile("a b"), &Actor::cli(), 1).await,
             Err(AppError::BadId)
+        ));
+        let mut a = tile("x");
+        a.legacy_claim = Some("preferred_username".into());
+        assert!(matches!(
+            add(&store, a, &Actor::cli(), 1).await,
+            Err(AppError::BadClaim(m)) if m.contains("--client")
         ));
         assert!(store.list_apps().await.unwrap().is_empty());
     }

@@ -1,6 +1,7 @@
 //! What an administrator does, as domain steps: add and manage people
 //! (`users`), register OIDC clients (`clients`) and portal tiles (`apps`),
-//! rotate signing keys (`keys`), sync the directory (`directory`).
+//! rotate signing keys (`keys`), sync the directory (`directory`), link
+//! legacy app accounts to people (`links`).
 //!
 //! The command line calls these today and the admin console's JSON API will
 //! call the same functions, so a rule (a redirect URI must be https, a
@@ -12,6 +13,7 @@ pub mod apps;
 pub mod clients;
 pub mod directory;
 pub mod keys;
+pub mod links;
 pub mod users;
 
 use crate::audit::{self, Event, Kind};

@@ -37,6 +37,10 @@ pub enum AppCommand {
         /// Allow a plain http URL outside loopback (not recommended).
         #[arg(long)]
         insecure_http: bool,
+        /// The claim that carries the person's linked username of this app to
+        /// its client: preferred_username, or a name of your own ([a-z][a-z0-9_]*).
+        #[arg(long)]
+        legacy_claim: Option<String>,
     },
     /// List apps.
     List,
@@ -55,6 +59,7 @@ pub(super) async fn run(config: &Config, cmd: AppCommand) -> Result<(), CliError
             units,
             groups,
             insecure_http,
+            legacy_claim,
         } => {
             let icon = match &icon {
                 None => None,
@@ -73,9 +78,16 @@ pub(super) async fn run(config: &Config, cmd: AppCommand) -> Result<(), CliError
                 units,
                 groups,
                 insecure_http,
+                legacy_claim,
             };
             let a = apps::add(&store, a, &Actor::cli(), now()).await?;
-            println!("added app {} ({})", a.id, a.name);
+            match &a.legacy_claim {
+                Some(c) => println!(
+                    "added app {} ({}), legacy username in claim {c}",
+                    a.id, a.name
+                ),
+                None => println!("added app {} ({})", a.id, a.name),
+            }
         }
         AppCommand::List => {
             for a in store.list_apps().await? {

@@ -17,6 +17,9 @@ pub struct App {
     /// Groups whose members may see the app. No units and no groups: everyone.
     pub groups: Vec<String>,
     pub created_at: i64,
+    /// The claim that carries the person's linked username of this app to
+    /// its client (`preferred_username` or a custom name); `None`: none.
+    pub legacy_claim: Option<String>,
 }
 
 impl App {
@@ -39,6 +42,7 @@ struct Row {
     units: String,
     groups: String,
     created_at: i64,
+    legacy_claim: Option<String>,
 }
 
 impl TryFrom<Row> for App {
@@ -55,13 +59,14 @@ impl TryFrom<Row> for App {
             icon: r.icon,
             icon_type: r.icon_type,
             created_at: r.created_at,
+            legacy_claim: r.legacy_claim,
         })
     }
 }
 
 macro_rules! columns {
     () => {
-        "id, name, description, launch_url, client_id, icon, icon_type, units, groups, created_at"
+        "id, name, description, launch_url, client_id, icon, icon_type, units, groups, created_at, legacy_claim"
     };
 }
 
@@ -70,7 +75,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO apps (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&a.id)
         .bind(&a.name)
@@ -82,6 +87,7 @@ impl Store {
         .bind(to_json(&a.units))
         .bind(to_json(&a.groups))
         .bind(a.created_at)
+        .bind(&a.legacy_claim)
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, &a.id))?;

@@ -2,7 +2,7 @@
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
 //! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox,
-//! sessions.
+//! sessions, links (and link_queue, what the linking pages read).
 
 mod apps;
 mod audit;
@@ -10,6 +10,8 @@ mod clients;
 mod factors;
 mod grants;
 mod keys;
+mod link_queue;
+mod links;
 mod outbox;
 mod sealed;
 mod sessions;
@@ -21,6 +23,10 @@ pub use clients::{Client, NewClient};
 pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
+pub use link_queue::{
+    CoverageCounts, LinkRequest, PersonRow, QueueFilter, QueueKey, QueueRow, like_escape,
+};
+pub use links::{AccountWrite, Flag, LegacyRow, Link, NewSuggestion, SuggestionRow};
 pub use outbox::OutboxItem;
 pub use sessions::{EndedSessions, SessionRow};
 pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};

@@ -11,6 +11,7 @@ mod apps;
 mod common;
 mod errors;
 mod factors;
+mod links;
 mod login;
 mod logout;
 mod mail;
@@ -23,6 +24,7 @@ pub use apps::Apps;
 pub use common::Common;
 pub use errors::Errors;
 pub use factors::Factors;
+pub use links::Links;
 pub use login::Login;
 pub use logout::Logout;
 pub use mail::Mail;
@@ -86,6 +88,7 @@ pub struct Texts {
     pub reset: Reset,
     pub mail: Mail,
     pub notices: Notices,
+    pub links: Links,
 }
 
 pub static VI: Texts = Texts {
@@ -100,6 +103,7 @@ pub static VI: Texts = Texts {
     reset: reset::VI,
     mail: mail::VI,
     notices: notices::VI,
+    links: links::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -114,6 +118,7 @@ pub static EN: Texts = Texts {
     reset: reset::EN,
     mail: mail::EN,
     notices: notices::EN,
+    links: links::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.

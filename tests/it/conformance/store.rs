@@ -172,6 +172,7 @@ async fn store_suite(s: &Store) {
         units: vec!["Sở Nội vụ".into()],
         groups: vec!["lanh-dao".into()],
         created_at: 1,
+        legacy_claim: None,
     };
     s.create_app(&app).await.unwrap();
     assert!(matches!(
