@@ -4,6 +4,9 @@ use askama::Template;
 
 use crate::texts::{ImageLimits, Lang, Texts};
 
+mod links;
+pub use links::LinkMissingPage;
+
 /// What every page needs: the language, its texts and the link to switch.
 pub struct Chrome {
     pub lang: Lang,

@@ -1,13 +1,14 @@
 //! The admin command line: the same binary and config as the server.
 //!
 //! This module holds the command tree, `serve` and `migrate`; each command
-//! group has its file (`user`, `client`, `app`, `keys`, `directory`) that
+//! group has its file (`user`, `client`, `app`, `keys`, `directory`, `link`) that
 //! parses its flags, calls the rule in `crate::admin` and prints the result.
 
 mod app;
 mod client;
 mod directory;
 mod keys;
+mod link;
 mod user;
 
 use std::io::Read;
@@ -22,6 +23,7 @@ pub use app::AppCommand;
 pub use client::{AddClient, ClientCommand};
 pub use directory::DirectoryCommand;
 pub use keys::KeysCommand;
+pub use link::LinkCommand;
 pub use user::UserCommand;
 
 use crate::Idp;
@@ -62,6 +64,9 @@ pub enum Command {
     /// The official-mail directory.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Legacy app accounts and who owns them.
+    #[command(subcommand)]
+    Link(LinkCommand),
 }
 
 /// A CLI failure: the message tells the operator what to do.
@@ -94,6 +99,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys(c) => keys::run(&config, c).await,
         Command::App(c) => app::run(&config, c).await,
         Command::Directory(c) => directory::run(&config, c).await,
+        Command::Link(c) => link::run(&config, c).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@
 mod branding;
 mod directory;
 mod http;
+mod link;
 mod log;
 mod memory_cache;
 mod mfa;
@@ -22,6 +23,7 @@ mod tokens;
 pub use branding::BrandingConfig;
 pub use directory::{DirectoryConfig, DirectoryKind};
 pub use http::{ClientIpHeader, HttpConfig};
+pub use link::LinkConfig;
 pub use log::{LogConfig, LogFormat};
 pub use memory_cache::MemoryCacheConfig;
 pub use mfa::MfaConfig;
@@ -92,6 +94,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// `[mfa]`: who needs a second factor.
     pub mfa: MfaConfig,
+    /// `[link]`: how generic sources of legacy accounts are read, per app.
+    pub link: LinkConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// `[http]`: timeouts, connection limit, per-address rate limits, trusted
@@ -124,6 +128,7 @@ impl Default for Config {
             directory: None,
             smtp: None,
             mfa: MfaConfig::default(),
+            link: LinkConfig::default(),
             max_body_bytes: 64 * 1024,
             http: HttpConfig::default(),
             ignored_env: Vec::new(),
@@ -286,6 +291,7 @@ impl Config {
             m.validate()?;
         }
         self.mfa.validate()?;
+        self.link.validate()?;
         self.brute_force.validate()?;
         self.memory_cache.validate()?;
         tokens::validate(&self.tokens, &self.session)?;

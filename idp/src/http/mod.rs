@@ -9,6 +9,7 @@ mod csrf;
 mod ctx;
 mod error;
 mod form;
+mod links;
 mod mfa;
 mod oidc;
 mod ops;
@@ -74,6 +75,10 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(
             d::END_SESSION,
             get(oidc::logout_get).post(oidc::logout_post),
+        )
+        .route(
+            "/links/missing/{app_id}",
+            get(links::missing_get).post(links::missing_post),
         )
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&idp),

@@ -322,6 +322,13 @@ pub async fn start(
         let fresh_enough = max_age.is_none_or(|m| now - sess.auth_time <= m);
         if !pending.force_login && fresh_enough {
             if !pending.need_mfa || sess.acr == mfa::ACR_MFA {
+                // Without a page to show, a missing link is for the app to handle.
+                if prompt_none && link_missing(idp, &pending, sess).await?.is_some() {
+                    return err(
+                        "interaction_required",
+                        "the person has no account linked in this app",
+                    );
+                }
                 return Ok(Step::Redirect(issue_code(idp, &pending, sess, now).await?));
             }
             step_up = Some(sess);
@@ -358,13 +365,37 @@ pub async fn start(
     }
 }
 
-/// Issues a code for `pending` in `sess`; returns the redirect back to the client.
+/// The app that needs `sess`'s person to have a linked legacy account for
+/// `pending`'s client, when they have none.
+async fn link_missing(
+    idp: &Idp,
+    pending: &Pending,
+    sess: &SsoSession,
+) -> Result<Option<String>, OidcError> {
+    Ok(
+        match crate::admin::links::release(&idp.store, &pending.client_id, &sess.user_id).await? {
+            crate::admin::links::Release::NoLink { app_id } => Some(app_id),
+            _ => None,
+        },
+    )
+}
+
+/// Issues a code for `pending` in `sess`; returns the redirect back to the
+/// client. When the client's app releases a legacy username and the person
+/// has no account linked there, no code is issued: the redirect is to the
+/// page where they can ask to be linked (`/links/missing/{app}`). Every
+/// completed sign-in (a live session, after the password, after the second
+/// factor) comes through here.
 pub async fn issue_code(
     idp: &Idp,
     pending: &Pending,
     sess: &SsoSession,
     now: i64,
 ) -> Result<String, OidcError> {
+    if let Some(app_id) = link_missing(idp, pending, sess).await? {
+        tracing::info!(client = %pending.client_id, app = %app_id, user = %sess.user_id, "no linked account for an app that needs one: no code, the person is shown the request page");
+        return Ok(format!("/links/missing/{app_id}"));
+    }
     let code = crypto::random_token()?;
     let ttl = idp.config.tokens.code_ttl_secs;
     let grant = CodeGrant {

@@ -223,6 +223,7 @@ async fn authorization_code(
         amr: &cg.amr,
         acr: &cg.acr,
         scope: &cg.scope,
+        legacy: tokens::legacy_claim(idp, &client.id, &user.id).await?,
     };
     respond(idp, client, &user, &grant, &facts, refresh, now)
 }
@@ -337,6 +338,7 @@ async fn refresh(
         amr: &grant.amr,
         acr: &grant.acr,
         scope: &scope,
+        legacy: tokens::legacy_claim(idp, &client.id, &user.id).await?,
     };
     respond(idp, client, &user, &grant, &facts, Some(next), now)
 }

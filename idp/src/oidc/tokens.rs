@@ -99,6 +99,25 @@ pub struct IdTokenFacts<'a> {
     pub amr: &'a [String],
     pub acr: &'a str,
     pub scope: &'a [String],
+    /// The client's app's claim for the person's linked legacy username, and
+    /// the username ([`legacy_claim`]).
+    pub legacy: Option<(String, String)>,
+}
+
+/// The claim and linked username `client_id`'s app receives for `user`:
+/// only the link of that app, never another app's; `None` when the app
+/// releases none or the person has no link there.
+pub async fn legacy_claim(
+    idp: &Idp,
+    client_id: &str,
+    user: &crate::ids::UserId,
+) -> Result<Option<(String, String)>, OidcError> {
+    Ok(
+        match crate::admin::links::release(&idp.store, client_id, user).await? {
+            crate::admin::links::Release::Claim { claim, username } => Some((claim, username)),
+            _ => None,
+        },
+    )
 }
 
 /// The claims a person releases under `scope` (OIDC Core §5.4).
@@ -155,6 +174,10 @@ pub fn mint_id_token(
     }
     if let Some(s) = f.sid {
         c.insert("sid".into(), json!(s));
+    }
+    // The name was checked against every registered claim when it was set.
+    if let Some((claim, username)) = &f.legacy {
+        c.insert(claim.clone(), json!(username));
     }
     let alg = Alg::parse(&client.id_token_alg).unwrap_or(Alg::RS256);
     Ok(ring.signer(alg).sign(ID_TOKEN_TYP, &c)?)

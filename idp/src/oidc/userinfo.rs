@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::tokens::{profile_claims, verify_access};
+use super::tokens::{legacy_claim, profile_claims, verify_access};
 use super::{OidcError, params};
 use crate::Idp;
 use crate::ids::UserId;
@@ -63,7 +63,12 @@ pub async fn userinfo(idp: &Idp, bearer: &str, now: i64) -> Result<Map<String, V
         .filter(|u| !u.is_disabled())
         .ok_or_else(|| OidcError::InvalidToken("the account is disabled".into()))?;
     let scope: Vec<String> = claims.scopes().map(str::to_owned).collect();
-    Ok(profile_claims(&user, &scope))
+    let mut out = profile_claims(&user, &scope);
+    // The app of the client the token was issued to, and only that app.
+    if let Some((claim, username)) = legacy_claim(idp, &claims.client_id, &user.id).await? {
+        out.insert(claim, serde_json::json!(username));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -26,10 +26,11 @@ mod requests;
 mod review;
 mod suggest;
 
-pub use csv::{CsvImportReport, export_csv, import_links_csv, neutralise};
+pub use csv::{CsvImportReport, MAX_CSV_BYTES, export_csv, import_links_csv, neutralise};
 pub use import::{ImportReport, import_accounts};
 pub use requests::{
-    Decided, RequestDecision, RequestOutcome, decide_request, pending_requests, request,
+    Decided, RequestDecision, RequestOutcome, RequestState, RequestStatus, decide_request,
+    pending_requests, request, request_state,
 };
 pub use review::{Conflict, Coverage, SearchResults, conflicts, coverage, queue, search};
 pub use suggest::{AcceptReport, SuggestReport, accept_all_exact, suggest};

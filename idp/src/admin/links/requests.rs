@@ -23,7 +23,57 @@ pub enum RequestOutcome {
     AlreadyLinked(String),
 }
 
-/// Records that `user` asks to be linked to `app`.
+/// Where a person stands with an app that needs their linked account: what
+/// the page they are sent to at sign-in shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestState {
+    pub app_name: String,
+    pub status: RequestStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestStatus {
+    /// No link and no pending request: they may ask.
+    NotLinked,
+    /// Their request waits for an administrator.
+    Pending,
+    /// Linked (meanwhile): they open the app again.
+    Linked(String),
+}
+
+/// The app as `user` may see it, or `NoApp` (unknown, or not for them: the
+/// same answer, so app ids of other units are not told apart).
+async fn app_for(store: &Store, user: &UserId, app: &str) -> Result<crate::store::App, LinkError> {
+    let a = app_of(store, app).await?;
+    let person = person_by_id(store, user).await?;
+    let groups = store.groups_of(user).await?;
+    if person.is_disabled() || !a.visible_to(person.unit.as_deref(), &groups) {
+        return Err(LinkError::NoApp(app.into()));
+    }
+    Ok(a)
+}
+
+/// Whether `user` has a link in `app`, a pending request, or neither.
+pub async fn request_state(
+    store: &Store,
+    user: &UserId,
+    app: &str,
+) -> Result<RequestState, LinkError> {
+    let a = app_for(store, user, app).await?;
+    let status = if let Some(l) = store.link_of_person(app, user).await? {
+        RequestStatus::Linked(l.username)
+    } else if store.pending_link_request(user, app).await?.is_some() {
+        RequestStatus::Pending
+    } else {
+        RequestStatus::NotLinked
+    };
+    Ok(RequestState {
+        app_name: a.name,
+        status,
+    })
+}
+
+/// Records that `user` asks to be linked to `app` (an app they may see).
 pub async fn request(
     store: &Store,
     user: &UserId,
@@ -31,7 +81,7 @@ pub async fn request(
     note: &str,
     now: i64,
 ) -> Result<RequestOutcome, LinkError> {
-    app_of(store, app).await?;
+    app_for(store, user, app).await?;
     let note = note.trim();
     if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(|c| c.is_control() && c != '\n') {
         return Err(LinkError::BadInput(format!(
