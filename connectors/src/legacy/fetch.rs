@@ -115,8 +115,9 @@ impl Http {
         })
     }
 
-    /// The body of a GET, at most `max` bytes.
-    pub async fn get(&self, url: &Url, max: u64) -> Result<Vec<u8>, ConnectorError> {
+    /// The body of a GET, at most `max` bytes (what is left of `cap`, the
+    /// setting the error names, when pages share it).
+    pub async fn get(&self, url: &Url, max: u64, cap: u64) -> Result<Vec<u8>, ConnectorError> {
         let at = shown(url);
         let mut request = self.client.get(url.clone());
         if let Some((name, value)) = &self.auth {
@@ -143,12 +144,12 @@ impl Http {
             )));
         }
         if response.content_length().is_some_and(|n| n > max) {
-            return Err(too_big(&at, max));
+            return Err(too_big(&at, cap));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.failed(&at, e))? {
             if (body.len() + chunk.len()) as u64 > max {
-                return Err(too_big(&at, max));
+                return Err(too_big(&at, cap));
             }
             body.extend_from_slice(&chunk);
         }

@@ -198,7 +198,7 @@ pub(crate) async fn read_pages(
                 shown(&page_url)
             )));
         }
-        let body = http.get(&page_url, budget).await?;
+        let body = http.get(&page_url, budget, settings.max_bytes).await?;
         budget = budget.saturating_sub(body.len() as u64);
         let name = format!("page {}", n + 1);
         let (doc, count) = read_document(&body, layout, &name, accounts)?;

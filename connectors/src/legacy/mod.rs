@@ -188,7 +188,7 @@ impl AppConnector for Source {
                     Location::Url(url) => {
                         let url = fetch::parse_url(url)?;
                         fetch::Http::new(&self.settings)?
-                            .get(&url, self.settings.max_bytes)
+                            .get(&url, self.settings.max_bytes, self.settings.max_bytes)
                             .await?
                     }
                 };
