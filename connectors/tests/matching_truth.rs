@@ -14,17 +14,23 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-fn people() -> Vec<Person> {
-    let text = std::fs::read_to_string(fixtures().join("directory/people.json")).unwrap();
-    let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+type Error = Box<dyn std::error::Error>;
+
+fn people() -> Result<Vec<Person>, Error> {
+    let text = std::fs::read_to_string(fixtures().join("directory/people.json"))?;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&text)?;
     let field = |e: &serde_json::Value, k: &str| e[k].as_str().map(str::to_owned);
     entries
         .iter()
-        .map(|e| Person {
-            email: field(e, "mail").unwrap().to_lowercase(),
-            name: field(e, "cn").unwrap(),
-            phone: field(e, "phone"),
-            unit: field(e, "unit"),
+        .map(|e| {
+            Ok(Person {
+                email: field(e, "mail")
+                    .ok_or("a person without mail")?
+                    .to_lowercase(),
+                name: field(e, "cn").ok_or("a person without cn")?,
+                phone: field(e, "phone"),
+                unit: field(e, "unit"),
+            })
         })
         .collect()
 }
@@ -34,33 +40,31 @@ struct Truth {
     kind: String,
 }
 
-fn truth() -> HashMap<(String, String), Truth> {
-    let mut reader = csv::Reader::from_path(fixtures().join("legacy/links-truth.csv")).unwrap();
+fn truth() -> Result<HashMap<(String, String), Truth>, Error> {
+    let mut reader = csv::Reader::from_path(fixtures().join("legacy/links-truth.csv"))?;
     reader
         .records()
         .map(|r| {
-            let r = r.unwrap();
+            let r = r?;
             let key = (r[0].to_owned(), r[1].to_owned());
-            (
+            Ok((
                 key,
                 Truth {
                     mail: r[2].to_lowercase(),
                     kind: r[3].to_owned(),
                 },
-            )
+            ))
         })
         .collect()
 }
 
-async fn accounts(app: &str, format: Format, file: &str) -> Vec<LegacyAccount> {
+async fn accounts(format: Format, file: &str) -> Result<Vec<LegacyAccount>, Error> {
     let source = Source {
         format,
         location: Location::File(fixtures().join("legacy").join(file)),
         settings: SourceSettings::default(),
     };
-    let accounts = source.list_accounts(&|_| {}).await.unwrap();
-    assert!(!accounts.is_empty(), "{app}");
-    accounts
+    Ok(source.list_accounts(&|_| {}).await?)
 }
 
 #[derive(Default)]
@@ -91,8 +95,8 @@ impl std::fmt::Display for Count {
 
 #[tokio::test]
 async fn matching_meets_the_issue_targets_on_the_sample_exports() {
-    let people = people();
-    let truth = truth();
+    let people = people().unwrap();
+    let truth = truth().unwrap();
     // "Unique phone": the phone of the truth's person, normalised, is held
     // by no other person of the directory and by no other account of the
     // app. A `phone` row whose number is shared is not expected to link by
@@ -127,7 +131,8 @@ async fn matching_meets_the_issue_targets_on_the_sample_exports() {
         ("ecabinet", Format::Ecabinet, "ecabinet-users.json"),
         ("calendar", Format::Calendar, "calendar-users.csv"),
     ] {
-        let accounts = accounts(app, format, file).await;
+        let accounts = accounts(format, file).await.unwrap();
+        assert!(!accounts.is_empty(), "{app}");
         let suggestions = suggest(&people, &accounts);
         let mut by_account: HashMap<&str, Vec<&Suggestion>> = HashMap::new();
         for s in &suggestions {

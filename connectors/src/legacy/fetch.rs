@@ -60,6 +60,21 @@ pub(crate) fn parse_url(s: &str) -> Result<Url, ConnectorError> {
     Ok(url)
 }
 
+/// An auth header sent in the clear beyond this machine is readable on the
+/// way: the admin hears of it (intranet apps without TLS exist).
+pub(crate) fn warn_plain_http(url: &Url, settings: &SourceSettings) {
+    let host = url.host_str().unwrap_or("");
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if settings.auth_header.is_some() && url.scheme() == "http" && !loopback {
+        tracing::warn!(url = %shown(url), "the auth header of a legacy source goes over plain http");
+    }
+}
+
 /// The address as errors show it: no user info, no query, no fragment.
 pub(crate) fn shown(url: &Url) -> String {
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();

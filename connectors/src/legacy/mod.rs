@@ -174,6 +174,7 @@ impl AppConnector for Source {
         match (&layout, &self.location) {
             (Layout::Json(fields), Location::Url(url)) => {
                 let url = fetch::parse_url(url)?;
+                fetch::warn_plain_http(&url, &self.settings);
                 let json = http_json::JsonLayout::new(fields)?;
                 http_json::read_pages(&url, &self.settings, &json, &mut accounts).await?;
             }
@@ -187,6 +188,7 @@ impl AppConnector for Source {
                     Location::File(path) => fetch::read_file(path, self.settings.max_bytes).await?,
                     Location::Url(url) => {
                         let url = fetch::parse_url(url)?;
+                        fetch::warn_plain_http(&url, &self.settings);
                         fetch::Http::new(&self.settings)?
                             .get(&url, self.settings.max_bytes, self.settings.max_bytes)
                             .await?

@@ -220,34 +220,27 @@ impl<'p> Index<'p> {
                 });
             }
         }
-        if let Some(phone) = account.phone.as_deref().and_then(normalise_phone) {
-            if let Some(found) = self.by_phone.get(&phone) {
-                let shared =
-                    found.len() > 1 || accounts_by_phone.get(&phone).is_some_and(|n| *n > 1);
-                let confidence = if shared { SHARED } else { PHONE };
-                for &person in found {
-                    clues.push(Clue {
-                        person,
-                        reason: Reason::Phone,
-                        confidence,
-                        shared,
-                    });
-                }
-            }
+        let phone = account.phone.as_deref().and_then(normalise_phone);
+        if let Some((phone, found)) = phone.and_then(|p| self.by_phone.get_key_value(&p)) {
+            let shared = found.len() > 1 || accounts_by_phone.get(phone).is_some_and(|n| *n > 1);
+            let confidence = if shared { SHARED } else { PHONE };
+            clues.extend(found.iter().map(|&person| Clue {
+                person,
+                reason: Reason::Phone,
+                confidence,
+                shared,
+            }));
         }
-        if let Some(key) = name_key(&account.display_name, account.unit.as_deref()) {
-            if let Some(found) = self.by_name.get(&key) {
-                let shared = found.len() > 1;
-                let confidence = if shared { NAME_SHARED } else { NAME };
-                for &person in found {
-                    clues.push(Clue {
-                        person,
-                        reason: Reason::Name,
-                        confidence,
-                        shared,
-                    });
-                }
-            }
+        let name = name_key(&account.display_name, account.unit.as_deref());
+        if let Some(found) = name.and_then(|key| self.by_name.get(&key)) {
+            let shared = found.len() > 1;
+            let confidence = if shared { NAME_SHARED } else { NAME };
+            clues.extend(found.iter().map(|&person| Clue {
+                person,
+                reason: Reason::Name,
+                confidence,
+                shared,
+            }));
         }
         // The best clue per person; a shared clue always ranks below an unshared one.
         clues.sort_by(|a, b| {
