@@ -13,6 +13,7 @@ mod clients;
 mod conformance;
 mod demo_apps;
 mod ldap;
+mod link_connectors;
 mod mfa;
 mod negative;
 mod node_rp;

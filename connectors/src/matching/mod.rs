@@ -4,6 +4,35 @@
 //! 11-digit mobile numbers), or the same name without diacritics in the same
 //! unit. Ambiguous matches (a phone or name shared by several people) are
 //! marked so, and never accepted automatically.
+//!
+//! Confidence (0–100), one scale for every app:
+//!
+//! | match | confidence | exact |
+//! |---|---|---|
+//! | e-mail as given (surrounding spaces aside) | 100 | yes |
+//! | e-mail after normalising (case, inner spaces, NFC) | 95 | yes |
+//! | phone held by one person and one account of the app | 90 | yes |
+//! | name and unit of one person | 60 | no |
+//! | a shared e-mail or phone (several people, or several accounts) | 50 | no |
+//! | name and unit shared by several people | 40 | no |
+//!
+//! An account whose clues point at two people (its e-mail at one, its phone
+//! or unique name at another) gets both, ambiguous and at most 50. A name
+//! that only namesakes share does not weigh against an e-mail or phone match.
+//! Inactive accounts (former staff) get nothing. Everything is keyed in hash
+//! maps, so matching is linear in people plus accounts.
+
+mod email;
+mod name;
+mod phone;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+pub use email::normalise_email;
+pub use name::fold;
+pub use phone::{RENUMBERED, normalise_phone};
 
 use crate::legacy::LegacyAccount;
 
@@ -79,9 +108,164 @@ impl Suggestion {
     }
 }
 
+/// Confidences, as the module's table says.
+const EMAIL: u8 = 100;
+const EMAIL_VARIANT: u8 = 95;
+const PHONE: u8 = 90;
+const NAME: u8 = 60;
+const SHARED: u8 = 50;
+const NAME_SHARED: u8 = 40;
+
 /// Every plausible owner of each active account (inactive accounts, former
-/// staff, get none), best first per account.
+/// staff, get none), best first per account, one suggestion per (account,
+/// person).
 pub fn suggest(people: &[Person], accounts: &[LegacyAccount]) -> Vec<Suggestion> {
-    let _ = (people, accounts);
-    Vec::new()
+    let index = Index::new(people);
+    let mut accounts_by_phone: HashMap<String, u32> = HashMap::new();
+    for phone in accounts
+        .iter()
+        .filter_map(|a| a.phone.as_deref().and_then(normalise_phone))
+    {
+        *accounts_by_phone.entry(phone).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for account in accounts.iter().filter(|a| a.active) {
+        index.suggest_for(account, &accounts_by_phone, &mut out);
+    }
+    out
+}
+
+/// The people keyed by what accounts are compared on.
+struct Index<'p> {
+    people: Vec<&'p Person>,
+    by_email: HashMap<String, Vec<usize>>,
+    by_phone: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+/// One clue that an account is a person's.
+#[derive(Clone, Copy)]
+struct Clue {
+    person: usize,
+    reason: Reason,
+    confidence: u8,
+    /// Shared with another person or account: a hint, not evidence.
+    shared: bool,
+}
+
+/// Name and unit as one key; `None` without both.
+fn name_key(name: &str, unit: Option<&str>) -> Option<String> {
+    let name = fold(name);
+    let unit = fold(unit?);
+    (!name.is_empty() && !unit.is_empty()).then(|| format!("{name}\u{0}{unit}"))
+}
+
+impl<'p> Index<'p> {
+    fn new(all: &'p [Person]) -> Index<'p> {
+        let mut index = Index {
+            people: Vec::with_capacity(all.len()),
+            by_email: HashMap::with_capacity(all.len()),
+            by_phone: HashMap::with_capacity(all.len()),
+            by_name: HashMap::with_capacity(all.len()),
+        };
+        let mut seen = HashMap::with_capacity(all.len());
+        for person in all {
+            // One entry per official e-mail: the key of a link.
+            let Some(email) = normalise_email(&person.email) else {
+                continue;
+            };
+            if seen.insert(person.email.as_str(), ()).is_some() {
+                continue;
+            }
+            let i = index.people.len();
+            index.people.push(person);
+            index.by_email.entry(email).or_default().push(i);
+            if let Some(phone) = person.phone.as_deref().and_then(normalise_phone) {
+                index.by_phone.entry(phone).or_default().push(i);
+            }
+            if let Some(key) = name_key(&person.name, person.unit.as_deref()) {
+                index.by_name.entry(key).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    fn suggest_for(
+        &self,
+        account: &LegacyAccount,
+        accounts_by_phone: &HashMap<String, u32>,
+        out: &mut Vec<Suggestion>,
+    ) {
+        let mut clues: Vec<Clue> = Vec::new();
+        if let Some(written) = account.email.as_deref() {
+            let found = normalise_email(written).and_then(|e| self.by_email.get(&e));
+            for &person in found.into_iter().flatten() {
+                let shared = found.is_some_and(|f| f.len() > 1);
+                let as_given = written.trim() == self.people[person].email;
+                let reason = if as_given {
+                    Reason::Email
+                } else {
+                    Reason::EmailVariant
+                };
+                let confidence = match (shared, as_given) {
+                    (true, _) => SHARED,
+                    (false, true) => EMAIL,
+                    (false, false) => EMAIL_VARIANT,
+                };
+                clues.push(Clue {
+                    person,
+                    reason,
+                    confidence,
+                    shared,
+                });
+            }
+        }
+        let phone = account.phone.as_deref().and_then(normalise_phone);
+        if let Some((phone, found)) = phone.and_then(|p| self.by_phone.get_key_value(&p)) {
+            let shared = found.len() > 1 || accounts_by_phone.get(phone).is_some_and(|n| *n > 1);
+            let confidence = if shared { SHARED } else { PHONE };
+            clues.extend(found.iter().map(|&person| Clue {
+                person,
+                reason: Reason::Phone,
+                confidence,
+                shared,
+            }));
+        }
+        let name = name_key(&account.display_name, account.unit.as_deref());
+        if let Some(found) = name.and_then(|key| self.by_name.get(&key)) {
+            let shared = found.len() > 1;
+            let confidence = if shared { NAME_SHARED } else { NAME };
+            clues.extend(found.iter().map(|&person| Clue {
+                person,
+                reason: Reason::Name,
+                confidence,
+                shared,
+            }));
+        }
+        // The best clue per person; a shared clue always ranks below an unshared one.
+        clues.sort_by(|a, b| {
+            (a.person, b.confidence, a.reason).cmp(&(b.person, a.confidence, b.reason))
+        });
+        clues.dedup_by_key(|c| c.person);
+        // A namesake or a shared line does not weigh against real evidence.
+        if clues.iter().any(|c| !c.shared) {
+            clues.retain(|c| !c.shared);
+        }
+        let contradicted = clues.len() > 1;
+        clues.sort_by(|a, b| {
+            (b.confidence, &self.people[a.person].email)
+                .cmp(&(a.confidence, &self.people[b.person].email))
+        });
+        out.extend(clues.into_iter().map(|c| Suggestion {
+            username: account.username.clone(),
+            email: self.people[c.person].email.clone(),
+            reason: c.reason,
+            confidence: if contradicted {
+                c.confidence.min(SHARED)
+            } else {
+                c.confidence
+            },
+            ambiguous: c.shared || contradicted,
+        }));
+    }
 }
