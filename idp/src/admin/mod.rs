@@ -9,9 +9,12 @@
 //! knows nothing of clap or HTTP. Every change is audited here.
 
 pub mod apps;
+pub mod audit_log;
 pub mod clients;
 pub mod directory;
 pub mod keys;
+pub mod people;
+pub mod roles;
 pub mod users;
 
 use crate::audit::{self, Event, Kind};
@@ -25,6 +28,11 @@ pub struct Actor(pub String);
 impl Actor {
     pub fn cli() -> Actor {
         Actor("cli".into())
+    }
+
+    /// A person acting in the console or through the admin API.
+    pub fn person(id: &crate::ids::UserId) -> Actor {
+        Actor(id.to_string())
     }
 }
 

@@ -11,6 +11,8 @@ mod factors;
 mod grants;
 mod keys;
 mod outbox;
+mod people;
+mod roles;
 mod sealed;
 mod sessions;
 mod users;
@@ -22,6 +24,8 @@ pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
 pub use outbox::OutboxItem;
+pub use people::{AuditQuery, AuditRow, PeopleQuery, UnitCount};
+pub use roles::RoleRow;
 pub use sessions::{EndedSessions, SessionRow};
 pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};
 
