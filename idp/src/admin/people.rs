@@ -26,6 +26,8 @@ pub enum PeopleError {
     Forbidden,
     #[error("the last super administrator cannot be disabled")]
     LastSuperAdmin,
+    #[error("a unit administrator needs a unit")]
+    NoUnit,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -38,7 +40,8 @@ impl From<RoleError> for PeopleError {
     fn from(e: RoleError) -> Self {
         match e {
             RoleError::NotFound => PeopleError::NotFound,
-            RoleError::Forbidden(_) | RoleError::NoUnit => PeopleError::Forbidden,
+            RoleError::Forbidden(_) => PeopleError::Forbidden,
+            RoleError::NoUnit => PeopleError::NoUnit,
             RoleError::LastSuperAdmin => PeopleError::LastSuperAdmin,
             RoleError::Store(s) => PeopleError::Store(s),
         }

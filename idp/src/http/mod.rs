@@ -4,6 +4,7 @@
 
 mod account;
 mod client_addr;
+mod console;
 mod cookies;
 mod csrf;
 mod ctx;
@@ -138,6 +139,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/healthz", get(ops::healthz_get))
         .route("/readyz", get(ops::readyz_get))
         .route("/metrics", get(ops::metrics_get))
+        .merge(console::routes())
         .fallback(portal::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(Arc::clone(&edge)))

@@ -347,6 +347,7 @@ pub async fn start(
                 user_id: sess.user_id.clone(),
                 req: Some(req_id),
                 step_up: Some(sess.sid.clone()),
+                then: None,
                 passed: None,
                 created_at: now,
             };

@@ -9,6 +9,7 @@
 mod account;
 mod apps;
 mod common;
+mod console;
 mod errors;
 mod factors;
 mod login;
@@ -21,6 +22,7 @@ mod second_factor;
 pub use account::Account;
 pub use apps::Apps;
 pub use common::Common;
+pub use console::Console;
 pub use errors::Errors;
 pub use factors::Factors;
 pub use login::Login;
@@ -86,6 +88,7 @@ pub struct Texts {
     pub reset: Reset,
     pub mail: Mail,
     pub notices: Notices,
+    pub console: Console,
 }
 
 pub static VI: Texts = Texts {
@@ -100,6 +103,7 @@ pub static VI: Texts = Texts {
     reset: reset::VI,
     mail: mail::VI,
     notices: notices::VI,
+    console: console::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -114,6 +118,7 @@ pub static EN: Texts = Texts {
     reset: reset::EN,
     mail: mail::EN,
     notices: notices::EN,
+    console: console::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.
