@@ -8,6 +8,7 @@
 //! Each function takes plain data, the store and `now`; it never prints and
 //! knows nothing of clap or HTTP. Every change is audited here.
 
+pub mod api_token;
 pub mod apps;
 pub mod audit_log;
 pub mod clients;

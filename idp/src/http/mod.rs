@@ -3,6 +3,7 @@
 //! per-address rate limits; and the server with graceful shutdown.
 
 mod account;
+mod admin_api;
 mod client_addr;
 mod console;
 mod cookies;
@@ -140,6 +141,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/readyz", get(ops::readyz_get))
         .route("/metrics", get(ops::metrics_get))
         .merge(console::routes())
+        .merge(admin_api::routes())
         .fallback(portal::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(Arc::clone(&edge)))
