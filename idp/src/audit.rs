@@ -145,6 +145,15 @@ kinds! {
     LinkRequestDecided => "link.request_decided",
     /// An app's legacy-username claim was set or cleared.
     LinkClaimSet => "link.claim_set",
+    // The admin console, its API and `idp user role`.
+    /// A role was granted (detail: the roles before and after).
+    AdminRoleGranted => "admin.role_granted",
+    /// A role was revoked (detail: the roles before and after).
+    AdminRoleRevoked => "admin.role_revoked",
+    /// A person was disabled (their sessions end).
+    AdminUserDisabled => "admin.user_disabled",
+    /// A disabled person was enabled again.
+    AdminUserEnabled => "admin.user_enabled",
 }
 
 /// The kinds a person sees in their own activity list on the account page.

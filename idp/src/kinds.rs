@@ -227,6 +227,22 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A role of the admin console (`user_roles.role`). The super
+    /// administrator is `users.is_admin`, not a row; it has a name here so
+    /// the console, the API and the CLI speak of every role alike.
+    Role, "role" {
+        /// Everything, everywhere (`idp user add --admin`).
+        SuperAdmin => "super_admin",
+        /// The people of their own unit (`users.unit`) only.
+        UnitAdmin => "unit_admin",
+        /// Văn thư: applies the office's signature at issuance.
+        Clerk => "clerk",
+        /// Reads the audit log and the console's lists; changes nothing.
+        Auditor => "auditor",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +270,7 @@ mod tests {
         round_trips(LinkMethod::ALL);
         round_trips(Decision::ALL);
         assert_eq!(LinkMethod::EmailVariant.as_str(), "email-variant");
+        round_trips(Role::ALL);
         // The texts earlier versions stored.
         assert_eq!(
             GrantType::ALL
@@ -285,6 +302,8 @@ mod tests {
         assert!("".parse::<UserSource>().is_err());
         assert!("middle".parse::<SignaturePlace>().is_err());
         assert!("First".parse::<SignaturePage>().is_err());
+        assert!("admin".parse::<Role>().is_err());
+        assert_eq!(Role::UnitAdmin.as_str(), "unit_admin");
         assert!(serde_json::from_str::<FactorKind>("\"sms\"").is_err());
     }
 }

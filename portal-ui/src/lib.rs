@@ -4,6 +4,7 @@
 //! Every page is a plain HTML form that works without JavaScript on a slow
 //! office PC; the one script (the sign-out page's progress) only saves a click.
 
+pub mod console;
 pub mod pages;
 pub mod texts;
 
@@ -14,6 +15,8 @@ pub use texts::{Lang, Texts};
 pub const APP_CSS: &str = include_str!("../static/app.css");
 /// The sign-out page's progress script, served at `/static/logout.js`.
 pub const LOGOUT_JS: &str = include_str!("../static/logout.js");
+/// The admin console's stylesheet, served at `/static/console.css`.
+pub const CONSOLE_CSS: &str = include_str!("../static/console.css");
 
 /// The deployment's branding, set once at start: like the stylesheet, it is
 /// the same for every page and every person.

@@ -11,6 +11,7 @@ mod brute_force;
 mod chromium;
 mod clients;
 mod conformance;
+mod console;
 mod demo_apps;
 mod ldap;
 mod link_connectors;

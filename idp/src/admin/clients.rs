@@ -157,7 +157,9 @@ pub async fn register(
         // No secret: PKCE is the only thing binding the code to the app.
         return Err(ClientError::PublicWithoutPkce);
     }
-    if (!r.scopes.is_empty() || !r.resources.is_empty()) && !has(GrantType::ClientCredentials) {
+    // `admin` is the one scope an authorization-code client registers (the JSON admin API).
+    let other_scopes = r.scopes.iter().any(|s| s != oidc::ADMIN_SCOPE);
+    if (other_scopes || !r.resources.is_empty()) && !has(GrantType::ClientCredentials) {
         return Err(ClientError::ScopesWithoutClientCredentials);
     }
     if let Some(s) = r
@@ -346,5 +348,13 @@ mod tests {
             assert!(expected(&e), "case {i}: {e}");
         }
         assert!(store.list_clients().await.unwrap().is_empty());
+        // `admin` (the JSON admin API) is the one scope a web app registers.
+        let mut r = web_app("console-cli");
+        r.scopes = vec!["admin".into()];
+        register(&store, r, &Actor::cli(), 1).await.unwrap();
+        let mut r = web_app("y");
+        r.scopes = vec!["admin".into(), "docs:read".into()];
+        let e = register(&store, r, &Actor::cli(), 1).await.unwrap_err();
+        assert!(matches!(e, ClientError::ScopesWithoutClientCredentials));
     }
 }

@@ -9,11 +9,15 @@
 //! Each function takes plain data, the store and `now`; it never prints and
 //! knows nothing of clap or HTTP. Every change is audited here.
 
+pub mod api_token;
 pub mod apps;
+pub mod audit_log;
 pub mod clients;
 pub mod directory;
 pub mod keys;
 pub mod links;
+pub mod people;
+pub mod roles;
 pub mod users;
 
 use crate::audit::{self, Event, Kind};
@@ -27,6 +31,11 @@ pub struct Actor(pub String);
 impl Actor {
     pub fn cli() -> Actor {
         Actor("cli".into())
+    }
+
+    /// A person acting in the console or through the admin API.
+    pub fn person(id: &crate::ids::UserId) -> Actor {
+        Actor(id.to_string())
     }
 }
 

@@ -96,7 +96,8 @@ pub fn delay(cfg: &BruteForceConfig, failures: u32) -> u64 {
     }
 }
 
-async fn locked(cache: &Cache, account: &str, now: i64) -> Result<Option<u64>, CacheError> {
+/// Seconds left of the account's lock, if it is locked.
+pub async fn locked(cache: &Cache, account: &str, now: i64) -> Result<Option<u64>, CacheError> {
     let (_, _, lock) = account_keys(account);
     Ok(match number(cache, &lock).await? {
         Some(until) if until > now => Some(u64::try_from(until - now).unwrap_or(0)),

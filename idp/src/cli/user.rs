@@ -5,9 +5,11 @@ use secrecy::ExposeSecret;
 
 use super::{CliError, fail, read_secret};
 use crate::admin::Actor;
+use crate::admin::roles;
 use crate::admin::users::{self, NewPerson};
 use crate::auth::password::Hasher;
 use crate::config::Config;
+use crate::kinds::Role;
 use crate::now;
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +49,15 @@ pub enum UserCommand {
     /// Issue a one-time enrolment code so a person with no second factor can
     /// set up the first one (shown once, valid 24 hours, spent on use).
     EnrolmentCode { email: String },
+    /// Show a person's console roles, or grant or revoke one: super_admin,
+    /// unit_admin (the person's own unit), clerk (văn thư), auditor.
+    Role {
+        email: String,
+        #[arg(long, conflicts_with = "revoke")]
+        grant: Option<String>,
+        #[arg(long)]
+        revoke: Option<String>,
+    },
 }
 
 pub(super) async fn run(config: &Config, cmd: UserCommand) -> Result<(), CliError> {
@@ -114,6 +125,42 @@ pub(super) async fn run(config: &Config, cmd: UserCommand) -> Result<(), CliErro
                 issued.email,
                 crate::auth::mfa::ENROLMENT_CODE_HOURS,
                 issued.code.expose_secret()
+            );
+        }
+        UserCommand::Role {
+            email,
+            grant,
+            revoke,
+        } => {
+            let email = users::account(&email, domain)?;
+            let Some(person) = store.user_by_email(&email).await? else {
+                return Err(fail(format!("no such person: {email}")));
+            };
+            let change = match (grant, revoke) {
+                (Some(r), None) => Some((r, true)),
+                (None, Some(r)) => Some((r, false)),
+                _ => None,
+            };
+            if let Some((role, on)) = change {
+                let role: Role = role.parse()?;
+                let changed = roles::set(&store, None, &person, role, on, &actor, now()).await?;
+                let what = match (changed, on) {
+                    (false, _) => "unchanged",
+                    (true, true) => "granted",
+                    (true, false) => "revoked",
+                };
+                println!("{role} {what} for {email}");
+            }
+            let person = store.user_by_id(&person.id).await?.unwrap_or(person);
+            let powers = roles::Powers::load(&store, &person).await?;
+            let list: Vec<&str> = powers.roles.iter().map(|r| r.as_str()).collect();
+            println!(
+                "{email}\t{}",
+                if list.is_empty() {
+                    "-".into()
+                } else {
+                    list.join(",")
+                }
             );
         }
         UserCommand::List => {

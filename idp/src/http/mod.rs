@@ -3,7 +3,9 @@
 //! per-address rate limits; and the server with graceful shutdown.
 
 mod account;
+mod admin_api;
 mod client_addr;
+mod console;
 mod cookies;
 mod csrf;
 mod ctx;
@@ -143,6 +145,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/healthz", get(ops::healthz_get))
         .route("/readyz", get(ops::readyz_get))
         .route("/metrics", get(ops::metrics_get))
+        .merge(console::routes())
+        .merge(admin_api::routes())
         .fallback(portal::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(Arc::clone(&edge)))

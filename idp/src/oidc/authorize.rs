@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{OidcError, known_scopes, params};
+use super::{OidcError, params};
 use crate::Idp;
 use crate::auth::mfa;
 use crate::auth::session::SsoSession;
@@ -242,7 +242,7 @@ pub async fn start(
             "this client may not use the authorization code flow",
         );
     }
-    let scope = known_scopes(req.scope.as_deref());
+    let scope = super::granted_scopes(req.scope.as_deref(), &client.allowed_scopes);
     if !scope.iter().any(|s| s == "openid") {
         return err("invalid_scope", "the openid scope is required");
     }
@@ -354,6 +354,7 @@ pub async fn start(
                 user_id: sess.user_id.clone(),
                 req: Some(req_id),
                 step_up: Some(sess.sid.clone()),
+                then: None,
                 passed: None,
                 created_at: now,
             };

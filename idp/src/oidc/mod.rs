@@ -97,6 +97,26 @@ impl OidcError {
 /// Scopes this provider knows; others are dropped (RFC 6749 §3.3 lets us narrow).
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
 
+/// The scope of the JSON admin API (`/api/admin/v1`): granted only to a
+/// client registered for it (`idp client add --scope admin`) and only when
+/// the request asks for it; the API also wants a person with a role and a
+/// second factor.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// The known scopes of `scope`, plus `admin` when asked for by a client
+/// registered for it (`allowed`: the client's registered scopes).
+pub fn granted_scopes(scope: Option<&str>, allowed: &[String]) -> Vec<String> {
+    let mut out = known_scopes(scope);
+    let asked = scope
+        .unwrap_or_default()
+        .split(' ')
+        .any(|s| s == ADMIN_SCOPE);
+    if asked && allowed.iter().any(|a| a == ADMIN_SCOPE) {
+        out.push(ADMIN_SCOPE.to_owned());
+    }
+    out
+}
+
 /// Splits a scope string and keeps the known scopes, in a stable order.
 pub fn known_scopes(scope: Option<&str>) -> Vec<String> {
     let asked: Vec<&str> = scope
@@ -122,6 +142,21 @@ mod tests {
             vec!["openid", "email"]
         );
         assert!(known_scopes(None).is_empty());
+    }
+
+    #[test]
+    fn admin_is_granted_only_when_asked_by_a_client_registered_for_it() {
+        let registered = vec![ADMIN_SCOPE.to_owned()];
+        assert_eq!(
+            granted_scopes(Some("openid admin"), &registered),
+            ["openid", "admin"]
+        );
+        assert_eq!(granted_scopes(Some("openid"), &registered), ["openid"]);
+        assert_eq!(granted_scopes(Some("openid admin"), &[]), ["openid"]);
+        assert_eq!(
+            granted_scopes(Some("openid administrator"), &registered),
+            ["openid"]
+        );
     }
 }
 

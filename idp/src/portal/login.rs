@@ -169,6 +169,7 @@ pub async fn submit(idp: &Idp, a: Attempt<'_>, now: i64) -> Result<LoginResult, 
             user_id: user.id.clone(),
             req: a.req.map(str::to_owned),
             step_up: None,
+            then: None,
             passed: None,
             created_at: now,
         };
@@ -413,10 +414,13 @@ pub async fn complete(
         .actor(&user.id)
         .subject(&user.email)
         .detail(format!("sid {}; amr {amr_text}", sess.sid));
-    let Some(redirect) = back_to_app(idp, half.req.as_deref(), &sess, &mut event, now).await?
+    let Some(mut redirect) = back_to_app(idp, half.req.as_deref(), &sess, &mut event, now).await?
     else {
         return Ok(LoginResult::Refuse(Refusal::LoginExpired));
     };
+    if let (None, Some(then)) = (&half.req, &half.then) {
+        redirect.clone_from(then);
+    }
     idp.audit(event).await;
     Ok(LoginResult::SignedIn {
         cookie: cookie.to_owned(),

@@ -228,7 +228,7 @@ impl Store {
 
     /// People whose name or e-mail contains `q` (wildcards taken literally),
     /// of `unit` when given.
-    pub async fn search_people(
+    pub async fn search_link_people(
         &self,
         q: &str,
         unit: Option<&str>,

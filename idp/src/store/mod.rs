@@ -13,6 +13,8 @@ mod keys;
 mod link_queue;
 mod links;
 mod outbox;
+mod people;
+mod roles;
 mod sealed;
 mod sessions;
 mod users;
@@ -28,6 +30,8 @@ pub use link_queue::{
 };
 pub use links::{AccountWrite, Flag, LegacyRow, Link, NewSuggestion, SuggestionRow};
 pub use outbox::OutboxItem;
+pub use people::{AuditQuery, AuditRow, PeopleQuery, UnitCount};
+pub use roles::RoleRow;
 pub use sessions::{EndedSessions, SessionRow};
 pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};
 

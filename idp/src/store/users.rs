@@ -78,6 +78,7 @@ macro_rules! columns {
          personal_email, source, signature_page, signature_place"
     };
 }
+pub(super) use columns;
 
 impl Store {
     pub async fn create_user(&self, u: &NewUser, now: i64) -> Result<User, StoreError> {

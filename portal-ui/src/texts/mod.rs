@@ -9,6 +9,7 @@
 mod account;
 mod apps;
 mod common;
+mod console;
 mod errors;
 mod factors;
 mod links;
@@ -22,6 +23,7 @@ mod second_factor;
 pub use account::Account;
 pub use apps::Apps;
 pub use common::Common;
+pub use console::Console;
 pub use errors::Errors;
 pub use factors::Factors;
 pub use links::Links;
@@ -89,6 +91,7 @@ pub struct Texts {
     pub mail: Mail,
     pub notices: Notices,
     pub links: Links,
+    pub console: Console,
 }
 
 pub static VI: Texts = Texts {
@@ -104,6 +107,7 @@ pub static VI: Texts = Texts {
     mail: mail::VI,
     notices: notices::VI,
     links: links::VI,
+    console: console::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -119,6 +123,7 @@ pub static EN: Texts = Texts {
     mail: mail::EN,
     notices: notices::EN,
     links: links::EN,
+    console: console::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.

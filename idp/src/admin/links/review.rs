@@ -186,7 +186,7 @@ pub async fn search(
             "search for 1 to {MAX_QUERY_CHARS} characters"
         )));
     }
-    let people = store.search_people(text, unit, SEARCH_LIMIT).await?;
+    let people = store.search_link_people(text, unit, SEARCH_LIMIT).await?;
     let accounts = match app {
         Some(app) => store.search_accounts(app, text, SEARCH_LIMIT).await?,
         None => Vec::new(),

@@ -256,11 +256,12 @@ pub fn amr_enrolled() -> Vec<String> {
 }
 
 /// `true` when the person must use a second factor whatever the app:
-/// administrators always (the admin console and signing are theirs to
-/// protect), members of the configured groups, and whoever enrolled one.
+/// administrators and everyone with a console role always (the admin
+/// console and signing are theirs to protect), members of the configured
+/// groups, and whoever enrolled one.
 pub async fn required_for(idp: &Idp, user: &User, factors: &[Factor]) -> Result<bool, StoreError> {
     let policy = &idp.config.mfa;
-    if !factors.is_empty() || user.is_admin() {
+    if !factors.is_empty() || crate::admin::roles::any(&idp.store, user).await? {
         return Ok(true);
     }
     if policy.groups.is_empty() {

@@ -132,6 +132,7 @@ async fn half_with_totp(idp: &Idp, now: i64) -> (User, String, Half, String) {
         user_id: user.id.clone(),
         req: None,
         step_up: None,
+        then: None,
         passed: None,
         created_at: now,
     };

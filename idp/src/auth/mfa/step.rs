@@ -35,6 +35,10 @@ pub struct Half {
     pub req: Option<String>,
     /// The `sid` of the session to raise, for a step-up.
     pub step_up: Option<String>,
+    /// Where a step-up the IdP itself asked for returns (a local path
+    /// already checked by `http::return_to`, e.g. an admin console page).
+    #[serde(default)]
+    pub then: Option<String>,
     /// Set once a factor was just enrolled (and proven): the `amr` to finish
     /// with after the recovery codes have been shown.
     pub passed: Option<Vec<String>>,

@@ -1,0 +1,31 @@
+-- Roles of the admin console (issue 12). The super administrator stays the
+-- `users.is_admin` flag; the other roles are rows here: `unit_admin` (people
+-- of their own `users.unit` only), `clerk` (văn thư: applies the office's
+-- signature) and `auditor` (reads, changes nothing).
+CREATE TABLE user_roles (
+    user_id     TEXT NOT NULL REFERENCES users (id),
+    role        TEXT NOT NULL,
+    granted_by  TEXT NOT NULL,               -- a user id, or `cli`
+    granted_at  BIGINT NOT NULL,
+    PRIMARY KEY (user_id, role)
+);
+CREATE INDEX user_roles_role ON user_roles (role);
+
+-- The name without diacritics, lower case, for the console's search ("nguyen
+-- van hung" finds "Nguyễn Văn Hùng"). Filled by the IdP (Rust folds it); a
+-- change of name empties it so the next search folds it again.
+ALTER TABLE users ADD COLUMN name_folded TEXT;
+CREATE INDEX users_name_folded ON users (name_folded);
+CREATE INDEX users_unit ON users (unit);
+CREATE FUNCTION users_name_refold() RETURNS trigger AS $$
+BEGIN
+    IF NEW.name IS DISTINCT FROM OLD.name THEN
+        NEW.name_folded := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER users_name_refold BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION users_name_refold();
+
+CREATE INDEX audit_events_actor ON audit_events (actor);
