@@ -5,6 +5,15 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The compared form, `None` when nothing is left.
 pub fn normalise_email(written: &str) -> Option<String> {
+    if written.is_ascii() {
+        // NFC leaves ASCII as it is: the common case, without the Unicode work.
+        let email: String = written
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+        return (!email.is_empty()).then_some(email);
+    }
     let email: String = written
         .nfc()
         .flat_map(char::to_lowercase)
@@ -37,5 +46,7 @@ mod tests {
             normalise_email("tâm@x.vn")
         );
         assert_eq!(normalise_email("   "), None);
+        assert_eq!(normalise_email(" \t "), None);
+        assert_eq!(normalise_email("Tâm @X.vn").as_deref(), Some("tâm@x.vn"));
     }
 }

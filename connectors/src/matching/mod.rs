@@ -13,7 +13,7 @@
 //! | e-mail after normalising (case, inner spaces, NFC) | 95 | yes |
 //! | phone held by one person and one account of the app | 90 | yes |
 //! | name and unit of one person | 60 | no |
-//! | a shared e-mail or phone (several people, or several accounts) | 50 | no |
+//! | a shared e-mail or phone (several people, or several accounts of the app, inactive ones included) | 50 | no |
 //! | name and unit shared by several people | 40 | no |
 //!
 //! An account whose clues point at two people (its e-mail at one, its phone
@@ -120,7 +120,8 @@ const NAME_SHARED: u8 = 40;
 /// staff, get none), best first per account, one suggestion per (account,
 /// person).
 pub fn suggest(people: &[Person], accounts: &[LegacyAccount]) -> Vec<Suggestion> {
-    let index = Index::new(people);
+    let mut units = Units::default();
+    let index = Index::new(people, &mut units);
     let mut accounts_by_phone: HashMap<String, u32> = HashMap::new();
     for phone in accounts
         .iter()
@@ -130,7 +131,7 @@ pub fn suggest(people: &[Person], accounts: &[LegacyAccount]) -> Vec<Suggestion>
     }
     let mut out = Vec::new();
     for account in accounts.iter().filter(|a| a.active) {
-        index.suggest_for(account, &accounts_by_phone, &mut out);
+        index.suggest_for(account, &accounts_by_phone, &mut units, &mut out);
     }
     out
 }
@@ -153,15 +154,22 @@ struct Clue {
     shared: bool,
 }
 
-/// Name and unit as one key; `None` without both.
-fn name_key(name: &str, unit: Option<&str>) -> Option<String> {
-    let name = fold(name);
-    let unit = fold(unit?);
-    (!name.is_empty() && !unit.is_empty()).then(|| format!("{name}\u{0}{unit}"))
+/// Units folded once each: a province has tens of units and thousands of
+/// people in each.
+#[derive(Default)]
+struct Units<'a>(HashMap<&'a str, String>);
+
+impl<'a> Units<'a> {
+    /// Name and unit as one key; `None` without both.
+    fn name_key(&mut self, name: &str, unit: Option<&'a str>) -> Option<String> {
+        let unit = self.0.entry(unit?).or_insert_with_key(|u| fold(u));
+        let name = fold(name);
+        (!name.is_empty() && !unit.is_empty()).then(|| format!("{name}\u{0}{unit}"))
+    }
 }
 
 impl<'p> Index<'p> {
-    fn new(all: &'p [Person]) -> Index<'p> {
+    fn new(all: &'p [Person], units: &mut Units<'p>) -> Index<'p> {
         let mut index = Index {
             people: Vec::with_capacity(all.len()),
             by_email: HashMap::with_capacity(all.len()),
@@ -183,7 +191,7 @@ impl<'p> Index<'p> {
             if let Some(phone) = person.phone.as_deref().and_then(normalise_phone) {
                 index.by_phone.entry(phone).or_default().push(i);
             }
-            if let Some(key) = name_key(&person.name, person.unit.as_deref()) {
+            if let Some(key) = units.name_key(&person.name, person.unit.as_deref()) {
                 index.by_name.entry(key).or_default().push(i);
             }
         }
@@ -192,8 +200,9 @@ impl<'p> Index<'p> {
 
     fn suggest_for(
         &self,
-        account: &LegacyAccount,
+        account: &'p LegacyAccount,
         accounts_by_phone: &HashMap<String, u32>,
+        units: &mut Units<'p>,
         out: &mut Vec<Suggestion>,
     ) {
         let mut clues: Vec<Clue> = Vec::new();
@@ -231,7 +240,7 @@ impl<'p> Index<'p> {
                 shared,
             }));
         }
-        let name = name_key(&account.display_name, account.unit.as_deref());
+        let name = units.name_key(&account.display_name, account.unit.as_deref());
         if let Some(found) = name.and_then(|key| self.by_name.get(&key)) {
             let shared = found.len() > 1;
             let confidence = if shared { NAME_SHARED } else { NAME };

@@ -7,16 +7,29 @@ use unicode_normalization::char::is_combining_mark;
 
 /// The folded form: no diacritics, lower case, single spaces, trimmed.
 pub fn fold(text: &str) -> String {
-    let bare: String = text
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' | 'Đ' => 'd',
-            c => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect();
-    bare.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    let push = |c: char| {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            return;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        match c {
+            'đ' | 'Đ' => out.push('d'),
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            c => out.extend(c.to_lowercase()),
+        }
+    };
+    if text.is_ascii() {
+        text.chars().for_each(push);
+    } else {
+        text.nfd().filter(|c| !is_combining_mark(*c)).for_each(push);
+    }
+    out
 }
 
 #[cfg(test)]
