@@ -14,6 +14,7 @@ mod conformance;
 mod demo_apps;
 mod ldap;
 mod link_connectors;
+mod links;
 mod mfa;
 mod negative;
 mod node_rp;
