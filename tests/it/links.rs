@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
 
-use crate::browser::{Browser, hidden};
+use crate::browser::{Browser, authorize_url, hidden, location, pkce};
 use crate::demo_apps::{Channel, demo_app, demo_app_with, follow, whoami};
 use crate::harness::{Backends, Idp, PASSWORD, Slapd, Smtp};
 
@@ -248,6 +248,26 @@ async fn an_app_gets_its_own_legacy_username_and_an_unlinked_person_asks_for_one
     assert!(
         page.contains("Tài khoản của bạn chưa được liên kết với ứng dụng Một cửa điện tử"),
         "{page}"
+    );
+    // Asked not to show anything, the IdP tells the app instead.
+    let (_, challenge) = pkce();
+    let callback = format!("{}/oidc/callback", onewin.base);
+    let silent = authorize_url(
+        &idp.base,
+        "onewin",
+        &callback,
+        &[
+            ("prompt", "none"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let to = location(&browser.get(&silent).await);
+    assert!(
+        to.starts_with(&callback)
+            && to.contains("error=interaction_required")
+            && !to.contains("code="),
+        "{to}"
     );
     // An app without a legacy claim is unaffected and gets no such claim.
     let (end, _) = open_tile(&idp, &browser, "vanban").await;
