@@ -49,6 +49,9 @@ struct Local {
     /// The IdP's session id: a back-channel logout names it.
     sid: String,
     id_token: String,
+    /// The account of this app linked to the person, when the IdP releases
+    /// it in `preferred_username` (`idp app add … --legacy-claim`).
+    username: Option<String>,
 }
 
 struct Rp {
@@ -131,7 +134,12 @@ async fn home(State(rp): St, headers: HeaderMap) -> Html<String> {
 /// For tests and scripts: who is signed in here.
 async fn whoami(State(rp): St, headers: HeaderMap) -> axum::Json<Value> {
     axum::Json(match rp.local(&headers) {
-        Some(l) => serde_json::json!({"signed_in": true, "name": l.name, "email": l.email}),
+        Some(l) => serde_json::json!({
+            "signed_in": true,
+            "name": l.name,
+            "email": l.email,
+            "preferred_username": l.username,
+        }),
         None => serde_json::json!({"signed_in": false}),
     })
 }
@@ -223,6 +231,7 @@ async fn callback(State(rp): St, Query(q): Query<Callback>) -> Response {
         email: claims.email().map(|e| e.to_string()).unwrap_or_default(),
         sid: raw["sid"].as_str().unwrap_or_default().to_owned(),
         id_token: id_token.to_string(),
+        username: claims.preferred_username().map(|u| u.to_string()),
     };
     let key = random();
     if let Ok(mut s) = rp.sessions.lock() {

@@ -32,6 +32,17 @@ pub enum Channel {
 
 /// Registers `id` with the IdP (client and tile) and starts a demo app for it.
 pub fn demo_app(idp: &Idp, id: &str, name: &str, channel: Channel) -> DemoApp {
+    demo_app_with(idp, id, name, channel, &[])
+}
+
+/// [`demo_app`], with more `idp app add` flags for its tile.
+pub fn demo_app_with(
+    idp: &Idp,
+    id: &str,
+    name: &str,
+    channel: Channel,
+    app_flags: &[&str],
+) -> DemoApp {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let secret = idp.add_client(
@@ -52,20 +63,12 @@ pub fn demo_app(idp: &Idp, id: &str, name: &str, channel: Channel) -> DemoApp {
             &format!("{base}/oidc/initiate"),
         ],
     );
-    idp.cli_ok(
-        &[
-            "app",
-            "add",
-            id,
-            "--name",
-            name,
-            "--url",
-            &format!("{base}/"),
-            "--client",
-            id,
-        ],
-        None,
-    );
+    let url = format!("{base}/");
+    let mut args = vec![
+        "app", "add", id, "--name", name, "--url", &url, "--client", id,
+    ];
+    args.extend_from_slice(app_flags);
+    idp.cli_ok(&args, None);
     let bin = crate::harness::idp_bin().with_file_name("demo-rp");
     let child = Command::new(&bin)
         .env("DEMO_NAME", name)
@@ -89,7 +92,7 @@ pub fn demo_app(idp: &Idp, id: &str, name: &str, channel: Channel) -> DemoApp {
 }
 
 /// Follows redirects like a browser; returns the final URL and every URL on the way.
-async fn follow(browser: &Browser, start: &str) -> (String, Vec<String>) {
+pub async fn follow(browser: &Browser, start: &str) -> (String, Vec<String>) {
     let mut url = url::Url::parse(start).unwrap();
     let mut seen = vec![url.to_string()];
     for _ in 0..10 {
@@ -104,7 +107,7 @@ async fn follow(browser: &Browser, start: &str) -> (String, Vec<String>) {
     panic!("too many redirects: {seen:?}");
 }
 
-async fn whoami(browser: &Browser, app: &DemoApp) -> Value {
+pub async fn whoami(browser: &Browser, app: &DemoApp) -> Value {
     browser
         .get(&format!("{}/whoami", app.base))
         .await

@@ -15,6 +15,7 @@ mod console;
 mod demo_apps;
 mod ldap;
 mod link_connectors;
+mod links;
 mod mfa;
 mod negative;
 mod node_rp;

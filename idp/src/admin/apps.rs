@@ -72,11 +72,14 @@ pub async fn add(store: &Store, a: NewApp, actor: &Actor, now: i64) -> Result<Ap
     }
     if let Some(claim) = &a.legacy_claim {
         super::links::check_claim_name(claim).map_err(AppError::BadClaim)?;
-        if a.client.is_none() {
+        let Some(client) = &a.client else {
             return Err(AppError::BadClaim(
                 "--legacy-claim needs --client: the claim is released to that client".into(),
             ));
-        }
+        };
+        super::links::claim_free(store, client, &a.app_id)
+            .await
+            .map_err(AppError::BadClaim)?;
     }
     // The type is read from the bytes, never from a file name.
     let icon_type = match &a.icon {

@@ -42,6 +42,17 @@ pub enum AppCommand {
         #[arg(long)]
         legacy_claim: Option<String>,
     },
+    /// Set (or with --clear, stop) the claim that carries the person's
+    /// linked username of this app to its client.
+    LegacyClaim {
+        app_id: String,
+        /// preferred_username, or a name of your own ([a-z][a-z0-9_]*).
+        #[arg(required_unless_present = "clear")]
+        claim: Option<String>,
+        /// Release no legacy username any more.
+        #[arg(long, conflicts_with = "claim")]
+        clear: bool,
+    },
     /// List apps.
     List,
 }
@@ -87,6 +98,14 @@ pub(super) async fn run(config: &Config, cmd: AppCommand) -> Result<(), CliError
                     a.id, a.name
                 ),
                 None => println!("added app {} ({})", a.id, a.name),
+            }
+        }
+        AppCommand::LegacyClaim { app_id, claim, .. } => {
+            crate::admin::links::set_claim(&store, &Actor::cli(), &app_id, claim.as_deref(), now())
+                .await?;
+            match claim {
+                Some(c) => println!("app {app_id}: the linked username goes in claim {c}"),
+                None => println!("app {app_id}: no legacy username is released"),
             }
         }
         AppCommand::List => {

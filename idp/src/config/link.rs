@@ -21,7 +21,7 @@ pub struct LinkConfig {
 
 impl LinkConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        for app in self.sources.keys() {
+        for (app, settings) in &self.sources {
             let plain = !app.is_empty()
                 && app.len() <= 64
                 && app
@@ -33,6 +33,9 @@ impl LinkConfig {
                     "the table's name must be an app id (1-64 of A-Z a-z 0-9 . _ -)",
                 ));
             }
+            settings
+                .validate()
+                .map_err(|e| invalid(&format!("link.sources.{app}.{}", e.field), e.problem))?;
         }
         Ok(())
     }

@@ -158,6 +158,18 @@ pub fn check_claim_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A client receives one legacy username: refuses a claim for `app` when
+/// another app of the same client releases one already.
+pub async fn claim_free(store: &Store, client: &str, app: &str) -> Result<(), String> {
+    match store.legacy_claim_of_client(client).await {
+        Ok(Some((other, _))) if other != app => Err(format!(
+            "app {other} already releases a legacy username to client {client}; one app per client may"
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// What the client of a sign-in receives about the person's legacy account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Release {
@@ -200,6 +212,13 @@ pub async fn set_claim(
                 "app {app} has no OIDC client to release the claim to"
             )));
         }
+    }
+    if claim.is_some()
+        && let Some(client) = &before.client_id
+    {
+        claim_free(store, client, app)
+            .await
+            .map_err(LinkError::BadInput)?;
     }
     store.set_app_legacy_claim(app, claim).await?;
     let detail = format!(

@@ -456,6 +456,17 @@ async fn an_app_receives_only_its_own_link() {
     set_claim(&s, &Actor::cli(), "ioffice", Some("ioffice_user"), T)
         .await
         .unwrap();
+    // One client, one legacy username: a second app of the client may not release one.
+    let twin = NewApp {
+        app_id: "onewin-mobile".into(),
+        name: "Một cửa (di động)".into(),
+        url: "https://app.gov.vn/".into(),
+        client: Some("onewin".into()),
+        legacy_claim: Some("onewin_user".into()),
+        ..NewApp::default()
+    };
+    let e = apps::add(&s, twin, &Actor::cli(), T).await.unwrap_err();
+    assert!(e.to_string().contains("already releases"), "{e}");
     add(
         &s,
         &Actor::cli(),
