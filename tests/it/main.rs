@@ -12,6 +12,7 @@ mod chromium;
 mod clients;
 mod conformance;
 mod console;
+mod console_api;
 mod demo_apps;
 mod ldap;
 mod mfa;
