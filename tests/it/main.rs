@@ -13,6 +13,7 @@ mod clients;
 mod conformance;
 mod console;
 mod console_api;
+mod console_browser;
 mod demo_apps;
 mod ldap;
 mod mfa;
