@@ -220,3 +220,181 @@ async fn the_console_needs_a_role_a_second_factor_and_a_csrf_token() {
     assert_eq!(e.actor.as_deref(), Some(admin_id.as_str()));
     assert_eq!(e.subject.as_deref(), Some("tamtt@binhphuoc.gov.vn"));
 }
+
+#[tokio::test]
+async fn a_unit_admin_sees_only_their_unit_and_an_auditor_changes_nothing() {
+    let s = setup_on(Backends::default());
+    person(
+        &s,
+        "truongphong",
+        "Lê Văn Đức",
+        NOI_VU,
+        false,
+        Some("unit_admin"),
+    );
+    person(
+        &s,
+        "kiemtra",
+        "Phạm Thu Hà",
+        TAI_CHINH,
+        false,
+        Some("auditor"),
+    );
+    person(&s, "hungnv", "Nguyễn Văn Hùng", NOI_VU, false, None);
+    person(&s, "lantt", "Trần Thị Lan", TAI_CHINH, false, None);
+    let hung = id_of(&s, "hungnv@binhphuoc.gov.vn");
+    let lan = id_of(&s, "lantt@binhphuoc.gov.vn");
+
+    let (ua, _) = console_sign_in(&s, "truongphong").await;
+    let (_, html) = get(&ua, &s, "/admin/people").await;
+    assert!(
+        html.contains("Nguyễn Văn Hùng") && !html.contains("Trần Thị Lan"),
+        "{html}"
+    );
+    assert!(html.contains("Bạn chỉ xem được người dùng của đơn vị Sở Nội vụ."));
+    let (_, html) = get(&ua, &s, "/admin/people?unit=S%E1%BB%9F+T%C3%A0i+ch%C3%ADnh").await;
+    assert!(
+        !html.contains("Trần Thị Lan"),
+        "the unit asked for is ignored"
+    );
+    // Another unit's person is "not found", exactly like nobody.
+    let (st, other) = get(&ua, &s, &format!("/admin/people/{lan}")).await;
+    let (st2, nobody) = get(&ua, &s, "/admin/people/no-such-id").await;
+    assert_eq!((st, st2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    let strip = |h: &str| h.split("<code>").next().unwrap().to_owned();
+    assert_eq!(strip(&other), strip(&nobody));
+    let (_, html) = get(&ua, &s, &format!("/admin/people/{hung}")).await;
+    let (st, _) = submit(
+        &ua,
+        &s,
+        &format!("/admin/people/{lan}/disable"),
+        Some(&html),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Roles: clerk yes; unit or super administrator never.
+    let roles = format!("/admin/people/{hung}/roles");
+    assert!(html.contains(r#"value="clerk""#) && !html.contains(r#"value="super_admin""#));
+    let (st, _) = submit(
+        &ua,
+        &s,
+        &roles,
+        Some(&html),
+        &[("role", "super_admin"), ("op", "grant")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, to) = submit(
+        &ua,
+        &s,
+        &roles,
+        Some(&html),
+        &[("role", "clerk"), ("op", "grant")],
+    )
+    .await;
+    assert_eq!(
+        (st, to.unwrap()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/admin/people/{hung}?done=granted")
+        )
+    );
+    let (_, html) = get(&ua, &s, &format!("/admin/people/{hung}?done=granted")).await;
+    assert!(
+        html.contains("Đã cấp vai trò.") && html.contains("Văn thư"),
+        "{html}"
+    );
+    // Unlock and reset factors are the unit administrator's too; both audited with them as actor.
+    let (st, _) = submit(
+        &ua,
+        &s,
+        &format!("/admin/people/{hung}/unlock"),
+        Some(&html),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _) = submit(
+        &ua,
+        &s,
+        &format!("/admin/people/{hung}/reset-factors"),
+        Some(&html),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let ua_id = id_of(&s, "truongphong@binhphuoc.gov.vn");
+    let events = audit_events(&s.idp).await;
+    for kind in [
+        "admin.role_granted",
+        "admin.unlocked",
+        "admin.factors_reset",
+    ] {
+        let e = events
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("{kind}"));
+        assert_eq!(e.actor.as_deref(), Some(ua_id.as_str()), "{kind}");
+        assert_eq!(
+            e.subject.as_deref(),
+            Some("hungnv@binhphuoc.gov.vn"),
+            "{kind}"
+        );
+    }
+    // The unit administrator's audit log is about their unit's people.
+    let (_, html) = get(&ua, &s, "/admin/audit").await;
+    assert!(
+        html.contains("hungnv@binhphuoc.gov.vn") && !html.contains("lantt@binhphuoc.gov.vn"),
+        "{html}"
+    );
+
+    // The auditor reads everything and changes nothing.
+    let (aud, _) = console_sign_in(&s, "kiemtra").await;
+    let (st, html) = get(&aud, &s, &format!("/admin/people/{hung}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        !html.contains("/disable\"") && !html.contains("name=\"role\""),
+        "no buttons: {html}"
+    );
+    // The token of any of their pages (the console shows them no form).
+    let (_, html) = get(&aud, &s, "/account").await;
+    for action in ["disable", "enable", "unlock", "reset-factors"] {
+        let (st, _) = submit(
+            &aud,
+            &s,
+            &format!("/admin/people/{hung}/{action}"),
+            Some(&html),
+            &[],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{action}");
+    }
+    let (st, _) = submit(
+        &aud,
+        &s,
+        &roles,
+        Some(&html),
+        &[("role", "auditor"), ("op", "grant")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // Filters: kind and subject; the CSV is the same selection.
+    let (_, html) = get(
+        &aud,
+        &s,
+        "/admin/audit?kind=admin.role_granted&subject=hungnv%40binhphuoc.gov.vn",
+    )
+    .await;
+    assert!(html.contains("role clerk; before -; after clerk"), "{html}");
+    assert!(!html.contains("admin.unlocked</code>"), "{html}");
+    let r = aud
+        .get(&s.idp.url("/admin/audit.csv?kind=admin.unlocked"))
+        .await;
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = r.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("admin.unlocked") && !csv.contains("admin.role_granted"));
+    let (_, html) = get(&aud, &s, "/admin/units").await;
+    assert!(html.contains("Sở Nội vụ") && html.contains("Sở Tài chính"));
+}

@@ -12,6 +12,8 @@ mod chromium;
 mod clients;
 mod conformance;
 mod console;
+mod console_api;
+mod console_browser;
 mod demo_apps;
 mod ldap;
 mod link_connectors;

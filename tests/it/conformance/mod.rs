@@ -5,4 +5,5 @@
 mod cache;
 mod directory;
 mod store;
+mod store_console;
 mod store_links;

@@ -1,0 +1,162 @@
+//! The admin console in real headless Chromium: an administrator signs in
+//! with a second factor (a recovery code), opens the overview, the people
+//! list, a person and the audit log; screenshots go to
+//! `target/screenshots/console-*.png` for a person to look at.
+
+use fantoccini::{Client, Locator};
+
+use crate::console::{NOI_VU, console_sign_in, person};
+use crate::harness::{Backends, PASSWORD, browser, chromedriver};
+use crate::mfa::setup_on;
+
+async fn shot(c: &Client, name: &str) {
+    let dir = crate::harness::idp_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(format!("console-{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_administrator_uses_the_console_in_chromium() {
+    let s = setup_on(Backends::default());
+    person(&s, "quantri", "Quản trị hệ thống", NOI_VU, true, None);
+    person(&s, "hungnv", "Nguyễn Văn Hùng", NOI_VU, false, None);
+    // The authenticator is bound beforehand; Chromium signs in with a recovery code.
+    let (_, mut codes) = console_sign_in(&s, "quantri").await;
+    let code = codes.pop().unwrap();
+
+    let driver = chromedriver();
+    let c = browser(&driver).await;
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(&s.idp.url("/admin")).await.unwrap();
+    fill(&c, "account", "quantri").await;
+    fill(&c, "password", PASSWORD).await;
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "recovery", &code).await;
+    c.find(Locator::Css("details form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("header.top"))
+        .await
+        .unwrap();
+
+    c.goto(&s.idp.url("/admin")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css(".console nav"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("Tổng quan") && page.contains("Người dùng") && page.contains("Nhật ký"),
+        "{page}"
+    );
+    shot(&c, "overview").await;
+
+    c.find(Locator::Css("nav a[href='/admin/people']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "q", "nguyen van").await;
+    c.find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("Nguyễn Văn Hùng"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("Tìm thấy 1 người."));
+    shot(&c, "people").await;
+
+    c.find(Locator::LinkText("Nguyễn Văn Hùng"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("form.act"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("hungnv@binhphuoc.gov.vn") && page.contains("Vô hiệu hóa tài khoản"),
+        "{page}"
+    );
+    shot(&c, "person").await;
+    c.find(Locator::Css(
+        "form[action$='/roles'] input[value='clerk'] ~ button",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("Đã cấp vai trò."));
+
+    c.find(Locator::Css("nav a[href='/admin/audit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("form.filters"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("admin.role_granted") && page.contains("role clerk; before -; after clerk"),
+        "{page}"
+    );
+    shot(&c, "audit").await;
+    c.close().await.unwrap();
+}
