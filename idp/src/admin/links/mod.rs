@@ -33,7 +33,7 @@ pub use requests::{
     pending_requests, request, request_for, request_state,
 };
 pub use review::{
-    Conflict, Coverage, MAX_PAGE, SearchResults, conflicts, coverage, queue, search,
+    Conflict, Coverage, MAX_PAGE, SearchResults, conflicts, coverage, list_links, queue, search,
     unlinked_accounts,
 };
 pub use suggest::{AcceptReport, SuggestReport, accept_all_exact, suggest};

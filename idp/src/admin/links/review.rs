@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{LinkError, app_of};
 use crate::ids::UserId;
-use crate::store::{LegacyRow, PeopleQuery, PersonRow, QueueFilter, QueueKey, QueueRow, Store};
+use crate::store::{
+    LegacyRow, Link, PeopleQuery, PersonRow, QueueFilter, QueueKey, QueueRow, Store, User,
+};
 
 /// The largest queue page.
 pub const MAX_PAGE: i64 = 200;
@@ -226,4 +228,26 @@ pub async fn unlinked_accounts(
     app_of(store, app).await?;
     let text: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
     Ok(store.unlinked_accounts(app, &text, SEARCH_LIMIT).await?)
+}
+
+/// The links of `app` with their owners' e-mails (of people of `unit` only,
+/// when given), by username.
+pub async fn list_links(
+    store: &Store,
+    app: &str,
+    unit: Option<&str>,
+) -> Result<Vec<(Link, User)>, LinkError> {
+    app_of(store, app).await?;
+    let links = store.links_of_app(app).await?;
+    let mut out = Vec::with_capacity(links.len());
+    for l in links {
+        let Some(owner) = store.user_by_id(&l.user_id).await? else {
+            continue;
+        };
+        if unit.is_some() && owner.unit.as_deref() != unit {
+            continue;
+        }
+        out.push((l, owner));
+    }
+    Ok(out)
 }

@@ -17,6 +17,7 @@
 mod audit;
 mod home;
 mod links;
+pub use links::csv_response as links_csv_response;
 mod people;
 
 use std::sync::Arc;

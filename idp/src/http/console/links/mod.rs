@@ -16,7 +16,7 @@ use portal_ui::console::Opt;
 use portal_ui::console_links::{CoveragePage, CoverageRow, RefusedPage};
 
 pub use manual::{
-    IMPORT_BODY_LIMIT, add_post, export_csv_get, import_post, manual_get, remove_post,
+    IMPORT_BODY_LIMIT, add_post, csv_response, export_csv_get, import_post, manual_get, remove_post,
 };
 pub use queue::{
     accept_exact_get, accept_exact_post, accept_post, conflicts_get, queue_get, reject_post,
