@@ -31,10 +31,10 @@ fn setup() -> Setup {
 /// app that requires a second factor.
 pub(crate) fn setup_on(backends: Backends) -> Setup {
     let smtp = Smtp::start();
-    let idp = Idp::spawn(&Backends {
-        env: smtp.env(),
-        ..backends
-    });
+    // The caller's variables (a directory's, say) beside the mail server's.
+    let mut env = smtp.env();
+    env.extend(backends.env.iter().cloned());
+    let idp = Idp::spawn(&Backends { env, ..backends });
     idp.add_person();
     let secret = idp.add_client("vanban", REDIRECT, &[]);
     let strict_secret = idp.add_client("phonghop", REDIRECT, &["--require-mfa"]);

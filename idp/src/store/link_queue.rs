@@ -5,6 +5,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::links::Flag;
+use super::people::like_contains;
 use super::{Store, StoreError, conflict};
 use crate::ids::{Email, UserId};
 use crate::kinds::{Decision, LinkMethod};
@@ -97,20 +98,6 @@ pub struct LinkRequest {
     pub decided_at: Option<i64>,
     /// The account linked, or why not.
     pub decision: Option<String>,
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-pub fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 const REQUEST_COLUMNS: &str =
@@ -226,27 +213,6 @@ impl Store {
         .await?)
     }
 
-    /// People whose name or e-mail contains `q` (wildcards taken literally),
-    /// of `unit` when given.
-    pub async fn search_link_people(
-        &self,
-        q: &str,
-        unit: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<PersonRow>, StoreError> {
-        let pattern = like_escape(&q.to_lowercase());
-        Ok(sqlx::query_as(
-            "SELECT id, email, name, phone, unit FROM users \
-             WHERE (LOWER(name) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\') \
-             AND ($2 IS NULL OR unit = $2) ORDER BY email LIMIT $3",
-        )
-        .bind(pattern)
-        .bind(unit)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Accounts of `app` whose username or name contains `q`.
     pub async fn search_accounts(
         &self,
@@ -254,12 +220,36 @@ impl Store {
         q: &str,
         limit: i64,
     ) -> Result<Vec<super::links::LegacyRow>, StoreError> {
-        let pattern = like_escape(&q.to_lowercase());
+        let pattern = like_contains(&q.to_lowercase());
         Ok(sqlx::query_as(
             "SELECT app_id, username, display_name, email, phone, unit, active, imported_at \
              FROM legacy_accounts WHERE app_id = $1 \
              AND (LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\') \
              ORDER BY username LIMIT $3",
+        )
+        .bind(app)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Active accounts of `app` with no owner whose username or name contains
+    /// `q` (all of them when `q` is empty), by username: what a link request
+    /// may be decided with.
+    pub async fn unlinked_accounts(
+        &self,
+        app: &str,
+        q: &str,
+        limit: i64,
+    ) -> Result<Vec<super::links::LegacyRow>, StoreError> {
+        let pattern = like_contains(&q.to_lowercase());
+        Ok(sqlx::query_as(
+            "SELECT a.app_id, a.username, a.display_name, a.email, a.phone, a.unit, a.active, a.imported_at \
+             FROM legacy_accounts a WHERE a.app_id = $1 AND a.active = 1 \
+             AND NOT EXISTS (SELECT 1 FROM account_links l WHERE l.app_id = a.app_id AND l.username = a.username) \
+             AND (LOWER(a.username) LIKE $2 ESCAPE '\\' OR LOWER(a.display_name) LIKE $2 ESCAPE '\\') \
+             ORDER BY a.username LIMIT $3",
         )
         .bind(app)
         .bind(pattern)
@@ -402,13 +392,5 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_taken_literally() {
-        assert_eq!(super::like_escape("a%b_c\\"), "%a\\%b\\_c\\\\%");
     }
 }

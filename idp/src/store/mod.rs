@@ -25,9 +25,7 @@ pub use clients::{Client, NewClient};
 pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;
-pub use link_queue::{
-    CoverageCounts, LinkRequest, PersonRow, QueueFilter, QueueKey, QueueRow, like_escape,
-};
+pub use link_queue::{CoverageCounts, LinkRequest, PersonRow, QueueFilter, QueueKey, QueueRow};
 pub use links::{AccountWrite, Flag, LegacyRow, Link, NewSuggestion, SuggestionRow};
 pub use outbox::OutboxItem;
 pub use people::{AuditQuery, AuditRow, PeopleQuery, UnitCount};

@@ -10,6 +10,7 @@ mod account;
 mod apps;
 mod common;
 mod console;
+mod console_links;
 mod errors;
 mod factors;
 mod links;
@@ -24,6 +25,7 @@ pub use account::Account;
 pub use apps::Apps;
 pub use common::Common;
 pub use console::Console;
+pub use console_links::ConsoleLinks;
 pub use errors::Errors;
 pub use factors::Factors;
 pub use links::Links;
@@ -92,6 +94,7 @@ pub struct Texts {
     pub notices: Notices,
     pub links: Links,
     pub console: Console,
+    pub console_links: ConsoleLinks,
 }
 
 pub static VI: Texts = Texts {
@@ -108,6 +111,7 @@ pub static VI: Texts = Texts {
     notices: notices::VI,
     links: links::VI,
     console: console::VI,
+    console_links: console_links::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -124,6 +128,7 @@ pub static EN: Texts = Texts {
     notices: notices::EN,
     links: links::EN,
     console: console::EN,
+    console_links: console_links::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.

@@ -30,9 +30,12 @@ pub use csv::{CsvImportReport, MAX_CSV_BYTES, export_csv, import_links_csv, neut
 pub use import::{ImportReport, import_accounts};
 pub use requests::{
     Decided, RequestDecision, RequestOutcome, RequestState, RequestStatus, decide_request,
-    pending_requests, request, request_state,
+    pending_requests, request, request_for, request_state,
 };
-pub use review::{Conflict, Coverage, SearchResults, conflicts, coverage, queue, search};
+pub use review::{
+    Conflict, Coverage, MAX_PAGE, SearchResults, conflicts, coverage, list_links, queue, search,
+    unlinked_accounts,
+};
 pub use suggest::{AcceptReport, SuggestReport, accept_all_exact, suggest};
 
 use super::{Actor, audit};

@@ -158,6 +158,22 @@ pub async fn pending_requests(
     Ok(out)
 }
 
+/// Request `id` and who asked, if it is of a person of `unit` (when given):
+/// what an administrator decides it on.
+pub async fn request_for(
+    store: &Store,
+    id: i64,
+    unit: Option<&str>,
+) -> Result<(LinkRequest, crate::store::User), LinkError> {
+    let req = store
+        .link_request(id)
+        .await?
+        .ok_or(LinkError::NoRequest(id))?;
+    let person = person_by_id(store, &req.user_id).await?;
+    in_unit(&person, unit).map_err(|_| LinkError::NoRequest(id))?;
+    Ok((req, person))
+}
+
 /// Decides request `id`: links the chosen account (every linking rule
 /// applies) or refuses with a reason; with `mail`, the person is told.
 /// A request is decided once, even by two administrators at the same time.

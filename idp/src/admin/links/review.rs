@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{LinkError, app_of};
 use crate::ids::UserId;
-use crate::store::{LegacyRow, PersonRow, QueueFilter, QueueKey, QueueRow, Store};
+use crate::store::{
+    LegacyRow, Link, PeopleQuery, PersonRow, QueueFilter, QueueKey, QueueRow, Store, User,
+};
 
 /// The largest queue page.
 pub const MAX_PAGE: i64 = 200;
@@ -172,8 +174,10 @@ pub struct SearchResults {
     pub accounts: Vec<LegacyRow>,
 }
 
-/// Searches people (of `unit`, when given) and, with `app`, its accounts.
-/// `%` and `_` are taken literally; case is ignored for ASCII letters.
+/// Searches people (of `unit`, when given) by name without diacritics
+/// ("nguyen" finds "Nguyễn") or e-mail, through the console's one people
+/// search, and, with `app`, its accounts by username or name. `%` and `_`
+/// are taken literally; case is ignored.
 pub async fn search(
     store: &Store,
     text: &str,
@@ -186,10 +190,64 @@ pub async fn search(
             "search for 1 to {MAX_QUERY_CHARS} characters"
         )));
     }
-    let people = store.search_link_people(text, unit, SEARCH_LIMIT).await?;
+    store.fold_names(crate::portal::apps::fold).await?;
+    let q = PeopleQuery {
+        text: Some(crate::portal::apps::fold(text)),
+        unit: unit.map(str::to_owned),
+        // Former staff are never linked.
+        disabled: Some(false),
+        limit: SEARCH_LIMIT,
+        offset: 0,
+    };
+    let (people, _) = store.search_people(&q).await?;
+    let people = people
+        .into_iter()
+        .map(|u| PersonRow {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            phone: u.phone,
+            unit: u.unit,
+        })
+        .collect();
     let accounts = match app {
         Some(app) => store.search_accounts(app, text, SEARCH_LIMIT).await?,
         None => Vec::new(),
     };
     Ok(SearchResults { people, accounts })
+}
+
+/// Active accounts of `app` that nobody owns, whose username or name
+/// contains `text` (the first ones when it is empty): the accounts a link
+/// request may be decided with.
+pub async fn unlinked_accounts(
+    store: &Store,
+    app: &str,
+    text: &str,
+) -> Result<Vec<LegacyRow>, LinkError> {
+    app_of(store, app).await?;
+    let text: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
+    Ok(store.unlinked_accounts(app, &text, SEARCH_LIMIT).await?)
+}
+
+/// The links of `app` with their owners' e-mails (of people of `unit` only,
+/// when given), by username.
+pub async fn list_links(
+    store: &Store,
+    app: &str,
+    unit: Option<&str>,
+) -> Result<Vec<(Link, User)>, LinkError> {
+    app_of(store, app).await?;
+    let links = store.links_of_app(app).await?;
+    let mut out = Vec::with_capacity(links.len());
+    for l in links {
+        let Some(owner) = store.user_by_id(&l.user_id).await? else {
+            continue;
+        };
+        if unit.is_some() && owner.unit.as_deref() != unit {
+            continue;
+        }
+        out.push((l, owner));
+    }
+    Ok(out)
 }

@@ -575,3 +575,24 @@ async fn the_queue_pages_by_key_and_filters() {
         0
     );
 }
+
+#[tokio::test]
+async fn search_ignores_diacritics_and_requests_offer_only_unlinked_active_accounts() {
+    let (s, _dir) = world().await;
+    let u = crate::store::ProfileChange {
+        name: Some("Nguyễn Văn Hùng".into()),
+        ..Default::default()
+    };
+    s.update_profile(&UserId::from("u2"), &u, T).await.unwrap();
+    let found = search(&s, "nguyen van", None, None).await.unwrap();
+    assert_eq!(found.people.len(), 1, "\"nguyen\" finds \"Nguyễn\"");
+    assert_eq!(found.people[0].email, email("namvv"));
+    add(&s, &Actor::cli(), &email("tamtt"), "onewin", "tam", None, T)
+        .await
+        .unwrap();
+    let free = unlinked_accounts(&s, "onewin", "").await.unwrap();
+    let names: Vec<_> = free.iter().map(|a| a.username.as_str()).collect();
+    assert_eq!(names, ["=cmd|calc", "huong", "nam"], "not tam, not old");
+    let free = unlinked_accounts(&s, "onewin", "NAME H").await.unwrap();
+    assert_eq!(free.len(), 1);
+}

@@ -12,12 +12,13 @@
 //! [`json`] or an [`ApiError`]; one entry in [`endpoints`]; its path in
 //! `openapi.json` (a test checks that both list the same paths and methods).
 
+mod links;
 mod people;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -50,6 +51,25 @@ pub fn endpoints() -> Vec<(&'static str, MethodRouter<Arc<Idp>>)> {
         ("/units", get(people::units)),
         ("/audit", get(people::audit)),
         ("/audit.csv", get(people::audit_csv)),
+        ("/links/coverage", get(links::coverage)),
+        ("/links/queue", get(links::queue)),
+        ("/links/queue/accept", post(links::accept)),
+        ("/links/queue/reject", post(links::reject)),
+        ("/links/queue/accept-exact", post(links::accept_exact)),
+        ("/links/conflicts", get(links::conflicts)),
+        ("/links/search", get(links::search)),
+        (
+            "/links/apps/{app}",
+            get(links::list).merge(post(links::add)),
+        ),
+        ("/links/apps/{app}/{username}", delete(links::remove)),
+        ("/links/apps/{app}/export.csv", get(links::export_csv)),
+        (
+            "/links/apps/{app}/import.csv",
+            post(links::import_csv).layer(DefaultBodyLimit::max(links::IMPORT_BODY_LIMIT)),
+        ),
+        ("/links/requests", get(links::requests)),
+        ("/links/requests/{id}", post(links::decide)),
     ]
 }
 

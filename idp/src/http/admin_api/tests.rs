@@ -15,7 +15,10 @@ const METHODS: [Method; 5] = [
 ];
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "u1").replace("{role}", "clerk")
+    path.replace("{id}", "u1")
+        .replace("{role}", "clerk")
+        .replace("{app}", "onewin")
+        .replace("{username}", "tamtt")
 }
 
 #[tokio::test]

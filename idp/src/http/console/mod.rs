@@ -16,13 +16,15 @@
 
 mod audit;
 mod home;
+mod links;
+pub use links::csv_response as links_csv_response;
 mod people;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -47,6 +49,33 @@ use crate::store::User;
 pub fn routes() -> Router<Arc<Idp>> {
     Router::new()
         .route("/admin", get(home::home_get))
+        .route("/admin/links", get(links::coverage_get))
+        .route("/admin/links/queue", get(links::queue_get))
+        .route("/admin/links/queue/accept", post(links::accept_post))
+        .route("/admin/links/queue/reject", post(links::reject_post))
+        .route(
+            "/admin/links/queue/accept-exact",
+            get(links::accept_exact_get).post(links::accept_exact_post),
+        )
+        .route("/admin/links/conflicts", get(links::conflicts_get))
+        .route("/admin/links/manual", get(links::manual_get))
+        .route("/admin/links/manual/add", post(links::add_post))
+        .route("/admin/links/manual/remove", post(links::remove_post))
+        .route("/admin/links/export.csv", get(links::export_csv_get))
+        .route(
+            "/admin/links/import",
+            post(links::import_post).layer(DefaultBodyLimit::max(links::IMPORT_BODY_LIMIT)),
+        )
+        .route("/admin/links/requests", get(links::requests_get))
+        .route("/admin/links/requests/{id}", get(links::decide_get))
+        .route(
+            "/admin/links/requests/{id}/link",
+            post(links::decide_link_post),
+        )
+        .route(
+            "/admin/links/requests/{id}/reject",
+            post(links::decide_reject_post),
+        )
         .route("/admin/people", get(people::people_get))
         .route("/admin/people/{id}", get(people::person_get))
         .route("/admin/people/{id}/disable", post(people::disable_post))
@@ -78,6 +107,11 @@ pub const SECTIONS: &[Section] = &[
         href: "/admin",
         label: |t| t.console.nav_overview,
         shown: Powers::any,
+    },
+    Section {
+        href: "/admin/links",
+        label: |t| t.console.nav_links,
+        shown: Powers::may_see_links,
     },
     Section {
         href: "/admin/people",

@@ -1,0 +1,165 @@
+//! The review queue in real headless Chromium: an administrator signs in
+//! with their second factor (a recovery code), opens coverage, filters the
+//! queue, accepts one suggestion, rejects one, and accepts all exact
+//! matches after confirming; screenshots `target/screenshots/console-
+//! coverage.png`, `console-queue.png` and `console-conflicts.png`.
+
+use fantoccini::{Client, Locator};
+
+use crate::console::{NOI_VU, console_sign_in, person};
+use crate::console_links::onewin_world;
+use crate::harness::{PASSWORD, Slapd, browser, chromedriver};
+
+async fn shot(c: &Client, name: &str) {
+    let dir = crate::harness::idp_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(format!("console-{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// The number of suggestion rows on the page.
+async fn count_rows(c: &Client) -> usize {
+    c.find_all(Locator::Css("tr.suggestion"))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn an_administrator_reviews_the_link_queue_in_chromium() {
+    let slapd = Slapd::start();
+    let s = onewin_world(&slapd);
+    person(&s, "quantri", "Quản trị hệ thống", NOI_VU, true, None);
+    let (_, mut codes) = console_sign_in(&s, "quantri").await;
+    let code = codes.pop().unwrap();
+
+    let driver = chromedriver();
+    let c = browser(&driver).await;
+    c.set_window_size(1280, 1000).await.unwrap();
+    c.goto(&s.idp.url("/admin/links")).await.unwrap();
+    fill(&c, "account", "quantri").await;
+    fill(&c, "password", PASSWORD).await;
+    click(&c, "form button[type=submit]").await;
+    click(&c, "details summary").await;
+    fill(&c, "recovery", &code).await;
+    click(&c, "details form button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("header.top"))
+        .await
+        .unwrap();
+
+    // Coverage.
+    c.goto(&s.idp.url("/admin/links")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("table.coverage meter"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("Một cửa điện tử") && page.contains("Tỷ lệ liên kết"),
+        "{page}"
+    );
+    shot(&c, "coverage").await;
+
+    // The queue, filtered by app and reason.
+    click(&c, "nav.tabs a[href='/admin/links/queue']").await;
+    click(&c, "select#app option[value='onewin']").await;
+    click(&c, "select#reason option[value='email']").await;
+    click(&c, "#filter").await;
+    c.wait()
+        .for_element(Locator::Css("tr.suggestion"))
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(url.as_str().contains("app=onewin") && url.as_str().contains("reason=email"));
+    assert!(text(&c).await.contains("Trùng e-mail"));
+    let before = count_rows(&c).await;
+    assert!(before > 0);
+    shot(&c, "queue").await;
+
+    // Accept one, reject one.
+    let first = c
+        .find(Locator::Css("tr.suggestion"))
+        .await
+        .unwrap()
+        .attr("data-account")
+        .await
+        .unwrap()
+        .unwrap();
+    click(&c, "tr.suggestion button.accept").await;
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(page.contains("Đã chấp nhận đề xuất"), "{page}");
+    assert!(
+        !c.source()
+            .await
+            .unwrap()
+            .contains(&format!("data-account=\"{first}\""))
+    );
+    click(&c, "tr.suggestion button.reject").await;
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("Đã từ chối đề xuất"));
+
+    // Accept all exact matches, after confirming.
+    click(&c, "#accept-all").await;
+    c.wait().for_element(Locator::Id("confirm")).await.unwrap();
+    assert!(text(&c).await.contains("Xác nhận chấp nhận hàng loạt"));
+    click(&c, "#confirm").await;
+    c.wait().for_element(Locator::Id("outcome")).await.unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("Đã liên kết") && page.contains("đề xuất xung đột"),
+        "{page}"
+    );
+
+    // Conflicts.
+    c.goto(&s.idp.url("/admin/links/conflicts?app=onewin"))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("nav.tabs"))
+        .await
+        .unwrap();
+    shot(&c, "conflicts").await;
+    c.close().await.unwrap();
+}
