@@ -5,3 +5,4 @@
 mod cache;
 mod directory;
 mod store;
+mod store_apps;
