@@ -5,6 +5,7 @@
 //! office PC; the one script (the sign-out page's progress) only saves a click.
 
 pub mod console;
+pub mod console_apps;
 pub mod pages;
 pub mod texts;
 

@@ -10,6 +10,7 @@ mod account;
 mod apps;
 mod common;
 mod console;
+mod console_apps;
 mod errors;
 mod factors;
 mod links;
@@ -24,6 +25,7 @@ pub use account::Account;
 pub use apps::Apps;
 pub use common::Common;
 pub use console::Console;
+pub use console_apps::ConsoleApps;
 pub use errors::Errors;
 pub use factors::Factors;
 pub use links::Links;
@@ -92,6 +94,7 @@ pub struct Texts {
     pub notices: Notices,
     pub links: Links,
     pub console: Console,
+    pub console_apps: ConsoleApps,
 }
 
 pub static VI: Texts = Texts {
@@ -108,6 +111,7 @@ pub static VI: Texts = Texts {
     notices: notices::VI,
     links: links::VI,
     console: console::VI,
+    console_apps: console_apps::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -124,6 +128,7 @@ pub static EN: Texts = Texts {
     notices: notices::EN,
     links: links::EN,
     console: console::EN,
+    console_apps: console_apps::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.
