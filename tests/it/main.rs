@@ -12,6 +12,7 @@ mod chromium;
 mod clients;
 mod conformance;
 mod console;
+mod console_apps;
 mod demo_apps;
 mod ldap;
 mod link_connectors;

@@ -316,23 +316,35 @@ pub async fn app_post(Path(id): Path<String>, p: Posted<AppForm>) -> Response {
     }
 }
 
-/// The icon form's parts: the token and the file, each bounded.
-async fn read_icon(mut m: Multipart) -> Result<(Option<String>, Option<Vec<u8>>), AppError> {
+/// The icon form's parts: the token and the file, each bounded. A body cut
+/// at the limit or broken is refused whole, never kept in part.
+async fn read_icon(mut m: Multipart) -> Result<(Option<String>, Option<Vec<u8>>), Unreadable> {
     let (mut token, mut file) = (None, None);
+    let refused = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Unreadable::TooLarge
+        } else {
+            Unreadable::Broken(e.body_text())
+        }
+    };
     loop {
         let mut f = match m.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(_) => return Err(AppError::IconTooLarge),
+            Err(e) => return Err(refused(e)),
         };
         let name = f.name().map(str::to_owned);
         let mut data = Vec::new();
         // Read in chunks so a huge part stops at the cap, not at the body limit.
-        while let Ok(Some(chunk)) = f.chunk().await {
-            if data.len() + chunk.len() > ICON_MAX_BYTES + 1 {
-                return Err(AppError::IconTooLarge);
+        loop {
+            match f.chunk().await {
+                Ok(Some(chunk)) if data.len() + chunk.len() > ICON_MAX_BYTES => {
+                    return Err(Unreadable::TooLarge);
+                }
+                Ok(Some(chunk)) => data.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(refused(e)),
             }
-            data.extend_from_slice(&chunk);
         }
         match name.as_deref() {
             Some("csrf") => token = String::from_utf8(data).ok(),
@@ -341,6 +353,13 @@ async fn read_icon(mut m: Multipart) -> Result<(Option<String>, Option<Vec<u8>>)
         }
     }
     Ok((token, file))
+}
+
+/// Why an upload could not be read.
+#[derive(Debug)]
+enum Unreadable {
+    TooLarge,
+    Broken(String),
 }
 
 /// The body an icon upload may have: the icon and the form around it.
@@ -368,7 +387,11 @@ pub async fn icon_post(
     let bytes = match upload {
         Ok((_, Some(b))) if !b.is_empty() => b,
         Ok(_) => return show_app(&c, &id, None, Some(t.console_apps.icon_missing)).await,
-        Err(e) => return app_after(&c, &id, e).await,
+        Err(Unreadable::TooLarge) => return app_after(&c, &id, AppError::IconTooLarge).await,
+        Err(Unreadable::Broken(why)) => {
+            tracing::info!(request_id = %c.ctx.request_id, why, "console: icon upload unreadable");
+            return c.message(StatusCode::BAD_REQUEST, t.errors.bad_request);
+        }
     };
     let actor = Actor::person(&c.user.id);
     match apps::set_icon(&c.idp().store, &id, &bytes, &actor, crate::now()).await {
