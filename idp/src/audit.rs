@@ -124,6 +124,14 @@ kinds! {
     AdminClientAdded => "admin.client_added",
     /// `idp app add`.
     AdminAppAdded => "admin.app_added",
+    /// A client's name or addresses changed (detail: before and after).
+    AdminClientUpdated => "admin.client_updated",
+    /// A client's secret was replaced (the secret itself is never recorded).
+    AdminClientSecretRotated => "admin.client_secret_rotated",
+    /// A tile's name, launch URL, client or visibility changed (detail: before and after).
+    AdminAppUpdated => "admin.app_updated",
+    /// A tile's icon was replaced.
+    AdminAppIconSet => "admin.app_icon_set",
     /// `idp directory sync`.
     AdminDirectorySynced => "admin.directory_synced",
     /// `idp keys rotate`.

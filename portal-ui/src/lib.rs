@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod console_links;
+pub mod console_apps;
 pub mod pages;
 pub mod texts;
 

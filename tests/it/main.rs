@@ -17,6 +17,7 @@ mod console_browser;
 mod console_links;
 mod console_links_api;
 mod console_links_browser;
+mod console_apps;
 mod demo_apps;
 mod ldap;
 mod link_connectors;

@@ -10,7 +10,7 @@ use crate::crypto::{self, CryptoError};
 use crate::ids::ClientId;
 use crate::kinds::{ClientAuthMethod, GrantType};
 use crate::oidc;
-use crate::store::{NewClient, Store, StoreError};
+use crate::store::{Client, NewClient, Store, StoreError};
 
 /// A registration as an administrator asks for it.
 #[derive(Debug, Default)]
@@ -87,6 +87,12 @@ pub enum ClientError {
     BadSecret,
     #[error("client {0} already exists")]
     Exists(String),
+    #[error("no client {0}")]
+    NotFound(String),
+    #[error("client {0} authenticates without a secret ({1}); there is none to rotate")]
+    NoSecret(String, ClientAuthMethod),
+    #[error("at most {MAX_URIS} addresses of at most {MAX_URI_LEN} characters each")]
+    TooManyUris,
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -100,6 +106,145 @@ impl From<StoreError> for ClientError {
             other => ClientError::Store(other),
         }
     }
+}
+
+/// The most addresses of one kind a client registers, and the longest.
+pub const MAX_URIS: usize = 20;
+pub const MAX_URI_LEN: usize = 2000;
+
+/// The addresses a client may be sent to, as an administrator changes them
+/// (the console's form, the API's PATCH): each list replaces the old one, so
+/// removing a URI is sending the list without it.
+#[derive(Debug, Default)]
+pub struct UriChange {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+    pub initiate_login_uri: Option<String>,
+    /// Allow plain http outside loopback (an intranet app).
+    pub insecure_http: bool,
+}
+
+/// Every address a registration or a change names, checked once: exact
+/// URIs, https (or loopback, or `insecure_http`), bounded in count and length.
+fn check_uris<'a>(
+    lists: [&'a [String]; 2],
+    singles: [&'a Option<String>; 3],
+    insecure_http: bool,
+) -> Result<(), ClientError> {
+    if lists.iter().any(|l| l.len() > MAX_URIS) {
+        return Err(ClientError::TooManyUris);
+    }
+    let all = lists
+        .into_iter()
+        .flatten()
+        .chain(singles.into_iter().flatten());
+    for uri in all {
+        if uri.len() > MAX_URI_LEN {
+            return Err(ClientError::TooManyUris);
+        }
+        check_redirect_uri(uri, insecure_http).map_err(ClientError::BadUri)?;
+    }
+    Ok(())
+}
+
+/// Replaces a client's name and addresses after the registration's checks;
+/// audited with the addresses before and after. Returns the client as stored.
+pub async fn update_uris(
+    store: &Store,
+    id: &str,
+    ch: UriChange,
+    actor: &Actor,
+    now: i64,
+) -> Result<Client, ClientError> {
+    let cid = ClientId::from(id);
+    let before = store
+        .client(&cid)
+        .await?
+        .ok_or_else(|| ClientError::NotFound(id.to_owned()))?;
+    check_uris(
+        [&ch.redirect_uris, &ch.post_logout_redirect_uris],
+        [
+            &ch.backchannel_logout_uri,
+            &ch.frontchannel_logout_uri,
+            &ch.initiate_login_uri,
+        ],
+        ch.insecure_http,
+    )?;
+    if before.allows_grant(GrantType::AuthorizationCode) && ch.redirect_uris.is_empty() {
+        return Err(ClientError::NoRedirectUri);
+    }
+    let name = ch.name.trim();
+    let after = Client {
+        name: if name.is_empty() {
+            before.id.to_string()
+        } else {
+            name.chars().take(200).collect()
+        },
+        redirect_uris: ch.redirect_uris,
+        post_logout_redirect_uris: ch.post_logout_redirect_uris,
+        backchannel_logout_uri: ch.backchannel_logout_uri,
+        frontchannel_logout_uri: ch.frontchannel_logout_uri,
+        initiate_login_uri: ch.initiate_login_uri,
+        ..before.clone()
+    };
+    if !store.update_client_uris(&after).await? {
+        return Err(ClientError::NotFound(id.to_owned()));
+    }
+    let detail = format!("before: {}; after: {}", uris_of(&before), uris_of(&after));
+    audit(
+        store,
+        actor,
+        Kind::AdminClientUpdated,
+        id,
+        Some(detail),
+        now,
+    )
+    .await?;
+    Ok(after)
+}
+
+/// A client's name and addresses in one line, for the audit log.
+fn uris_of(c: &Client) -> String {
+    let one = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    format!(
+        "name={} redirect=[{}] post_logout=[{}] backchannel={} frontchannel={} initiate_login={}",
+        c.name,
+        c.redirect_uris.join(" "),
+        c.post_logout_redirect_uris.join(" "),
+        one(&c.backchannel_logout_uri),
+        one(&c.frontchannel_logout_uri),
+        one(&c.initiate_login_uri),
+    )
+}
+
+/// Generates a new secret for a confidential client and stores its hash:
+/// the old secret is refused from this moment (no overlap, so a leaked
+/// secret is dead at once; the app's operator installs the new one first).
+/// The secret is returned to be shown once and is never logged or audited.
+pub async fn rotate_secret(
+    store: &Store,
+    id: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<SecretString, ClientError> {
+    let cid = ClientId::from(id);
+    let c = store
+        .client(&cid)
+        .await?
+        .ok_or_else(|| ClientError::NotFound(id.to_owned()))?;
+    if !c.auth_method.uses_secret() {
+        return Err(ClientError::NoSecret(id.to_owned(), c.auth_method));
+    }
+    let secret = SecretString::from(crypto::random_token()?);
+    let hash = crypto::sha256_b64(secret.expose_secret().as_bytes());
+    if !store.set_client_secret_hash(&cid, &hash).await? {
+        return Err(ClientError::NotFound(id.to_owned()));
+    }
+    audit(store, actor, Kind::AdminClientSecretRotated, id, None, now).await?;
+    Ok(secret)
 }
 
 /// Checks a registration and stores the client; audited.
@@ -118,16 +263,15 @@ pub async fn register(
         r.grants
     };
     let has = |grant: GrantType| grants.contains(&grant);
-    for uri in r
-        .redirect_uris
-        .iter()
-        .chain(&r.post_logout_redirect_uris)
-        .chain(&r.backchannel_logout_uri)
-        .chain(&r.frontchannel_logout_uri)
-        .chain(&r.initiate_login_uri)
-    {
-        check_redirect_uri(uri, r.insecure_http).map_err(ClientError::BadUri)?;
-    }
+    check_uris(
+        [&r.redirect_uris, &r.post_logout_redirect_uris],
+        [
+            &r.backchannel_logout_uri,
+            &r.frontchannel_logout_uri,
+            &r.initiate_login_uri,
+        ],
+        r.insecure_http,
+    )?;
     if has(GrantType::AuthorizationCode) && r.redirect_uris.is_empty() {
         return Err(ClientError::NoRedirectUri);
     }
@@ -356,5 +500,109 @@ mod tests {
         r.scopes = vec!["admin".into(), "docs:read".into()];
         let e = register(&store, r, &Actor::cli(), 1).await.unwrap_err();
         assert!(matches!(e, ClientError::ScopesWithoutClientCredentials));
+    }
+
+    #[tokio::test]
+    async fn addresses_change_by_the_registration_rules_and_are_audited() {
+        let (store, _dir) = super::super::test_store().await;
+        register(&store, web_app("vanban"), &Actor::cli(), 1)
+            .await
+            .unwrap();
+        let change = |uris: &[&str]| UriChange {
+            name: "Văn bản".into(),
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            ..UriChange::default()
+        };
+        let who = Actor("u-admin".into());
+        let e = update_uris(
+            &store,
+            "vanban",
+            change(&["http://vanban.gov.vn/cb"]),
+            &who,
+            2,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, ClientError::BadUri(m) if m.contains("use https")),
+            "{e}"
+        );
+        let e = update_uris(&store, "vanban", change(&[]), &who, 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::NoRedirectUri));
+        let many: Vec<String> = (0..=MAX_URIS)
+            .map(|i| format!("https://a.gov.vn/{i}"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = update_uris(&store, "vanban", change(&many), &who, 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::TooManyUris));
+        let e = update_uris(&store, "nobody", change(&["https://a.gov.vn/"]), &who, 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::NotFound(_)));
+        let mut ch = change(&["http://vanban.gov.vn/cb"]);
+        ch.insecure_http = true;
+        ch.post_logout_redirect_uris = vec!["https://vanban.gov.vn/".into()];
+        let c = update_uris(&store, "vanban", ch, &who, 3).await.unwrap();
+        assert_eq!(c.redirect_uris, vec!["http://vanban.gov.vn/cb"]);
+        let stored = store
+            .client(&ClientId::from("vanban"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.name, "Văn bản");
+        assert_eq!(
+            stored.post_logout_redirect_uris,
+            vec!["https://vanban.gov.vn/"]
+        );
+        let e = &store.recent_audit(1).await.unwrap()[0];
+        assert_eq!(e.kind, "admin.client_updated");
+        assert_eq!(e.actor.as_deref(), Some("u-admin"));
+        let detail = e.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("before: name=vanban redirect=[https://vanban.gov.vn/cb]")
+                && detail.contains("after: name=Văn bản redirect=[http://vanban.gov.vn/cb]"),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rotated_secret_replaces_the_old_one_and_is_never_audited() {
+        let (store, _dir) = super::super::test_store().await;
+        let old = register(&store, web_app("vanban"), &Actor::cli(), 1)
+            .await
+            .unwrap()
+            .generated_secret
+            .unwrap();
+        let new = rotate_secret(&store, "vanban", &Actor::cli(), 2)
+            .await
+            .unwrap();
+        assert_ne!(old.expose_secret(), new.expose_secret());
+        let c = store
+            .client(&ClientId::from("vanban"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            c.secret_hash.as_deref(),
+            Some(crypto::sha256_b64(new.expose_secret().as_bytes()).as_str())
+        );
+        let e = &store.recent_audit(1).await.unwrap()[0];
+        assert_eq!(e.kind, "admin.client_secret_rotated");
+        assert!(e.detail.is_none());
+        let mut spa = web_app("spa");
+        spa.public = true;
+        register(&store, spa, &Actor::cli(), 1).await.unwrap();
+        let e = rotate_secret(&store, "spa", &Actor::cli(), 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::NoSecret(..)));
+        let e = rotate_secret(&store, "nobody", &Actor::cli(), 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::NotFound(_)));
     }
 }

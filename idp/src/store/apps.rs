@@ -94,6 +94,41 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites a tile's text, launch URL, client and visibility (not its
+    /// icon or legacy claim); `false` when there is no such app.
+    pub async fn update_app(&self, a: &App) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE apps SET name = $2, description = $3, launch_url = $4, client_id = $5, \
+             units = $6, groups = $7 WHERE id = $1",
+        )
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.launch_url)
+        .bind(&a.client_id)
+        .bind(to_json(&a.units))
+        .bind(to_json(&a.groups))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces a tile's icon; `false` when there is no such app.
+    pub async fn set_app_icon(
+        &self,
+        id: &str,
+        icon: &[u8],
+        icon_type: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE apps SET icon = $2, icon_type = $3 WHERE id = $1")
+            .bind(id)
+            .bind(icon)
+            .bind(icon_type)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn app(&self, id: &str) -> Result<Option<App>, StoreError> {
         let row: Option<Row> =
             sqlx::query_as(concat!("SELECT ", columns!(), " FROM apps WHERE id = $1"))

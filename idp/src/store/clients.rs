@@ -131,6 +131,41 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites a client's name and the addresses it may be sent to;
+    /// `false` when there is no such client.
+    pub async fn update_client_uris(&self, c: &Client) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
+             backchannel_logout_uri = $5, frontchannel_logout_uri = $6, initiate_login_uri = $7 \
+             WHERE id = $1",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.post_logout_redirect_uris))
+        .bind(&c.backchannel_logout_uri)
+        .bind(&c.frontchannel_logout_uri)
+        .bind(&c.initiate_login_uri)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the hash of a client's secret: the old secret stops working
+    /// with this write. `false` when there is no such client.
+    pub async fn set_client_secret_hash(
+        &self,
+        id: &ClientId,
+        secret_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clients SET secret_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let row: Option<Row> = sqlx::query_as(concat!(
             "SELECT ",

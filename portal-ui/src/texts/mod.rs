@@ -11,6 +11,7 @@ mod apps;
 mod common;
 mod console;
 mod console_links;
+mod console_apps;
 mod errors;
 mod factors;
 mod links;
@@ -26,6 +27,7 @@ pub use apps::Apps;
 pub use common::Common;
 pub use console::Console;
 pub use console_links::ConsoleLinks;
+pub use console_apps::ConsoleApps;
 pub use errors::Errors;
 pub use factors::Factors;
 pub use links::Links;
@@ -95,6 +97,7 @@ pub struct Texts {
     pub links: Links,
     pub console: Console,
     pub console_links: ConsoleLinks,
+    pub console_apps: ConsoleApps,
 }
 
 pub static VI: Texts = Texts {
@@ -112,6 +115,7 @@ pub static VI: Texts = Texts {
     links: links::VI,
     console: console::VI,
     console_links: console_links::VI,
+    console_apps: console_apps::VI,
 };
 
 pub static EN: Texts = Texts {
@@ -129,6 +133,7 @@ pub static EN: Texts = Texts {
     links: links::EN,
     console: console::EN,
     console_links: console_links::EN,
+    console_apps: console_apps::EN,
 };
 
 /// The bounds a signature image must keep (`idp::images`), for the texts that name them.

@@ -7,3 +7,4 @@ mod directory;
 mod store;
 mod store_console;
 mod store_links;
+mod store_apps;

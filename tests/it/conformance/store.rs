@@ -555,6 +555,7 @@ async fn store_suite(s: &Store) {
         "the last full read stays"
     );
     assert_eq!(s.units().await.unwrap(), vec![("Sở Nội vụ".to_owned(), 3)]);
+    super::store_apps::client_and_app_changes(s).await;
 }
 
 #[tokio::test]

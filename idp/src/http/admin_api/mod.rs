@@ -13,6 +13,7 @@
 //! `openapi.json` (a test checks that both list the same paths and methods).
 
 mod links;
+mod apps;
 mod people;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::json;
 
 use super::ctx::Ctx;
@@ -49,6 +50,22 @@ pub fn endpoints() -> Vec<(&'static str, MethodRouter<Arc<Idp>>)> {
             post(people::grant).merge(delete(people::revoke)),
         ),
         ("/units", get(people::units)),
+        ("/apps", get(apps::list_apps).post(apps::create_app)),
+        ("/apps/{id}", get(apps::get_app).patch(apps::update_app)),
+        (
+            "/apps/{id}/icon",
+            put(apps::put_icon).layer(DefaultBodyLimit::max(apps::ICON_BODY_LIMIT)),
+        ),
+        ("/apps/{id}/legacy-claim", put(apps::put_claim)),
+        (
+            "/clients",
+            get(apps::list_clients).post(apps::create_client),
+        ),
+        (
+            "/clients/{id}",
+            get(apps::get_client).put(apps::update_client),
+        ),
+        ("/clients/{id}/secret", post(apps::rotate_secret)),
         ("/audit", get(people::audit)),
         ("/audit.csv", get(people::audit_csv)),
         ("/links/coverage", get(links::coverage)),

@@ -14,6 +14,8 @@
 //! asked for), and a console role (else a 403 page). Every POST checks the
 //! CSRF token before anything else is read.
 
+mod apps;
+mod apps_clients;
 mod audit;
 mod home;
 mod links;
@@ -87,6 +89,23 @@ pub fn routes() -> Router<Arc<Idp>> {
         )
         .route("/admin/people/{id}/roles", post(people::roles_post))
         .route("/admin/units", get(people::units_get))
+        .route("/admin/apps", get(apps::apps_get).post(apps::app_add_post))
+        .route("/admin/apps/{id}", get(apps::app_get).post(apps::app_post))
+        .route(
+            "/admin/apps/{id}/icon",
+            post(apps::icon_post).layer(DefaultBodyLimit::max(apps::ICON_BODY_LIMIT)),
+        )
+        .route("/admin/apps/{id}/claim", post(apps::claim_post))
+        .route("/admin/clients", post(apps_clients::register_post))
+        .route("/admin/clients/new", get(apps_clients::client_new_get))
+        .route(
+            "/admin/clients/{id}",
+            get(apps_clients::client_get).post(apps_clients::client_post),
+        )
+        .route(
+            "/admin/clients/{id}/rotate",
+            post(apps_clients::rotate_post),
+        )
         .route("/admin/audit", get(audit::audit_get))
         .route("/admin/audit.csv", get(audit::audit_csv_get))
         .route("/static/console.css", get(console_css_get))
@@ -122,6 +141,11 @@ pub const SECTIONS: &[Section] = &[
         href: "/admin/units",
         label: |t| t.console.nav_units,
         shown: Powers::may_list_people,
+    },
+    Section {
+        href: "/admin/apps",
+        label: |t| t.console.nav_apps,
+        shown: Powers::may_see_apps,
     },
     Section {
         href: "/admin/audit",
