@@ -5,8 +5,8 @@
 //! office PC; the one script (the sign-out page's progress) only saves a click.
 
 pub mod console;
-pub mod console_links;
 pub mod console_apps;
+pub mod console_links;
 pub mod pages;
 pub mod texts;
 

@@ -6,16 +6,20 @@
 # former staff) as a generic CSV source. Times `idp link import` and
 # `idp link suggest --accept-exact` (release build), then fills a second
 # app's review queue (`idp link suggest` without accepting) and times the
-# queue's pages (`idp/examples/link_queue.rs`). Prints Markdown tables.
+# queue's pages (`idp/examples/link_queue.rs`) and the console's pages over
+# HTTP as a signed-in administrator (`tests/bench/console_queue.rs`). Prints
+# Markdown tables.
 #   tests/bench/link_import.sh
 #   N=100000 tests/bench/link_import.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-50000}
 cargo build -q --release -p idp --bin idp --example link_queue
+cargo bench -q -p tests --bench console_queue --no-run 2>/dev/null
 idp=$PWD/target/release/idp
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill "$pid"; rm -rf "$work"' EXIT
 export IDP_DATA_DIR=$work IDP_DATABASE_URL=sqlite://$work/idp.db IDP_LOG__LEVEL=warn \
   IDP_EMAIL_DOMAIN=binhphuoc.gov.vn
 "$idp" migrate >/dev/null
@@ -73,3 +77,15 @@ echo "| \`idp link import hrm accounts.csv\` again (nothing changed) | $(t "$idp
 echo "| \`idp link suggest hrm2\` (fills the queue) | $(t "$idp" link suggest hrm2) | $(head -1 "$work/out") |"
 echo
 "$PWD/target/release/examples/link_queue" "$IDP_DATABASE_URL" hrm2 "Phòng 7 Sở Nội vụ"
+
+# The same queue as an administrator's browser gets it from the console.
+port=${IDP_PORT:-18090}
+password=bench-password-2024
+"$idp" user add quantri --name "Quản trị" --admin --password-stdin <<<"$password" >/dev/null
+code=$("$idp" user enrolment-code quantri | awk '{print $NF}')
+IDP_LISTEN=127.0.0.1:$port IDP_ISSUER=http://127.0.0.1:$port IDP_HTTP__RATE_LIMIT_REQUESTS=100000000 \
+  "$idp" serve 2>"$work/idp.log" & pid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+echo
+BASE=http://127.0.0.1:$port ACCOUNT=quantri PASSWORD=$password ENROL_CODE=$code APP=hrm2 \
+  UNIT="Phòng 7 Sở Nội vụ" cargo bench -q -p tests --bench console_queue 2>/dev/null

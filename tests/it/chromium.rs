@@ -24,13 +24,15 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+/// Writes a screenshot of the page as `target/screenshots/NAME.png`.
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn text(c: &Client) -> String {
+/// The page's visible text.
+pub(crate) async fn text(c: &Client) -> String {
     c.find(Locator::Css("body"))
         .await
         .unwrap()

@@ -187,10 +187,12 @@ async fn a_client_registered_in_the_console_signs_in_and_a_rotated_secret_replac
     .await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, page) = get(&admin, &s, "/admin/clients/congvan").await;
-    assert!(
-        page.contains(CB) && !page.contains("/cb2"),
-        "removed: {page}"
-    );
+    let uris = page
+        .split(r#"name="redirect_uris" rows="3">"#)
+        .nth(1)
+        .and_then(|r| r.split("</textarea>").next())
+        .unwrap_or_default();
+    assert_eq!(uris, CB, "removed: {page}");
 
     // Audited with the administrator as actor; no secret anywhere in the audit log or the server's log.
     let admin_id = id_of(&s, "quantri@binhphuoc.gov.vn");
@@ -206,14 +208,13 @@ async fn a_client_registered_in_the_console_signs_in_and_a_rotated_secret_replac
             .unwrap_or_else(|| panic!("{kind}"));
         assert_eq!(e.actor.as_deref(), Some(admin_id.as_str()), "{kind}");
     }
-    let updated = events
-        .iter()
-        .find(|e| e.kind == "admin.client_updated")
-        .unwrap();
-    let detail = updated.detail.as_deref().unwrap();
+    // The first change, before and after.
     assert!(
-        detail.contains("before: name=Công văn điện tử") && detail.contains("/cb2"),
-        "{detail}"
+        events.iter().any(|e| e.kind == "admin.client_updated"
+            && e.detail.as_deref().is_some_and(|d| {
+                d.contains("before: name=Công văn điện tử") && d.contains("/cb2")
+            })),
+        "{events:?}"
     );
     let everything = format!("{events:?}");
     let log = s.idp.log();
@@ -281,7 +282,7 @@ async fn icons_are_checked_and_visibility_hides_a_tile_from_another_unit() {
             Some("/admin/apps/congvan?done=added")
         )
     );
-    let (st, page) = get(&admin, &s, "/admin/apps/congvan").await;
+    let (st, page) = get(&admin, &s, "/admin/apps/congvan?done=added").await;
     assert_eq!(st, StatusCode::OK);
     assert!(
         page.contains("Đã thêm ứng dụng.") && page.contains("Mọi người"),
@@ -440,7 +441,9 @@ async fn admin_token(s: &Setup, b: &Browser, secret: &str) -> String {
         ],
     );
     let r = b.get(&url).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    if r.status() != StatusCode::SEE_OTHER {
+        panic!("authorize: {} {}", r.status(), r.text().await.unwrap());
+    }
     let back = crate::browser::location(&r);
     let code = param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"));
     let (st, body) = redeem(s, "console-cli", secret, &code, &verifier).await;
@@ -557,13 +560,15 @@ async fn unit_admins_and_auditors_change_no_app_or_client_and_the_api_mirrors_th
     let lan = id_of(&s, "lanvt@binhphuoc.gov.vn");
     let (st, unit_page) = get(&unit, &s, &format!("/admin/people/{lan}")).await;
     assert_eq!(st, StatusCode::OK);
+    // The auditor's pages have no forms: a valid token from their account page.
+    let (_, account) = get(&auditor, &s, "/account").await;
     for (path, fields) in tries {
-        for (who, html) in [(&auditor, &page), (&unit, &unit_page)] {
+        for (who, html) in [(&auditor, &account), (&unit, &unit_page)] {
             let (st, _) = submit(who, &s, path, Some(html), fields).await;
             assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
         }
     }
-    let (st, _) = upload_icon(&auditor, &s, "vanban", &page, png()).await;
+    let (st, _) = upload_icon(&auditor, &s, "vanban", &account, png()).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     let kinds: Vec<String> = audit_events(&s.idp)
         .await

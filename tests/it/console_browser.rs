@@ -1,35 +1,15 @@
 //! The admin console in real headless Chromium: an administrator signs in
 //! with a second factor (a recovery code), opens the overview, the people
-//! list, a person and the audit log; screenshots go to
+//! list, a person, the audit log and an app; screenshots go to
 //! `target/screenshots/console-*.png` for a person to look at.
 
 use fantoccini::{Client, Locator};
 
+use crate::chromium::{shot, text};
+
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::harness::{Backends, PASSWORD, browser, chromedriver};
 use crate::mfa::setup_on;
-
-async fn shot(c: &Client, name: &str) {
-    let dir = crate::harness::idp_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = c.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    std::fs::write(dir.join(format!("console-{name}.png")), png).unwrap();
-}
-
-async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 async fn fill(c: &Client, id: &str, value: &str) {
     c.find(Locator::Id(id))
@@ -45,6 +25,20 @@ async fn an_administrator_uses_the_console_in_chromium() {
     let s = setup_on(Backends::default());
     person(&s, "quantri", "Quản trị hệ thống", NOI_VU, true, None);
     person(&s, "hungnv", "Nguyễn Văn Hùng", NOI_VU, false, None);
+    s.idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "vanban",
+            "--name",
+            "Văn bản điều hành",
+            "--url",
+            "https://vanban.binhphuoc.gov.vn/",
+            "--client",
+            "vanban",
+        ],
+        None,
+    );
     // The authenticator is bound beforehand; Chromium signs in with a recovery code.
     let (_, mut codes) = console_sign_in(&s, "quantri").await;
     let code = codes.pop().unwrap();
@@ -90,7 +84,7 @@ async fn an_administrator_uses_the_console_in_chromium() {
         page.contains("Tổng quan") && page.contains("Người dùng") && page.contains("Nhật ký"),
         "{page}"
     );
-    shot(&c, "overview").await;
+    shot(&c, "console-overview").await;
 
     c.find(Locator::Css("nav a[href='/admin/people']"))
         .await
@@ -110,7 +104,7 @@ async fn an_administrator_uses_the_console_in_chromium() {
         .await
         .unwrap();
     assert!(text(&c).await.contains("Tìm thấy 1 người."));
-    shot(&c, "people").await;
+    shot(&c, "console-people").await;
 
     c.find(Locator::LinkText("Nguyễn Văn Hùng"))
         .await
@@ -127,7 +121,7 @@ async fn an_administrator_uses_the_console_in_chromium() {
         page.contains("hungnv@binhphuoc.gov.vn") && page.contains("Vô hiệu hóa tài khoản"),
         "{page}"
     );
-    shot(&c, "person").await;
+    shot(&c, "console-person").await;
     c.find(Locator::Css(
         "form[action$='/roles'] input[value='clerk'] ~ button",
     ))
@@ -157,6 +151,19 @@ async fn an_administrator_uses_the_console_in_chromium() {
         page.contains("admin.role_granted") && page.contains("role clerk; before -; after clerk"),
         "{page}"
     );
-    shot(&c, "audit").await;
+    shot(&c, "console-audit").await;
+
+    // An app's page: its tile, client, icon and legacy-username claim.
+    c.goto(&s.idp.url("/admin/apps/vanban")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("form[action='/admin/apps/vanban/claim']"))
+        .await
+        .unwrap();
+    let page = text(&c).await;
+    assert!(
+        page.contains("Văn bản điều hành") && page.contains("https://vanban.binhphuoc.gov.vn/"),
+        "{page}"
+    );
+    shot(&c, "console-app").await;
     c.close().await.unwrap();
 }

@@ -123,11 +123,13 @@ async fn a_unit_admin_and_an_auditor_are_kept_to_their_powers_on_pages_and_the_a
     let (st, html) = get(&auditor, &s, q).await;
     assert_eq!(st, StatusCode::OK);
     assert!(!html.contains("/admin/links/queue/accept\""), "{html}");
+    // A valid token from a page with a form (their account page).
+    let (_, account) = get(&auditor, &s, "/account").await;
     let (st, _) = submit(
         &auditor,
         &s,
         "/admin/links/queue/accept",
-        Some(&html),
+        Some(&account),
         &pair(&other, q),
     )
     .await;

@@ -6,31 +6,11 @@
 
 use fantoccini::{Client, Locator};
 
+use crate::chromium::{shot, text};
+
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::console_links::onewin_world;
 use crate::harness::{PASSWORD, Slapd, browser, chromedriver};
-
-async fn shot(c: &Client, name: &str) {
-    let dir = crate::harness::idp_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = c.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    std::fs::write(dir.join(format!("console-{name}.png")), png).unwrap();
-}
-
-async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 async fn click(c: &Client, css: &str) {
     c.wait()
@@ -74,6 +54,8 @@ async fn an_administrator_reviews_the_link_queue_in_chromium() {
     fill(&c, "account", "quantri").await;
     fill(&c, "password", PASSWORD).await;
     click(&c, "form button[type=submit]").await;
+    // The second-factor page, not the sign-in form still on screen.
+    c.wait().for_element(Locator::Id("recovery")).await.unwrap();
     click(&c, "details summary").await;
     fill(&c, "recovery", &code).await;
     click(&c, "details form button[type=submit]").await;
@@ -93,7 +75,7 @@ async fn an_administrator_reviews_the_link_queue_in_chromium() {
         page.contains("Một cửa điện tử") && page.contains("Tỷ lệ liên kết"),
         "{page}"
     );
-    shot(&c, "coverage").await;
+    shot(&c, "console-coverage").await;
 
     // The queue, filtered by app and reason.
     click(&c, "nav.tabs a[href='/admin/links/queue']").await;
@@ -109,7 +91,7 @@ async fn an_administrator_reviews_the_link_queue_in_chromium() {
     assert!(text(&c).await.contains("Trùng e-mail"));
     let before = count_rows(&c).await;
     assert!(before > 0);
-    shot(&c, "queue").await;
+    shot(&c, "console-queue").await;
 
     // Accept one, reject one.
     let first = c
@@ -160,6 +142,6 @@ async fn an_administrator_reviews_the_link_queue_in_chromium() {
         .for_element(Locator::Css("nav.tabs"))
         .await
         .unwrap();
-    shot(&c, "conflicts").await;
+    shot(&c, "console-conflicts").await;
     c.close().await.unwrap();
 }

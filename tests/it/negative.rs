@@ -122,15 +122,17 @@ async fn refused_without_redirect(b: &Backends) {
     }
     // A repeated parameter makes the whole request untrustworthy: a page, no redirect.
     let r = browser
-        .get(&authorize_url(
-            &s.idp.base,
-            "vanban",
-            REDIRECT,
-            &[
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-                ("response_type", "token"),
-            ],
+        .get(&format!(
+            "{}&response_type=token",
+            authorize_url(
+                &s.idp.base,
+                "vanban",
+                REDIRECT,
+                &[
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
         ))
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);

@@ -132,13 +132,22 @@ pub fn authorize_url(
     extra: &[(&str, &str)],
 ) -> String {
     let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", redirect)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "st-1")
-        .append_pair("nonce", "n-1");
+    let defaults = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect),
+        ("scope", "openid email profile"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+    ];
+    // A parameter in `extra` replaces the default of that name (the IdP
+    // refuses a parameter given twice).
+    for (k, v) in defaults
+        .iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+    {
+        u.query_pairs_mut().append_pair(k, v);
+    }
     for (k, v) in extra {
         u.query_pairs_mut().append_pair(k, v);
     }

@@ -5,6 +5,6 @@
 mod cache;
 mod directory;
 mod store;
+mod store_apps;
 mod store_console;
 mod store_links;
-mod store_apps;

@@ -3,7 +3,9 @@
 
 use idp::ids::{Email, UserId};
 use idp::kinds::{Decision, LinkMethod};
-use idp::store::{AccountWrite, App, Link, NewSuggestion, NewUser, QueueFilter, Store, StoreError};
+use idp::store::{
+    AccountWrite, App, Link, NewSuggestion, NewUser, PeopleQuery, QueueFilter, Store, StoreError,
+};
 
 use crate::harness::Postgres;
 
@@ -233,21 +235,27 @@ async fn links_suite(s: &Store) {
     assert_eq!((c.accounts, c.active, c.linked), (1003, 1001, 1));
     assert_eq!((c.unlinked_active, c.pending), (1000, 990));
 
-    // Search takes % and _ literally.
-    let found = s.search_people("100% nam_", None, 10).await.unwrap();
+    // Search takes % and _ literally (on names folded first, as the console does).
+    s.fold_names(idp::portal::apps::fold).await.unwrap();
+    let search = |text: &str, unit: Option<&str>| PeopleQuery {
+        text: Some(text.to_owned()),
+        unit: unit.map(str::to_owned),
+        limit: 10,
+        ..PeopleQuery::default()
+    };
+    let (found, _) = s.search_people(&search("100% nam_", None)).await.unwrap();
     assert_eq!(found.len(), 1);
     // Only the name with a real % in it.
-    let percent = s.search_people("%", None, 10).await.unwrap();
+    let (percent, _) = s.search_people(&search("%", None)).await.unwrap();
     assert_eq!(percent.len(), 1);
     assert_eq!(percent[0].id, UserId::from("u2"));
-    assert!(s.search_people("t%m", None, 10).await.unwrap().is_empty());
-    assert_eq!(
-        s.search_people("binhphuoc", Some("Sở Nội vụ"), 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    let (none, total) = s.search_people(&search("t%m", None)).await.unwrap();
+    assert!(none.is_empty() && total == 0);
+    let (in_unit, _) = s
+        .search_people(&search("binhphuoc", Some("Sở Nội vụ")))
+        .await
+        .unwrap();
+    assert_eq!(in_unit.len(), 2);
     assert_eq!(
         s.search_accounts("onewin", "nam_", 10).await.unwrap().len(),
         1

@@ -56,20 +56,12 @@ fn client_json(c: &Client) -> Value {
     })
 }
 
-fn may_read(a: &ApiCaller) -> Result<(), Response> {
-    if a.powers.may_see_apps() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden().into_response())
-    }
+fn may_read(a: &ApiCaller) -> Result<(), ApiError> {
+    super::allow(a.powers.may_see_apps())
 }
 
-fn may_change(a: &ApiCaller) -> Result<(), Response> {
-    if a.powers.may_manage_apps() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden().into_response())
-    }
+fn may_change(a: &ApiCaller) -> Result<(), ApiError> {
+    super::allow(a.powers.may_manage_apps())
 }
 
 fn no_app() -> Response {
@@ -103,15 +95,9 @@ fn client_refused(a: &ApiCaller, e: ClientError) -> Response {
     }
 }
 
-/// A JSON body, or a 400 that says what is wrong with it.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::bad_request(e.body_text()).into_response())
-}
-
 pub async fn list_apps(a: ApiCaller) -> Response {
     if let Err(r) = may_read(&a) {
-        return r;
+        return r.into_response();
     }
     match a.idp().store.list_apps().await {
         Ok(all) => super::json(json!({ "apps": all.iter().map(app_json).collect::<Vec<_>>() })),
@@ -121,7 +107,7 @@ pub async fn list_apps(a: ApiCaller) -> Response {
 
 pub async fn get_app(a: ApiCaller, Path(id): Path<String>) -> Response {
     if let Err(r) = may_read(&a) {
-        return r;
+        return r.into_response();
     }
     match a.idp().store.app(&id).await {
         Ok(Some(app)) => super::json(app_json(&app)),
@@ -150,11 +136,11 @@ pub struct NewAppBody {
 
 pub async fn create_app(a: ApiCaller, b: Result<Json<NewAppBody>, JsonRejection>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let b = match body(b) {
+    let b = match super::body(b) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let new = NewApp {
         app_id: b.app_id,
@@ -201,11 +187,11 @@ pub async fn update_app(
     b: Result<Json<AppPatch>, JsonRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let b = match body(b) {
+    let b = match super::body(b) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let ch = AppChange {
         name: b.name,
@@ -233,7 +219,7 @@ pub async fn put_icon(
     b: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
     let bytes = match b {
         Ok(b) => b,
@@ -262,11 +248,11 @@ pub async fn put_claim(
     b: Result<Json<ClaimBody>, JsonRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let b = match body(b) {
+    let b = match super::body(b) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let actor = Actor::person(&a.powers.user_id);
     let r = links::set_claim(
@@ -287,7 +273,7 @@ pub async fn put_claim(
 
 pub async fn list_clients(a: ApiCaller) -> Response {
     if let Err(r) = may_read(&a) {
-        return r;
+        return r.into_response();
     }
     match a.idp().store.list_clients().await {
         Ok(all) => {
@@ -299,7 +285,7 @@ pub async fn list_clients(a: ApiCaller) -> Response {
 
 pub async fn get_client(a: ApiCaller, Path(id): Path<String>) -> Response {
     if let Err(r) = may_read(&a) {
-        return r;
+        return r.into_response();
     }
     match a.idp().store.client(&ClientId::from(id.as_str())).await {
         Ok(Some(c)) => super::json(client_json(&c)),
@@ -342,11 +328,11 @@ pub struct RegisterBody {
 
 pub async fn create_client(a: ApiCaller, b: Result<Json<RegisterBody>, JsonRejection>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let b = match body(b) {
+    let b = match super::body(b) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let auth_method = match b.auth_method.as_deref().map(str::parse::<ClientAuthMethod>) {
         None => None,
@@ -422,11 +408,11 @@ pub async fn update_client(
     b: Result<Json<UrisBody>, JsonRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let b = match body(b) {
+    let b = match super::body(b) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let ch = UriChange {
         name: b.name,
@@ -448,7 +434,7 @@ pub async fn update_client(
 /// one is refused from now on.
 pub async fn rotate_secret(a: ApiCaller, Path(id): Path<String>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
     let actor = Actor::person(&a.powers.user_id);
     match clients::rotate_secret(&a.idp().store, &id, &actor, crate::now()).await {

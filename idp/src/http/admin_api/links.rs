@@ -31,22 +31,14 @@ fn actor(a: &ApiCaller) -> Actor {
     Actor::person(&a.powers.user_id)
 }
 
-/// `Err` (a response) unless the caller may look at links.
-fn may_see(a: &ApiCaller) -> Result<(), Response> {
-    if a.powers.may_see_links() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden().into_response())
-    }
+/// `Err` (a 403) unless the caller may look at links.
+fn may_see(a: &ApiCaller) -> Result<(), ApiError> {
+    super::allow(a.powers.may_see_links())
 }
 
-/// `Err` (a response) unless the caller may change links.
-fn may_change(a: &ApiCaller) -> Result<(), Response> {
-    if a.powers.may_manage_links(scope(a)) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden().into_response())
-    }
+/// `Err` (a 403) unless the caller may change links.
+fn may_change(a: &ApiCaller) -> Result<(), ApiError> {
+    super::allow(a.powers.may_manage_links(scope(a)))
 }
 
 fn refused(a: &ApiCaller, e: LinkError) -> Response {
@@ -73,14 +65,9 @@ fn refused(a: &ApiCaller, e: LinkError) -> Response {
     .into_response()
 }
 
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Response> {
-    b.map(|Json(t)| t)
-        .map_err(|e| ApiError::bad_request(e.body_text()).into_response())
-}
-
 pub async fn coverage(a: ApiCaller) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     match links::coverage(&a.idp().store).await {
         Ok(rows) => super::json(json!({
@@ -137,7 +124,7 @@ fn row_json(r: &QueueRow) -> Value {
 
 pub async fn queue(a: ApiCaller, Query(q): Query<QueueQuery>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     let reason = match q.reason.as_deref().filter(|r| !r.is_empty()) {
         None => None,
@@ -187,11 +174,11 @@ pub struct Pair {
 
 pub async fn accept(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let p = match body(b) {
+    let p = match super::body(b) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let user = UserId::from(p.user_id.as_str());
     let r = links::accept(
@@ -214,11 +201,11 @@ pub async fn accept(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Respo
 
 pub async fn reject(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let p = match body(b) {
+    let p = match super::body(b) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let user = UserId::from(p.user_id.as_str());
     let r = links::reject(
@@ -244,11 +231,11 @@ pub struct AppBody {
 
 pub async fn accept_exact(a: ApiCaller, b: Result<Json<AppBody>, JsonRejection>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let p = match body(b) {
+    let p = match super::body(b) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match links::accept_all_exact(&a.idp().store, &actor(&a), &p.app, scope(&a), crate::now()).await
     {
@@ -265,7 +252,7 @@ pub struct AppQuery {
 
 pub async fn conflicts(a: ApiCaller, Query(q): Query<AppQuery>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     let app = q.app.unwrap_or_default();
     match links::conflicts(&a.idp().store, &app, scope(&a)).await {
@@ -290,7 +277,7 @@ pub async fn conflicts(a: ApiCaller, Query(q): Query<AppQuery>) -> Response {
 
 pub async fn search(a: ApiCaller, Query(q): Query<AppQuery>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     let app = q.app.filter(|a| !a.is_empty());
     let text = q.q.unwrap_or_default();
@@ -310,7 +297,7 @@ pub async fn search(a: ApiCaller, Query(q): Query<AppQuery>) -> Response {
 
 pub async fn list(a: ApiCaller, Path(app): Path<String>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     match links::list_links(&a.idp().store, &app, scope(&a)).await {
         Ok(list) => super::json(json!({
@@ -335,11 +322,11 @@ pub async fn add(
     b: Result<Json<AddBody>, JsonRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let p = match body(b) {
+    let p = match super::body(b) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Ok(email) = Email::parse(&p.email) else {
         return ApiError::bad_request("email is not an e-mail address").into_response();
@@ -364,7 +351,7 @@ pub async fn add(
 
 pub async fn remove(a: ApiCaller, Path((app, username)): Path<(String, String)>) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
     match links::remove(
         &a.idp().store,
@@ -385,7 +372,7 @@ pub async fn remove(a: ApiCaller, Path((app, username)): Path<(String, String)>)
 
 pub async fn export_csv(a: ApiCaller, Path(app): Path<String>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     match links::export_csv(&a.idp().store, &app, scope(&a)).await {
         Ok(csv) => links_csv_response(&app, csv),
@@ -399,7 +386,7 @@ pub async fn import_csv(
     b: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
     let bytes = match b {
         Ok(b) => b,
@@ -432,7 +419,7 @@ pub struct RequestsQuery {
 
 pub async fn requests(a: ApiCaller, Query(q): Query<RequestsQuery>) -> Response {
     if let Err(r) = may_see(&a) {
-        return r;
+        return r.into_response();
     }
     match links::pending_requests(&a.idp().store, scope(&a), q.after.unwrap_or(0), 200).await {
         Ok(list) => super::json(json!({
@@ -458,11 +445,11 @@ pub async fn decide(
     b: Result<Json<DecideBody>, JsonRejection>,
 ) -> Response {
     if let Err(r) = may_change(&a) {
-        return r;
+        return r.into_response();
     }
-    let p = match body(b) {
+    let p = match super::body(b) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let d = match (p.link, p.reject) {
         (Some(username), None) => RequestDecision::Link { username },

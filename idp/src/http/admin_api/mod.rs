@@ -12,8 +12,8 @@
 //! [`json`] or an [`ApiError`]; one entry in [`endpoints`]; its path in
 //! `openapi.json` (a test checks that both list the same paths and methods).
 
-mod links;
 mod apps;
+mod links;
 mod people;
 
 use std::sync::Arc;
@@ -109,6 +109,23 @@ async fn openapi_get() -> Response {
         HeaderValue::from_static("public, max-age=3600"),
     );
     resp
+}
+
+/// `Err` (a 403) unless the caller's powers allow it.
+pub fn allow(allowed: bool) -> Result<(), ApiError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+pub fn body<T>(
+    b: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    b.map(|axum::Json(v)| v)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 /// A refusal or failure, as JSON.
