@@ -122,18 +122,38 @@ const NAME_SHARED: u8 = 40;
 pub fn suggest(people: &[Person], accounts: &[LegacyAccount]) -> Vec<Suggestion> {
     let mut units = Units::default();
     let index = Index::new(people, &mut units);
-    let mut accounts_by_phone: HashMap<String, u32> = HashMap::new();
-    for phone in accounts
-        .iter()
-        .filter_map(|a| a.phone.as_deref().and_then(normalise_phone))
-    {
-        *accounts_by_phone.entry(phone).or_default() += 1;
+    let mut shared = Shared::default();
+    for a in accounts {
+        if let Some(e) = a.email.as_deref().and_then(normalise_email) {
+            *shared.emails.entry(e).or_default() += 1;
+        }
+        if let Some(p) = a.phone.as_deref().and_then(normalise_phone) {
+            *shared.phones.entry(p).or_default() += 1;
+        }
     }
     let mut out = Vec::new();
     for account in accounts.iter().filter(|a| a.active) {
-        index.suggest_for(account, &accounts_by_phone, &mut units, &mut out);
+        index.suggest_for(account, &shared, &mut units, &mut out);
     }
     out
+}
+
+/// How many accounts of the app (inactive ones included) carry each
+/// normalised e-mail and phone: one written on two accounts is shared.
+#[derive(Default)]
+struct Shared {
+    emails: HashMap<String, u32>,
+    phones: HashMap<String, u32>,
+}
+
+impl Shared {
+    fn email(&self, e: &str) -> bool {
+        self.emails.get(e).is_some_and(|n| *n > 1)
+    }
+
+    fn phone(&self, p: &str) -> bool {
+        self.phones.get(p).is_some_and(|n| *n > 1)
+    }
 }
 
 /// The people keyed by what accounts are compared on.
@@ -201,15 +221,19 @@ impl<'p> Index<'p> {
     fn suggest_for(
         &self,
         account: &'p LegacyAccount,
-        accounts_by_phone: &HashMap<String, u32>,
+        accounts: &Shared,
         units: &mut Units<'p>,
         out: &mut Vec<Suggestion>,
     ) {
         let mut clues: Vec<Clue> = Vec::new();
         if let Some(written) = account.email.as_deref() {
-            let found = normalise_email(written).and_then(|e| self.by_email.get(&e));
-            for &person in found.into_iter().flatten() {
-                let shared = found.is_some_and(|f| f.len() > 1);
+            let found = normalise_email(written)
+                .and_then(|e| self.by_email.get_key_value(&e))
+                .map(|(e, found)| (found, found.len() > 1 || accounts.email(e)));
+            for (&person, shared) in found
+                .into_iter()
+                .flat_map(|(f, shared)| f.iter().map(move |p| (p, shared)))
+            {
                 let as_given = written.trim() == self.people[person].email;
                 let reason = if as_given {
                     Reason::Email
@@ -231,7 +255,7 @@ impl<'p> Index<'p> {
         }
         let phone = account.phone.as_deref().and_then(normalise_phone);
         if let Some((phone, found)) = phone.and_then(|p| self.by_phone.get_key_value(&p)) {
-            let shared = found.len() > 1 || accounts_by_phone.get(phone).is_some_and(|n| *n > 1);
+            let shared = found.len() > 1 || accounts.phone(phone);
             let confidence = if shared { SHARED } else { PHONE };
             clues.extend(found.iter().map(|&person| Clue {
                 person,

@@ -162,6 +162,13 @@ pub async fn update(
                 "clear the legacy claim before detaching the client that receives it".into(),
             ));
         }
+        // A client receives one app's legacy usernames, whichever way it
+        // came to the app.
+        if let (Some(c), Some(_)) = (&after.client_id, &before.legacy_claim) {
+            super::links::claim_free(store, c, id)
+                .await
+                .map_err(AppError::BadClaim)?;
+        }
     }
     if after == before {
         return Ok(after);

@@ -253,8 +253,15 @@ pub async fn reset_factors(
 ) -> Result<u64, PeopleError> {
     let user = changeable(idp, by, id).await?;
     let actor = Actor::person(&by.user_id);
-    let (_, n) =
-        users::reset_factors(&idp.store, None, user.email.as_str(), true, &actor, now).await?;
+    let (_, n) = users::reset_factors(
+        &idp.store,
+        None,
+        user.email.as_str(),
+        idp.mailer.is_some(),
+        &actor,
+        now,
+    )
+    .await?;
     crate::outbox::wake(idp);
     Ok(n)
 }

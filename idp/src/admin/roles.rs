@@ -135,7 +135,9 @@ impl Powers {
         if self.is_super() {
             return true;
         }
-        matches!(role, Role::Clerk | Role::Auditor) && self.may_change(person)
+        // The auditor reads the whole province: only a super administrator
+        // grants (or takes back) more than the granter holds.
+        role == Role::Clerk && self.may_change(person)
     }
 
     /// May read the whole audit log.

@@ -30,7 +30,6 @@ pub const PLACES: [&str; 6] = [
 pub struct ProfileForm {
     pub csrf: Option<String>,
     pub name: Option<String>,
-    pub unit: Option<String>,
     pub phone: Option<String>,
     pub personal_email: Option<String>,
     pub signature_page: Option<String>,
@@ -87,17 +86,6 @@ pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
         (true, None) => return Err(Problem::Name),
         (true, Some(n)) => Some(n.chars().take(200).collect()),
     };
-    let unit = if local {
-        Some(
-            trimmed(f.unit.as_deref())
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect(),
-        )
-    } else {
-        None
-    };
     let phone = match trimmed(f.phone.as_deref()) {
         None => None,
         Some(p) => Some(normalize_phone(&p).ok_or(Problem::Phone)?),
@@ -110,7 +98,6 @@ pub fn check(f: &ProfileForm, user: &User) -> Result<ProfileChange, Problem> {
 
     Ok(ProfileChange {
         name,
-        unit,
         phone,
         personal_email,
         signature_page: pick(f.signature_page.as_deref())?,
@@ -347,7 +334,6 @@ mod tests {
         ProfileForm {
             csrf: None,
             name: Some("  Trương Thanh Tâm ".into()),
-            unit: Some("Văn phòng UBND".into()),
             phone: Some("0912 345 678".into()),
             personal_email: Some(" tam@gmail.com ".into()),
             signature_page: Some("first".into()),
@@ -359,16 +345,15 @@ mod tests {
     fn profile_is_checked_and_normalized() {
         let c = check(&form(), &user(UserSource::Local)).unwrap();
         assert_eq!(c.name.as_deref(), Some("Trương Thanh Tâm"));
-        assert_eq!(c.unit.as_deref(), Some("Văn phòng UBND"));
         assert_eq!(c.phone.as_deref(), Some("0912345678"));
         assert_eq!(c.personal_email.as_deref(), Some("tam@gmail.com"));
         assert_eq!(
             (c.signature_page.as_str(), c.signature_place.as_str()),
             ("first", "top-left")
         );
-        // The directory owns name and unit.
+        // The directory owns the name.
         let c = check(&form(), &user(UserSource::Directory)).unwrap();
-        assert_eq!((c.name, c.unit), (None, None));
+        assert_eq!(c.name, None);
         // Empty optional fields clear them.
         let f = ProfileForm {
             phone: Some(" ".into()),

@@ -306,20 +306,25 @@ impl Store {
         .await?)
     }
 
-    /// Requests in `status` (all when `None`), oldest first, after id `after`.
+    /// Requests in `status` (all when `None`) of people of `unit` (everyone's
+    /// when `None`), oldest first, after id `after`.
     pub async fn link_requests(
         &self,
         status: Option<Decision>,
+        unit: Option<&str>,
         after: i64,
         limit: i64,
     ) -> Result<Vec<LinkRequest>, StoreError> {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {REQUEST_COLUMNS} FROM link_requests \
-             WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3"
+             WHERE ($1 IS NULL OR status = $1) AND id > $2 \
+             AND ($4 IS NULL OR user_id IN (SELECT id FROM users WHERE unit = $4)) \
+             ORDER BY id LIMIT $3"
         )))
         .bind(status)
         .bind(after)
         .bind(limit)
+        .bind(unit)
         .fetch_all(&self.pool)
         .await?)
     }

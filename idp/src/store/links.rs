@@ -268,9 +268,9 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the link of `username` in `app` and returns it; the suggestion
-    /// that made it (if any) becomes rejected, so the next matching run does
-    /// not link it again.
+    /// Removes the link of `username` in `app` and returns it; the pair is
+    /// stored as a rejected suggestion (whether matching or an administrator
+    /// made the link), so the next matching run does not link it again.
     pub async fn delete_link(
         &self,
         app: &str,
@@ -293,15 +293,21 @@ impl Store {
                 .bind(username)
                 .execute(&mut *tx)
                 .await?;
+            // Rejected, with a row made for a link matching never proposed
+            // (one made by hand): matching never makes it again.
             sqlx::query(
-                "UPDATE link_suggestions SET status = 'rejected', decided_by = $1, decided_at = $2 \
-                 WHERE app_id = $3 AND username = $4 AND user_id = $5",
+                "INSERT INTO link_suggestions \
+                 (app_id, username, user_id, reason, confidence, status, created_at, decided_by, decided_at) \
+                 VALUES ($1, $2, $3, $4, 0, 'rejected', $5, $6, $5) \
+                 ON CONFLICT (app_id, username, user_id) DO UPDATE \
+                 SET status = 'rejected', decided_by = excluded.decided_by, decided_at = excluded.decided_at",
             )
-            .bind(by)
-            .bind(now)
             .bind(app)
             .bind(username)
             .bind(&l.user_id)
+            .bind(l.method)
+            .bind(now)
+            .bind(by)
             .execute(&mut *tx)
             .await?;
         }

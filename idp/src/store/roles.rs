@@ -1,6 +1,7 @@
 //! Console roles (`user_roles`) and the super-administrator flag
 //! (`users.is_admin`). The last active super administrator cannot lose the
-//! flag nor be disabled: the conditions are in the UPDATE itself, so two
+//! flag nor be disabled: the condition is in the UPDATE, after the rows of
+//! every super administrator are locked (`lock_admins`), so two
 //! administrators demoting each other at once cannot leave none.
 
 use super::{Store, StoreError};
@@ -72,15 +73,19 @@ impl Store {
                 .execute(&self.pool)
                 .await?
         } else {
-            sqlx::query(
+            let mut tx = self.pool.begin().await?;
+            lock_admins(&mut tx, self.backend).await?;
+            let r = sqlx::query(
                 "UPDATE users SET is_admin = 0, updated_at = $1 WHERE id = $2 AND is_admin = 1 \
                  AND (SELECT COUNT(*) FROM users o WHERE o.is_admin = 1 AND o.disabled_at IS NULL \
                       AND o.id <> $2) > 0",
             )
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            r
         };
         Ok(r.rows_affected() == 1)
     }
@@ -92,6 +97,8 @@ impl Store {
         user_id: &UserId,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        lock_admins(&mut tx, self.backend).await?;
         let r = sqlx::query(
             "UPDATE users SET disabled_at = $1, updated_at = $1 WHERE id = $2 AND disabled_at IS NULL \
              AND (is_admin = 0 OR (SELECT COUNT(*) FROM users o WHERE o.is_admin = 1 \
@@ -99,8 +106,9 @@ impl Store {
         )
         .bind(now)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -115,4 +123,23 @@ impl Store {
         .await?;
         Ok(r.rows_affected() == 1)
     }
+}
+
+/// Takes the row locks of every active super administrator for the rest of
+/// `tx`, so two demotions (or disablings) at once cannot each count the
+/// other as the one who remains: on PostgreSQL the second waits, then counts
+/// again after the first commits (the rows locked in one order, so two never
+/// wait for each other); SQLite has one writer at a time, taken here.
+async fn lock_admins(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: super::Backend,
+) -> Result<(), StoreError> {
+    let sql = match backend {
+        super::Backend::Postgres => {
+            "SELECT id FROM users WHERE is_admin = 1 AND disabled_at IS NULL ORDER BY id FOR UPDATE"
+        }
+        super::Backend::Sqlite => "UPDATE users SET is_admin = is_admin WHERE is_admin = 1",
+    };
+    sqlx::query(sql).execute(&mut **tx).await?;
+    Ok(())
 }

@@ -31,9 +31,9 @@ pub struct User {
 /// What a person may change on their account page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileChange {
-    /// `None`: unchanged (the directory owns them).
+    /// `None`: unchanged (the directory owns it). The unit is never the
+    /// person's to change: it decides what a unit administrator manages.
     pub name: Option<String>,
-    pub unit: Option<String>,
     pub phone: Option<String>,
     pub personal_email: Option<String>,
     pub signature_page: SignaturePage,
@@ -176,7 +176,7 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Saves the account page; name and unit only when given.
+    /// Saves the account page; the name only when given.
     pub async fn update_profile(
         &self,
         id: &UserId,
@@ -184,11 +184,10 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE users SET name = COALESCE($1, name), unit = COALESCE($2, unit), phone = $3, \
-             personal_email = $4, signature_page = $5, signature_place = $6, updated_at = $7 WHERE id = $8",
+            "UPDATE users SET name = COALESCE($1, name), phone = $2, \
+             personal_email = $3, signature_page = $4, signature_place = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(&c.name)
-        .bind(&c.unit)
         .bind(&c.phone)
         .bind(&c.personal_email)
         .bind(c.signature_page)

@@ -200,6 +200,51 @@ async fn console_suite(s: &Store) {
     assert_eq!(ats, [400, 300, 100]);
 }
 
+/// Two super administrators demoting (or disabling) each other at the same
+/// moment, many times over: never both.
+async fn last_admin_race(s: &Store) {
+    s.migrate().await.unwrap();
+    add(s, "x", "X", None, true).await;
+    add(s, "y", "Y", None, true).await;
+    let (x, y) = (UserId::from("x"), UserId::from("y"));
+    for round in 0..25 {
+        let (a, b) = if round % 2 == 0 {
+            tokio::join!(
+                s.set_super_admin(&x, false, 2),
+                s.set_super_admin(&y, false, 2)
+            )
+        } else {
+            tokio::join!(
+                s.set_super_admin(&x, false, 2),
+                s.disable_user_keeping_an_admin(&y, 2)
+            )
+        };
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(!(a && b), "round {round}: both lost the flag");
+        assert!(a || b, "round {round}: one of them may go");
+        s.enable_user(&y, 3).await.unwrap();
+        s.set_super_admin(&x, true, 3).await.unwrap();
+        s.set_super_admin(&y, true, 3).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_last_super_administrator_under_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/idp.db", dir.path().display()))
+        .await
+        .unwrap();
+    last_admin_race(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_last_super_administrator_under_concurrency() {
+    let pg = Postgres::start();
+    let store = Store::connect(&pg.url).await.unwrap();
+    last_admin_race(&store).await;
+    store.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_console_store_conformance() {
     let dir = tempfile::tempdir().unwrap();

@@ -324,11 +324,25 @@ async fn links_suite(s: &Store) {
             .unwrap()
     );
     let pending = s
-        .link_requests(Some(Decision::Pending), 0, 10)
+        .link_requests(Some(Decision::Pending), None, 0, 10)
         .await
         .unwrap();
     assert!(pending.is_empty());
-    assert_eq!(s.link_requests(None, id, 10).await.unwrap().len(), 1);
+    assert_eq!(s.link_requests(None, None, id, 10).await.unwrap().len(), 1);
+    // A unit's requests are chosen before the limit, not after it.
+    let all = s.link_requests(None, None, 0, 10).await.unwrap();
+    let noi_vu = s
+        .link_requests(None, Some("Sở Nội vụ"), 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(noi_vu.len(), 1);
+    assert_eq!(noi_vu[0].id, all[0].id);
+    assert!(
+        s.link_requests(None, Some("Sở Tài chính"), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -272,7 +272,11 @@ async fn check_row(
         return Ok(Err(format!("{typed:?} is not an e-mail address")));
     };
     let Some(person) = store.user_by_email(&email).await? else {
-        return Ok(Err(format!("no person with e-mail {email}")));
+        // To a unit administrator nobody and another unit's person look the same.
+        return Ok(Err(match unit {
+            Some(_) => LinkError::OutsideUnit(email.to_string()).to_string(),
+            None => format!("no person with e-mail {email}"),
+        }));
     };
     if let Err(e) = in_unit(&person, unit) {
         return Ok(Err(e.to_string()));
@@ -282,11 +286,13 @@ async fn check_row(
     {
         return Ok(Ok(Row::Unchanged));
     }
-    Ok(match super::linkable(store, app, username, &person).await {
-        Ok(_) => Ok(Row::Link(person.id, email)),
-        Err(LinkError::Store(e)) => return Err(LinkError::Store(e)),
-        Err(e) => Err(e.to_string()),
-    })
+    Ok(
+        match super::linkable(store, app, username, &person, unit).await {
+            Ok(_) => Ok(Row::Link(person.id, email)),
+            Err(LinkError::Store(e)) => return Err(LinkError::Store(e)),
+            Err(e) => Err(e.to_string()),
+        },
+    )
 }
 
 /// RFC 4180: fields split by `,`, quoted with `"` (`""` inside), records by

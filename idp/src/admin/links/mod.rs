@@ -58,11 +58,13 @@ pub enum LinkError {
     NoAccount { app: String, username: String },
     #[error("account {username} of {app} is inactive in the app and cannot be linked")]
     AccountInactive { app: String, username: String },
-    #[error("conflict: account {username} of {app} is already linked to {owner}")]
+    /// `owner` is `None` when the owner is outside the caller's unit: a unit
+    /// administrator learns that the account is taken, not by whom.
+    #[error("conflict: account {username} of {app} is already linked to {}", .owner.as_deref().unwrap_or("a person of another unit"))]
     AccountTaken {
         app: String,
         username: String,
-        owner: String,
+        owner: Option<String>,
     },
     #[error("conflict: {person} already has account {username} in {app}")]
     PersonHasAccount {
@@ -185,17 +187,27 @@ pub enum Release {
 }
 
 /// What `client_id` receives for `user`: only the link of the client's own
-/// app, never another app's.
+/// app, never another app's, and only while the app's last export still
+/// lists the account as active (a username the app has retired, and may
+/// give to someone else, is not asserted).
 pub async fn release(store: &Store, client_id: &str, user: &UserId) -> Result<Release, StoreError> {
     let Some((app_id, claim)) = store.legacy_claim_of_client(client_id).await? else {
         return Ok(Release::Nothing);
     };
-    Ok(match store.link_of_person(&app_id, user).await? {
-        Some(link) => Release::Claim {
+    let Some(link) = store.link_of_person(&app_id, user).await? else {
+        return Ok(Release::NoLink { app_id });
+    };
+    let active = store
+        .legacy_account(&app_id, &link.username)
+        .await?
+        .is_some_and(|a| a.active.0);
+    Ok(if active {
+        Release::Claim {
             claim,
             username: link.username,
-        },
-        None => Release::NoLink { app_id },
+        }
+    } else {
+        Release::NoLink { app_id }
     })
 }
 
@@ -307,10 +319,12 @@ pub async fn add(
     unit: Option<&str>,
     now: i64,
 ) -> Result<Link, LinkError> {
-    let person = store
-        .user_by_email(email)
-        .await?
-        .ok_or_else(|| LinkError::NoPerson(email.to_string()))?;
+    let person = match store.user_by_email(email).await? {
+        Some(p) => p,
+        // To a unit administrator nobody and another unit's person look the same.
+        None if unit.is_some() => return Err(LinkError::OutsideUnit(email.to_string())),
+        None => return Err(LinkError::NoPerson(email.to_string())),
+    };
     link_one(
         store,
         actor,
@@ -368,7 +382,7 @@ async fn link_one(
     now: i64,
 ) -> Result<Link, LinkError> {
     in_unit(person, unit)?;
-    let account = linkable(store, app, username, person).await?;
+    let account = linkable(store, app, username, person, unit).await?;
     let link = Link {
         app_id: app.to_owned(),
         username: account.username,
@@ -398,12 +412,13 @@ async fn link_one(
 
 /// The account, when linking it to `person` breaks no rule: it exists and is
 /// active, the person is active, it has no owner and the person no account
-/// in the app.
+/// in the app. `unit` is the caller's scope (a unit administrator's).
 async fn linkable(
     store: &Store,
     app: &str,
     username: &str,
     person: &User,
+    unit: Option<&str>,
 ) -> Result<LegacyRow, LinkError> {
     app_of(store, app).await?;
     if person.is_disabled() {
@@ -428,7 +443,9 @@ async fn linkable(
         return Err(LinkError::AccountTaken {
             app: app.into(),
             username: username.into(),
-            owner: owner.email.to_string(),
+            owner: in_unit(&owner, unit)
+                .is_ok()
+                .then(|| owner.email.to_string()),
         });
     }
     if let Some(l) = store.link_of_person(app, &person.id).await? {

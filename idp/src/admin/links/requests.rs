@@ -143,19 +143,9 @@ pub async fn pending_requests(
     after: i64,
     limit: i64,
 ) -> Result<Vec<LinkRequest>, LinkError> {
-    let page = store
-        .link_requests(Some(Decision::Pending), after, limit.clamp(1, 500))
-        .await?;
-    let Some(u) = unit else {
-        return Ok(page);
-    };
-    let mut out = Vec::new();
-    for r in page {
-        if person_by_id(store, &r.user_id).await?.unit.as_deref() == Some(u) {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    Ok(store
+        .link_requests(Some(Decision::Pending), unit, after, limit.clamp(1, 500))
+        .await?)
 }
 
 /// Request `id` and who asked, if it is of a person of `unit` (when given):
@@ -198,7 +188,7 @@ pub async fn decide_request(
     let app = app_of(store, &req.app_id).await?;
     let (link, message, detail) = match decision {
         RequestDecision::Link { username } => {
-            linkable(store, &req.app_id, &username, &person).await?;
+            linkable(store, &req.app_id, &username, &person, unit).await?;
             let link = Link {
                 app_id: req.app_id.clone(),
                 username: username.clone(),

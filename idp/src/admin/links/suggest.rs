@@ -169,21 +169,26 @@ async fn accept_exact_in(
         .into_iter()
         .map(|l| l.user_id)
         .collect();
-    let in_unit: Option<HashSet<UserId>> = match unit {
-        None => None,
-        Some(u) => Some(
-            store
-                .active_people()
-                .await?
-                .into_iter()
-                .filter(|p| p.unit.as_deref() == Some(u))
-                .map(|p| p.id)
-                .collect(),
-        ),
-    };
+    // Only active people (of `unit`, when given) and accounts still active
+    // in the app: someone disabled or an account gone since matching ran
+    // is never linked in bulk.
+    let people: HashSet<UserId> = store
+        .active_people()
+        .await?
+        .into_iter()
+        .filter(|p| unit.is_none_or(|u| p.unit.as_deref() == Some(u)))
+        .map(|p| p.id)
+        .collect();
+    let active: HashSet<String> = store
+        .legacy_accounts(app)
+        .await?
+        .into_iter()
+        .filter(|a| a.active.0)
+        .map(|a| a.username)
+        .collect();
     let exact: Vec<(String, UserId, LinkMethod)> = pending
         .into_iter()
-        .filter(|s| s.exact.0)
+        .filter(|s| s.exact.0 && active.contains(&s.username))
         .map(|s| (s.username, s.user_id, s.reason))
         .collect();
     let (plan, conflicts) = plan_exact(&exact, &owners);
@@ -193,7 +198,7 @@ async fn accept_exact_in(
     };
     let links: Vec<Link> = plan
         .into_iter()
-        .filter(|(_, user, _)| in_unit.as_ref().is_none_or(|set| set.contains(user)))
+        .filter(|(_, user, _)| people.contains(user))
         .map(|(username, user_id, method)| {
             *report.linked.entry(method).or_default() += 1;
             Link {

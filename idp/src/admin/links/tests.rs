@@ -1,6 +1,8 @@
 //! Unit tests of the linking rules, on SQLite (the store suite runs the SQL
 //! on PostgreSQL too).
 
+use std::collections::HashSet;
+
 use connectors::LegacyAccount;
 
 use super::*;
@@ -147,6 +149,39 @@ async fn a_link_that_would_be_a_conflict_is_refused_naming_the_owner() {
     .await
     .unwrap_err();
     assert!(matches!(e, LinkError::OutsideUnit(_)), "{e}");
+    // To a unit administrator nobody looks like another unit's person, and
+    // the owner of a taken account in another unit is not named.
+    let e = add(
+        &s,
+        &cli,
+        &email("nobody"),
+        "onewin",
+        "nam",
+        Some("Sở Nội vụ"),
+        T,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, LinkError::OutsideUnit(_)), "{e}");
+    add(&s, &cli, &email("namvv"), "ioffice", "huong", None, T)
+        .await
+        .unwrap();
+    let e = add(
+        &s,
+        &cli,
+        &email("huonglt"),
+        "ioffice",
+        "huong",
+        Some("Sở Nội vụ"),
+        T,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, LinkError::AccountTaken { owner: None, .. }),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("namvv"), "{e}");
     assert!(
         remove(&s, &cli, "onewin", "tam", Some("Sở Tài chính"), T)
             .await
@@ -197,7 +232,8 @@ async fn exact_matches_are_linked_unless_that_would_be_a_conflict() {
         suggestion("=cmd|calc", "u1", LinkMethod::Name, false),
     ];
     s.replace_suggestions("onewin", &list, T).await.unwrap();
-    // huonglt owns an account already: a suggestion for her is a conflict.
+    // A suggestion of an account the app no longer lists as active ("old",
+    // for huonglt who owns one already) is not even considered.
     let mut more = list.to_vec();
     more.push(NewSuggestion {
         username: "old".into(),
@@ -207,7 +243,7 @@ async fn exact_matches_are_linked_unless_that_would_be_a_conflict() {
     let r = accept_all_exact(&s, &cli, "onewin", None, T).await.unwrap();
     assert_eq!(r.linked_total(), 1);
     assert_eq!(r.linked.get(&LinkMethod::Email), Some(&1));
-    assert_eq!(r.conflicts, 3);
+    assert_eq!(r.conflicts, 2);
     assert_eq!(
         s.link("onewin", "tam").await.unwrap().unwrap().user_id,
         "u1"
@@ -277,6 +313,30 @@ async fn a_rejected_or_unlinked_match_stays_rejected_when_matching_runs_again() 
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_link_made_by_hand_and_removed_is_not_made_again_by_matching() {
+    let (s, _d) = world().await;
+    let cli = Actor::cli();
+    // Linked by hand before matching ever ran, then unlinked.
+    add(&s, &cli, &email("namvv"), "onewin", "nam", None, T)
+        .await
+        .unwrap();
+    remove(&s, &cli, "onewin", "nam", None, T).await.unwrap();
+    let list = [suggestion("nam", "u2", LinkMethod::Email, true)];
+    s.replace_suggestions("onewin", &list, T + 1).await.unwrap();
+    assert!(
+        s.suggestions("onewin", Some(Decision::Pending))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = accept_all_exact(&s, &cli, "onewin", None, T + 1)
+        .await
+        .unwrap();
+    assert_eq!(r.linked_total(), 0);
+    assert!(s.link("onewin", "nam").await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -467,6 +527,15 @@ async fn an_app_receives_only_its_own_link() {
     };
     let e = apps::add(&s, twin, &Actor::cli(), T).await.unwrap_err();
     assert!(e.to_string().contains("already releases"), "{e}");
+    // Nor may an app with a claim move to a client that receives one.
+    let moved = apps::AppChange {
+        client: Some(Some("onewin".into())),
+        ..apps::AppChange::default()
+    };
+    let e = apps::update(&s, "ioffice", moved, &Actor::cli(), T)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("already releases"), "{e}");
     add(
         &s,
         &Actor::cli(),
@@ -499,6 +568,27 @@ async fn an_app_receives_only_its_own_link() {
         Release::Claim {
             claim: "ioffice_user".into(),
             username: "huong".into()
+        }
+    );
+    // The next export no longer lists "tam": the username is not asserted.
+    let rest: Vec<LegacyAccount> = ["nam", "huong"]
+        .iter()
+        .map(|u| LegacyAccount {
+            username: (*u).into(),
+            display_name: format!("Name {u}"),
+            email: None,
+            phone: None,
+            unit: None,
+            active: true,
+        })
+        .collect();
+    import_accounts(&s, &Actor::cli(), "onewin", &rest, T + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        release(&s, "onewin", &"u1".into()).await.unwrap(),
+        Release::NoLink {
+            app_id: "onewin".into()
         }
     );
 }
@@ -595,4 +685,35 @@ async fn search_ignores_diacritics_and_requests_offer_only_unlinked_active_accou
     assert_eq!(names, ["=cmd|calc", "huong", "nam"], "not tam, not old");
     let free = unlinked_accounts(&s, "onewin", "NAME H").await.unwrap();
     assert_eq!(free.len(), 1);
+}
+
+#[tokio::test]
+async fn accepting_all_exact_skips_people_disabled_and_accounts_gone_since_matching() {
+    let (s, _d) = world().await;
+    let cli = Actor::cli();
+    let list = [
+        suggestion("tam", "u1", LinkMethod::Email, true),
+        suggestion("nam", "u2", LinkMethod::Email, true),
+        suggestion("old", "u3", LinkMethod::Phone, true),
+    ];
+    s.replace_suggestions("onewin", &list, T).await.unwrap();
+    // Nam left after matching ran; "old" was inactive all along.
+    s.set_user_disabled(&"u2".into(), Some(T), T).await.unwrap();
+    let r = accept_all_exact(&s, &cli, "onewin", None, T).await.unwrap();
+    assert_eq!(r.linked_total(), 1);
+    assert!(s.link("onewin", "tam").await.unwrap().is_some());
+    assert!(s.link("onewin", "nam").await.unwrap().is_none());
+    assert!(s.link("onewin", "old").await.unwrap().is_none());
+}
+
+#[test]
+fn an_exact_match_for_a_person_who_owns_an_account_already_is_a_conflict() {
+    let owners: HashSet<UserId> = [UserId::from("u3")].into();
+    let exact = [
+        ("old".to_owned(), UserId::from("u3"), LinkMethod::Email),
+        ("tam".to_owned(), UserId::from("u1"), LinkMethod::Email),
+    ];
+    let (plan, conflicts) = super::suggest::plan_exact(&exact, &owners);
+    assert_eq!(conflicts, 1);
+    assert_eq!(plan, vec![exact[1].clone()]);
 }

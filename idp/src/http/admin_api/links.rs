@@ -421,12 +421,15 @@ pub async fn requests(a: ApiCaller, Query(q): Query<RequestsQuery>) -> Response 
     if let Err(r) = may_see(&a) {
         return r.into_response();
     }
-    match links::pending_requests(&a.idp().store, scope(&a), q.after.unwrap_or(0), 200).await {
+    const PAGE: i64 = 200;
+    match links::pending_requests(&a.idp().store, scope(&a), q.after.unwrap_or(0), PAGE).await {
         Ok(list) => super::json(json!({
             "requests": list.iter().map(|r| json!({
                 "id": r.id, "user_id": r.user_id.as_str(), "app_id": r.app_id,
                 "note": r.note, "created_at": r.created_at,
             })).collect::<Vec<_>>(),
+            // `after` of the next page; null on the last one.
+            "next": (list.len() as i64 == PAGE).then(|| list.last().map(|r| r.id)).flatten(),
         })),
         Err(e) => refused(&a, e),
     }
@@ -462,7 +465,8 @@ pub async fn decide(
         id,
         d,
         scope(&a),
-        true,
+        // Told by mail only when there is a mail server (`mailed` says so).
+        a.idp().mailer.is_some(),
         crate::now(),
     )
     .await

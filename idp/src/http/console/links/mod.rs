@@ -81,7 +81,10 @@ fn refused(c: &Console, e: &LinkError, back: &str) -> Response {
         }
         LinkError::AccountTaken {
             username, owner, ..
-        } => (StatusCode::CONFLICT, (t.err_taken)(username, owner)),
+        } => (
+            StatusCode::CONFLICT,
+            (t.err_taken)(username, owner.as_deref().unwrap_or(t.other_unit_person)),
+        ),
         LinkError::PersonHasAccount {
             person, username, ..
         } => (StatusCode::CONFLICT, (t.err_has_account)(person, username)),

@@ -123,7 +123,8 @@ async fn decide(c: Console, id: i64, d: RequestDecision) -> Response {
         id,
         d,
         scope(&c),
-        true,
+        // Told by mail only when there is a mail server (`mailed` says so).
+        c.idp().mailer.is_some(),
         crate::now(),
     )
     .await;
