@@ -39,9 +39,10 @@ fn idp_with_people(slapd: &Slapd) -> Idp {
 fn export(idp: &Idp, app: &str) -> Vec<(String, String, String)> {
     let csv = idp.cli_ok(&["link", "export", app], None);
     let mut lines = csv.lines();
+    // A byte-order mark first, as the console's download has, for spreadsheets.
     assert_eq!(
         lines.next(),
-        Some("username,display_name,official_email,status,method,linked_by,linked_at")
+        Some("\u{feff}username,display_name,official_email,status,method,linked_by,linked_at")
     );
     lines
         .map(|l| {

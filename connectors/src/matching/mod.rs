@@ -11,7 +11,8 @@
 //! |---|---|---|
 //! | e-mail as given (surrounding spaces aside) | 100 | yes |
 //! | e-mail after normalising (case, inner spaces, NFC) | 95 | yes |
-//! | phone held by one person and one account of the app | 90 | yes |
+//! | phone held by one person and one account of the app, and the same name or unit | 90 | yes |
+//! | the same, with neither name nor unit alike (a phone is typed by its owner: alone it is a hint) | 70 | no |
 //! | name and unit of one person | 60 | no |
 //! | a shared e-mail or phone (several people, or several accounts of the app, inactive ones included) | 50 | no |
 //! | name and unit shared by several people | 40 | no |
@@ -97,10 +98,12 @@ pub struct Suggestion {
 
 impl Suggestion {
     /// Whether `--accept-exact` (and the console's "accept all exact") may
-    /// link it without a person looking: an unambiguous e-mail or phone match
-    /// of an active account.
+    /// link it without a person looking: an unambiguous e-mail match, or an
+    /// unambiguous phone match that the name or unit agrees with, of an
+    /// active account.
     pub fn is_exact(&self) -> bool {
         !self.ambiguous
+            && self.confidence >= PHONE
             && matches!(
                 self.reason,
                 Reason::Email | Reason::EmailVariant | Reason::Phone
@@ -112,6 +115,7 @@ impl Suggestion {
 const EMAIL: u8 = 100;
 const EMAIL_VARIANT: u8 = 95;
 const PHONE: u8 = 90;
+const PHONE_ALONE: u8 = 70;
 const NAME: u8 = 60;
 const SHARED: u8 = 50;
 const NAME_SHARED: u8 = 40;
@@ -180,9 +184,13 @@ struct Clue {
 struct Units<'a>(HashMap<&'a str, String>);
 
 impl<'a> Units<'a> {
+    fn fold(&mut self, unit: &'a str) -> &String {
+        self.0.entry(unit).or_insert_with_key(|u| fold(u))
+    }
+
     /// Name and unit as one key; `None` without both.
     fn name_key(&mut self, name: &str, unit: Option<&'a str>) -> Option<String> {
-        let unit = self.0.entry(unit?).or_insert_with_key(|u| fold(u));
+        let unit = self.fold(unit?);
         let name = fold(name);
         (!name.is_empty() && !unit.is_empty()).then(|| format!("{name}\u{0}{unit}"))
     }
@@ -216,6 +224,22 @@ impl<'p> Index<'p> {
             }
         }
         index
+    }
+
+    /// The account's name or unit is the person's (diacritics and case aside).
+    fn agrees(&self, person: usize, account: &'p LegacyAccount, units: &mut Units<'p>) -> bool {
+        let p = self.people[person];
+        let same_unit = match (p.unit.as_deref(), account.unit.as_deref()) {
+            (Some(a), Some(b)) => {
+                let a = units.fold(a).clone();
+                !a.is_empty() && a == *units.fold(b)
+            }
+            _ => false,
+        };
+        same_unit || {
+            let name = fold(&account.display_name);
+            !name.is_empty() && name == fold(&p.name)
+        }
     }
 
     fn suggest_for(
@@ -256,13 +280,21 @@ impl<'p> Index<'p> {
         let phone = account.phone.as_deref().and_then(normalise_phone);
         if let Some((phone, found)) = phone.and_then(|p| self.by_phone.get_key_value(&p)) {
             let shared = found.len() > 1 || accounts.phone(phone);
-            let confidence = if shared { SHARED } else { PHONE };
-            clues.extend(found.iter().map(|&person| Clue {
-                person,
-                reason: Reason::Phone,
-                confidence,
-                shared,
-            }));
+            for &person in found {
+                let confidence = if shared {
+                    SHARED
+                } else if self.agrees(person, account, units) {
+                    PHONE
+                } else {
+                    PHONE_ALONE
+                };
+                clues.push(Clue {
+                    person,
+                    reason: Reason::Phone,
+                    confidence,
+                    shared,
+                });
+            }
         }
         let name = units.name_key(&account.display_name, account.unit.as_deref());
         if let Some(found) = name.and_then(|key| self.by_name.get(&key)) {

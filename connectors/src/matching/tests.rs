@@ -115,7 +115,10 @@ fn a_phone_however_written_is_exact_when_one_person_and_one_account_hold_it() {
         "0888.778.078",
         "84888778078",
     ] {
-        let s = suggest(&people(), &[account("x", "X", None, Some(written), "")]);
+        let s = suggest(
+            &people(),
+            &[account("x", "TRUONG THANH TAM", None, Some(written), "")],
+        );
         let s = one(&s);
         assert_eq!(
             (s.email.as_str(), s.reason, s.confidence),
@@ -123,13 +126,36 @@ fn a_phone_however_written_is_exact_when_one_person_and_one_account_hold_it() {
         );
         assert!(s.is_exact(), "{written}");
     }
-    // The person wrote the old 11-digit number, the account today's.
+    // The person wrote the old 11-digit number, the account today's; the
+    // unit agrees.
     let s = suggest(
         &people(),
-        &[account("x", "X", None, Some("0388778079"), "")],
+        &[account("x", "X", None, Some("0388778079"), "SỞ TÀI CHÍNH")],
     );
     assert_eq!(one(&s).email, "lanpt@binhphuoc.gov.vn");
     assert!(one(&s).is_exact());
+}
+
+#[test]
+fn a_phone_with_neither_name_nor_unit_alike_is_only_a_hint() {
+    // Anyone can type someone else's number on their own profile: a phone
+    // alone never links by itself.
+    let s = suggest(
+        &people(),
+        &[account(
+            "x",
+            "Lê Văn Khác",
+            None,
+            Some("0888778078"),
+            "Sở Y tế",
+        )],
+    );
+    let s = one(&s);
+    assert_eq!(
+        (s.email.as_str(), s.reason, s.confidence),
+        ("tamtt@binhphuoc.gov.vn", Reason::Phone, 70)
+    );
+    assert!(!s.is_exact());
 }
 
 #[test]

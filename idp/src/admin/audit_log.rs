@@ -99,17 +99,6 @@ pub async fn list(
     Ok(Page { rows, next })
 }
 
-/// One CSV cell: quoted when needed, and never a formula.
-pub fn cell(v: &str) -> String {
-    let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let v = if risky { format!("'{v}") } else { v.to_owned() };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
 /// The selected events as CSV (UTF-8 with a BOM, so spreadsheets read the
 /// diacritics), newest first, at most [`CSV_MAX_ROWS`].
 pub async fn csv(store: &Store, by: &Powers, f: &Filter) -> Result<String, AuditLogError> {
@@ -143,7 +132,7 @@ pub async fn csv(store: &Store, by: &Powers, f: &Filter) -> Result<String, Audit
                 e.request_id.as_deref().unwrap_or(""),
                 e.detail.as_deref().unwrap_or(""),
             ];
-            let line: Vec<String> = fields.iter().map(|v| cell(v)).collect();
+            let line: Vec<String> = fields.iter().map(|v| super::csv_cell(v)).collect();
             out.push_str(&line.join(","));
             out.push_str("\r\n");
             written += 1;
@@ -161,7 +150,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised_and_cells_quoted() {
+        let cell = crate::admin::csv_cell;
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        // A `;` list separator cannot split a formula out of a cell.
+        assert_eq!(cell("Nguyễn;=cmd"), "\"Nguyễn;=cmd\"");
         assert_eq!(cell("+84888778078"), "'+84888778078");
         assert_eq!(cell("-1"), "'-1");
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");

@@ -39,6 +39,26 @@ impl Actor {
     }
 }
 
+/// What a spreadsheet may read a formula from at the start of a cell.
+pub const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One cell of a CSV the IdP writes: a cell that would start a formula gets
+/// a leading `'` (OWASP "CSV injection"), and a cell holding a separator
+/// (`,`, or the `;` a spreadsheet in a comma-decimal locale splits on), a
+/// quote or a line break is quoted, so no part of it starts a cell of its own.
+pub fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(FORMULA_START) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    if v.contains([',', ';', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
 /// The one place administrative changes reach the audit log.
 async fn audit(
     store: &Store,

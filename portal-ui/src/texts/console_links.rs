@@ -105,6 +105,8 @@ pub struct ConsoleLinks {
     pub err_taken: fn(username: &str, owner: &str) -> String,
     /// The owner of a taken account when they are in another unit.
     pub other_unit_person: &'static str,
+    /// An administrator tried to link an account to themselves.
+    pub err_self: &'static str,
     pub err_has_account: fn(person: &str, username: &str) -> String,
     pub err_inactive: &'static str,
     pub err_disabled: &'static str,
@@ -224,6 +226,7 @@ pub const VI: ConsoleLinks = ConsoleLinks {
     read_only: "Bạn chỉ được xem, không được thay đổi liên kết.",
     err_taken: |u, o| format!("Xung đột: tài khoản {u} đã được liên kết với {o}."),
     other_unit_person: "một người thuộc đơn vị khác",
+    err_self: "Bạn không thể liên kết tài khoản cho chính mình; hãy nhờ một quản trị viên khác.",
     err_has_account: |p, u| format!("Xung đột: {p} đã có tài khoản {u} trong ứng dụng này."),
     err_inactive: "Tài khoản này đã ngừng hoạt động trong ứng dụng nên không thể liên kết.",
     err_disabled: "Người này đã nghỉ việc (tài khoản bị vô hiệu hóa) nên không thể liên kết.",
@@ -339,6 +342,7 @@ pub const EN: ConsoleLinks = ConsoleLinks {
     read_only: "You may look but not change links.",
     err_taken: |u, o| format!("Conflict: account {u} is already linked to {o}."),
     other_unit_person: "a person of another unit",
+    err_self: "You cannot link an account to yourself; ask another administrator.",
     err_has_account: |p, u| format!("Conflict: {p} already has account {u} in this app."),
     err_inactive: "This account is inactive in the app and cannot be linked.",
     err_disabled: "This person has left (their account is disabled) and cannot be linked.",

@@ -368,7 +368,6 @@ async fn store_suite(s: &Store) {
     // The account page: profile, signature, sessions.
     let change = ProfileChange {
         name: None,
-        unit: Some("Văn phòng UBND tỉnh".into()),
         phone: Some("0912345678".into()),
         personal_email: Some("tam@gmail.com".into()),
         signature_page: SignaturePage::First,
@@ -377,7 +376,7 @@ async fn store_suite(s: &Store) {
     s.update_profile(&u1, &change, 500).await.unwrap();
     let u = s.user_by_id(&u1).await.unwrap().unwrap();
     assert_eq!(u.name, "Trương Thanh Tâm", "no name given: unchanged");
-    assert_eq!(u.unit.as_deref(), Some("Văn phòng UBND tỉnh"));
+    assert_eq!(u.phone.as_deref(), Some("0912345678"));
     assert_eq!(u.personal_email.as_deref(), Some("tam@gmail.com"));
     assert_eq!(
         (u.signature_page.as_str(), u.signature_place.as_str()),

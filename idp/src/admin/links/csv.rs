@@ -11,8 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{LinkError, app_of, in_unit};
-use crate::admin::{Actor, audit};
+use super::{LinkError, app_of, in_unit, not_self};
+use crate::admin::{Actor, FORMULA_START, audit, csv_cell};
 use crate::audit::Kind;
 use crate::ids::Email;
 use crate::kinds::{Decision, LinkMethod};
@@ -22,34 +22,17 @@ use crate::store::{Link, Store};
 pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
 /// The most rows accepted.
 pub const MAX_CSV_ROWS: usize = 200_000;
+/// The most fields a line may have (the file needs two).
+const MAX_FIELDS: usize = 32;
+
 /// The most problems reported at once.
 const MAX_PROBLEMS: usize = 50;
 
-/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or
-/// carriage return first) gets a leading `'`, so it is shown as text (OWASP
-/// "CSV injection").
-pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
-}
-
-/// Undoes [`neutralise`] on a cell read back.
+/// Undoes the `'` [`csv_cell`] puts before a formula, on a cell read back.
 fn restore(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
         _ => cell,
-    }
-}
-
-fn quote(cell: &str) -> String {
-    let cell = neutralise(cell);
-    if cell.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell
     }
 }
 
@@ -93,8 +76,10 @@ pub async fn export_csv(store: &Store, app: &str, unit: Option<&str>) -> Result<
         .into_iter()
         .map(|s| s.username)
         .collect();
-    let mut out =
-        String::from("username,display_name,official_email,status,method,linked_by,linked_at\r\n");
+    // A byte-order mark first, so a spreadsheet reads the diacritics.
+    let mut out = String::from(
+        "\u{feff}username,display_name,official_email,status,method,linked_by,linked_at\r\n",
+    );
     for a in store.legacy_accounts(app).await? {
         let link = links.get(&a.username);
         let owner = link.and_then(|l| people.get(&l.user_id));
@@ -121,13 +106,13 @@ pub async fn export_csv(store: &Store, app: &str, unit: Option<&str>) -> Result<
             (None, None) => String::new(),
         };
         let cells = [
-            quote(&a.username),
-            quote(&a.display_name),
-            quote(&email),
+            csv_cell(&a.username),
+            csv_cell(&a.display_name),
+            csv_cell(&email),
             status.to_owned(),
             link.map(|l| l.method.as_str().to_owned())
                 .unwrap_or_default(),
-            link.map(|l| quote(&l.linked_by)).unwrap_or_default(),
+            link.map(|l| csv_cell(&l.linked_by)).unwrap_or_default(),
             link.map(|l| utc(l.linked_at)).unwrap_or_default(),
         ];
         out += &cells.join(",");
@@ -198,7 +183,7 @@ pub async fn import_links_csv(
             report.skipped += 1;
             continue;
         }
-        let problem = match check_row(store, app, username, typed, unit).await? {
+        let problem = match check_row(store, actor, app, username, typed, unit).await? {
             Err(why) => Some(why),
             Ok(Row::Unchanged) => {
                 report.unchanged += 1;
@@ -263,6 +248,7 @@ enum Row {
 /// One row against what is stored: the person to link, unchanged, or why not.
 async fn check_row(
     store: &Store,
+    actor: &Actor,
     app: &str,
     username: &str,
     typed: &str,
@@ -278,7 +264,7 @@ async fn check_row(
             None => format!("no person with e-mail {email}"),
         }));
     };
-    if let Err(e) = in_unit(&person, unit) {
+    if let Err(e) = in_unit(&person, unit).and_then(|()| not_self(actor, &person)) {
         return Ok(Err(e.to_string()));
     }
     if let Some(l) = store.link(app, username).await?
@@ -312,11 +298,25 @@ fn parse(text: &str) -> Result<Vec<Vec<String>>, LinkError> {
             (true, '"') => quoted = false,
             (true, c) => field.push(c),
             (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, ',') => {
+                record.push(std::mem::take(&mut field));
+                if record.len() >= MAX_FIELDS {
+                    return Err(LinkError::BadInput(format!(
+                        "line {}: more than {MAX_FIELDS} fields",
+                        records.len() + 1
+                    )));
+                }
+            }
             (false, '\r') if chars.peek() == Some(&'\n') => {}
             (false, '\n') => {
                 record.push(std::mem::take(&mut field));
                 records.push(std::mem::take(&mut record));
+                // The header and the rows; checked here, before the rest is read.
+                if records.len() > MAX_CSV_ROWS + 1 {
+                    return Err(LinkError::BadInput(format!(
+                        "more than {MAX_CSV_ROWS} rows"
+                    )));
+                }
             }
             (false, c) => field.push(c),
         }
@@ -338,17 +338,23 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised_and_restored() {
-        for cell in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
-            let n = neutralise(cell);
+        for cell in ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)", "\tx"] {
+            let n = csv_cell(cell);
             assert!(n.starts_with('\''), "{cell:?} → {n:?}");
             assert_eq!(restore(&n), cell);
         }
         for cell in ["tamtt", "tam-tt", "'quoted", ""] {
-            assert_eq!(neutralise(cell), cell);
+            assert_eq!(csv_cell(cell), cell);
             assert_eq!(restore(cell), cell);
         }
-        assert_eq!(quote("=1,2"), "\"'=1,2\"");
-        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_cell("=1,2"), "\"'=1,2\"");
+        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn a_line_of_endless_commas_is_refused_before_it_is_read_whole() {
+        let e = parse(&",".repeat(1_000_000)).unwrap_err();
+        assert!(e.to_string().contains("more than 32 fields"), "{e}");
     }
 
     #[test]

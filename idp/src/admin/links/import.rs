@@ -165,6 +165,13 @@ fn check_account(a: &LegacyAccount) -> Result<(), LinkError> {
         if v.chars().any(char::is_control) {
             return Err(bad("a field holds a control character"));
         }
+        // Right-to-left overrides and isolates make a name in the console
+        // read as something else.
+        if v.chars()
+            .any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        {
+            return Err(bad("a field holds a text-direction control character"));
+        }
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ mod requests;
 mod review;
 mod suggest;
 
-pub use csv::{CsvImportReport, MAX_CSV_BYTES, export_csv, import_links_csv, neutralise};
+pub use csv::{CsvImportReport, MAX_CSV_BYTES, export_csv, import_links_csv};
 pub use import::{ImportReport, import_accounts};
 pub use requests::{
     Decided, RequestDecision, RequestOutcome, RequestState, RequestStatus, decide_request,
@@ -78,6 +78,10 @@ pub enum LinkError {
     NoSuggestion { app: String, username: String },
     #[error("{0} is not in your unit")]
     OutsideUnit(String),
+    /// Nobody links a legacy account to themselves: another administrator
+    /// (or the command line) does, so no one asserts their own identity.
+    #[error("you cannot link an account to yourself; another administrator must")]
+    SelfLink,
     #[error("no link request {0}")]
     NoRequest(i64),
     #[error("link request {0} was already decided")]
@@ -382,6 +386,7 @@ async fn link_one(
     now: i64,
 ) -> Result<Link, LinkError> {
     in_unit(person, unit)?;
+    not_self(actor, person)?;
     let account = linkable(store, app, username, person, unit).await?;
     let link = Link {
         app_id: app.to_owned(),
@@ -438,6 +443,18 @@ async fn linkable(
             username: username.into(),
         });
     }
+    // An account that carries another person's official address is theirs
+    // as far as a unit administrator can tell: only a super administrator
+    // (or the command line) links it elsewhere.
+    if unit.is_some()
+        && let Some(e) = account.email.as_deref().and_then(|e| Email::parse(e).ok())
+        && e != person.email
+        && store.user_by_email(&e).await?.is_some()
+    {
+        return Err(LinkError::BadInput(format!(
+            "account {username} of {app} carries another person's official e-mail; a super administrator may link it"
+        )));
+    }
     if let Some(l) = store.link(app, username).await? {
         let owner = person_by_id(store, &l.user_id).await?;
         return Err(LinkError::AccountTaken {
@@ -473,6 +490,14 @@ async fn person_by_id(store: &Store, user: &UserId) -> Result<User, LinkError> {
 }
 
 /// A unit administrator acts only on people of their unit.
+fn not_self(actor: &Actor, person: &User) -> Result<(), LinkError> {
+    if actor.0 == person.id.as_str() {
+        Err(LinkError::SelfLink)
+    } else {
+        Ok(())
+    }
+}
+
 fn in_unit(person: &User, unit: Option<&str>) -> Result<(), LinkError> {
     match unit {
         Some(u) if person.unit.as_deref() != Some(u) => {

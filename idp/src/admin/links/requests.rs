@@ -2,7 +2,7 @@
 //! page they see at sign-in); an administrator links an account they choose
 //! or refuses with a reason, and either way the person is told by e-mail.
 
-use super::{LinkError, app_of, in_unit, linkable, person_by_id};
+use super::{LinkError, app_of, in_unit, linkable, not_self, person_by_id};
 use crate::admin::{Actor, audit};
 use crate::audit::{Event, Kind};
 use crate::ids::UserId;
@@ -180,14 +180,16 @@ pub async fn decide_request(
         .link_request(id)
         .await?
         .ok_or(LinkError::NoRequest(id))?;
+    // Another unit's request is "no such request", decided or not.
+    let person = person_by_id(store, &req.user_id).await?;
+    in_unit(&person, unit).map_err(|_| LinkError::NoRequest(id))?;
     if req.status != Decision::Pending {
         return Err(LinkError::AlreadyDecided(id));
     }
-    let person = person_by_id(store, &req.user_id).await?;
-    in_unit(&person, unit)?;
     let app = app_of(store, &req.app_id).await?;
     let (link, message, detail) = match decision {
         RequestDecision::Link { username } => {
+            not_self(actor, &person)?;
             linkable(store, &req.app_id, &username, &person, unit).await?;
             let link = Link {
                 app_id: req.app_id.clone(),

@@ -1,7 +1,7 @@
 //! What an administrator looks at: coverage per app, the review queue
 //! (keyset pages), conflicts, and search for linking by hand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{LinkError, app_of};
 use crate::ids::UserId;
@@ -87,6 +87,7 @@ pub enum Conflict {
     /// One account's e-mail or phone matches name several people.
     AccountClaimedTwice {
         username: String,
+        /// To a unit administrator, only the people of their unit.
         people: Vec<UserId>,
     },
 }
@@ -147,20 +148,25 @@ pub async fn conflicts(
             }),
     );
     if let Some(u) = unit {
-        let mut kept = Vec::new();
-        for c in out {
-            let mut mine = false;
-            for p in c.people() {
-                mine |= store
+        // Those about the unit's people, naming only them: a unit
+        // administrator learns that others claim the account, not who.
+        let mut ours: HashMap<UserId, bool> = HashMap::new();
+        for p in out.iter().flat_map(|c| c.people()) {
+            if !ours.contains_key(p) {
+                let mine = store
                     .user_by_id(p)
                     .await?
                     .is_some_and(|x| x.unit.as_deref() == Some(u));
-            }
-            if mine {
-                kept.push(c);
+                ours.insert(p.clone(), mine);
             }
         }
-        out = kept;
+        let mine = |p: &UserId| ours.get(p).copied().unwrap_or(false);
+        out.retain(|c| c.people().into_iter().any(mine));
+        for c in &mut out {
+            if let Conflict::AccountClaimedTwice { people, .. } = c {
+                people.retain(mine);
+            }
+        }
     }
     Ok(out)
 }

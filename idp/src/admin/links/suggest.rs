@@ -198,7 +198,8 @@ async fn accept_exact_in(
     };
     let links: Vec<Link> = plan
         .into_iter()
-        .filter(|(_, user, _)| people.contains(user))
+        // The administrator's own match waits for another administrator.
+        .filter(|(_, user, _)| people.contains(user) && actor.0 != user.as_str())
         .map(|(username, user_id, method)| {
             *report.linked.entry(method).or_default() += 1;
             Link {

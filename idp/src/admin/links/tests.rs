@@ -453,7 +453,7 @@ async fn a_request_is_pending_once_and_decided_once_with_a_mail() {
     };
     assert!(matches!(
         decide_request(&s, &cli, id, outside.clone(), Some("Sở Tài chính"), true, T).await,
-        Err(LinkError::OutsideUnit(_))
+        Err(LinkError::NoRequest(_))
     ));
     let d = decide_request(&s, &cli, id, outside.clone(), None, true, T)
         .await
@@ -716,4 +716,86 @@ fn an_exact_match_for_a_person_who_owns_an_account_already_is_a_conflict() {
     let (plan, conflicts) = super::suggest::plan_exact(&exact, &owners);
     assert_eq!(conflicts, 1);
     assert_eq!(plan, vec![exact[1].clone()]);
+}
+
+#[tokio::test]
+async fn nobody_links_an_account_to_themselves() {
+    let (s, _d) = world().await;
+    let me = Actor::person(&"u1".into());
+    let e = add(&s, &me, &email("tamtt"), "onewin", "tam", None, T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LinkError::SelfLink), "{e}");
+    let list = [suggestion("tam", "u1", LinkMethod::Email, true)];
+    s.replace_suggestions("onewin", &list, T).await.unwrap();
+    let e = accept(&s, &me, "onewin", "tam", &"u1".into(), None, T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LinkError::SelfLink), "{e}");
+    // Another administrator may.
+    accept(
+        &s,
+        &Actor::person(&"u3".into()),
+        "onewin",
+        "tam",
+        &"u1".into(),
+        None,
+        T,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_import_with_a_text_direction_override_is_refused() {
+    let (s, _d) = world().await;
+    let spoof = vec![LegacyAccount {
+        username: "tam2".into(),
+        display_name: "Trương \u{202e}mâT".into(),
+        email: None,
+        phone: None,
+        unit: None,
+        active: true,
+    }];
+    let e = import_accounts(&s, &Actor::cli(), "onewin", &spoof, T)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("text-direction"), "{e}");
+    assert!(s.legacy_account("onewin", "tam2").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_unit_admin_cannot_give_their_person_an_account_that_carries_someone_elses_address() {
+    let (s, _d) = world().await;
+    let namvv_account = vec![LegacyAccount {
+        username: "x".into(),
+        display_name: "Vũ Văn Nam".into(),
+        email: Some("NamVV@binhphuoc.gov.vn".into()),
+        phone: None,
+        unit: None,
+        active: true,
+    }];
+    import_accounts(&s, &Actor::cli(), "ioffice", &namvv_account, T)
+        .await
+        .unwrap();
+    let ua = Actor::person(&"u1".into());
+    let e = add(
+        &s,
+        &ua,
+        &email("huonglt"),
+        "ioffice",
+        "x",
+        Some("Sở Nội vụ"),
+        T,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("another person's official e-mail"),
+        "{e}"
+    );
+    // A super administrator (no unit scope) may, deliberately.
+    add(&s, &ua, &email("huonglt"), "ioffice", "x", None, T)
+        .await
+        .unwrap();
 }

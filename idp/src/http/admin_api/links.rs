@@ -60,6 +60,7 @@ fn refused(a: &ApiCaller, e: LinkError) -> Response {
         | LinkError::NoPerson(_)
         | LinkError::NotLinked { .. }
         | LinkError::BadInput(_) => ApiError::bad_request(e.to_string()),
+        LinkError::SelfLink => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
         LinkError::Connector(_) | LinkError::Store(_) => a.internal(&e),
     }
     .into_response()

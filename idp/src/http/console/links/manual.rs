@@ -178,13 +178,13 @@ pub struct AppQuery {
     pub app: Option<String>,
 }
 
-/// `text/csv` with a byte-order mark (Excel then reads UTF-8), as an attachment.
+/// `text/csv` (the export starts with a byte-order mark), as an attachment.
 pub fn csv_response(app: &str, body: String) -> Response {
     let name: String = app
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
-    let mut resp = format!("\u{feff}{body}").into_response();
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
         CONTENT_TYPE,

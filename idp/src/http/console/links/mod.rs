@@ -96,6 +96,7 @@ fn refused(c: &Console, e: &LinkError, back: &str) -> Response {
         LinkError::NoSuggestion { .. } => (StatusCode::CONFLICT, t.err_no_suggestion.into()),
         LinkError::AlreadyDecided(_) => (StatusCode::CONFLICT, t.err_decided.into()),
         LinkError::BadInput(why) => (StatusCode::BAD_REQUEST, format!("{}: {why}", t.err_input)),
+        LinkError::SelfLink => (StatusCode::FORBIDDEN, t.err_self.into()),
         LinkError::Connector(_) | LinkError::Store(_) => return c.internal(e),
     };
     let mut resp = c.page("/admin/links", None, None, |l| RefusedPage {
