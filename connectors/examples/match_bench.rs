@@ -1,7 +1,8 @@
 //! How long importing and matching take at the scale of a province:
 //! 50,000 synthetic people and one app's 50,000 accounts (70 % with the
 //! official e-mail, 10 % with it written differently, 10 % with only a
-//! phone in another form, 8 % with only name and unit, 2 % former staff),
+//! phone in another form, 8 % with only name and unit, 2 % of people no longer in the
+//! directory: former staff whose accounts the app still lists as active),
 //! written as a CSV export, read through `Source` and matched by `suggest`.
 //!
 //! `cargo run --release -p connectors --example match_bench [N]`

@@ -162,6 +162,8 @@ kinds! {
     AdminUserDisabled => "admin.user_disabled",
     /// A disabled person was enabled again.
     AdminUserEnabled => "admin.user_enabled",
+    /// An administrator moved a local person to another unit.
+    AdminUnitChanged => "admin.unit_changed",
 }
 
 /// The kinds a person sees in their own activity list on the account page.

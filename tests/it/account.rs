@@ -111,8 +111,16 @@ async fn profile_and_signature_are_checked_and_kept() {
     let (html, _) = account(&browser, &idp).await;
     assert!(html.contains(r#"value="0912345678""#));
     assert!(html.contains(r#"value="tamtt.ca.nhan@gmail.com""#));
-    // The unit is not the person's to change (it bounds a unit administrator).
+    // The unit is not the person's to change (it bounds a unit administrator):
+    // an administrator moves them.
     assert!(!html.contains("Văn phòng UBND tỉnh"), "{html}");
+    let out = idp.cli_ok(&["user", "set-unit", "tamtt", "Văn phòng UBND tỉnh"], None);
+    assert!(out.contains("is now in unit Văn phòng UBND tỉnh"), "{out}");
+    let (html, _) = account(&browser, &idp).await;
+    assert!(
+        html.contains(r#"value="Văn phòng UBND tỉnh" readonly"#),
+        "{html}"
+    );
     assert!(html.contains(r#"<option value="first" selected>"#));
     assert!(html.contains(r#"<option value="top-right" selected>"#));
 

@@ -9,13 +9,47 @@ use crate::chromium::{shot, text};
 
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::harness::{Backends, PASSWORD, browser, chromedriver};
-use crate::mfa::setup_on;
+use crate::mfa::{Setup, setup_on};
 
-async fn fill(c: &Client, id: &str, value: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+pub(crate) async fn fill(c: &Client, id: &str, value: &str) {
     c.find(Locator::Id(id))
         .await
         .unwrap()
         .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// Opens `path`, signs `account` in with the password and a recovery code
+/// (their authenticator is bound beforehand), and waits for the portal.
+pub(crate) async fn sign_in_with_recovery(
+    c: &Client,
+    s: &Setup,
+    path: &str,
+    account: &str,
+    code: &str,
+) {
+    c.goto(&s.idp.url(path)).await.unwrap();
+    fill(c, "account", account).await;
+    fill(c, "password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
+    // The second-factor page, not the sign-in form still on screen.
+    c.wait().for_element(Locator::Id("recovery")).await.unwrap();
+    click(c, "details summary").await;
+    fill(c, "recovery", code).await;
+    click(c, "details form button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("header.top"))
         .await
         .unwrap();
 }
@@ -46,33 +80,7 @@ async fn an_administrator_uses_the_console_in_chromium() {
     let driver = chromedriver();
     let c = browser(&driver).await;
     c.set_window_size(1280, 900).await.unwrap();
-    c.goto(&s.idp.url("/admin")).await.unwrap();
-    fill(&c, "account", "quantri").await;
-    fill(&c, "password", PASSWORD).await;
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("details summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill(&c, "recovery", &code).await;
-    c.find(Locator::Css("details form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("header.top"))
-        .await
-        .unwrap();
+    sign_in_with_recovery(&c, &s, "/admin", "quantri", &code).await;
 
     c.goto(&s.idp.url("/admin")).await.unwrap();
     c.wait()

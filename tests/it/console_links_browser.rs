@@ -9,27 +9,9 @@ use fantoccini::{Client, Locator};
 use crate::chromium::{shot, text};
 
 use crate::console::{NOI_VU, console_sign_in, person};
+use crate::console_browser::{click, sign_in_with_recovery};
 use crate::console_links::onewin_world;
-use crate::harness::{PASSWORD, Slapd, browser, chromedriver};
-
-async fn click(c: &Client, css: &str) {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn fill(c: &Client, id: &str, value: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .send_keys(value)
-        .await
-        .unwrap();
-}
+use crate::harness::{Slapd, browser, chromedriver};
 
 /// The number of suggestion rows on the page.
 async fn count_rows(c: &Client) -> usize {
@@ -50,19 +32,7 @@ async fn an_administrator_reviews_the_link_queue_in_chromium() {
     let driver = chromedriver();
     let c = browser(&driver).await;
     c.set_window_size(1280, 1000).await.unwrap();
-    c.goto(&s.idp.url("/admin/links")).await.unwrap();
-    fill(&c, "account", "quantri").await;
-    fill(&c, "password", PASSWORD).await;
-    click(&c, "form button[type=submit]").await;
-    // The second-factor page, not the sign-in form still on screen.
-    c.wait().for_element(Locator::Id("recovery")).await.unwrap();
-    click(&c, "details summary").await;
-    fill(&c, "recovery", &code).await;
-    click(&c, "details form button[type=submit]").await;
-    c.wait()
-        .for_element(Locator::Css("header.top"))
-        .await
-        .unwrap();
+    sign_in_with_recovery(&c, &s, "/admin/links", "quantri", &code).await;
 
     // Coverage.
     c.goto(&s.idp.url("/admin/links")).await.unwrap();

@@ -1,10 +1,12 @@
 //! What an administrator does, as domain steps: add and manage people
 //! (`users`), register OIDC clients (`clients`) and portal tiles (`apps`),
 //! rotate signing keys (`keys`), sync the directory (`directory`), link
-//! legacy app accounts to people (`links`).
+//! legacy app accounts to people (`links`), console roles (`roles`), people
+//! and units as the console shows them (`people`), the audit log's read side
+//! (`audit_log`) and admin API tokens (`api_token`).
 //!
-//! The command line calls these today and the admin console's JSON API will
-//! call the same functions, so a rule (a redirect URI must be https, a
+//! The command line, the admin console and its JSON API call the same
+//! functions, so a rule (a redirect URI must be https, a
 //! public client must use PKCE, a password must pass the policy) lives once.
 //! Each function takes plain data, the store and `now`; it never prints and
 //! knows nothing of clap or HTTP. Every change is audited here.

@@ -44,6 +44,10 @@ pub enum UserError {
     Exists(String),
     #[error("no such person: {0}")]
     NoSuchPerson(String),
+    #[error("{0} comes from the directory: their unit is changed there")]
+    DirectoryOwned(String),
+    #[error("a unit is 1 to 200 characters, no control characters")]
+    BadUnit,
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -135,6 +139,42 @@ pub async fn unlock(
     let email = account(typed, domain)?;
     crate::auth::guard::unlock(cache, &email).await?;
     audit(store, actor, Kind::AdminUnlocked, &email, None, now).await?;
+    Ok(email)
+}
+
+/// Moves a local person to `unit` (trimmed, at most 200 characters),
+/// audited before and after. A directory person's unit is the directory's.
+pub async fn set_unit(
+    store: &Store,
+    domain: Option<&str>,
+    typed: &str,
+    unit: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<Email, UserError> {
+    let email = account(typed, domain)?;
+    let user = person(store, &email).await?;
+    if user.source != crate::kinds::UserSource::Local {
+        return Err(UserError::DirectoryOwned(email.to_string()));
+    }
+    let unit = unit.trim();
+    if unit.is_empty() || unit.chars().count() > 200 || unit.chars().any(char::is_control) {
+        return Err(UserError::BadUnit);
+    }
+    store.set_user_unit(&user.id, unit, now).await?;
+    let detail = format!(
+        "before: {}; after: {unit}",
+        user.unit.as_deref().unwrap_or("-")
+    );
+    audit(
+        store,
+        actor,
+        Kind::AdminUnitChanged,
+        &email,
+        Some(detail),
+        now,
+    )
+    .await?;
     Ok(email)
 }
 

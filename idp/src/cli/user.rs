@@ -49,6 +49,9 @@ pub enum UserCommand {
     /// Issue a one-time enrolment code so a person with no second factor can
     /// set up the first one (shown once, valid 24 hours, spent on use).
     EnrolmentCode { email: String },
+    /// Move a local person to another unit (the directory keeps its people's
+    /// units); the unit bounds what a unit administrator manages.
+    SetUnit { email: String, unit: String },
     /// Show a person's console roles, or grant or revoke one: super_admin,
     /// unit_admin (the person's own unit), clerk (văn thư), auditor.
     Role {
@@ -117,6 +120,10 @@ pub(super) async fn run(config: &Config, cmd: UserCommand) -> Result<(), CliErro
             let (email, n) =
                 users::reset_factors(&store, domain, &email, mail, &actor, now()).await?;
             println!("{n} second factors removed for {email}");
+        }
+        UserCommand::SetUnit { email, unit } => {
+            let email = users::set_unit(&store, domain, &email, &unit, &actor, now()).await?;
+            println!("{email} is now in unit {unit}");
         }
         UserCommand::EnrolmentCode { email } => {
             let issued = users::enrolment_code(&store, domain, &email, &actor, now()).await?;

@@ -1,7 +1,9 @@
 //! `[link]`: how `idp link import` reads the apps whose accounts come from a
 //! generic CSV or HTTP-JSON source (column names, JSON paths, paging, the
 //! auth header), one table per app: `[link.sources.APP]`. The four known
-//! apps (onewin, ioffice, ecabinet, calendar) need none.
+//! apps (onewin, ioffice, ecabinet, calendar) bring their own field names:
+//! their export files need no table, their user APIs one for the auth
+//! header, paging and caps.
 
 use std::collections::BTreeMap;
 

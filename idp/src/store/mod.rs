@@ -2,7 +2,8 @@
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
 //! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox,
-//! sessions, links (and link_queue, what the linking pages read).
+//! sessions, links (and link_queue, what the linking pages read), roles and
+//! people (the console's people search, units and audit filters).
 
 mod apps;
 mod audit;

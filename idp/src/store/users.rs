@@ -176,6 +176,17 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Moves a person to `unit`.
+    pub async fn set_user_unit(&self, id: &UserId, unit: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET unit = $1, updated_at = $2 WHERE id = $3")
+            .bind(unit)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Saves the account page; the name only when given.
     pub async fn update_profile(
         &self,

@@ -135,10 +135,7 @@ pub struct NewAppBody {
 }
 
 pub async fn create_app(a: ApiCaller, b: Result<Json<NewAppBody>, JsonRejection>) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let b = match super::body(b) {
+    let b = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
@@ -186,10 +183,7 @@ pub async fn update_app(
     Path(id): Path<String>,
     b: Result<Json<AppPatch>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let b = match super::body(b) {
+    let b = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
@@ -247,10 +241,7 @@ pub async fn put_claim(
     Path(id): Path<String>,
     b: Result<Json<ClaimBody>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let b = match super::body(b) {
+    let b = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
@@ -327,10 +318,7 @@ pub struct RegisterBody {
 }
 
 pub async fn create_client(a: ApiCaller, b: Result<Json<RegisterBody>, JsonRejection>) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let b = match super::body(b) {
+    let b = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
@@ -407,10 +395,7 @@ pub async fn update_client(
     Path(id): Path<String>,
     b: Result<Json<UrisBody>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let b = match super::body(b) {
+    let b = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };

@@ -174,10 +174,7 @@ pub struct Pair {
 }
 
 pub async fn accept(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let p = match super::body(b) {
+    let p = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -201,10 +198,7 @@ pub async fn accept(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Respo
 }
 
 pub async fn reject(a: ApiCaller, b: Result<Json<Pair>, JsonRejection>) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let p = match super::body(b) {
+    let p = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -231,10 +225,7 @@ pub struct AppBody {
 }
 
 pub async fn accept_exact(a: ApiCaller, b: Result<Json<AppBody>, JsonRejection>) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let p = match super::body(b) {
+    let p = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -322,10 +313,7 @@ pub async fn add(
     Path(app): Path<String>,
     b: Result<Json<AddBody>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let p = match super::body(b) {
+    let p = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -448,10 +436,7 @@ pub async fn decide(
     Path(id): Path<i64>,
     b: Result<Json<DecideBody>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = may_change(&a) {
-        return r.into_response();
-    }
-    let p = match super::body(b) {
+    let p = match may_change(&a).and_then(|()| super::body(b)) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };

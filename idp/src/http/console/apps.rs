@@ -378,7 +378,8 @@ pub async fn icon_post(
         return c.message(StatusCode::BAD_REQUEST, t.errors.bad_request);
     };
     let upload = read_icon(m).await;
-    // The token first: a cross-site post learns nothing about our checks.
+    // The token before any change. An upload too large or broken is refused
+    // with its own page first: it changes nothing, whoever sent it.
     let token = upload.as_ref().ok().and_then(|(tok, _)| tok.as_deref());
     if upload.is_ok() && !csrf::check(c.idp(), &c.ctx, token) {
         tracing::info!(request_id = %c.ctx.request_id, user = %c.user.id, "console icon refused: CSRF token missing or wrong");
