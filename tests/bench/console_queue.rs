@@ -35,7 +35,12 @@ async fn second(
         .send()
         .await
         .unwrap();
-    let (st, to) = (r.status(), location(&r));
+    let st = r.status();
+    let to = if st.is_redirection() {
+        location(&r)
+    } else {
+        String::new()
+    };
     (st, to, r.text().await.unwrap())
 }
 

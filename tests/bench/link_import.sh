@@ -3,7 +3,8 @@
 # (default 50,000) written straight into SQLite, and one app's export of N
 # accounts (70 % with the official e-mail, 10 % with it written differently,
 # 10 % with only the phone in another form, 8 % with only name and unit, 2 %
-# former staff) as a generic CSV source. Times `idp link import` and
+# of people no longer in the directory, whose accounts the app still lists
+# as active) as a generic CSV source. Times `idp link import` and
 # `idp link suggest --accept-exact` (release build), then fills a second
 # app's review queue (`idp link suggest` without accepting) and times the
 # queue's pages (`idp/examples/link_queue.rs`) and the console's pages over
