@@ -176,6 +176,29 @@ impl Store {
         .await?)
     }
 
+    /// How many conflicts [`crate::admin::links::conflicts`] lists for `app`
+    /// (without a unit), counted in the database: a pending suggestion of a
+    /// person who owns an account, a person with several strong pending
+    /// suggestions, an account with several.
+    pub async fn conflict_count(&self, app: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT \
+             (SELECT COUNT(*) FROM link_suggestions s JOIN account_links l \
+                ON l.app_id = s.app_id AND l.user_id = s.user_id \
+                WHERE s.app_id = $1 AND s.status = 'pending') \
+             + (SELECT COUNT(*) FROM (SELECT user_id FROM link_suggestions \
+                WHERE status = 'pending' AND reason IN ('email', 'email-variant', 'phone') \
+                AND app_id = $1 GROUP BY user_id HAVING COUNT(*) > 1) p) \
+             + (SELECT COUNT(*) FROM (SELECT username FROM link_suggestions \
+                WHERE status = 'pending' AND reason IN ('email', 'email-variant', 'phone') \
+                AND app_id = $1 GROUP BY username HAVING COUNT(*) > 1) a)",
+        )
+        .bind(app)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     /// Pending suggestions whose person already owns another account of the
     /// app: (username, person, the account they own).
     pub async fn suggestions_for_linked_people(

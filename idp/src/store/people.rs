@@ -78,6 +78,13 @@ macro_rules! people_where {
     };
 }
 
+macro_rules! unit_where {
+    () => {
+        " FROM users WHERE unit = $1 \
+     AND ($2 < 0 OR (CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END) = $2)"
+    };
+}
+
 macro_rules! audit_where {
     () => {
         " FROM audit_events WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR actor = $2) \
@@ -155,6 +162,11 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok((people, total));
         }
+        if !unit.is_empty() {
+            return self
+                .people_of_unit(&unit, disabled, q.limit, q.offset)
+                .await;
+        }
         let rows = sqlx::query_as(concat!(
             "SELECT ",
             columns!(),
@@ -171,6 +183,36 @@ impl Store {
         .await?;
         let n = self
             .count_people_where(&text, &pattern, &unit, disabled)
+            .await?;
+        Ok((rows, n))
+    }
+
+    /// A unit's people in name order: the unit in the WHERE as a plain
+    /// equality, so the (unit, name_folded, email) index serves both the
+    /// filter and the order (about 1,000 of 50,000 people are read, not all).
+    async fn people_of_unit(
+        &self,
+        unit: &str,
+        disabled: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64), StoreError> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            unit_where!(),
+            " ORDER BY name_folded, email LIMIT $3 OFFSET $4"
+        ))
+        .bind(unit)
+        .bind(disabled)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (n,): (i64,) = sqlx::query_as(concat!("SELECT COUNT(*)", unit_where!()))
+            .bind(unit)
+            .bind(disabled)
+            .fetch_one(&self.pool)
             .await?;
         Ok((rows, n))
     }

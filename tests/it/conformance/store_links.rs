@@ -234,6 +234,21 @@ async fn links_suite(s: &Store) {
     let c = &s.coverage_counts().await.unwrap()[0];
     assert_eq!((c.accounts, c.active, c.linked), (1003, 1001, 1));
     assert_eq!((c.unlinked_active, c.pending), (1000, 990));
+    // The conflicts counted in SQL are those the rows show.
+    let linked_people = s.suggestions_for_linked_people("onewin").await.unwrap();
+    let strong = s.strong_pending("onewin").await.unwrap();
+    let twice = |key: &dyn Fn(&(String, UserId)) -> String| {
+        let mut n = std::collections::HashMap::<String, usize>::new();
+        for r in &strong {
+            *n.entry(key(r)).or_default() += 1;
+        }
+        n.values().filter(|v| **v > 1).count()
+    };
+    let expected = linked_people.len() + twice(&|r| r.1.to_string()) + twice(&|r| r.0.clone());
+    assert_eq!(
+        s.conflict_count("onewin").await.unwrap(),
+        i64::try_from(expected).unwrap()
+    );
 
     // Search takes % and _ literally (on names folded first, as the console does).
     s.fold_names(idp::portal::apps::fold).await.unwrap();

@@ -40,8 +40,7 @@ pub async fn coverage(store: &Store) -> Result<Vec<Coverage>, LinkError> {
         .collect();
     let mut out = Vec::new();
     for c in store.coverage_counts().await? {
-        let conflicts =
-            i64::try_from(conflicts(store, &c.app_id, None).await?.len()).unwrap_or(i64::MAX);
+        let conflicts = store.conflict_count(&c.app_id).await?;
         out.push(Coverage {
             app_name: names.get(&c.app_id).cloned().unwrap_or_default(),
             app_id: c.app_id,

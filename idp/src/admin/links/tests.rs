@@ -262,8 +262,10 @@ async fn exact_matches_are_linked_unless_that_would_be_a_conflict() {
     let onewin = cov.iter().find(|c| c.app_id == "onewin").unwrap();
     assert_eq!((onewin.accounts, onewin.active, onewin.linked), (5, 4, 2));
     assert_eq!(onewin.unlinked_active, 2);
-    // u2 claimed twice, u3 and u1 (who own huong and tam) suggested again.
+    // u2 claimed twice, u3 and u1 (who own huong and tam) suggested again:
+    // the count the database makes is the list's length.
     assert_eq!(onewin.conflicts, 3);
+    assert_eq!(onewin.conflicts, c.len() as i64);
     // A unit administrator accepts only their unit's matches.
     s.replace_suggestions(
         "ioffice",
