@@ -28,6 +28,22 @@ pub enum SignCommand {
         /// The PDF to check.
         file: PathBuf,
     },
+    /// Print the software key's certificate (PEM), generating the key if
+    /// there is none yet: the trust anchor for checking test signatures.
+    Certificate,
+}
+
+/// PEM (RFC 7468) of a DER certificate.
+fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----");
+    out
 }
 
 /// Reads a file the signing service may take, refusing an oversized one
@@ -94,6 +110,11 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 .await
                 .map_err(|e| fail(format!("{}: {e}", file.display())))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        SignCommand::Certificate => {
+            let (store, master) = crate::open_store(config).await?;
+            let backend = soft::SoftBackend::open(&store, &master, now()).await?;
+            println!("{}", pem(backend.certificate()));
         }
     }
     Ok(())

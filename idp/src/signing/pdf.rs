@@ -64,8 +64,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// (an update on top would point at wrong offsets).
 pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
     check_bytes(bytes)?;
-    let mut options = LoadOptions::default();
-    options.max_decompressed_size = Some(MAX_DECOMPRESSED_BYTES);
+    let options = LoadOptions {
+        max_decompressed_size: Some(MAX_DECOMPRESSED_BYTES),
+        ..LoadOptions::default()
+    };
     let doc = match Document::load_mem_with_options(bytes, options) {
         Ok(doc) => doc,
         Err(e) => {
@@ -289,7 +291,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
 
     for (id, body) in &objects {
         offsets.push((*id, out.len()));
-        write!(out, "{} {} obj\n", id.0, id.1)?;
+        writeln!(out, "{} {} obj", id.0, id.1)?;
         out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     }
@@ -361,10 +363,10 @@ fn write_xref_table(
     out.extend_from_slice(b"xref\n");
     for run in subsections(offsets) {
         let first = run.first().map_or(0, |(id, _)| id.0);
-        write!(out, "{first} {}\n", run.len())?;
+        writeln!(out, "{first} {}", run.len())?;
         for (id, offset) in run {
-            // Exactly 20 bytes per entry.
-            write!(out, "{offset:010} {:05} n \n", id.1)?;
+            // Exactly 20 bytes per entry (the space before the newline counts).
+            writeln!(out, "{offset:010} {:05} n ", id.1)?;
         }
     }
     out.extend_from_slice(b"trailer\n");
@@ -411,7 +413,7 @@ fn write_xref_stream(
         "Length",
         Object::Integer(i64::try_from(data.len()).unwrap_or(0)),
     );
-    write!(out, "{} {} obj\n", xref_id.0, xref_id.1)?;
+    writeln!(out, "{} {} obj", xref_id.0, xref_id.1)?;
     out.extend_from_slice(&serialize(&Object::Dictionary(dict))?);
     out.extend_from_slice(b"\nstream\n");
     out.extend_from_slice(&data);
