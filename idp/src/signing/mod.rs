@@ -16,6 +16,8 @@ pub mod cms;
 mod oids;
 pub mod pdf;
 pub mod soft;
+#[cfg(test)]
+mod tests;
 pub mod verify;
 
 use std::path::Path;

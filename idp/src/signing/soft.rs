@@ -79,6 +79,18 @@ impl SoftBackend {
         })
     }
 
+    /// A key that lives only in memory (tests, benchmarks): never stored.
+    pub fn ephemeral(now: i64) -> Result<SoftBackend, SigningError> {
+        let (pkcs8, cert_der) = generate(now)?;
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8).map_err(key_error)?;
+        Ok(SoftBackend {
+            key,
+            cert_der,
+            rng: SystemRandom::new(),
+        })
+    }
+
     /// The certificate, DER (the trust anchor a test gives a validator).
     pub fn certificate(&self) -> &[u8] {
         &self.cert_der
