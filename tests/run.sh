@@ -21,6 +21,7 @@ command -v chromedriver >/dev/null || need+=(chromium-driver)
 # Independent PDF signature validators, and the venv pyHanko goes into.
 command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v qpdf >/dev/null || need+=(qpdf)
+command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 # Vietnamese glyphs in the screenshots.
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-core)

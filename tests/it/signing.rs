@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf, qpdf_check};
+use crate::harness::pdf::{
+    openssl_signer, pdfsig, pyhanko_sign, pyhanko_validate, qpdf, qpdf_check,
+};
 use crate::harness::{Backends, Idp, audit_events};
 
 const DOCUMENTS: [&str; 2] = ["ke-hoach-1-trang.pdf", "ke-hoach-nhieu-trang.pdf"];
@@ -112,7 +114,7 @@ fn assert_valid_everywhere(s: &Signer, signed: &Path, count: usize) {
     );
     let (ok, qpdf_text) = qpdf_check(signed);
     assert!(ok, "{qpdf_text}");
-    let verdicts = pyhanko_validate(signed, &s.root);
+    let verdicts = pyhanko_validate(signed, &[&s.root]);
     assert_eq!(verdicts.len(), count, "{verdicts:?}");
     for v in &verdicts {
         assert_eq!(v["intact"], true, "{v}");
@@ -193,7 +195,7 @@ async fn one_changed_byte_is_a_digest_mismatch_for_pdfsig_and_for_us() {
     let sig = &ours["signatures"][0];
     assert_eq!(sig["digest_matches"], false, "{ours}");
     assert_eq!(sig["intact"], false, "{ours}");
-    let verdicts = pyhanko_validate(&changed, &s.root);
+    let verdicts = pyhanko_validate(&changed, &[&s.root]);
     assert_eq!(verdicts[0]["intact"], false, "{verdicts:?}");
 }
 
@@ -210,7 +212,7 @@ async fn a_second_signature_leaves_the_first_valid() {
             .starts_with(&std::fs::read(&once).unwrap())
     );
     assert_valid_everywhere(&s, &twice, 2);
-    let verdicts = pyhanko_validate(&twice, &s.root);
+    let verdicts = pyhanko_validate(&twice, &[&s.root]);
     // pyHanko judges what came after the first signature: a form filled in
     // (a signature field added and signed), nothing worse.
     assert_eq!(verdicts[0]["coverage"], "ENTIRE_REVISION", "{verdicts:?}");
@@ -221,6 +223,55 @@ async fn a_second_signature_leaves_the_first_valid() {
     let ours = s.verify(&twice);
     assert_eq!(ours["signatures"][0]["modified_after"], true, "{ours}");
     assert_eq!(ours["signatures"][1]["modified_after"], false, "{ours}");
+}
+
+#[tokio::test]
+async fn signatures_by_pyhanko_and_by_us_live_together_in_either_order() {
+    let s = Signer::new();
+    let (key, cert) = openssl_signer(s.dir.path());
+    let input = fixture("ke-hoach-1-trang.pdf");
+    let theirs_first = s.path("pyhanko-then-us.pdf");
+    let ours_first = s.path("us-then-pyhanko.pdf");
+    let step = s.path("step.pdf");
+
+    pyhanko_sign(&input, &step, &key, &cert, "PyHanko");
+    s.sign(&step, &theirs_first, "Ban hành");
+    s.sign(&input, &step, "Phê duyệt");
+    pyhanko_sign(&step, &ours_first, &key, &cert, "PyHanko");
+
+    for (file, order) in [
+        (&theirs_first, ["PyHanko", "Signature1"]),
+        (&ours_first, ["Signature1", "PyHanko"]),
+    ] {
+        let text = pdfsig(file);
+        assert_eq!(
+            text.matches("Signature Validation: Signature is Valid.")
+                .count(),
+            2,
+            "{text}"
+        );
+        let (ok, qpdf_text) = qpdf_check(file);
+        assert!(ok, "{qpdf_text}");
+        let verdicts = pyhanko_validate(file, &[&s.root, &cert]);
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        for (v, field) in verdicts.iter().zip(order) {
+            assert_eq!(v["field"], field, "{verdicts:?}");
+            assert_eq!(v["intact"], true, "{v}");
+            assert_eq!(v["valid"], true, "{v}");
+            assert_eq!(v["trusted"], true, "{v}");
+        }
+        // Our verifier reads pyHanko's RSA signature as well as our own.
+        let report = s.verify(file);
+        let sigs = report["signatures"].as_array().unwrap();
+        assert_eq!(sigs.len(), 2, "{report}");
+        for (sig, field) in sigs.iter().zip(order) {
+            assert_eq!(sig["field"], field, "{report}");
+            assert_eq!(sig["intact"], true, "{report}");
+            assert_eq!(sig["signing_certificate_bound"], true, "{report}");
+        }
+        assert_eq!(sigs[0]["modified_after"], true);
+        assert_eq!(sigs[1]["modified_after"], false);
+    }
 }
 
 #[tokio::test]

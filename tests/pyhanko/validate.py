@@ -1,9 +1,9 @@
 """Validates every signature in a PDF with pyHanko, an independent PAdES
 implementation, and prints one JSON object per signature.
 
-usage: validate.py FILE.pdf TRUST_ROOT.pem
-The trust root is the certificate the signer is checked against (for the
-embedded software key, its own self-signed certificate).
+usage: validate.py FILE.pdf TRUST_ROOT.pem [TRUST_ROOT.pem …]
+The trust roots are the certificates the signers are checked against (for
+the embedded software key, its own self-signed certificate).
 """
 
 import json
@@ -16,17 +16,19 @@ from pyhanko_certvalidator import ValidationContext
 
 
 def main() -> None:
-    pdf_path, root_path = sys.argv[1], sys.argv[2]
-    with open(root_path, "rb") as f:
-        data = f.read()
-    if pem.detect(data):
-        _, _, data = pem.unarmor(data)
-    root = x509.Certificate.load(data)
+    pdf_path = sys.argv[1]
+    roots = []
+    for root_path in sys.argv[2:]:
+        with open(root_path, "rb") as f:
+            data = f.read()
+        if pem.detect(data):
+            _, _, data = pem.unarmor(data)
+        roots.append(x509.Certificate.load(data))
     out = []
     with open(pdf_path, "rb") as f:
         reader = PdfFileReader(f, strict=False)
         for sig in reader.embedded_signatures:
-            vc = ValidationContext(trust_roots=[root])
+            vc = ValidationContext(trust_roots=roots)
             status = validate_pdf_signature(sig, vc)
             out.append(
                 {

@@ -65,15 +65,20 @@ pub fn pyhanko_python() -> PathBuf {
     p
 }
 
-/// pyHanko's verdict on every signature of `pdf`, with `root_pem` as the
-/// only trust anchor: one JSON object per signature (`field`, `intact`,
-/// `valid`, `trusted`, `coverage`, `modification_level`, `signer`).
-pub fn pyhanko_validate(pdf: &Path, root_pem: &Path) -> Vec<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyhanko/validate.py");
+fn pyhanko_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pyhanko")
+        .join(name)
+}
+
+/// pyHanko's verdict on every signature of `pdf`, with `roots` (PEM files)
+/// as the only trust anchors: one JSON object per signature (`field`,
+/// `intact`, `valid`, `trusted`, `coverage`, `modification_level`, `signer`).
+pub fn pyhanko_validate(pdf: &Path, roots: &[&Path]) -> Vec<serde_json::Value> {
     let out = Command::new(pyhanko_python())
-        .arg(script)
+        .arg(pyhanko_script("validate.py"))
         .arg(pdf)
-        .arg(root_pem)
+        .args(roots)
         .output()
         .unwrap();
     assert!(
@@ -82,4 +87,50 @@ pub fn pyhanko_validate(pdf: &Path, root_pem: &Path) -> Vec<serde_json::Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A test signer for pyHanko: an RSA 2048 key and its self-signed
+/// certificate with the non-repudiation key usage, made by `openssl` in
+/// `dir`; returns (key, certificate) PEM paths.
+pub fn openssl_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("pyhanko-key.pem");
+    let cert = dir.join("pyhanko-cert.pem");
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=pyHanko test signer/O=dangnhap tests"])
+        .args([
+            "-addext",
+            "keyUsage=critical,digitalSignature,nonRepudiation",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (key, cert)
+}
+
+/// Signs `input` into `output` with pyHanko (PAdES, an incremental update,
+/// a new field named `field`).
+pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path, field: &str) {
+    let out = Command::new(pyhanko_python())
+        .arg(pyhanko_script("sign.py"))
+        .args([input, output, key, cert])
+        .arg(field)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyHanko sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
