@@ -307,6 +307,28 @@ async fn hostile_structures_are_errors_not_crashes() {
     assert!(only(&verify(&signed.pdf).unwrap()).intact);
 }
 
+#[test]
+fn a_file_of_endless_signatures_is_refused_before_hashing() {
+    let catalog = "<</Type /Catalog /Pages 2 0 R>>";
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>";
+    let sig = "<</Type /Sig /Filter /Adobe.PPKLite /ByteRange [0 1 2 3] /Contents <00>>>";
+    let mut objects = vec![catalog, pages, page];
+    objects.extend(std::iter::repeat_n(sig, verify::MAX_SIGNATURES + 1));
+    let e = verify(&build_pdf(&objects)).unwrap_err();
+    assert!(e.to_string().contains("more than 64 signatures"), "{e}");
+    // As many as allowed are each reported, unreadable ones with their reason.
+    objects.truncate(3 + verify::MAX_SIGNATURES);
+    let report = verify(&build_pdf(&objects)).unwrap();
+    assert_eq!(report.signatures.len(), verify::MAX_SIGNATURES);
+    assert!(
+        report
+            .signatures
+            .iter()
+            .all(|s| !s.intact && s.error.is_some())
+    );
+}
+
 #[tokio::test]
 async fn an_existing_form_keeps_its_fields() {
     let backend = SoftBackend::ephemeral(NOW).unwrap();

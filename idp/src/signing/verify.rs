@@ -51,10 +51,21 @@ pub struct SignatureReport {
     pub error: Option<String>,
 }
 
+/// The most signatures one file may ask us to check: each one hashes up to
+/// the whole file, so a crafted file with thousands of signature
+/// dictionaries would otherwise cost thousands of hashes of 50 MiB.
+pub const MAX_SIGNATURES: usize = 64;
+
 /// Verifies every signature in `bytes` (parsed as [`pdf::load`] does).
 pub fn verify(bytes: &[u8]) -> Result<Report, SigningError> {
     let doc = pdf::load(bytes)?;
-    let mut signatures: Vec<SignatureReport> = signature_dicts(&doc)
+    let found = signature_dicts(&doc);
+    if found.len() > MAX_SIGNATURES {
+        return Err(SigningError::Malformed(format!(
+            "more than {MAX_SIGNATURES} signatures"
+        )));
+    }
+    let mut signatures: Vec<SignatureReport> = found
         .into_iter()
         .map(|(id, d)| check(bytes, &doc, id, d))
         .collect();
