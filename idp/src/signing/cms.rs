@@ -20,7 +20,6 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 
 use super::backend::{KeyAlg, KeyInfo};
@@ -284,9 +283,5 @@ pub fn verify(
 
 /// The subject of a certificate as RFC 4514 text.
 pub fn subject(cert: &Certificate) -> String {
-    name_text(cert.tbs_certificate().subject())
-}
-
-fn name_text(name: &Name) -> String {
-    name.to_string()
+    cert.tbs_certificate().subject().to_string()
 }

@@ -31,6 +31,10 @@ pub const CONTENTS_BYTES: usize = 16 * 1024;
 /// The room for the /ByteRange numbers, padded with spaces once known.
 const BYTE_RANGE_ROOM: usize = 48;
 
+/// The most indirect objects a PDF may number (ISO 32000-1 Annex C): a
+/// trailer claiming more is refused rather than overflowing our numbering.
+const MAX_OBJECTS: u32 = 8_388_607;
+
 /// How deep an object we copy may nest (lopdf bounds what it parses; this
 /// bounds what we write back).
 const MAX_WRITE_DEPTH: usize = 64;
@@ -131,8 +135,8 @@ impl Prepared {
     }
 }
 
-/// The reference (or a missing entry) a dictionary holds under `key`,
-/// resolved once: a direct value or the object it points at.
+/// A value as it is, or the object a reference points at (one step: a
+/// reference to a reference is not followed, so no cycle can loop).
 fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
     match obj {
         Object::Reference(id) => doc
@@ -206,6 +210,11 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         .and_then(|s| u32::try_from(s).ok())
         .unwrap_or(0)
         .max(doc.max_id.saturating_add(1));
+    if size >= MAX_OBJECTS {
+        return Err(SigningError::Malformed(format!(
+            "more than {MAX_OBJECTS} objects"
+        )));
+    }
     let sig_id: ObjectId = (size, 0);
     let field_id: ObjectId = (size + 1, 0);
     let mut next = size + 2;

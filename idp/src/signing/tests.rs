@@ -297,6 +297,16 @@ async fn hostile_structures_are_errors_not_crashes() {
         "no page in a cyclic tree: {r:?}"
     );
 
+    // A trailer that claims four billion objects.
+    let mut huge = build_pdf(&[catalog, pages.replace("[2 0 R]", "[3 0 R]").as_str(), page]);
+    let at = huge.windows(8).position(|w| w == b"/Size 4 ").unwrap();
+    huge.splice(at..at + 8, b"/Size 4294967295 ".iter().copied());
+    let r = sign(&backend, huge).await;
+    assert!(
+        matches!(&r, Err(SigningError::Malformed(m)) if m.contains("objects")),
+        "{r:?}"
+    );
+
     // A catalog that is not a dictionary.
     let r = sign(&backend, build_pdf(&["42", pages, page])).await;
     assert!(matches!(r, Err(SigningError::Malformed(_))), "{r:?}");
