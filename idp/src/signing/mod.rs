@@ -117,7 +117,14 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn on_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SigningError> + Send + 'static,
 ) -> Result<T, SigningError> {
-    match tokio::time::timeout(PARSE_TIME_LIMIT, tokio::task::spawn_blocking(work)).await {
+    within(PARSE_TIME_LIMIT, work).await
+}
+
+async fn within<T: Send + 'static>(
+    limit: Duration,
+    work: impl FnOnce() -> Result<T, SigningError> + Send + 'static,
+) -> Result<T, SigningError> {
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => Err(SigningError::Worker(e.to_string())),
         Err(_) => Err(SigningError::Timeout),

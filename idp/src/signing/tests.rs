@@ -372,6 +372,21 @@ impl verify::SignatureReport {
     }
 }
 
+#[tokio::test]
+async fn work_that_overruns_its_time_is_given_up() {
+    let slow = within(Duration::from_millis(50), || {
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(())
+    })
+    .await;
+    assert!(matches!(slow, Err(SigningError::Timeout)), "{slow:?}");
+    let quick = within(Duration::from_secs(5), || Ok(7)).await;
+    assert_eq!(quick.unwrap(), 7);
+    // A panic on the blocking pool is an error, not a crash of the caller.
+    let broken: Result<(), _> = within(Duration::from_secs(5), || panic!("bad input")).await;
+    assert!(matches!(broken, Err(SigningError::Worker(_))), "{broken:?}");
+}
+
 #[test]
 fn names_and_text_strings_are_escaped() {
     let name = pdf::serialize(&lopdf::Object::Name(b"A B#/(x)".to_vec())).unwrap();
