@@ -2,7 +2,7 @@
 # The test command: installs what is missing (Debian packages when run as
 # root, npm packages into tests/node), then runs every test of the workspace
 # against real peers (PostgreSQL, Redis, OpenLDAP, an SMTP server, Node's openid-client,
-# headless Chromium). Screenshots of the pages land in target/screenshots/.
+# headless Chromium, and the PDF validators pdfsig, qpdf and pyHanko). Screenshots of the pages land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,11 @@ command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# Independent PDF signature validators, and the venv pyHanko goes into.
+command -v pdfsig >/dev/null || need+=(poppler-utils)
+command -v qpdf >/dev/null || need+=(qpdf)
+command -v openssl >/dev/null || need+=(openssl)
+/usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 # Vietnamese glyphs in the screenshots.
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-core)
 if [ ${#need[@]} -gt 0 ]; then
@@ -35,6 +40,14 @@ fi
 
 if [ -f tests/node/package-lock.json ]; then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# pyHanko validates the signed PDFs (tests/pyhanko/validate.py); the tests
+# find it in target/pyhanko-venv (or PYHANKO_PYTHON).
+pyhanko_venv=target/pyhanko-venv
+if ! "$pyhanko_venv/bin/python" -c "import pyhanko" 2>/dev/null; then
+  /usr/bin/python3 -m venv "$pyhanko_venv"
+  "$pyhanko_venv/bin/pip" install --quiet --disable-pip-version-check 'pyhanko==0.38.*'
 fi
 
 # The end-to-end tests start this binary.

@@ -164,6 +164,9 @@ kinds! {
     AdminUserEnabled => "admin.user_enabled",
     /// An administrator moved a local person to another unit.
     AdminUnitChanged => "admin.unit_changed",
+    // The signing service.
+    /// A PDF was signed (detail: the document's SHA-256 before and after, kind, key, position).
+    SignPdfSigned => "sign.pdf_signed",
 }
 
 /// The kinds a person sees in their own activity list on the account page.

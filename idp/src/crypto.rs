@@ -70,6 +70,9 @@ pub enum Seal {
     SigningKey,
     /// Authenticator-app keys (`factors.secret` and pending enrolments, AAD the person).
     TotpSecret,
+    /// Keys that sign PDF documents (`document_keys.sealed_der`, AAD the label):
+    /// apart from the OIDC keys, so neither kind opens as the other.
+    DocumentKey,
 }
 
 /// What a MAC under the master key is for. Each purpose has its own
@@ -87,6 +90,7 @@ impl Seal {
         match self {
             Seal::SigningKey => b"dangnhap/v1/seal/signing-key",
             Seal::TotpSecret => b"dangnhap/v1/seal/totp-secret",
+            Seal::DocumentKey => b"dangnhap/v1/seal/document-key",
         }
     }
 }
@@ -110,6 +114,7 @@ const HKDF_SALT: &[u8] = b"dangnhap master key";
 pub struct MasterKey {
     signing_keys: LessSafeKey,
     totp_secrets: LessSafeKey,
+    document_keys: LessSafeKey,
     csrf: hmac::Key,
     legacy: LessSafeKey,
 }
@@ -141,6 +146,7 @@ impl MasterKey {
         Ok(MasterKey {
             signing_keys: aead_key(&derive(&prk, Seal::SigningKey.label())?)?,
             totp_secrets: aead_key(&derive(&prk, Seal::TotpSecret.label())?)?,
+            document_keys: aead_key(&derive(&prk, Seal::DocumentKey.label())?)?,
             csrf: hmac::Key::new(hmac::HMAC_SHA256, &derive(&prk, Mac::Csrf.label())?),
             legacy: aead_key(bytes)?,
         })
@@ -150,6 +156,7 @@ impl MasterKey {
         match what {
             Seal::SigningKey => &self.signing_keys,
             Seal::TotpSecret => &self.totp_secrets,
+            Seal::DocumentKey => &self.document_keys,
         }
     }
 
@@ -344,6 +351,7 @@ mod tests {
         for (what, label) in [
             (Seal::SigningKey, "dangnhap/v1/seal/signing-key"),
             (Seal::TotpSecret, "dangnhap/v1/seal/totp-secret"),
+            (Seal::DocumentKey, "dangnhap/v1/seal/document-key"),
         ] {
             let sub = aead_key(&hkdf_by_hand(&raw, label.as_bytes())).unwrap();
             let sealed = key.seal(what, b"row", b"value").unwrap();

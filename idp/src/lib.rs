@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod portal;
 pub mod refusal;
 pub mod reseal;
+pub mod signing;
 pub mod store;
 #[cfg(test)]
 pub mod testing;

@@ -39,3 +39,4 @@ mod sec_oidc;
 mod sec_sessions;
 mod sec_signin;
 mod secrets;
+mod signing;

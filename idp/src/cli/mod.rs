@@ -1,7 +1,7 @@
 //! The admin command line: the same binary and config as the server.
 //!
 //! This module holds the command tree, `serve` and `migrate`; each command
-//! group has its file (`user`, `client`, `app`, `keys`, `directory`, `link`) that
+//! group has its file (`user`, `client`, `app`, `keys`, `directory`, `link`, `sign`) that
 //! parses its flags, calls the rule in `crate::admin` and prints the result.
 
 mod app;
@@ -9,6 +9,7 @@ mod client;
 mod directory;
 mod keys;
 mod link;
+mod sign;
 mod user;
 
 use std::io::Read;
@@ -24,6 +25,7 @@ pub use client::{AddClient, ClientCommand};
 pub use directory::DirectoryCommand;
 pub use keys::KeysCommand;
 pub use link::LinkCommand;
+pub use sign::SignCommand;
 pub use user::UserCommand;
 
 use crate::Idp;
@@ -67,6 +69,9 @@ pub enum Command {
     /// Legacy app accounts and who owns them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// PDF signatures.
+    #[command(subcommand)]
+    Sign(SignCommand),
 }
 
 /// A CLI failure: the message tells the operator what to do.
@@ -100,6 +105,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::App(c) => app::run(&config, c).await,
         Command::Directory(c) => directory::run(&config, c).await,
         Command::Link(c) => link::run(&config, c).await,
+        Command::Sign(c) => sign::run(&config, c).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 mod apps;
 mod audit;
 mod clients;
+mod document_keys;
 mod factors;
 mod grants;
 mod keys;
@@ -23,6 +24,7 @@ mod users;
 pub use apps::App;
 pub use audit::AuditEvent;
 pub use clients::{Client, NewClient};
+pub use document_keys::DocumentKeyRow;
 pub use factors::Factor;
 pub use grants::{Grant, RefreshUse};
 pub use keys::KeyRow;

@@ -8,3 +8,4 @@ mod store;
 mod store_apps;
 mod store_console;
 mod store_links;
+mod store_signing;

@@ -1,9 +1,11 @@
 //! Real peers for the end-to-end tests, one module per peer: the `idp`
 //! binary, PostgreSQL, Redis, OpenLDAP, an SMTP server and Chromium. Each
-//! starts in a temp dir on a free loopback port and stops on drop.
+//! starts in a temp dir on a free loopback port and stops on drop. `pdf`
+//! runs the PDF signature validators (pdfsig, qpdf, pyHanko).
 
 pub mod chromium;
 pub mod idp;
+pub mod pdf;
 pub mod postgres;
 pub mod redis;
 pub mod slapd;

@@ -1,0 +1,530 @@
+//! Reading a PDF from outside and writing a signature into it as an
+//! incremental update (ISO 32000-1 §7.5.6): the original bytes are kept as
+//! they are and new versions of the few objects that change (the page that
+//! gets the widget, the catalog or its AcroForm) are appended after them
+//! with a cross-reference section whose /Prev points at the old one. Earlier
+//! signatures keep covering exactly the bytes they covered.
+//!
+//! A PDF from outside is hostile: the size is capped before parsing, lopdf
+//! (≥ 0.42, RUSTSEC-2026-0187) bounds nesting, decompression is bounded, and
+//! the caller runs the parse on the blocking pool under a time limit.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+
+use super::SigningError;
+
+/// The largest PDF the service reads.
+pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
+
+/// The most a stream inside the PDF may inflate to while loading (object and
+/// cross-reference streams are decoded eagerly).
+const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The room reserved for the CMS signature in /Contents, in bytes (written
+/// as twice as many hex digits). Enough for a chain of a few RSA
+/// certificates and, later, a time-stamp token.
+pub const CONTENTS_BYTES: usize = 16 * 1024;
+
+/// The room for the /ByteRange numbers, padded with spaces once known.
+const BYTE_RANGE_ROOM: usize = 48;
+
+/// The most indirect objects a PDF may number (ISO 32000-1 Annex C): a
+/// trailer claiming more is refused rather than overflowing our numbering.
+const MAX_OBJECTS: u32 = 8_388_607;
+
+/// How deep an object we copy may nest (lopdf bounds what it parses; this
+/// bounds what we write back).
+const MAX_WRITE_DEPTH: usize = 64;
+
+/// Checks what can be checked before parsing: size, header, end marker.
+pub fn check_bytes(bytes: &[u8]) -> Result<(), SigningError> {
+    if bytes.len() > MAX_PDF_BYTES {
+        return Err(SigningError::TooLarge {
+            limit: MAX_PDF_BYTES,
+        });
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    if find(head, b"%PDF-").is_none() {
+        return Err(SigningError::NotPdf);
+    }
+    // A complete file ends with %%EOF (a few bytes of end-of-line may follow).
+    // Signing a cut-off file would append to bytes nobody can read.
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    if find(tail, b"%%EOF").is_none() {
+        return Err(SigningError::Truncated);
+    }
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Parses a whole PDF. Refuses encrypted files (their objects would need
+/// encrypting again) and files whose cross-reference data had to be rebuilt
+/// (an update on top would point at wrong offsets).
+pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
+    check_bytes(bytes)?;
+    let options = LoadOptions {
+        max_decompressed_size: Some(MAX_DECOMPRESSED_BYTES),
+        ..LoadOptions::default()
+    };
+    let doc = match Document::load_mem_with_options(bytes, options) {
+        Ok(doc) => doc,
+        Err(e) => {
+            if find(bytes, b"/Encrypt").is_some() {
+                return Err(SigningError::Encrypted);
+            }
+            return Err(SigningError::Malformed(e.to_string()));
+        }
+    };
+    if doc.encryption_state.is_some() || doc.trailer.has(b"Encrypt") {
+        return Err(SigningError::Encrypted);
+    }
+    if doc.xref_recovery.is_some() {
+        return Err(SigningError::Malformed(
+            "the cross-reference data is damaged".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+/// What to write into the signature dictionary.
+#[derive(Clone, Debug, Default)]
+pub struct SigFields<'a> {
+    pub reason: Option<&'a str>,
+    /// The signer's name (`/Name`).
+    pub name: Option<&'a str>,
+    /// Signing time, seconds since the epoch (`/M`).
+    pub now: i64,
+}
+
+/// The signed revision before its signature is in: the whole output file
+/// with a zero-filled /Contents, and where that hex string lies.
+#[derive(Debug)]
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    /// Offset of the `<` of /Contents.
+    contents_start: usize,
+    /// Offset just after its `>`.
+    contents_end: usize,
+}
+
+impl Prepared {
+    /// The two byte ranges the signature covers: all but /Contents.
+    pub fn signed_ranges(&self) -> (&[u8], &[u8]) {
+        (
+            &self.bytes[..self.contents_start],
+            &self.bytes[self.contents_end..],
+        )
+    }
+
+    /// Puts the DER signature into /Contents (hex, zero-padded).
+    pub fn fill(mut self, cms: &[u8]) -> Result<Vec<u8>, SigningError> {
+        let room = self.contents_end - self.contents_start - 2;
+        if cms.len() * 2 > room {
+            return Err(SigningError::SignatureTooLarge(cms.len()));
+        }
+        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+        let at = self.contents_start + 1;
+        self.bytes[at..at + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// A value as it is, or the object a reference points at (one step: a
+/// reference to a reference is not followed, so no cycle can loop).
+fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
+    match obj {
+        Object::Reference(id) => doc
+            .get_object(*id)
+            .map_err(|e| SigningError::Malformed(format!("object {} {}: {e}", id.0, id.1))),
+        o => Ok(o),
+    }
+}
+
+fn dict<'a>(
+    doc: &'a Document,
+    obj: &'a Object,
+    what: &str,
+) -> Result<&'a Dictionary, SigningError> {
+    resolve(doc, obj)?
+        .as_dict()
+        .map_err(|_| SigningError::Malformed(format!("{what} is not a dictionary")))
+}
+
+/// An array under `key` (direct or referenced), copied; empty when absent.
+fn array_of(doc: &Document, d: &Dictionary, key: &[u8]) -> Result<Vec<Object>, SigningError> {
+    match d.get(key) {
+        Ok(o) => match resolve(doc, o)? {
+            Object::Array(a) => Ok(a.clone()),
+            _ => Err(SigningError::Malformed(format!(
+                "/{} is not an array",
+                String::from_utf8_lossy(key)
+            ))),
+        },
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// The names (/T) of the form's top-level fields, to pick a new one.
+fn field_names(doc: &Document, fields: &[Object]) -> BTreeSet<Vec<u8>> {
+    fields
+        .iter()
+        .filter_map(|f| resolve(doc, f).ok()?.as_dict().ok()?.get(b"T").ok())
+        .filter_map(|t| t.as_str().ok().map(<[u8]>::to_vec))
+        .collect()
+}
+
+/// Writes the incremental update that adds an invisible signature field on
+/// the first page, with room for the signature.
+pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepared, SigningError> {
+    let root_id = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|_| SigningError::Malformed("no /Root in the trailer".into()))?;
+    let mut catalog = doc
+        .get_object(root_id)
+        .and_then(Object::as_dict)
+        .map_err(|_| SigningError::Malformed("the catalog is not a dictionary".into()))?
+        .clone();
+    let page_id = doc
+        .page_iter()
+        .next()
+        .ok_or_else(|| SigningError::Malformed("the document has no page".into()))?;
+    let mut page = doc
+        .get_object(page_id)
+        .and_then(Object::as_dict)
+        .map_err(|_| SigningError::Malformed("the page is not a dictionary".into()))?
+        .clone();
+
+    let size = doc
+        .trailer
+        .get(b"Size")
+        .and_then(Object::as_i64)
+        .ok()
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(0)
+        .max(doc.max_id.saturating_add(1));
+    if size >= MAX_OBJECTS {
+        return Err(SigningError::Malformed(format!(
+            "more than {MAX_OBJECTS} objects"
+        )));
+    }
+    let sig_id: ObjectId = (size, 0);
+    let field_id: ObjectId = (size + 1, 0);
+    let mut next = size + 2;
+
+    // The form: an indirect AcroForm gets a new version of its own; a
+    // direct one (or none) lives in a new version of the catalog.
+    let acroform_ref = catalog
+        .get(b"AcroForm")
+        .ok()
+        .and_then(|o| o.as_reference().ok());
+    let mut acroform = match catalog.get(b"AcroForm") {
+        Ok(o) => dict(doc, o, "/AcroForm")?.clone(),
+        Err(_) => Dictionary::new(),
+    };
+    let mut fields = array_of(doc, &acroform, b"Fields")?;
+    let taken = field_names(doc, &fields);
+    let name = (1..)
+        .map(|n| format!("Signature{n}"))
+        .find(|n| !taken.contains(n.as_bytes()))
+        .unwrap_or_else(|| "Signature".into());
+    fields.push(Object::Reference(field_id));
+    acroform.set("Fields", Object::Array(fields));
+    // SignaturesExist | AppendOnly: readers must save changes incrementally.
+    acroform.set("SigFlags", Object::Integer(3));
+
+    let mut annots = array_of(doc, &page, b"Annots")?;
+    annots.push(Object::Reference(field_id));
+    page.set("Annots", Object::Array(annots));
+
+    // One object as both the field and its widget; invisible for now.
+    let mut field = Dictionary::new();
+    field.set("Type", Object::Name(b"Annot".to_vec()));
+    field.set("Subtype", Object::Name(b"Widget".to_vec()));
+    field.set("FT", Object::Name(b"Sig".to_vec()));
+    field.set("T", Object::string_literal(name));
+    field.set("V", Object::Reference(sig_id));
+    // Print | Locked.
+    field.set("F", Object::Integer(132));
+    field.set("Rect", Object::Array(vec![Object::Integer(0); 4]));
+    field.set("P", Object::Reference(page_id));
+
+    let mut objects: Vec<(ObjectId, Vec<u8>)> = Vec::new();
+    objects.push((field_id, serialize(&Object::Dictionary(field))?));
+    objects.push((page_id, serialize(&Object::Dictionary(page))?));
+    match acroform_ref {
+        Some(id) => objects.push((id, serialize(&Object::Dictionary(acroform))?)),
+        None => {
+            catalog.set("AcroForm", Object::Dictionary(acroform));
+            objects.push((root_id, serialize(&Object::Dictionary(catalog))?));
+        }
+    }
+
+    let mut out = Vec::with_capacity(original.len() + 2 * CONTENTS_BYTES + 4096);
+    out.extend_from_slice(original);
+    if !original.ends_with(b"\n") && !original.ends_with(b"\r") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
+
+    // The signature dictionary first, its placeholders remembered.
+    offsets.push((sig_id, out.len()));
+    write!(
+        out,
+        "{} {} obj\n<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [",
+        sig_id.0, sig_id.1
+    )?;
+    let byte_range_at = out.len();
+    out.extend(std::iter::repeat_n(b' ', BYTE_RANGE_ROOM));
+    out.extend_from_slice(b"] /Contents ");
+    let contents_start = out.len();
+    out.push(b'<');
+    out.extend(std::iter::repeat_n(b'0', 2 * CONTENTS_BYTES));
+    out.push(b'>');
+    let contents_end = out.len();
+    write!(out, " /M {}", text_string(&pdf_date(sig.now)?))?;
+    if let Some(reason) = sig.reason {
+        write!(out, " /Reason {}", text_string(reason))?;
+    }
+    if let Some(name) = sig.name {
+        write!(out, " /Name {}", text_string(name))?;
+    }
+    out.extend_from_slice(b">>\nendobj\n");
+
+    for (id, body) in &objects {
+        offsets.push((*id, out.len()));
+        writeln!(out, "{} {} obj", id.0, id.1)?;
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+
+    let mut trailer = Dictionary::new();
+    trailer.set("Root", Object::Reference(root_id));
+    for key in [b"Info".as_slice(), b"ID"] {
+        if let Ok(v) = doc.trailer.get(key) {
+            trailer.set(key, v.clone());
+        }
+    }
+    trailer.set(
+        "Prev",
+        Object::Integer(i64::try_from(doc.xref_start).unwrap_or(0)),
+    );
+    let xref_is_stream = !original
+        .get(doc.xref_start..)
+        .is_some_and(|rest| rest.starts_with(b"xref"));
+    if xref_is_stream {
+        let xref_id: ObjectId = (next, 0);
+        next += 1;
+        trailer.set("Size", Object::Integer(i64::from(next)));
+        offsets.push((xref_id, out.len()));
+        write_xref_stream(&mut out, xref_id, &offsets, trailer)?;
+    } else {
+        trailer.set("Size", Object::Integer(i64::from(next)));
+        write_xref_table(&mut out, &offsets, &trailer)?;
+    }
+
+    let byte_range = format!(
+        "0 {} {} {}",
+        contents_start,
+        contents_end,
+        out.len() - contents_end
+    );
+    if byte_range.len() > BYTE_RANGE_ROOM {
+        return Err(SigningError::TooLarge {
+            limit: MAX_PDF_BYTES,
+        });
+    }
+    out[byte_range_at..byte_range_at + byte_range.len()].copy_from_slice(byte_range.as_bytes());
+    Ok(Prepared {
+        bytes: out,
+        contents_start,
+        contents_end,
+    })
+}
+
+/// Subsections of consecutive object numbers, as a cross-reference section wants.
+fn subsections(offsets: &[(ObjectId, usize)]) -> Vec<Vec<(ObjectId, usize)>> {
+    let mut sorted = offsets.to_vec();
+    sorted.sort_by_key(|(id, _)| id.0);
+    let mut runs: Vec<Vec<(ObjectId, usize)>> = Vec::new();
+    for entry in sorted {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|(id, _)| id.0 + 1 == entry.0.0) => run.push(entry),
+            _ => runs.push(vec![entry]),
+        }
+    }
+    runs
+}
+
+fn write_xref_table(
+    out: &mut Vec<u8>,
+    offsets: &[(ObjectId, usize)],
+    trailer: &Dictionary,
+) -> Result<(), SigningError> {
+    let start = out.len();
+    out.extend_from_slice(b"xref\n");
+    for run in subsections(offsets) {
+        let first = run.first().map_or(0, |(id, _)| id.0);
+        writeln!(out, "{first} {}", run.len())?;
+        for (id, offset) in run {
+            // Exactly 20 bytes per entry (the space before the newline counts).
+            writeln!(out, "{offset:010} {:05} n ", id.1)?;
+        }
+    }
+    out.extend_from_slice(b"trailer\n");
+    out.extend_from_slice(&serialize(&Object::Dictionary(trailer.clone()))?);
+    write!(out, "\nstartxref\n{start}\n%%EOF\n")?;
+    Ok(())
+}
+
+/// A cross-reference stream (ISO 32000-1 §7.5.8) for files whose last
+/// section is one: /W [1 4 2], uncompressed.
+fn write_xref_stream(
+    out: &mut Vec<u8>,
+    xref_id: ObjectId,
+    offsets: &[(ObjectId, usize)],
+    mut dict: Dictionary,
+) -> Result<(), SigningError> {
+    let start = out.len();
+    let mut index = Vec::new();
+    let mut data = Vec::new();
+    for run in subsections(offsets) {
+        let first = run.first().map_or(0, |(id, _)| id.0);
+        index.push(Object::Integer(i64::from(first)));
+        index.push(Object::Integer(i64::try_from(run.len()).unwrap_or(0)));
+        for (id, offset) in run {
+            let offset = u32::try_from(offset).map_err(|_| SigningError::TooLarge {
+                limit: MAX_PDF_BYTES,
+            })?;
+            data.push(1);
+            data.extend_from_slice(&offset.to_be_bytes());
+            data.extend_from_slice(&id.1.to_be_bytes());
+        }
+    }
+    dict.set("Type", Object::Name(b"XRef".to_vec()));
+    dict.set(
+        "W",
+        Object::Array(vec![
+            Object::Integer(1),
+            Object::Integer(4),
+            Object::Integer(2),
+        ]),
+    );
+    dict.set("Index", Object::Array(index));
+    dict.set(
+        "Length",
+        Object::Integer(i64::try_from(data.len()).unwrap_or(0)),
+    );
+    writeln!(out, "{} {} obj", xref_id.0, xref_id.1)?;
+    out.extend_from_slice(&serialize(&Object::Dictionary(dict))?);
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(&data);
+    write!(out, "\nendstream\nendobj\nstartxref\n{start}\n%%EOF\n")?;
+    Ok(())
+}
+
+/// `D:YYYYMMDDHHmmSSZ` (ISO 32000-1 §7.9.4), in UTC.
+fn pdf_date(now: i64) -> Result<String, SigningError> {
+    let t = time::OffsetDateTime::from_unix_timestamp(now)
+        .map_err(|e| SigningError::Malformed(e.to_string()))?;
+    Ok(format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+/// A PDF text string: ASCII as is in hex, anything else UTF-16BE with its
+/// byte-order mark (ISO 32000-1 §7.9.2.2), always as a hex string so no
+/// character needs escaping.
+fn text_string(s: &str) -> String {
+    let bytes: Vec<u8> = if s.is_ascii() {
+        s.as_bytes().to_vec()
+    } else {
+        [0xFE, 0xFF]
+            .into_iter()
+            .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect()
+    };
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    format!("<{hex}>")
+}
+
+/// The PDF syntax of an object (dictionaries and arrays copied from the
+/// original are written back through this, never a stream).
+pub fn serialize(obj: &Object) -> Result<Vec<u8>, SigningError> {
+    let mut out = Vec::new();
+    write_object(obj, &mut out, 0)?;
+    Ok(out)
+}
+
+fn write_object(obj: &Object, out: &mut Vec<u8>, depth: usize) -> Result<(), SigningError> {
+    if depth > MAX_WRITE_DEPTH {
+        return Err(SigningError::Malformed("objects nest too deeply".into()));
+    }
+    match obj {
+        Object::Null => out.extend_from_slice(b"null"),
+        Object::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Object::Integer(i) => write!(out, "{i}")?,
+        Object::Real(r) if r.is_finite() => write!(out, "{r}")?,
+        Object::Real(_) => out.push(b'0'),
+        Object::Name(n) => write_name(n, out),
+        Object::String(s, _) => {
+            out.push(b'<');
+            for b in s {
+                write!(out, "{b:02X}")?;
+            }
+            out.push(b'>');
+        }
+        Object::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                write_object(item, out, depth + 1)?;
+            }
+            out.push(b']');
+        }
+        Object::Dictionary(d) => {
+            out.extend_from_slice(b"<<");
+            for (k, v) in d.iter() {
+                write_name(k, out);
+                out.push(b' ');
+                write_object(v, out, depth + 1)?;
+            }
+            out.extend_from_slice(b">>");
+        }
+        Object::Stream(_) => {
+            return Err(SigningError::Malformed(
+                "a stream where a dictionary was expected".into(),
+            ));
+        }
+        Object::Reference(id) => write!(out, "{} {} R", id.0, id.1)?,
+    }
+    Ok(())
+}
+
+/// A name, with `#xx` for bytes outside the regular characters (§7.3.5).
+fn write_name(name: &[u8], out: &mut Vec<u8>) {
+    out.push(b'/');
+    for &b in name {
+        let regular = (0x21..=0x7e).contains(&b) && !b"#()<>[]{}/%".contains(&b);
+        if regular {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("#{b:02X}").as_bytes());
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The signing path end to end in memory: sign, read back, tamper, refuse.
+//! The independent validators (pdfsig, qpdf, pyHanko) run in tests/it/signing.rs.
+
+use lopdf::Document;
+
+use super::cms;
+use super::pdf::{self, MAX_PDF_BYTES};
+use super::soft::{LABEL, SoftBackend};
+use super::verify::{Report, verify};
+use super::*;
+
+const NOW: i64 = 1_790_000_000;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../tests/fixtures/documents/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn request(reason: Option<&str>) -> SignRequest<'_> {
+    SignRequest {
+        key: LABEL,
+        kind: SignKind::Personal,
+        reason,
+    }
+}
+
+async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Result<Signed, SigningError> {
+    sign_pdf(backend, input, &request(Some("Phê duyệt kế hoạch")), NOW).await
+}
+
+fn only(report: &Report) -> &verify::SignatureReport {
+    assert_eq!(report.signatures.len(), 1, "{report:?}");
+    &report.signatures[0]
+}
+
+/// A PDF made of `objects` (bodies of objects 1…n, 1 the catalog) with a
+/// correct cross-reference table: hostile structures without a broken xref.
+fn build_pdf(objects: &[&str]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {} /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_signed_document_keeps_its_bytes_and_verifies() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let input = fixture("ke-hoach-1-trang.pdf");
+    let signed = sign(&backend, input.clone()).await.unwrap();
+    assert!(
+        signed.pdf.starts_with(&input),
+        "an incremental update leaves the original bytes as they were"
+    );
+    assert!(
+        signed.signer.contains("NOT LEGALLY VALID"),
+        "{}",
+        signed.signer
+    );
+    let report = verify(&signed.pdf).unwrap();
+    let s = only(&report);
+    assert!(s.intact, "{s:?}");
+    assert!(s.byte_range_ok && s.digest_matches && s.signature_verifies);
+    assert!(s.signing_certificate_bound);
+    assert!(!s.has_signing_time_attribute, "PAdES baseline forbids it");
+    assert!(!s.modified_after);
+    assert_eq!(s.field.as_deref(), Some("Signature1"));
+    assert_eq!(s.sub_filter.as_deref(), Some("ETSI.CAdES.detached"));
+    assert_eq!(s.reason.as_deref(), Some("Phê duyệt kế hoạch"));
+    assert_eq!(s.claimed_time.as_deref(), Some("D:20260921141320Z"));
+    assert_eq!(s.byte_range[0], 0);
+    assert_eq!(
+        usize::try_from(s.byte_range[2] + s.byte_range[3]).unwrap(),
+        signed.pdf.len()
+    );
+    // The original had no form: the new catalog version carries one, and
+    // lopdf reads the updated document with the field on the first page.
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let page = doc.page_iter().next().unwrap();
+    let annots = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"Annots")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(annots.len(), 1);
+    let catalog = doc.catalog().unwrap();
+    let form = catalog.get(b"AcroForm").unwrap().as_dict().unwrap();
+    assert_eq!(form.get(b"SigFlags").unwrap().as_i64().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn the_cms_has_exactly_the_baseline_signed_attributes() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let sig = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .find(|d| d.has(b"ByteRange"))
+        .unwrap();
+    let contents = sig.get(b"Contents").unwrap().as_str().unwrap();
+    let parsed = cms::parse(contents).unwrap();
+    let attrs: SignedAttributesView = der::Decode::from_der(&parsed.attrs_der).unwrap();
+    let mut oids: Vec<String> = attrs.0.iter().map(|a| a.oid.to_string()).collect();
+    oids.sort();
+    assert_eq!(
+        oids,
+        [
+            "1.2.840.113549.1.9.16.2.47", // signing-certificate-v2
+            "1.2.840.113549.1.9.3",       // content-type
+            "1.2.840.113549.1.9.4",       // message-digest
+        ]
+    );
+    assert_eq!(parsed.digest_algorithm, oids::SHA256);
+    assert_eq!(parsed.signature_algorithm, oids::ECDSA_WITH_SHA256);
+    assert_eq!(parsed.signer_der, backend.certificate());
+}
+
+/// The signed attributes as a plain SET OF Attribute, to list them.
+struct SignedAttributesView(Vec<x509_cert::attr::Attribute>);
+
+impl<'a> der::Decode<'a> for SignedAttributesView {
+    type Error = der::Error;
+    fn decode<R: der::Reader<'a>>(r: &mut R) -> der::Result<Self> {
+        let set: der::asn1::SetOfVec<x509_cert::attr::Attribute> = der::Decode::decode(r)?;
+        Ok(SignedAttributesView(set.into_vec()))
+    }
+}
+
+#[test]
+fn the_test_certificate_says_what_it_is() {
+    let (_, der) = soft::generate(NOW).unwrap();
+    let cert: x509_cert::Certificate = der::Decode::from_der(&der).unwrap();
+    let subject = cms::subject(&cert);
+    assert!(
+        subject.contains("CN=dangnhap test signing key — NOT LEGALLY VALID"),
+        "{subject}"
+    );
+    assert_eq!(
+        cert.tbs_certificate().issuer(),
+        cert.tbs_certificate().subject()
+    );
+    let ku = cert
+        .tbs_certificate()
+        .extensions()
+        .unwrap()
+        .iter()
+        .find(|e| e.extn_id == oids::KEY_USAGE)
+        .unwrap();
+    assert!(ku.critical);
+    // BIT STRING, 6 unused bits, digitalSignature and nonRepudiation set.
+    assert_eq!(ku.extn_value.as_bytes(), [0x03, 0x02, 0x06, 0xC0]);
+    let validity = cert.tbs_certificate().validity();
+    let from = validity.not_before.to_unix_duration().as_secs();
+    let to = validity.not_after.to_unix_duration().as_secs();
+    assert_eq!(from, u64::try_from(NOW).unwrap());
+    assert_eq!(to - from, cert::TEST_VALIDITY.as_secs());
+    // Self-signed: its own key verifies its signature.
+    let tbs = der::Encode::to_der(cert.tbs_certificate()).unwrap();
+    assert!(cms::verify(
+        &cert,
+        oids::ECDSA_WITH_SHA256,
+        &tbs,
+        cert.signature().raw_bytes()
+    ));
+}
+
+#[tokio::test]
+async fn a_changed_byte_breaks_the_digest_and_a_changed_signature_breaks_the_signature() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let report = verify(&signed.pdf).unwrap();
+    let range = only(&report).byte_range.clone();
+
+    // One byte inside the page content (the first signed range).
+    let mut changed = signed.pdf.clone();
+    let at = usize::try_from(range[1] / 2).unwrap();
+    changed[at] ^= 0x01;
+    let s = verify(&changed).map(|r| only(&r).digest_matches);
+    assert!(matches!(s, Ok(false) | Err(_)), "{s:?}");
+    if let Ok(report) = verify(&changed) {
+        assert!(!only(&report).intact);
+    }
+
+    // One byte of the signature value itself (inside /Contents): the
+    // digest still matches, the signature does not verify.
+    let mut forged = signed.pdf.clone();
+    let contents = usize::try_from(range[1]).unwrap() + 1;
+    let der_len = forged[contents..].iter().position(|&b| b == b'>').unwrap();
+    let hex = &forged[contents..contents + der_len];
+    let used = hex.len() - hex.iter().rev().take_while(|&&b| b == b'0').count();
+    // The last hex digit of the DER is the end of the ECDSA signature.
+    let last = contents + used - 1;
+    forged[last] = if forged[last] == b'1' { b'2' } else { b'1' };
+    let report = verify(&forged).unwrap();
+    let s = only(&report);
+    assert!(s.digest_matches, "{s:?}");
+    assert!(!s.signature_verifies, "{s:?}");
+    assert!(!s.intact);
+}
+
+#[tokio::test]
+async fn signing_twice_keeps_the_first_signature_valid() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let once = sign(&backend, fixture("ke-hoach-nhieu-trang.pdf"))
+        .await
+        .unwrap();
+    let twice = sign(&backend, once.pdf.clone()).await.unwrap();
+    assert!(twice.pdf.starts_with(&once.pdf));
+    let report = verify(&twice.pdf).unwrap();
+    assert_eq!(report.signatures.len(), 2);
+    let (first, second) = (&report.signatures[0], &report.signatures[1]);
+    assert!(first.intact && second.intact, "{report:?}");
+    assert!(first.modified_after, "the second signature came after");
+    assert!(!second.modified_after);
+    assert_eq!(first.field.as_deref(), Some("Signature1"));
+    assert_eq!(second.field.as_deref(), Some("Signature2"));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_typed_error() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("not-a-pdf.pdf", fixture("not-a-pdf.pdf")),
+        ("truncated.pdf", fixture("truncated.pdf")),
+        ("encrypted.pdf", fixture("encrypted.pdf")),
+        ("empty", Vec::new()),
+    ];
+    for (name, bytes) in cases {
+        let e = sign(&backend, bytes).await.unwrap_err();
+        match name {
+            "not-a-pdf.pdf" | "empty" => assert!(matches!(e, SigningError::NotPdf), "{name}: {e}"),
+            "truncated.pdf" => assert!(matches!(e, SigningError::Truncated), "{name}: {e}"),
+            _ => assert!(matches!(e, SigningError::Encrypted), "{name}: {e}"),
+        }
+    }
+    let mut huge = fixture("ke-hoach-1-trang.pdf");
+    huge.resize(MAX_PDF_BYTES + 1, b' ');
+    let e = sign(&backend, huge).await.unwrap_err();
+    assert!(matches!(e, SigningError::TooLarge { .. }), "{e}");
+    assert!(matches!(
+        verify(&fixture("truncated.pdf")),
+        Err(SigningError::Truncated)
+    ));
+}
+
+#[tokio::test]
+async fn hostile_structures_are_errors_not_crashes() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    // 100,000 nested arrays in the catalog (RUSTSEC-2026-0187's shape).
+    let deep = format!(
+        "<</Type /Catalog /Pages 2 0 R /X {}{}>>",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>";
+    let r = sign(&backend, build_pdf(&[&deep, pages, page])).await;
+    assert!(
+        matches!(r, Err(SigningError::Malformed(_))),
+        "a nesting this deep is refused: {r:?}"
+    );
+
+    // A page tree whose node is its own kid.
+    let catalog = "<</Type /Catalog /Pages 2 0 R>>";
+    let cyclic = "<</Type /Pages /Kids [2 0 R] /Count 1>>";
+    let r = sign(&backend, build_pdf(&[catalog, cyclic])).await;
+    assert!(
+        matches!(r, Err(SigningError::Malformed(_))),
+        "no page in a cyclic tree: {r:?}"
+    );
+
+    // A trailer that claims four billion objects.
+    let mut huge = build_pdf(&[catalog, pages.replace("[2 0 R]", "[3 0 R]").as_str(), page]);
+    let at = huge.windows(8).position(|w| w == b"/Size 4 ").unwrap();
+    huge.splice(at..at + 8, b"/Size 4294967295 ".iter().copied());
+    let r = sign(&backend, huge).await;
+    assert!(
+        matches!(&r, Err(SigningError::Malformed(m)) if m.contains("objects")),
+        "{r:?}"
+    );
+
+    // A catalog that is not a dictionary.
+    let r = sign(&backend, build_pdf(&["42", pages, page])).await;
+    assert!(matches!(r, Err(SigningError::Malformed(_))), "{r:?}");
+
+    // A well-formed tiny document signs (the builder itself is right).
+    let ok = build_pdf(&[catalog, pages.replace("[2 0 R]", "[3 0 R]").as_str(), page]);
+    let signed = sign(&backend, ok).await.unwrap();
+    assert!(only(&verify(&signed.pdf).unwrap()).intact);
+}
+
+#[test]
+fn a_file_of_endless_signatures_is_refused_before_hashing() {
+    let catalog = "<</Type /Catalog /Pages 2 0 R>>";
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>";
+    let sig = "<</Type /Sig /Filter /Adobe.PPKLite /ByteRange [0 1 2 3] /Contents <00>>>";
+    let mut objects = vec![catalog, pages, page];
+    objects.extend(std::iter::repeat_n(sig, verify::MAX_SIGNATURES + 1));
+    let e = verify(&build_pdf(&objects)).unwrap_err();
+    assert!(e.to_string().contains("more than 64 signatures"), "{e}");
+    // As many as allowed are each reported, unreadable ones with their reason.
+    objects.truncate(3 + verify::MAX_SIGNATURES);
+    let report = verify(&build_pdf(&objects)).unwrap();
+    assert_eq!(report.signatures.len(), verify::MAX_SIGNATURES);
+    assert!(
+        report
+            .signatures
+            .iter()
+            .all(|s| !s.intact && s.error.is_some())
+    );
+}
+
+#[tokio::test]
+async fn an_existing_form_keeps_its_fields() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let catalog = "<</Type /Catalog /Pages 2 0 R /AcroForm 4 0 R>>";
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots 6 0 R>>";
+    let form = "<</Fields [5 0 R] /DA (/Helv 0 Tf 0 g)>>";
+    let text_field =
+        "<</FT /Tx /T (Signature1) /Type /Annot /Subtype /Widget /Rect [10 10 100 30] /P 3 0 R>>";
+    let annots = "[5 0 R]";
+    let input = build_pdf(&[catalog, pages, page, form, text_field, annots]);
+    let signed = sign(&backend, input).await.unwrap();
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let form = doc.get_dictionary((4, 0)).unwrap();
+    let fields = form.get(b"Fields").unwrap().as_array().unwrap();
+    assert_eq!(fields.len(), 2, "the old field stays");
+    assert_eq!(
+        form.get(b"DA").unwrap().as_str().unwrap(),
+        b"/Helv 0 Tf 0 g"
+    );
+    assert_eq!(form.get(b"SigFlags").unwrap().as_i64().unwrap(), 3);
+    let page = doc.get_dictionary((3, 0)).unwrap();
+    assert_eq!(page.get(b"Annots").unwrap().as_array().unwrap().len(), 2);
+    let s = only(&verify(&signed.pdf).unwrap()).clone_field();
+    assert_eq!(s.as_deref(), Some("Signature2"), "a name not taken");
+}
+
+impl verify::SignatureReport {
+    fn clone_field(&self) -> Option<String> {
+        self.field.clone()
+    }
+}
+
+#[tokio::test]
+async fn work_that_overruns_its_time_is_given_up() {
+    let slow = within(Duration::from_millis(50), || {
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(())
+    })
+    .await;
+    assert!(matches!(slow, Err(SigningError::Timeout)), "{slow:?}");
+    let quick = within(Duration::from_secs(5), || Ok(7)).await;
+    assert_eq!(quick.unwrap(), 7);
+    // A panic on the blocking pool is an error, not a crash of the caller.
+    let broken: Result<(), _> = within(Duration::from_secs(5), || panic!("bad input")).await;
+    assert!(matches!(broken, Err(SigningError::Worker(_))), "{broken:?}");
+}
+
+#[test]
+fn names_and_text_strings_are_escaped() {
+    let name = pdf::serialize(&lopdf::Object::Name(b"A B#/(x)".to_vec())).unwrap();
+    assert_eq!(name, b"/A#20B#23#2F#28x#29");
+    let s = pdf::serialize(&lopdf::Object::string_literal("a)b")).unwrap();
+    assert_eq!(s, b"<612962>");
+}
+
+#[test]
+fn a_failed_write_leaves_no_file() {
+    let dir = std::env::temp_dir().join(format!("dangnhap-sign-{}", std::process::id()));
+    let missing = dir.join("no-such-dir").join("out.pdf");
+    assert!(write_atomically(&missing, b"%PDF-").is_err());
+    assert!(!missing.exists());
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.pdf");
+    write_atomically(&out, b"%PDF-1.7").unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

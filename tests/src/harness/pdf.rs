@@ -1,0 +1,136 @@
+//! PDF validators that share no code with the idp: poppler's `pdfsig`,
+//! `qpdf --check`, and pyHanko (Python, in `target/pyhanko-venv`, which
+//! tests/run.sh creates). Their output is read, not their exit status:
+//! `pdfsig` exits 0 even when a digest does not match.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What `pdfsig FILE` prints (standard output and error).
+pub fn pdfsig(pdf: &Path) -> String {
+    let out = Command::new("pdfsig")
+        .arg(pdf)
+        .output()
+        .expect("pdfsig (Debian poppler-utils; tests/run.sh installs it)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `qpdf --check FILE`: whether it found no damage, and what it said.
+pub fn qpdf_check(pdf: &Path) -> (bool, String) {
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .output()
+        .expect("qpdf (Debian qpdf; tests/run.sh installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.success() && text.contains("No syntax or stream encoding errors found"),
+        text,
+    )
+}
+
+/// Runs qpdf with `args` (to make test inputs), insisting it succeeds.
+pub fn qpdf(args: &[&std::ffi::OsStr]) {
+    let out = Command::new("qpdf").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "qpdf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Python with pyHanko: `PYHANKO_PYTHON`, or the venv tests/run.sh
+/// makes beside the build (`target/debug/deps/it-…` → `target/pyhanko-venv`).
+pub fn pyhanko_python() -> PathBuf {
+    let p = std::env::var_os("PYHANKO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            let target = exe.ancestors().nth(3).unwrap();
+            target.join("pyhanko-venv").join("bin").join("python")
+        });
+    assert!(
+        p.exists(),
+        "{} is missing: tests/run.sh installs pyHanko into target/pyhanko-venv",
+        p.display()
+    );
+    p
+}
+
+fn pyhanko_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pyhanko")
+        .join(name)
+}
+
+/// pyHanko's verdict on every signature of `pdf`, with `roots` (PEM files)
+/// as the only trust anchors: one JSON object per signature (`field`,
+/// `intact`, `valid`, `trusted`, `coverage`, `modification_level`, `signer`).
+pub fn pyhanko_validate(pdf: &Path, roots: &[&Path]) -> Vec<serde_json::Value> {
+    let out = Command::new(pyhanko_python())
+        .arg(pyhanko_script("validate.py"))
+        .arg(pdf)
+        .args(roots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyHanko: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A test signer for pyHanko: an RSA 2048 key and its self-signed
+/// certificate with the non-repudiation key usage, made by `openssl` in
+/// `dir`; returns (key, certificate) PEM paths.
+pub fn openssl_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("pyhanko-key.pem");
+    let cert = dir.join("pyhanko-cert.pem");
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=pyHanko test signer/O=dangnhap tests"])
+        .args([
+            "-addext",
+            "keyUsage=critical,digitalSignature,nonRepudiation",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (key, cert)
+}
+
+/// Signs `input` into `output` with pyHanko (PAdES, an incremental update,
+/// a new field named `field`).
+pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path, field: &str) {
+    let out = Command::new(pyhanko_python())
+        .arg(pyhanko_script("sign.py"))
+        .args([input, output, key, cert])
+        .arg(field)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyHanko sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
