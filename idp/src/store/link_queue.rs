@@ -162,15 +162,24 @@ impl Store {
 
     /// Counts per app that has accounts, links or suggestions.
     pub async fn coverage_counts(&self) -> Result<Vec<CoverageCounts>, StoreError> {
+        // One pass over each table, grouped by app (accounts in key order,
+        // links joined to their accounts once, pending from the queue index),
+        // rather than a count per app and column.
         Ok(sqlx::query_as(
             "SELECT p.id AS app_id, \
-             (SELECT COUNT(*) FROM legacy_accounts a WHERE a.app_id = p.id) AS accounts, \
-             (SELECT COUNT(*) FROM legacy_accounts a WHERE a.app_id = p.id AND a.active = 1) AS active, \
-             (SELECT COUNT(*) FROM account_links l WHERE l.app_id = p.id) AS linked, \
-             (SELECT COUNT(*) FROM legacy_accounts a WHERE a.app_id = p.id AND a.active = 1 AND NOT EXISTS \
-                (SELECT 1 FROM account_links l WHERE l.app_id = a.app_id AND l.username = a.username)) AS unlinked_active, \
-             (SELECT COUNT(*) FROM link_suggestions s WHERE s.status = 'pending' AND s.app_id = p.id) AS pending \
-             FROM apps p ORDER BY p.id",
+             COALESCE(a.accounts, 0) AS accounts, COALESCE(a.active, 0) AS active, \
+             COALESCE(l.linked, 0) AS linked, \
+             COALESCE(a.active, 0) - COALESCE(l.linked_active, 0) AS unlinked_active, \
+             COALESCE(s.pending, 0) AS pending \
+             FROM apps p \
+             LEFT JOIN (SELECT app_id, COUNT(*) AS accounts, CAST(SUM(active) AS BIGINT) AS active \
+                FROM legacy_accounts GROUP BY app_id) a ON a.app_id = p.id \
+             LEFT JOIN (SELECT k.app_id, COUNT(*) AS linked, CAST(SUM(x.active) AS BIGINT) AS linked_active \
+                FROM account_links k JOIN legacy_accounts x \
+                ON x.app_id = k.app_id AND x.username = k.username GROUP BY k.app_id) l ON l.app_id = p.id \
+             LEFT JOIN (SELECT app_id, COUNT(*) AS pending FROM link_suggestions \
+                WHERE status = 'pending' GROUP BY app_id) s ON s.app_id = p.id \
+             ORDER BY p.id",
         )
         .fetch_all(&self.pool)
         .await?)

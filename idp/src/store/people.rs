@@ -234,6 +234,16 @@ impl Store {
         Ok(n)
     }
 
+    /// Every unit named in `users.unit`, in order: read from the unit index
+    /// alone (a filter's choices; [`Store::unit_counts`] reads every row).
+    pub async fn unit_names(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT unit FROM users WHERE unit IS NOT NULL ORDER BY unit")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
     /// Every unit named in `users.unit`, with its people and how many of them are disabled.
     pub async fn unit_counts(&self) -> Result<Vec<UnitCount>, StoreError> {
         Ok(sqlx::query_as(

@@ -9,7 +9,7 @@ pub async fn home_get(c: Console) -> Response {
     let store = &c.idp().store;
     let counts = async {
         let (people, active) = store.count_people().await?;
-        let units = store.unit_counts().await?.len();
+        let units = store.unit_names().await?.len();
         let sessions = store.count_open_sessions().await?;
         Ok::<_, crate::store::StoreError>((people, active, units, sessions))
     };

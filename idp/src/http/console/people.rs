@@ -46,7 +46,7 @@ pub async fn people_get(c: Console, Query(q): Query<PeopleQuery>) -> Response {
         Err(PeopleError::Forbidden) => return c.not_allowed(),
         Err(e) => return c.internal(&e),
     };
-    let units = match c.idp().store.unit_counts().await {
+    let units = match c.idp().store.unit_names().await {
         Ok(u) => u,
         Err(e) => return c.internal(&e),
     };
@@ -76,9 +76,9 @@ pub async fn people_get(c: Console, Query(q): Query<PeopleQuery>) -> Response {
         units: units
             .into_iter()
             .map(|u| Opt {
-                selected: u.unit == unit,
-                value: u.unit.clone(),
-                label: u.unit,
+                selected: u == unit,
+                value: u.clone(),
+                label: u,
             })
             .collect(),
         states,
