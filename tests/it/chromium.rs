@@ -31,6 +31,22 @@ pub(crate) async fn shot(c: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Clicks `css` once it is on the page, and again when the page replaced
+/// the element between finding and clicking (a form post's redirect on a
+/// slow machine).
+pub(crate) async fn click(c: &Client, css: &str) {
+    use fantoccini::error::{CmdError, ErrorStatus};
+    for _ in 0..5 {
+        let e = c.wait().for_element(Locator::Css(css)).await.unwrap();
+        match e.click().await {
+            Ok(()) => return,
+            Err(CmdError::Standard(w)) if w.error == ErrorStatus::StaleElementReference => {}
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+    panic!("{css} was replaced five times over");
+}
+
 /// The page's visible text.
 pub(crate) async fn text(c: &Client) -> String {
     c.find(Locator::Css("body"))
@@ -58,12 +74,7 @@ async fn sign_in(c: &Client, idp: &Idp, shots: Option<&str>) {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "form button[type=submit]").await;
     c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
 }
 
@@ -89,12 +100,7 @@ async fn open_tile(c: &Client, idp: &Idp, app: &DemoApp, id: &str) {
 /// The account page: a signature uploaded through the file input shows in the preview.
 async fn account_page(c: &Client, idp: &Idp) {
     c.goto(&idp.url("/")).await.unwrap();
-    c.find(Locator::Css("a[href='/account']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "a[href='/account']").await;
     c.wait()
         .for_element(Locator::Css("input[type=file]"))
         .await
@@ -108,12 +114,7 @@ async fn account_page(c: &Client, idp: &Idp) {
         )
         .await
         .unwrap();
-    c.find(Locator::Css("form[enctype] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "form[enctype] button[type=submit]").await;
     c.wait()
         .for_element(Locator::Css(".signature img"))
         .await
@@ -195,12 +196,7 @@ async fn single_sign_on_and_logout_in_chromium() {
 
     // Sign out at the portal: both apps are signed out.
     c.goto(&idp.url("/")).await.unwrap();
-    c.find(Locator::Css(".who-bar button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".who-bar button").await;
     c.wait()
         .for_element(Locator::XPath("//h1[contains(., 'Bạn đã đăng xuất')]"))
         .await
@@ -263,18 +259,8 @@ async fn single_sign_on_and_logout_in_chromium() {
         .send_keys(code)
         .await
         .unwrap();
-    c.find(Locator::Css("input[value=bootstrap] ~ button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[value=start_totp] + button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "input[value=bootstrap] ~ button").await;
+    click(&c, "input[value=start_totp] + button").await;
     c.wait().for_element(Locator::Css(".qr svg")).await.unwrap();
     let width = c
         .execute(
@@ -287,12 +273,7 @@ async fn single_sign_on_and_logout_in_chromium() {
     shot(&c, "phone-second-factor-setup").await;
     c.goto(&idp.url("/logout")).await.unwrap();
     shot(&c, "phone-sign-out").await;
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form button[type=submit]").await;
     c.wait()
         .for_element(Locator::XPath("//h1[contains(., 'Bạn đã đăng xuất')]"))
         .await

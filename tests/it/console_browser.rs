@@ -5,21 +5,11 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::chromium::{shot, text};
+use crate::chromium::{click, shot, text};
 
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::harness::{Backends, PASSWORD, browser, chromedriver};
 use crate::mfa::{Setup, setup_on};
-
-pub(crate) async fn click(c: &Client, css: &str) {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
 
 pub(crate) async fn fill(c: &Client, id: &str, value: &str) {
     c.find(Locator::Id(id))
@@ -94,19 +84,9 @@ async fn an_administrator_uses_the_console_in_chromium() {
     );
     shot(&c, "console-overview").await;
 
-    c.find(Locator::Css("nav a[href='/admin/people']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "nav a[href='/admin/people']").await;
     fill(&c, "q", "nguyen van").await;
-    c.find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.filters button").await;
     c.wait()
         .for_element(Locator::LinkText("Nguyễn Văn Hùng"))
         .await
@@ -144,12 +124,7 @@ async fn an_administrator_uses_the_console_in_chromium() {
         .unwrap();
     assert!(text(&c).await.contains("Đã cấp vai trò."));
 
-    c.find(Locator::Css("nav a[href='/admin/audit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "nav a[href='/admin/audit']").await;
     c.wait()
         .for_element(Locator::Css("form.filters"))
         .await

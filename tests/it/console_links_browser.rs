@@ -6,10 +6,9 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::chromium::{shot, text};
-
+use crate::chromium::{click, shot, text};
 use crate::console::{NOI_VU, console_sign_in, person};
-use crate::console_browser::{click, sign_in_with_recovery};
+use crate::console_browser::sign_in_with_recovery;
 use crate::console_links::onewin_world;
 use crate::harness::{Slapd, browser, chromedriver};
 
