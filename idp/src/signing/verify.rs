@@ -45,8 +45,15 @@ pub struct SignatureReport {
     /// signature (by a later signature, or by anything else).
     pub modified_after: bool,
     /// The bytes are what was signed: the byte range, the digest and the
-    /// signature all hold (the certificate's trust is not judged yet).
+    /// signature all hold, and the signed attributes name the certificate
+    /// whose key signed (else another certificate on the same key could
+    /// claim the signature). Who that certificate names is not vouched for:
+    /// see `trust`.
     pub intact: bool,
+    /// Whether the signer certificate chains to a trust anchor: always
+    /// "not_checked" until trust anchors are configured, so a report never
+    /// reads as vouching for the name in `signer`.
+    pub trust: &'static str,
     /// Why the signature could not be read, when it could not.
     pub error: Option<String>,
 }
@@ -119,6 +126,7 @@ fn field_name(doc: &Document, sig: ObjectId) -> Option<String> {
 
 fn check(bytes: &[u8], doc: &Document, id: ObjectId, d: &lopdf::Dictionary) -> SignatureReport {
     let mut r = SignatureReport {
+        trust: "not_checked",
         field: field_name(doc, id),
         sub_filter: d
             .get(b"SubFilter")
@@ -137,7 +145,11 @@ fn check(bytes: &[u8], doc: &Document, id: ObjectId, d: &lopdf::Dictionary) -> S
     if let Err(e) = check_signature(bytes, &mut r) {
         r.error = Some(e.to_string());
     }
-    r.intact = r.error.is_none() && r.byte_range_ok && r.digest_matches && r.signature_verifies;
+    r.intact = r.error.is_none()
+        && r.byte_range_ok
+        && r.digest_matches
+        && r.signature_verifies
+        && r.signing_certificate_bound;
     r
 }
 
