@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::{Browser, location, param, pkce};
+use crate::browser::{Browser, authorize_url, location, param, pkce};
 use crate::console::{NOI_VU, TAI_CHINH, console_sign_in, id_of, person};
 use crate::harness::{Backends, PASSWORD};
 use crate::mfa::{Setup, setup_on};
@@ -16,28 +16,35 @@ use crate::oidc_flow::{REDIRECT, rp_http};
 
 const API: &str = "/api/admin/v1";
 
-/// An access token for the browser's session, asking for `scope` (and a second factor when `acr2`).
-async fn token(s: &Setup, b: &Browser, secret: &str, scope: &str, acr2: bool) -> String {
+/// An access token of `client` (registered with `--scope admin` and
+/// [`REDIRECT`]) for the browser's session, asking for `scope` (and a second
+/// factor when `acr2`).
+pub(crate) async fn token(
+    s: &Setup,
+    b: &Browser,
+    client: &str,
+    secret: &str,
+    scope: &str,
+    acr2: bool,
+) -> String {
     let (verifier, challenge) = pkce();
-    let mut u = url::Url::parse(&s.idp.url("/authorize")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "console-cli")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", scope)
-        .append_pair("state", "st")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+    let mut extra = vec![
+        ("scope", scope),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
     if acr2 {
-        u.query_pairs_mut().append_pair("acr_values", "2");
+        extra.push(("acr_values", "2"));
     }
-    let r = b.get(u.as_str()).await;
+    let r = b
+        .get(&authorize_url(&s.idp.base, client, REDIRECT, &extra))
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let back = location(&r);
     let code = param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
     let r = rp_http()
         .post(s.idp.url("/token"))
-        .basic_auth("console-cli", Some(secret))
+        .basic_auth(client, Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -113,7 +120,7 @@ async fn the_admin_api_wants_the_admin_scope_a_second_factor_and_keeps_a_unit_ad
     );
     assert!(ch.unwrap().contains(r#"error="invalid_token""#));
     let (admin, _) = console_sign_in(&s, "quantri").await;
-    let good = token(&s, &admin, &secret, "openid admin", true).await;
+    let good = token(&s, &admin, "console-cli", &secret, "openid admin", true).await;
     let mut parts: Vec<&str> = good.split('.').collect();
     let forged_payload = idp::crypto::b64(br#"{"sub":"x","scope":"openid admin"}"#);
     parts[1] = &forged_payload;
@@ -125,7 +132,7 @@ async fn the_admin_api_wants_the_admin_scope_a_second_factor_and_keeps_a_unit_ad
     );
 
     // Without asking for admin: 403 insufficient_scope.
-    let plain = token(&s, &admin, &secret, "openid", true).await;
+    let plain = token(&s, &admin, "console-cli", &secret, "openid", true).await;
     let (st, ch, body) = call(&s, Method::GET, "/people", Some(&plain)).await;
     assert_eq!(
         (st, error_of(&body).as_str()),
@@ -172,7 +179,7 @@ async fn the_admin_api_wants_the_admin_scope_a_second_factor_and_keeps_a_unit_ad
 
     // A unit administrator: another unit's person is not found (like nobody), and stays enabled.
     let (ua, _) = console_sign_in(&s, "truongphong").await;
-    let ua_token = token(&s, &ua, &secret, "openid admin", true).await;
+    let ua_token = token(&s, &ua, "console-cli", &secret, "openid admin", true).await;
     let (st, _, body) = call(&s, Method::GET, &format!("/people/{lan}"), Some(&ua_token)).await;
     assert_eq!(
         (st, error_of(&body).as_str()),
@@ -259,7 +266,7 @@ async fn an_admin_token_from_a_sign_in_without_a_second_factor_is_refused() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     s.idp
         .cli_ok(&["user", "role", "tamtt", "--grant", "auditor"], None);
-    let weak = token(&s, &b, &secret, "openid admin", false).await;
+    let weak = token(&s, &b, "console-cli", &secret, "openid admin", false).await;
     let (st, ch, body) = call(&s, Method::GET, "/audit", Some(&weak)).await;
     assert_eq!(
         (st, error_of(&body).as_str()),

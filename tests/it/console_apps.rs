@@ -15,7 +15,7 @@ use crate::browser::{Browser, authorize_url, hidden, param, pkce};
 use crate::console::{NOI_VU, TAI_CHINH, console_sign_in, get, id_of, person, submit};
 use crate::harness::{Backends, PASSWORD, audit_events};
 use crate::mfa::{Setup, setup_on};
-use crate::oidc_flow::rp_http;
+use crate::oidc_flow::{REDIRECT, rp_http};
 
 const CB: &str = "https://congvan.binhphuoc.gov.vn/cb";
 
@@ -428,27 +428,7 @@ async fn icons_are_checked_and_visibility_hides_a_tile_from_another_unit() {
 /// An access token with the `admin` scope for the person signed in to `b`
 /// (whose session has a second factor), through the client `console-cli`.
 async fn admin_token(s: &Setup, b: &Browser, secret: &str) -> String {
-    let (verifier, challenge) = pkce();
-    let url = authorize_url(
-        &s.idp.base,
-        "console-cli",
-        CB,
-        &[
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("scope", "openid admin"),
-            ("acr_values", "2"),
-        ],
-    );
-    let r = b.get(&url).await;
-    if r.status() != StatusCode::SEE_OTHER {
-        panic!("authorize: {} {}", r.status(), r.text().await.unwrap());
-    }
-    let back = crate::browser::location(&r);
-    let code = param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"));
-    let (st, body) = redeem(s, "console-cli", secret, &code, &verifier).await;
-    assert_eq!(st, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
+    crate::console_api::token(s, b, "console-cli", secret, "openid admin", true).await
 }
 
 async fn api(
@@ -491,7 +471,9 @@ async fn unit_admins_and_auditors_change_no_app_or_client_and_the_api_mirrors_th
         Some("unit_admin"),
     );
     person(&s, "lanvt", "Võ Thị Lan", NOI_VU, false, None);
-    let console_cli = s.idp.add_client("console-cli", CB, &["--scope", "admin"]);
+    let console_cli = s
+        .idp
+        .add_client("console-cli", REDIRECT, &["--scope", "admin"]);
     s.idp.cli_ok(
         &[
             "app",

@@ -9,7 +9,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, location, param, pkce};
+use crate::browser::Browser;
 use crate::console::{NOI_VU, console_sign_in, get, person, submit};
 use crate::console_links::{all_rows, onewin_world, pair};
 use crate::harness::Slapd;
@@ -20,35 +20,7 @@ const API: &str = "/api/admin/v1";
 
 /// An access token with the admin scope for the browser's session (acr 2).
 async fn token(s: &Setup, b: &Browser, secret: &str) -> String {
-    let (verifier, challenge) = pkce();
-    let mut u = url::Url::parse(&s.idp.url("/authorize")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "links-cli")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid admin")
-        .append_pair("state", "st")
-        .append_pair("acr_values", "2")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let r = b.get(u.as_str()).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let code = param(&location(&r), "code").unwrap();
-    let r = rp_http()
-        .post(s.idp.url("/token"))
-        .basic_auth("links-cli", Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let t: Value = r.json().await.unwrap();
-    t["access_token"].as_str().unwrap().to_owned()
+    crate::console_api::token(s, b, "links-cli", secret, "openid admin", true).await
 }
 
 async fn call(
