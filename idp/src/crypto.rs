@@ -81,6 +81,8 @@ pub enum Seal {
 pub enum Mac {
     /// The form token of the signed double-submit CSRF cookie.
     Csrf,
+    /// The state a deferred signature carries from prepare to complete.
+    DeferredSignature,
 }
 
 /// HKDF `info` labels: changing one makes every value of that purpose
@@ -99,6 +101,7 @@ impl Mac {
     fn label(self) -> &'static [u8] {
         match self {
             Mac::Csrf => b"dangnhap/v1/mac/csrf",
+            Mac::DeferredSignature => b"dangnhap/v1/mac/deferred-signature",
         }
     }
 }
@@ -116,6 +119,7 @@ pub struct MasterKey {
     totp_secrets: LessSafeKey,
     document_keys: LessSafeKey,
     csrf: hmac::Key,
+    deferred: hmac::Key,
     legacy: LessSafeKey,
 }
 
@@ -148,6 +152,10 @@ impl MasterKey {
             totp_secrets: aead_key(&derive(&prk, Seal::TotpSecret.label())?)?,
             document_keys: aead_key(&derive(&prk, Seal::DocumentKey.label())?)?,
             csrf: hmac::Key::new(hmac::HMAC_SHA256, &derive(&prk, Mac::Csrf.label())?),
+            deferred: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derive(&prk, Mac::DeferredSignature.label())?,
+            ),
             legacy: aead_key(bytes)?,
         })
     }
@@ -163,6 +171,7 @@ impl MasterKey {
     fn hmac(&self, what: Mac) -> &hmac::Key {
         match what {
             Mac::Csrf => &self.csrf,
+            Mac::DeferredSignature => &self.deferred,
         }
     }
 
@@ -367,6 +376,15 @@ mod tests {
         );
         let tag = key.mac(Mac::Csrf, b"cookie");
         assert_eq!(tag, hmac::sign(&csrf, b"cookie").as_ref());
+        let deferred = hmac::Key::new(
+            hmac::HMAC_SHA256,
+            &hkdf_by_hand(&raw, b"dangnhap/v1/mac/deferred-signature"),
+        );
+        assert_eq!(
+            key.mac(Mac::DeferredSignature, b"state"),
+            hmac::sign(&deferred, b"state").as_ref()
+        );
+        assert_ne!(key.mac(Mac::DeferredSignature, b"cookie"), tag);
 
         // The MAC is not the one the raw key made before (purpose, 0, data),
         // so the master key is no longer an HMAC key as well as an AES key.

@@ -69,6 +69,8 @@ pub enum StartError {
     Branding(String),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("document signing: {0}")]
+    Signing(#[from] signing::SigningError),
 }
 
 /// Everything a request needs, built once at start.
@@ -94,6 +96,8 @@ pub struct Idp {
     pub brand_css: String,
     /// `/static/logo`: the configured logo and its type.
     pub logo: Option<(Bytes, &'static str)>,
+    /// The signing service of `/api/v1/signing`.
+    pub signing: signing::Service,
 }
 
 /// Opens the database (migrating it) and the master key: what the CLI needs.
@@ -116,6 +120,7 @@ impl Idp {
         let retain = oidc::keys::retention_secs(&config.tokens);
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
+        let signing = signing::Service::open(&store, &master, now()).await?;
         let ldap = match &config.directory {
             Some(d) => Some(d.open(config.email_domain.as_deref())?),
             None => None,
@@ -173,6 +178,7 @@ impl Idp {
             outbox_wake: tokio::sync::Notify::new(),
             brand_css,
             logo,
+            signing,
         })
     }
 }

@@ -3,7 +3,8 @@
 //! `typ`, issuer, expiry, revocation) that carries the `admin` scope, for a
 //! person (not a client acting for itself) whose grant is live and was
 //! signed in with a second factor (`acr` 2), who is active and holds a role.
-//! The caller then has the same [`Powers`] as in the console.
+//! The caller then has the same [`Powers`] as in the console. The signing
+//! API checks its callers the same way with the `sign` scope ([`person`]).
 
 use super::roles::Powers;
 use crate::Idp;
@@ -17,9 +18,9 @@ pub enum ApiAuthError {
     /// Missing, forged, expired, revoked, or not a person's token (401).
     #[error("invalid token: {0}")]
     InvalidToken(String),
-    /// The token lacks the `admin` scope (403).
-    #[error("the admin scope is required")]
-    InsufficientScope,
+    /// The token lacks the scope the API wants (403).
+    #[error("the {0} scope is required")]
+    InsufficientScope(&'static str),
     /// The sign-in behind the token had no second factor (401, RFC 9470).
     #[error("a sign-in with a second factor (acr 2) is required")]
     NeedsSecondFactor,
@@ -38,6 +39,22 @@ pub async fn caller(
     bearer: Option<&str>,
     now: i64,
 ) -> Result<(User, Powers), ApiAuthError> {
+    let user = person(idp, bearer, ADMIN_SCOPE, now).await?;
+    let powers = Powers::load(&idp.store, &user).await?;
+    if !powers.any() {
+        return Err(ApiAuthError::NoRole);
+    }
+    Ok((user, powers))
+}
+
+/// The active person behind `bearer`, a live access token of this IdP with
+/// `scope` from a sign-in with a second factor.
+pub async fn person(
+    idp: &Idp,
+    bearer: Option<&str>,
+    scope: &'static str,
+    now: i64,
+) -> Result<User, ApiAuthError> {
     let bearer = bearer
         .filter(|b| !b.is_empty())
         .ok_or_else(|| ApiAuthError::InvalidToken("a bearer token is required".into()))?;
@@ -54,8 +71,8 @@ pub async fn caller(
             "the token does not represent a person".into(),
         ));
     };
-    if !claims.scopes().any(|s| s == ADMIN_SCOPE) {
-        return Err(ApiAuthError::InsufficientScope);
+    if !claims.scopes().any(|s| s == scope) {
+        return Err(ApiAuthError::InsufficientScope(scope));
     }
     // The grant is the server's record of the sign-in: its acr, and whether it lives.
     let grant = idp
@@ -67,17 +84,11 @@ pub async fn caller(
     if grant.acr != mfa::ACR_MFA {
         return Err(ApiAuthError::NeedsSecondFactor);
     }
-    let user = idp
-        .store
+    idp.store
         .user_by_id(&UserId::from(claims.sub.as_str()))
         .await?
         .filter(|u| !u.is_disabled())
-        .ok_or_else(|| ApiAuthError::InvalidToken("the account is disabled".into()))?;
-    let powers = Powers::load(&idp.store, &user).await?;
-    if !powers.any() {
-        return Err(ApiAuthError::NoRole);
-    }
-    Ok((user, powers))
+        .ok_or_else(|| ApiAuthError::InvalidToken("the account is disabled".into()))
 }
 
 #[cfg(test)]
@@ -161,7 +172,7 @@ mod tests {
         let plain = token(&t, &boss, "openid", "2").await;
         assert!(matches!(
             caller(&t.idp, Some(&plain), now).await,
-            Err(ApiAuthError::InsufficientScope)
+            Err(ApiAuthError::InsufficientScope("admin"))
         ));
         let weak = token(&t, &boss, "openid admin", "1").await;
         assert!(matches!(

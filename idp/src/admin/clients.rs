@@ -301,8 +301,12 @@ pub async fn register(
         // No secret: PKCE is the only thing binding the code to the app.
         return Err(ClientError::PublicWithoutPkce);
     }
-    // `admin` is the one scope an authorization-code client registers (the JSON admin API).
-    let other_scopes = r.scopes.iter().any(|s| s != oidc::ADMIN_SCOPE);
+    // `admin` and `sign` are the scopes an authorization-code client registers
+    // (the JSON admin API, the signing API).
+    let other_scopes = r
+        .scopes
+        .iter()
+        .any(|s| !oidc::REGISTERED_SCOPES.contains(&s.as_str()));
     if (other_scopes || !r.resources.is_empty()) && !has(GrantType::ClientCredentials) {
         return Err(ClientError::ScopesWithoutClientCredentials);
     }
@@ -492,9 +496,13 @@ mod tests {
             assert!(expected(&e), "case {i}: {e}");
         }
         assert!(store.list_clients().await.unwrap().is_empty());
-        // `admin` (the JSON admin API) is the one scope a web app registers.
+        // `admin` (the JSON admin API) and `sign` (the signing API) are the
+        // scopes a web app registers.
         let mut r = web_app("console-cli");
         r.scopes = vec!["admin".into()];
+        register(&store, r, &Actor::cli(), 1).await.unwrap();
+        let mut r = web_app("onewin");
+        r.scopes = vec!["sign".into()];
         register(&store, r, &Actor::cli(), 1).await.unwrap();
         let mut r = web_app("y");
         r.scopes = vec!["admin".into(), "docs:read".into()];

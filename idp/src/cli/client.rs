@@ -68,7 +68,9 @@ pub struct AddClient {
     #[arg(long)]
     require_mfa: bool,
     /// A scope the client may ask for with client_credentials (repeatable); a request
-    /// for another is invalid_scope, a request for none gets all of them.
+    /// for another is invalid_scope, a request for none gets all of them. For a
+    /// web app: `admin` (the admin API) or `sign` (the signing API), which its
+    /// users' sign-ins then grant when asked for.
     #[arg(long = "scope")]
     scopes: Vec<String>,
     /// A resource (RFC 8707: absolute URI, no fragment) the client may name with

@@ -20,6 +20,7 @@ mod rate;
 mod reset;
 pub mod return_to;
 mod server;
+mod signing_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -147,6 +148,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/metrics", get(ops::metrics_get))
         .merge(console::routes())
         .merge(admin_api::routes())
+        .merge(signing_api::routes())
         .fallback(portal::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(Arc::clone(&edge)))

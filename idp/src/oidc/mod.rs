@@ -103,16 +103,23 @@ pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_ac
 /// second factor.
 pub const ADMIN_SCOPE: &str = "admin";
 
-/// The known scopes of `scope`, plus `admin` when asked for by a client
-/// registered for it (`allowed`: the client's registered scopes).
+/// The scope of the signing API (`/api/v1/signing`): granted like `admin`,
+/// only to a client registered for it (`idp client add --scope sign`); the
+/// API also wants a second factor.
+pub const SIGN_SCOPE: &str = "sign";
+
+/// The scopes a person's sign-in grants only to a client registered for them.
+pub const REGISTERED_SCOPES: [&str; 2] = [ADMIN_SCOPE, SIGN_SCOPE];
+
+/// The known scopes of `scope`, plus those of [`REGISTERED_SCOPES`] asked
+/// for by a client registered for them (`allowed`: the client's registered scopes).
 pub fn granted_scopes(scope: Option<&str>, allowed: &[String]) -> Vec<String> {
     let mut out = known_scopes(scope);
-    let asked = scope
-        .unwrap_or_default()
-        .split(' ')
-        .any(|s| s == ADMIN_SCOPE);
-    if asked && allowed.iter().any(|a| a == ADMIN_SCOPE) {
-        out.push(ADMIN_SCOPE.to_owned());
+    let asked: Vec<&str> = scope.unwrap_or_default().split(' ').collect();
+    for s in REGISTERED_SCOPES {
+        if asked.contains(&s) && allowed.iter().any(|a| a == s) {
+            out.push(s.to_owned());
+        }
     }
     out
 }
@@ -156,6 +163,16 @@ mod tests {
         assert_eq!(
             granted_scopes(Some("openid administrator"), &registered),
             ["openid"]
+        );
+        // `sign` likewise, each scope for itself.
+        assert_eq!(
+            granted_scopes(Some("openid sign admin"), &registered),
+            ["openid", "admin"]
+        );
+        let both = vec![SIGN_SCOPE.to_owned(), ADMIN_SCOPE.to_owned()];
+        assert_eq!(
+            granted_scopes(Some("sign openid"), &both),
+            ["openid", "sign"]
         );
     }
 }

@@ -13,8 +13,10 @@
 pub mod backend;
 pub mod cert;
 pub mod cms;
+pub mod deferred;
 mod oids;
 pub mod pdf;
+pub mod service;
 pub mod soft;
 #[cfg(test)]
 mod tests;
@@ -27,6 +29,7 @@ use aws_lc_rs::digest::{Context, SHA256, digest};
 use der::Encode;
 
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
+pub use service::{Params, Service};
 
 /// How long parsing one PDF may take before the request gives up on it.
 pub const PARSE_TIME_LIMIT: Duration = Duration::from_secs(20);
@@ -67,11 +70,21 @@ pub enum SigningError {
     Io(#[from] std::io::Error),
     #[error("the PDF worker failed: {0}")]
     Worker(String),
+    #[error("certificate: {0}")]
+    BadCertificate(String),
+    #[error("the certificate does not name the signer's official e-mail")]
+    NotYourCertificate,
+    #[error("the signing state: {0}")]
+    BadState(&'static str),
+    #[error("the signer may not sign with this key")]
+    NotAllowed,
+    #[error("the signing service is busy")]
+    Busy,
 }
 
 /// What kind of signature: the person's own, or the office's seal (the
-/// clerk's, at issuance). Only `personal` is signed this session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+/// clerk's, at issuance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignKind {
     Personal,
@@ -139,17 +152,44 @@ pub async fn sign_pdf(
     req: &SignRequest<'_>,
     now: i64,
 ) -> Result<Signed, SigningError> {
+    let key = backend.key(req.key).await?;
+    let pending = begin(input, key, req, now).await?;
+    let signature = backend.sign(req.key, &pending.attrs_der).await?;
+    finish(pending, signature)
+}
+
+/// A document with its signature field written and /Contents still empty,
+/// and what the key must sign: [`begin`] makes it, [`finish`] fills it. In
+/// between, the key signs, here or elsewhere ([`deferred`]).
+#[derive(Debug)]
+pub struct Pending {
+    pub prepared: pdf::Prepared,
+    /// The DER of the CMS signed attributes: what the key signs.
+    pub attrs_der: Vec<u8>,
+    attrs: ::cms::signed_data::SignedAttributes,
+    key: KeyInfo,
+    signer: x509_cert::Certificate,
+    /// SHA-256 of the document as it came, hex.
+    pub input_sha256: String,
+}
+
+/// Reads `input` (on the blocking pool, under the size cap and time limit),
+/// appends the signature field for `key` and builds the signed attributes.
+pub async fn begin(
+    input: Vec<u8>,
+    key: KeyInfo,
+    req: &SignRequest<'_>,
+    now: i64,
+) -> Result<Pending, SigningError> {
     if input.len() > pdf::MAX_PDF_BYTES {
         return Err(SigningError::TooLarge {
             limit: pdf::MAX_PDF_BYTES,
         });
     }
-    let key = backend.key(req.key).await?;
     let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
     let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
-    let signer_name = cms::subject(&signer);
     let reason = req.reason.map(str::to_owned);
-    let name = signer_name.clone();
+    let name = cms::subject(&signer);
     let (prepared, input_sha256) = on_blocking(move || {
         let doc = pdf::load(&input)?;
         let fields = pdf::SigFields {
@@ -161,29 +201,52 @@ pub async fn sign_pdf(
         Ok((prepared, hex(digest(&SHA256, &input).as_ref())))
     })
     .await?;
+    let mut pending = resume(prepared, key)?;
+    pending.input_sha256 = input_sha256;
+    Ok(pending)
+}
+
+/// A [`Pending`] again from a prepared document and its key: the signed
+/// attributes depend only on the signed bytes and the certificate (there is
+/// no signing time), so they come out as they were.
+pub fn resume(prepared: pdf::Prepared, key: KeyInfo) -> Result<Pending, SigningError> {
+    let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
+    let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
     let (head, tail) = prepared.signed_ranges();
     let mut ctx = Context::new(&SHA256);
     ctx.update(head);
     ctx.update(tail);
     let attrs = cms::signed_attributes(ctx.finish().as_ref(), signer_der)?;
-    let attrs_der = attrs.to_der()?;
-    let signature = backend.sign(req.key, &attrs_der).await?;
+    Ok(Pending {
+        attrs_der: attrs.to_der()?,
+        attrs,
+        prepared,
+        key,
+        signer,
+        input_sha256: String::new(),
+    })
+}
+
+/// Checks `signature` against the signer's certificate and puts the CMS
+/// signature into the document.
+pub fn finish(pending: Pending, signature: Vec<u8>) -> Result<Signed, SigningError> {
     // A token that signs with another key than its certificate's (or a
-    // broken one) is caught here, not by the first reader of the document.
-    let alg = match key.alg {
+    // broken one, or a client sending something else) is caught here, not
+    // by the first reader of the document.
+    let alg = match pending.key.alg {
         KeyAlg::EcdsaP256Sha256 => oids::ECDSA_WITH_SHA256,
         KeyAlg::RsaPkcs1Sha256 => oids::SHA256_WITH_RSA,
     };
-    if !cms::verify(&signer, alg, &attrs_der, &signature) {
+    if !cms::verify(&pending.signer, alg, &pending.attrs_der, &signature) {
         return Err(SigningError::BadSignature);
     }
-    let cms_der = cms::assemble(attrs, signature, &key)?;
-    let pdf = prepared.fill(&cms_der)?;
+    let cms_der = cms::assemble(pending.attrs, signature, &pending.key)?;
+    let pdf = pending.prepared.fill(&cms_der)?;
     Ok(Signed {
         output_sha256: hex(digest(&SHA256, &pdf).as_ref()),
         pdf,
-        input_sha256,
-        signer: signer_name,
+        input_sha256: pending.input_sha256,
+        signer: cms::subject(&pending.signer),
     })
 }
 

@@ -114,6 +114,32 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// A prepared document that came back from outside (deferred signing):
+    /// `start..end` must be an empty /Contents placeholder (`<`, zeros, `>`).
+    pub fn from_parts(bytes: Vec<u8>, start: usize, end: usize) -> Result<Prepared, SigningError> {
+        let placeholder = bytes
+            .get(start..end)
+            .filter(|p| p.len() >= 2)
+            .ok_or_else(|| SigningError::Malformed("no signature placeholder".into()))?;
+        let (open, rest) = placeholder.split_at(1);
+        let (zeros, close) = rest.split_at(rest.len() - 1);
+        if open != b"<" || close != b">" || zeros.iter().any(|&b| b != b'0') {
+            return Err(SigningError::Malformed(
+                "the signature placeholder is not empty".into(),
+            ));
+        }
+        Ok(Prepared {
+            bytes,
+            contents_start: start,
+            contents_end: end,
+        })
+    }
+
+    /// Where /Contents lies: the offset of its `<` and just after its `>`.
+    pub fn contents(&self) -> (usize, usize) {
+        (self.contents_start, self.contents_end)
+    }
+
     /// The two byte ranges the signature covers: all but /Contents.
     pub fn signed_ranges(&self) -> (&[u8], &[u8]) {
         (

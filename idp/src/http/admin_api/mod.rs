@@ -134,6 +134,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
+    /// The scope an `insufficient_scope` refusal names.
+    pub scope: Option<&'static str>,
+    /// A sentence in Vietnamese an app can show its user (the signing API's).
+    pub message: Option<&'static str>,
 }
 
 impl ApiError {
@@ -146,6 +150,8 @@ impl ApiError {
             status,
             error,
             description: description.into(),
+            scope: None,
+            message: None,
         }
     }
 
@@ -159,6 +165,31 @@ impl ApiError {
             "forbidden",
             "the caller may not do this",
         )
+    }
+
+    /// A caller the token check refused: RFC 6750's answers.
+    pub fn refused(e: ApiAuthError, request_id: &str) -> ApiError {
+        match e {
+            ApiAuthError::InvalidToken(why) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", why)
+            }
+            ApiAuthError::InsufficientScope(scope) => ApiError {
+                scope: Some(scope),
+                ..ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    format!("the {scope} scope is required"),
+                )
+            },
+            ApiAuthError::NeedsSecondFactor => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "insufficient_user_authentication",
+                "sign in with a second factor (acr_values=2)",
+            ),
+            ApiAuthError::NoRole => ApiError::forbidden(),
+            ApiAuthError::Store(e) => ApiError::internal(&e, request_id),
+            ApiAuthError::Check(e) => ApiError::internal(&e, request_id),
+        }
     }
 
     pub fn bad_request(why: impl Into<String>) -> ApiError {
@@ -178,17 +209,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.error, "error_description": self.description });
+        let mut body = json!({ "error": self.error, "error_description": self.description });
+        if let Some(m) = self.message {
+            body["message"] = json!(m);
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let challenge = match (self.status, self.error) {
-            (StatusCode::UNAUTHORIZED, e) => {
-                Some(format!(r#"Bearer realm="dangnhap", error="{e}""#))
-            }
-            (StatusCode::FORBIDDEN, "insufficient_scope") => Some(
-                r#"Bearer realm="dangnhap", error="insufficient_scope", scope="admin""#.to_owned(),
-            ),
+        let challenge = match (self.status, self.scope) {
+            (StatusCode::UNAUTHORIZED, _) => Some(format!(
+                r#"Bearer realm="dangnhap", error="{}""#,
+                self.error
+            )),
+            (StatusCode::FORBIDDEN, Some(scope)) => Some(format!(
+                r#"Bearer realm="dangnhap", error="insufficient_scope", scope="{scope}""#
+            )),
             _ => None,
         };
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -236,25 +271,7 @@ impl FromRequestParts<Arc<Idp>> for ApiCaller {
             }),
             Err(e) => {
                 tracing::info!(request_id = %ctx.request_id, error = %e, "admin API call refused");
-                let err = match e {
-                    ApiAuthError::InvalidToken(why) => {
-                        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", why)
-                    }
-                    ApiAuthError::InsufficientScope => ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "insufficient_scope",
-                        "the admin scope is required",
-                    ),
-                    ApiAuthError::NeedsSecondFactor => ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "insufficient_user_authentication",
-                        "sign in with a second factor (acr_values=2)",
-                    ),
-                    ApiAuthError::NoRole => ApiError::forbidden(),
-                    ApiAuthError::Store(e) => ApiError::internal(&e, &ctx.request_id),
-                    ApiAuthError::Check(e) => ApiError::internal(&e, &ctx.request_id),
-                };
-                Err(err.into_response())
+                Err(ApiError::refused(e, &ctx.request_id).into_response())
             }
         }
     }

@@ -76,7 +76,8 @@ async fn every_route_is_described_and_every_described_operation_exists() {
 
 #[test]
 fn errors_are_json_with_the_bearer_challenge() {
-    let r = ApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", "x").into_response();
+    let e = ApiAuthError::InsufficientScope("admin");
+    let r = ApiError::refused(e, "req").into_response();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(
         r.headers()[WWW_AUTHENTICATE]

@@ -1,0 +1,454 @@
+//! The signing API for document apps under `/api/v1/signing`: an access
+//! token of this IdP with the `sign` scope, from a sign-in with a second
+//! factor (`acr` 2), of an active person (`admin::api_token::person`).
+//!
+//! - `POST /pdf` (multipart `file`, `kind`, `reason`): the signed PDF.
+//! - `POST /verify` (multipart `file`): the JSON report.
+//! - `POST /prepare` (multipart `file`, `certificate`, `reason`): what a key
+//!   that is not on the server must sign, and the prepared PDF (base64).
+//! - `POST /complete` (multipart `file` = the prepared PDF, `state`,
+//!   `signature` base64): the signed PDF.
+//!
+//! Errors are `{ "error", "error_description", "message" }`: a code, what
+//! happened for the developer, and a Vietnamese sentence the app can show.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+
+use super::admin_api::{ApiError, json};
+use super::ctx::Ctx;
+use crate::Idp;
+use crate::admin::api_token;
+use crate::admin::roles::Powers;
+use crate::audit::Who;
+use crate::crypto;
+use crate::kinds::Role;
+use crate::oidc::SIGN_SCOPE;
+use crate::signing::{Params, SignKind, Signed, SigningError, deferred, pdf};
+use crate::store::User;
+
+pub const BASE: &str = "/api/v1/signing";
+
+/// The body a request may carry: the largest PDF and room for the other parts.
+const BODY_LIMIT: usize = pdf::MAX_PDF_BYTES + 1024 * 1024;
+
+/// The most bytes of a part that is not the document.
+const PART_LIMIT: usize = 64 * 1024;
+
+/// The parts a request may have, and the most characters of a reason.
+const PARTS: [&str; 6] = [
+    "file",
+    "kind",
+    "reason",
+    "certificate",
+    "state",
+    "signature",
+];
+const REASON_CHARS: usize = 200;
+
+type St = State<Arc<Idp>>;
+
+pub fn routes() -> Router<Arc<Idp>> {
+    Router::new()
+        .route(&format!("{BASE}/pdf"), post(sign_post))
+        .route(&format!("{BASE}/verify"), post(verify_post))
+        .route(&format!("{BASE}/prepare"), post(prepare_post))
+        .route(&format!("{BASE}/complete"), post(complete_post))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+fn refusal(
+    status: StatusCode,
+    error: &'static str,
+    description: impl Into<String>,
+    message: &'static str,
+) -> ApiError {
+    ApiError {
+        message: Some(message),
+        ..ApiError::new(status, error, description)
+    }
+}
+
+fn bad_request(description: impl Into<String>, message: &'static str) -> ApiError {
+    refusal(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        description,
+        message,
+    )
+}
+
+/// The person behind the request's token, and whether they are a clerk.
+async fn caller(idp: &Idp, ctx: &Ctx) -> Result<(User, bool), ApiError> {
+    let user = match api_token::person(idp, ctx.bearer(), SIGN_SCOPE, crate::now()).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::info!(request_id = %ctx.request_id, error = %e, "signing API call refused");
+            let mut err = ApiError::refused(e, &ctx.request_id);
+            err.message = Some(match err.status {
+                StatusCode::FORBIDDEN => "Ứng dụng chưa được cấp quyền ký số (phạm vi sign).",
+                StatusCode::UNAUTHORIZED if err.error == "insufficient_user_authentication" => {
+                    "Hãy đăng nhập lại với xác thực hai lớp trước khi ký."
+                }
+                StatusCode::UNAUTHORIZED => "Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.",
+                _ => "Máy chủ gặp lỗi; hãy thử lại sau.",
+            });
+            return Err(err);
+        }
+    };
+    let powers = Powers::load(&idp.store, &user)
+        .await
+        .map_err(|e| internal(&e, &ctx.request_id))?;
+    Ok((user, powers.has(Role::Clerk)))
+}
+
+fn internal(e: &dyn std::fmt::Display, request_id: &str) -> ApiError {
+    tracing::error!(request_id, error = %e, "signing API request failed");
+    refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        format!("request {request_id} failed"),
+        "Máy chủ gặp lỗi khi ký; hãy thử lại sau hoặc báo quản trị viên.",
+    )
+}
+
+/// A signing failure as the API answers it: what the caller can fix is
+/// said; our own faults are logged and named by the request id only.
+fn failed(e: SigningError, request_id: &str) -> ApiError {
+    use SigningError as E;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    tracing::info!(request_id, error = %e, "signing refused or failed");
+    match e {
+        E::NotPdf => refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_pdf",
+            e.to_string(),
+            "Tệp gửi lên không phải là tệp PDF.",
+        ),
+        E::Truncated => refusal(
+            unprocessable,
+            "truncated_pdf",
+            e.to_string(),
+            "Tệp PDF bị cắt cụt (tải lên chưa hết?); hãy gửi lại bản đầy đủ.",
+        ),
+        E::Encrypted => refusal(
+            unprocessable,
+            "encrypted_pdf",
+            e.to_string(),
+            "Tệp PDF đang được mã hóa; hãy gỡ mã hóa rồi ký lại.",
+        ),
+        E::TooLarge { .. } => refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            e.to_string(),
+            "Tệp PDF vượt quá giới hạn 50 MiB.",
+        ),
+        E::Malformed(_) | E::Timeout => refusal(
+            unprocessable,
+            "malformed_pdf",
+            e.to_string(),
+            "Không đọc được tệp PDF: tệp bị hỏng hoặc có cấu trúc không hợp lệ.",
+        ),
+        E::BadCertificate(_) => bad_request(e.to_string(), "Chứng thư số không hợp lệ."),
+        E::NotYourCertificate => refusal(
+            StatusCode::FORBIDDEN,
+            "not_your_certificate",
+            e.to_string(),
+            "Chứng thư số không mang địa chỉ thư điện tử công vụ của người ký.",
+        ),
+        E::BadState(_) => bad_request(
+            e.to_string(),
+            "Phiên ký không hợp lệ hoặc đã hết hạn; hãy chuẩn bị ký lại.",
+        ),
+        E::BadSignature => bad_request(
+            e.to_string(),
+            "Chữ ký số không khớp với chứng thư số của người ký.",
+        ),
+        E::NotAllowed => refusal(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            e.to_string(),
+            "Chỉ văn thư được đóng dấu của cơ quan; chữ ký cá nhân chỉ dùng khóa của chính mình.",
+        ),
+        E::Busy => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            e.to_string(),
+            "Dịch vụ ký số đang bận; hãy thử lại sau ít phút.",
+        ),
+        E::NoKey(_) | E::NoCertificate | E::Key(_) => {
+            tracing::error!(request_id, error = %e, "the signing key is unavailable");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "key_unavailable",
+                format!("request {request_id}: the signing key is unavailable"),
+                "Khóa ký số chưa sẵn sàng; hãy báo quản trị viên.",
+            )
+        }
+        E::SignatureTooLarge(_)
+        | E::Cms(_)
+        | E::Der(_)
+        | E::Crypto(_)
+        | E::Store(_)
+        | E::Io(_)
+        | E::Worker(_) => internal(&e, request_id),
+    }
+}
+
+/// The parts of a multipart body, each under its limit (the document under
+/// the PDF cap), each at most once, none unknown.
+async fn parts(
+    m: Result<Multipart, MultipartRejection>,
+) -> Result<HashMap<&'static str, Bytes>, ApiError> {
+    let unreadable = |why: String| bad_request(why, "Không đọc được dữ liệu gửi lên.");
+    let mut m = m.map_err(|e| unreadable(e.body_text()))?;
+    let mut out = HashMap::new();
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(failed(
+                    SigningError::TooLarge {
+                        limit: pdf::MAX_PDF_BYTES,
+                    },
+                    "",
+                ));
+            }
+            Err(e) => return Err(unreadable(e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let Some(&known) = PARTS.iter().find(|p| **p == name) else {
+            return Err(unreadable(format!("unknown part {name:?}")));
+        };
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(failed(
+                    SigningError::TooLarge {
+                        limit: pdf::MAX_PDF_BYTES,
+                    },
+                    "",
+                ));
+            }
+            Err(e) => return Err(unreadable(e.body_text())),
+        };
+        let limit = if known == "file" {
+            pdf::MAX_PDF_BYTES
+        } else {
+            PART_LIMIT
+        };
+        if data.len() > limit {
+            return Err(unreadable(format!("the part {known} is too large")));
+        }
+        if out.insert(known, data).is_some() {
+            return Err(unreadable(format!("the part {known} is there twice")));
+        }
+    }
+    Ok(out)
+}
+
+fn text<'a>(
+    parts: &'a HashMap<&'static str, Bytes>,
+    name: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    parts
+        .get(name)
+        .map(|b| {
+            std::str::from_utf8(b).map(str::trim).map_err(|_| {
+                bad_request(
+                    format!("{name} is not UTF-8"),
+                    "Dữ liệu gửi lên không hợp lệ.",
+                )
+            })
+        })
+        .transpose()
+}
+
+fn document(parts: &mut HashMap<&'static str, Bytes>) -> Result<Vec<u8>, ApiError> {
+    parts
+        .remove("file")
+        .filter(|f| !f.is_empty())
+        .map(|f| f.to_vec())
+        .ok_or_else(|| bad_request("the part file is missing", "Hãy chọn tệp PDF cần ký."))
+}
+
+fn params(parts: &HashMap<&'static str, Bytes>) -> Result<Params, ApiError> {
+    let kind = match text(parts, "kind")? {
+        None | Some("personal") => SignKind::Personal,
+        Some("organization") => SignKind::Organization,
+        Some(other) => {
+            return Err(bad_request(
+                format!("kind must be personal or organization, not {other:?}"),
+                "Loại chữ ký không hợp lệ (personal hoặc organization).",
+            ));
+        }
+    };
+    let reason = text(parts, "reason")?.filter(|r| !r.is_empty());
+    if let Some(r) = reason {
+        let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if r.chars().count() > REASON_CHARS || r.chars().any(|c| c.is_control() || bidi(c)) {
+            return Err(bad_request(
+                format!("reason: at most {REASON_CHARS} printable characters"),
+                "Lý do ký quá dài hoặc có ký tự không hợp lệ.",
+            ));
+        }
+    }
+    Ok(Params {
+        kind,
+        reason: reason.map(str::to_owned),
+    })
+}
+
+fn who(ctx: &Ctx) -> Who {
+    Who {
+        ip: ctx.ip.clone(),
+        request_id: ctx.request_id.clone(),
+    }
+}
+
+/// The signed document, with its hash for the app's records.
+fn pdf_response(signed: Signed) -> Response {
+    let mut resp = signed.pdf.into_response();
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        CONTENT_DISPOSITION,
+        HeaderValue::from_static(r#"attachment; filename="signed.pdf""#),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&signed.output_sha256) {
+        h.insert("x-signed-sha256", v);
+    }
+    resp
+}
+
+async fn sign_post(State(idp): St, ctx: Ctx, m: Result<Multipart, MultipartRejection>) -> Response {
+    let run = async {
+        let (user, clerk) = caller(&idp, &ctx).await?;
+        let mut parts = parts(m).await?;
+        let params = params(&parts)?;
+        let input = document(&mut parts)?;
+        idp.signing
+            .sign_for(&user, clerk, input, &params, &who(&ctx), crate::now())
+            .await
+            .map_err(|e| failed(e, &ctx.request_id))
+    };
+    match run.await {
+        Ok(signed) => pdf_response(signed),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn verify_post(
+    State(idp): St,
+    ctx: Ctx,
+    m: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let run = async {
+        caller(&idp, &ctx).await?;
+        let mut parts = parts(m).await?;
+        let input = document(&mut parts)?;
+        let report = idp
+            .signing
+            .verify(input)
+            .await
+            .map_err(|e| failed(e, &ctx.request_id))?;
+        serde_json::to_value(&report).map_err(|e| internal(&e, &ctx.request_id))
+    };
+    match run.await {
+        Ok(report) => json(report),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn prepare_post(
+    State(idp): St,
+    ctx: Ctx,
+    m: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let run = async {
+        let (user, _) = caller(&idp, &ctx).await?;
+        let mut parts = parts(m).await?;
+        let params = params(&parts)?;
+        let chain = parts
+            .get("certificate")
+            .ok_or_else(|| {
+                bad_request(
+                    "the part certificate is missing",
+                    "Thiếu chứng thư số của người ký.",
+                )
+            })
+            .and_then(|c| deferred::parse_chain(c).map_err(|e| failed(e, &ctx.request_id)))?;
+        let input = document(&mut parts)?;
+        let p = idp
+            .signing
+            .prepare(&user, input, chain, &params, crate::now())
+            .await
+            .map_err(|e| failed(e, &ctx.request_id))?;
+        Ok::<_, ApiError>(serde_json::json!({
+            "state": p.state,
+            "algorithm": p.algorithm,
+            "to_sign": crypto::b64(&p.to_sign),
+            "to_sign_sha256": crypto::b64(&p.to_sign_sha256),
+            "document_sha256": p.input_sha256,
+            "prepared": crypto::b64(&p.pdf),
+            "expires_in": deferred::STATE_TTL_SECS,
+        }))
+    };
+    match run.await {
+        Ok(body) => json(body),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn complete_post(
+    State(idp): St,
+    ctx: Ctx,
+    m: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let run = async {
+        let (user, _) = caller(&idp, &ctx).await?;
+        let mut parts = parts(m).await?;
+        let state = text(&parts, "state")?
+            .ok_or_else(|| bad_request("the part state is missing", "Thiếu phiên ký."))?
+            .to_owned();
+        let signature = text(&parts, "signature")?
+            .and_then(decode_b64)
+            .ok_or_else(|| {
+                bad_request(
+                    "the part signature is missing or not base64",
+                    "Thiếu chữ ký số hoặc chữ ký không đúng định dạng.",
+                )
+            })?;
+        let prepared = document(&mut parts)?;
+        idp.signing
+            .complete(&user, prepared, &state, signature, &who(&ctx), crate::now())
+            .await
+            .map_err(|e| failed(e, &ctx.request_id))
+    };
+    match run.await {
+        Ok(signed) => pdf_response(signed),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Base64 as signers send it: standard or URL-safe, padded or not.
+fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let s: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD
+        .decode(&s)
+        .ok()
+        .or_else(|| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
+}

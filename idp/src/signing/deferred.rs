@@ -1,0 +1,280 @@
+//! Deferred signing, for keys that are not on the server: a USB token in the
+//! office PC behind a browser plugin, a mobile or remote signing service.
+//!
+//! [`prepare`] writes the signature field for the person's certificate and
+//! answers what the key must sign (the DER of the CMS signed attributes, and
+//! its SHA-256 for signers that take a digest) with a state MACed under the
+//! master key. [`complete`] takes the prepared document back with that state
+//! and the signature, checks that the three belong together, that the
+//! signature verifies with the certificate, and embeds it. The server keeps
+//! nothing in between, so any node completes what another prepared.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use der::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use super::backend::{KeyAlg, KeyInfo};
+use super::{SignKind, SignRequest, Signed, SigningError, hex, oids, pdf};
+use crate::crypto::{self, Mac, MasterKey};
+
+/// How long a prepared signature may wait for its signature.
+pub const STATE_TTL_SECS: i64 = 600;
+
+/// The most certificates a chain may carry, and the most bytes of each.
+const MAX_CHAIN: usize = 8;
+const MAX_CERT_BYTES: usize = 16 * 1024;
+
+/// id-emailAddress (PKCS #9), where Vietnamese CAs often put the e-mail.
+const EMAIL_ADDRESS: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+
+/// What the state binds: who, which prepared document, where its
+/// placeholder is, which certificates, until when.
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    /// The person (`users.id`).
+    sub: String,
+    /// SHA-256 of the prepared document, hex.
+    pdf: String,
+    /// SHA-256 of the document as it came, hex (for the audit log).
+    doc: String,
+    start: usize,
+    end: usize,
+    /// The chain, signer first, DER in base64url.
+    chain: Vec<String>,
+    kind: SignKind,
+    exp: i64,
+}
+
+/// What [`prepare`] answers.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The document with the empty signature, to send back to [`complete`].
+    pub pdf: Vec<u8>,
+    /// What the key signs (DER of the signed attributes).
+    pub to_sign: Vec<u8>,
+    /// Its SHA-256, for signers that take a digest.
+    pub to_sign_sha256: Vec<u8>,
+    /// `RS256` or `ES256`: how the key must sign.
+    pub algorithm: &'static str,
+    /// The state to send back with the signature.
+    pub state: String,
+    /// SHA-256 of the document as it came, hex.
+    pub input_sha256: String,
+}
+
+/// A certificate chain as sent: PEM blocks (signer first), or one DER
+/// certificate.
+pub fn parse_chain(bytes: &[u8]) -> Result<Vec<Vec<u8>>, SigningError> {
+    let bad = |why: &str| SigningError::BadCertificate(why.into());
+    if bytes.len() > MAX_CHAIN * MAX_CERT_BYTES * 2 {
+        return Err(bad("the certificate chain is too long"));
+    }
+    let mut chain = Vec::new();
+    if bytes.starts_with(b"-----BEGIN") || bytes.first().is_some_and(u8::is_ascii_whitespace) {
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("not PEM text"))?;
+        const END: &str = "-----END CERTIFICATE-----";
+        for block in text.split_inclusive(END).filter(|b| b.contains(END)) {
+            let (label, der) = der::pem::decode_vec(block.trim().as_bytes())
+                .map_err(|_| bad("a PEM block does not decode"))?;
+            if label != "CERTIFICATE" {
+                return Err(bad("a PEM block is not a CERTIFICATE"));
+            }
+            chain.push(der);
+        }
+    } else {
+        chain.push(bytes.to_vec());
+    }
+    if chain.is_empty() || chain.len() > MAX_CHAIN {
+        return Err(bad("expected one to eight certificates"));
+    }
+    for der in &chain {
+        if der.len() > MAX_CERT_BYTES {
+            return Err(bad("a certificate is too large"));
+        }
+        let cert = Certificate::from_der(der).map_err(|_| bad("not an X.509 certificate"))?;
+        // Exactly the bytes of one certificate, nothing after it.
+        if cert.to_der()? != *der {
+            return Err(bad("not a DER certificate"));
+        }
+    }
+    Ok(chain)
+}
+
+/// The key of a certificate as a signer of PDFs: ECDSA P-256 or RSA (its
+/// size is checked when the signature is: aws-lc-rs verifies 2048–8192 bits).
+pub fn key_info(chain: Vec<Vec<u8>>) -> Result<KeyInfo, SigningError> {
+    let signer = chain
+        .first()
+        .ok_or(SigningError::NoCertificate)
+        .and_then(|d| Ok(Certificate::from_der(d)?))?;
+    let spki = signer.tbs_certificate().subject_public_key_info();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
+    let alg = if spki.algorithm.oid == oids::EC_PUBLIC_KEY && curve == Some(oids::P256) {
+        KeyAlg::EcdsaP256Sha256
+    } else if spki.algorithm.oid == oids::RSA_ENCRYPTION {
+        KeyAlg::RsaPkcs1Sha256
+    } else {
+        return Err(SigningError::BadCertificate(
+            "the key is neither ECDSA P-256 nor RSA".into(),
+        ));
+    };
+    Ok(KeyInfo {
+        label: super::cms::subject(&signer),
+        alg,
+        chain,
+    })
+}
+
+/// The e-mail addresses a certificate names: subjectAltName rfc822Name and
+/// the subject's emailAddress.
+pub fn emails(cert: &Certificate) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(Some((_, san))) = cert.tbs_certificate().get_extension::<SubjectAltName>() {
+        for name in san.0 {
+            if let GeneralName::Rfc822Name(m) = name {
+                out.push(m.to_string());
+            }
+        }
+    }
+    for atv in cert.tbs_certificate().subject().iter() {
+        if atv.oid == EMAIL_ADDRESS
+            && let Ok(m) = atv.value.decode_as::<der::asn1::Ia5String>()
+        {
+            out.push(m.to_string());
+        }
+    }
+    out
+}
+
+/// Whether the certificate is the person's: it names their official e-mail.
+pub fn belongs_to(cert: &Certificate, email: &str) -> bool {
+    emails(cert).iter().any(|m| m.eq_ignore_ascii_case(email))
+}
+
+/// Checks the signer certificate's validity period at `now`.
+pub fn check_validity(cert: &Certificate, now: i64) -> Result<(), SigningError> {
+    let v = cert.tbs_certificate().validity();
+    let secs = |t: &x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    if now < secs(&v.not_before) {
+        return Err(SigningError::BadCertificate(
+            "the certificate is not valid yet".into(),
+        ));
+    }
+    if now > secs(&v.not_after) {
+        return Err(SigningError::BadCertificate(
+            "the certificate has expired".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Prepares a signature of the person `user_id` (official e-mail `email`)
+/// with the certificate chain `chain`, which must name that e-mail.
+pub async fn prepare(
+    master: &MasterKey,
+    user_id: &str,
+    email: &str,
+    input: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    req: &SignRequest<'_>,
+    now: i64,
+) -> Result<Prepared, SigningError> {
+    let key = key_info(chain)?;
+    let signer = Certificate::from_der(&key.chain[0])?;
+    if !belongs_to(&signer, email) {
+        return Err(SigningError::NotYourCertificate);
+    }
+    check_validity(&signer, now)?;
+    let algorithm = key.alg.as_str();
+    let chain: Vec<String> = key.chain.iter().map(|d| crypto::b64(d)).collect();
+    let pending = super::begin(input, key, req, now).await?;
+    let (start, end) = pending.prepared.contents();
+    let state = State {
+        sub: user_id.to_owned(),
+        pdf: hex(digest(&SHA256, &pending.prepared.bytes).as_ref()),
+        doc: pending.input_sha256.clone(),
+        start,
+        end,
+        chain,
+        kind: req.kind,
+        exp: now + STATE_TTL_SECS,
+    };
+    Ok(Prepared {
+        to_sign_sha256: digest(&SHA256, &pending.attrs_der).as_ref().to_vec(),
+        to_sign: pending.attrs_der,
+        algorithm,
+        state: seal_state(master, &state)?,
+        input_sha256: pending.input_sha256,
+        pdf: pending.prepared.bytes,
+    })
+}
+
+/// Embeds `signature` into the document `prepared` came back as, if
+/// `state` is the one [`prepare`] gave the same person for that document.
+/// Answers the signed document and the kind the state was prepared for.
+pub async fn complete(
+    master: &MasterKey,
+    user_id: &str,
+    prepared: Vec<u8>,
+    state: &str,
+    signature: Vec<u8>,
+    now: i64,
+) -> Result<(Signed, SignKind), SigningError> {
+    let state = open_state(master, state)?;
+    if state.sub != user_id {
+        return Err(SigningError::BadState("it was prepared for someone else"));
+    }
+    if now > state.exp {
+        return Err(SigningError::BadState("it has expired; prepare again"));
+    }
+    if hex(digest(&SHA256, &prepared).as_ref()) != state.pdf {
+        return Err(SigningError::BadState(
+            "the document is not the one that was prepared",
+        ));
+    }
+    let chain = state
+        .chain
+        .iter()
+        .map(|c| crypto::b64_decode(c).ok_or(SigningError::BadState("its chain is damaged")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = key_info(chain)?;
+    let (start, end, doc, kind) = (state.start, state.end, state.doc, state.kind);
+    let mut signed = super::on_blocking(move || {
+        let prepared = pdf::Prepared::from_parts(prepared, start, end)?;
+        super::finish(super::resume(prepared, key)?, signature)
+    })
+    .await?;
+    signed.input_sha256 = doc;
+    Ok((signed, kind))
+}
+
+fn seal_state(master: &MasterKey, state: &State) -> Result<String, SigningError> {
+    let body = serde_json::to_vec(state).map_err(|e| SigningError::Worker(e.to_string()))?;
+    let tag = master.mac(Mac::DeferredSignature, &body);
+    Ok(format!("{}.{}", crypto::b64(&body), crypto::b64(&tag)))
+}
+
+fn open_state(master: &MasterKey, token: &str) -> Result<State, SigningError> {
+    let bad = || SigningError::BadState("it is not one this server gave");
+    if token.len() > 64 * 1024 {
+        return Err(bad());
+    }
+    let (body, tag) = token.split_once('.').ok_or_else(bad)?;
+    let (Some(body), Some(tag)) = (crypto::b64_decode(body), crypto::b64_decode(tag)) else {
+        return Err(bad());
+    };
+    if !master.verify_mac(Mac::DeferredSignature, &body, &tag) {
+        return Err(bad());
+    }
+    serde_json::from_slice(&body).map_err(|_| bad())
+}
