@@ -8,7 +8,10 @@
 //!
 //! Configured by environment: DEMO_NAME, DEMO_LISTEN (127.0.0.1:9001),
 //! DEMO_ISSUER, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET. Run two with
-//! `examples/demo.sh`.
+//! `examples/demo.sh`. With DEMO_DOCUMENT (a PDF) it is also a document
+//! app that signs through the IdP's signing API (`documents.rs`).
+
+mod documents;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,8 +29,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, JsonWebKey, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    Scope, TokenResponse,
+    EndpointSet, IssuerUrl, JsonWebKey, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -64,9 +67,14 @@ struct Rp {
     client: Client,
     metadata: CoreProviderMetadata,
     http: reqwest::Client,
-    pending: Mutex<HashMap<String, (PkceCodeVerifier, Nonce)>>,
+    /// Sign-ins under way: the verifier, the nonce, and what to sign after.
+    pending: Mutex<HashMap<String, Pending>>,
     sessions: Mutex<HashMap<String, Local>>,
+    /// The outgoing document, when DEMO_DOCUMENT is set.
+    document: Option<Mutex<documents::Document>>,
 }
+
+type Pending = (PkceCodeVerifier, Nonce, Option<documents::Action>);
 
 type St = State<Arc<Rp>>;
 
@@ -114,9 +122,14 @@ impl Rp {
 }
 
 async fn home(State(rp): St, headers: HeaderMap) -> Html<String> {
+    let documents = if rp.document.is_some() {
+        "<p><a href=\"/documents\">Văn bản đi</a></p>"
+    } else {
+        ""
+    };
     let body = match rp.local(&headers) {
         Some(l) => format!(
-            "<p>Đang đăng nhập: <strong id=\"who\">{}</strong> ({})</p><p><a href=\"/logout\">Đăng xuất</a></p>",
+            "<p>Đang đăng nhập: <strong id=\"who\">{}</strong> ({})</p>{documents}<p><a href=\"/logout\">Đăng xuất</a></p>",
             escape(&l.name),
             escape(&l.email)
         ),
@@ -158,7 +171,7 @@ async fn login(State(rp): St) -> Response {
         .set_pkce_challenge(challenge)
         .url();
     if let Ok(mut p) = rp.pending.lock() {
-        p.insert(state.secret().clone(), (verifier, nonce));
+        p.insert(state.secret().clone(), (verifier, nonce, None));
     }
     redirect(url.as_str())
 }
@@ -188,7 +201,7 @@ async fn callback(State(rp): St, Query(q): Query<Callback>) -> Response {
         return (StatusCode::BAD_REQUEST, format!("sign-in refused: {e}")).into_response();
     }
     let pending = q.state.and_then(|s| rp.pending.lock().ok()?.remove(&s));
-    let (Some(code), Some((verifier, nonce))) = (q.code, pending) else {
+    let (Some(code), Some((verifier, nonce, action))) = (q.code, pending) else {
         return (StatusCode::BAD_REQUEST, "unknown or replayed sign-in").into_response();
     };
     let Ok(request) = rp.client.exchange_code(AuthorizationCode::new(code)) else {
@@ -215,6 +228,14 @@ async fn callback(State(rp): St, Query(q): Query<Callback>) -> Response {
         Ok(c) => c,
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("bad ID token: {e}")).into_response(),
     };
+    if let Some(action) = action {
+        let who = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        return documents::sign(&rp, tokens.access_token().secret(), &who, action).await;
+    }
     let raw: Value = id_token
         .to_string()
         .split('.')
@@ -370,6 +391,13 @@ async fn main() {
     let issuer = env("DEMO_ISSUER");
     let client_id = env("DEMO_CLIENT_ID");
     let secret = env("DEMO_CLIENT_SECRET");
+    let document = std::env::var_os("DEMO_DOCUMENT").map(|path| {
+        let pdf = std::fs::read(&path).unwrap_or_else(|e| {
+            eprintln!("error: DEMO_DOCUMENT {}: {e}", path.to_string_lossy());
+            std::process::exit(2)
+        });
+        documents::Document::new(pdf)
+    });
     let base = format!("http://{listen}");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -424,6 +452,7 @@ async fn main() {
         http,
         pending: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
+        document,
     });
     let app = Router::new()
         .route("/", get(home))
@@ -434,6 +463,10 @@ async fn main() {
         .route("/logout", get(logout))
         .route("/oidc/backchannel-logout", post(backchannel_logout))
         .route("/oidc/frontchannel-logout", get(frontchannel_logout))
+        .route("/documents", get(documents::page))
+        .route("/documents/current.pdf", get(documents::current))
+        .route("/documents/approve", post(documents::approve))
+        .route("/documents/issue", post(documents::issue))
         .with_state(rp);
     let listener = match tokio::net::TcpListener::bind(&listen).await {
         Ok(l) => l,

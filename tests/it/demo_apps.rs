@@ -43,25 +43,51 @@ pub fn demo_app_with(
     channel: Channel,
     app_flags: &[&str],
 ) -> DemoApp {
+    start(idp, id, name, channel, app_flags, None)
+}
+
+/// A demo document app (`examples/src/documents.rs`) whose outgoing
+/// document is `pdf`, registered for the signing API (`--scope sign`).
+pub fn demo_document_app(idp: &Idp, id: &str, name: &str, pdf: &std::path::Path) -> DemoApp {
+    start(idp, id, name, Channel::Back, &[], Some(pdf))
+}
+
+fn start(
+    idp: &Idp,
+    id: &str,
+    name: &str,
+    channel: Channel,
+    app_flags: &[&str],
+    document: Option<&std::path::Path>,
+) -> DemoApp {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let sign: &[&str] = if document.is_some() {
+        &["--scope", "sign"]
+    } else {
+        &[]
+    };
     let secret = idp.add_client(
         id,
         &format!("{base}/oidc/callback"),
         &[
-            "--post-logout-redirect-uri",
-            &format!("{base}/"),
-            match channel {
-                Channel::Back => "--backchannel-logout-uri",
-                Channel::Front => "--frontchannel-logout-uri",
-            },
-            &match channel {
-                Channel::Back => format!("{base}/oidc/backchannel-logout"),
-                Channel::Front => format!("{base}/oidc/frontchannel-logout"),
-            },
-            "--initiate-login-uri",
-            &format!("{base}/oidc/initiate"),
-        ],
+            sign,
+            &[
+                "--post-logout-redirect-uri",
+                &format!("{base}/"),
+                match channel {
+                    Channel::Back => "--backchannel-logout-uri",
+                    Channel::Front => "--frontchannel-logout-uri",
+                },
+                &match channel {
+                    Channel::Back => format!("{base}/oidc/backchannel-logout"),
+                    Channel::Front => format!("{base}/oidc/frontchannel-logout"),
+                },
+                "--initiate-login-uri",
+                &format!("{base}/oidc/initiate"),
+            ],
+        ]
+        .concat(),
     );
     let url = format!("{base}/");
     let mut args = vec![
@@ -70,7 +96,11 @@ pub fn demo_app_with(
     args.extend_from_slice(app_flags);
     idp.cli_ok(&args, None);
     let bin = crate::harness::idp_bin().with_file_name("demo-rp");
-    let child = Command::new(&bin)
+    let mut cmd = Command::new(&bin);
+    if let Some(pdf) = document {
+        cmd.env("DEMO_DOCUMENT", pdf);
+    }
+    let child = cmd
         .env("DEMO_NAME", name)
         .env("DEMO_LISTEN", format!("127.0.0.1:{port}"))
         .env("DEMO_ISSUER", &idp.base)

@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::browser::Browser;
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::console_api::token;
+use crate::demo_apps::{demo_document_app, follow};
 use crate::harness::pdf::{pdfsig, pyhanko_validate};
 use crate::harness::{Backends, audit_events};
 use crate::mfa::{Setup, setup_on};
@@ -460,4 +461,81 @@ async fn deferred_signing_embeds_a_signature_made_off_the_server_and_refuses_wha
         events[0].subject.as_deref(),
         Some("giamdoc@binhphuoc.gov.vn")
     );
+}
+
+/// Follows the redirects of a response to a POST, as a browser does.
+async fn after_post(b: &Browser, app: &str, r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let next = r.headers()["location"].to_str().unwrap().to_owned();
+    let next = url::Url::parse(app).unwrap().join(&next).unwrap();
+    follow(b, next.as_str()).await.0
+}
+
+#[tokio::test]
+async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through_the_api() {
+    let s = setup_on(Backends::default());
+    person(&s, "giamdoc", "Lê Văn Đức", NOI_VU, false, Some("auditor"));
+    person(&s, "vanthu", "Nguyễn Thị Thư", NOI_VU, false, Some("clerk"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("soft.pem");
+    std::fs::write(&root, s.idp.cli_ok(&["sign", "certificate"], None)).unwrap();
+    let original = fixture("ke-hoach-nhieu-trang.pdf");
+    let app = demo_document_app(&s.idp, "onewin", "Một cửa điện tử", &original);
+    let documents = format!("{}/documents", app.base);
+
+    // The official: signed in at the IdP with a second factor, then in the app.
+    let (boss, _) = console_sign_in(&s, "giamdoc").await;
+    follow(&boss, &format!("{}/login", app.base)).await;
+    let page = boss.get(&documents).await.text().await.unwrap();
+    assert!(page.contains("Dự thảo, chờ phê duyệt."), "{page}");
+    // Issuing is the clerk's: the API refuses, the app shows the API's sentence.
+    let r = boss.post(&format!("{documents}/issue")).await;
+    after_post(&boss, &app.base, r).await;
+    let page = boss.get(&documents).await.text().await.unwrap();
+    assert!(
+        page.contains("id=\"problem\"") && page.contains("văn thư"),
+        "{page}"
+    );
+    let r = boss.post(&format!("{documents}/approve")).await;
+    let landed = after_post(&boss, &app.base, r).await;
+    assert_eq!(landed, documents);
+    let page = boss.get(&documents).await.text().await.unwrap();
+    assert!(page.contains("Đã phê duyệt và ký (Lê Văn Đức)"), "{page}");
+
+    // The clerk issues it.
+    let (clerk, _) = console_sign_in(&s, "vanthu").await;
+    follow(&clerk, &format!("{}/login", app.base)).await;
+    let r = clerk.post(&format!("{documents}/issue")).await;
+    after_post(&clerk, &app.base, r).await;
+    let page = clerk.get(&documents).await.text().await.unwrap();
+    assert!(
+        page.contains("Đã phát hành (văn thư: Nguyễn Thị Thư)"),
+        "{page}"
+    );
+
+    let issued = clerk
+        .get(&format!("{documents}/current.pdf"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(issued.starts_with(&std::fs::read(&original).unwrap()));
+    let path = dir.path().join("issued.pdf");
+    std::fs::write(&path, &issued).unwrap();
+    all_valid(&path, &[&root], 2);
+    let kinds: Vec<String> = signed_events(&s)
+        .await
+        .iter()
+        .map(|e| {
+            let d: Value = serde_json::from_str(e.detail.as_deref().unwrap()).unwrap();
+            format!(
+                "{} {}",
+                e.subject.as_deref().unwrap(),
+                d["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"giamdoc@binhphuoc.gov.vn personal".to_owned()));
+    assert!(kinds.contains(&"vanthu@binhphuoc.gov.vn organization".to_owned()));
 }

@@ -55,6 +55,12 @@ impl Browser {
         self.http.get(url).send().await.unwrap()
     }
 
+    /// A form's POST to `url`, as a button without fields sends it.
+    pub async fn post(&self, url: &str) -> Response {
+        let none: [(&str, &str); 0] = [];
+        self.http.post(url).form(&none).send().await.unwrap()
+    }
+
     /// Opens the login form at `login_url` and submits it; returns the response to the POST.
     pub async fn submit_login(
         &self,
