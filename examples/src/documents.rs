@@ -11,12 +11,13 @@
 
 use std::sync::Mutex;
 
-use axum::extract::State;
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Rp, St, escape, redirect};
@@ -86,10 +87,11 @@ pub async fn page(State(rp): St, headers: HeaderMap) -> Response {
         "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Văn bản đi</title>\
          <body style=\"font-family:sans-serif;max-width:40rem;margin:2rem auto\">\
          <h1>Văn bản đi: Kế hoạch</h1><p>Người dùng: {}</p>{status}{problem}\
-         <form method=\"post\" action=\"/documents/approve\"><button>Phê duyệt và ký</button></form>\
-         <form method=\"post\" action=\"/documents/issue\"><button>Phát hành (văn thư đóng dấu)</button></form>\
+         <form method=\"post\" action=\"/documents/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>Phê duyệt và ký</button></form>\
+         <form method=\"post\" action=\"/documents/issue\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>Phát hành (văn thư đóng dấu)</button></form>\
          <p><a href=\"/documents/current.pdf\">Tải văn bản</a></p></body></html>",
-        escape(&local.name)
+        escape(&local.name),
+        csrf = escape(&local.csrf)
     ))
     .into_response()
 }
@@ -104,18 +106,27 @@ pub async fn current(State(rp): St, headers: HeaderMap) -> Response {
     ([(CONTENT_TYPE, "application/pdf")], d.pdf.clone()).into_response()
 }
 
-pub async fn approve(State(rp): St, headers: HeaderMap) -> Response {
-    step_up(&rp, &headers, Action::Approve)
+/// A document button's form: its CSRF token.
+#[derive(Deserialize)]
+pub struct Button {
+    csrf: String,
 }
 
-pub async fn issue(State(rp): St, headers: HeaderMap) -> Response {
-    step_up(&rp, &headers, Action::Issue)
+pub async fn approve(State(rp): St, headers: HeaderMap, Form(b): Form<Button>) -> Response {
+    step_up(&rp, &headers, &b, Action::Approve)
+}
+
+pub async fn issue(State(rp): St, headers: HeaderMap, Form(b): Form<Button>) -> Response {
+    step_up(&rp, &headers, &b, Action::Issue)
 }
 
 /// Back to the IdP for a token that may sign.
-fn step_up(rp: &Rp, headers: &HeaderMap, action: Action) -> Response {
-    if rp.document.is_none() || rp.local(headers).is_none() {
+fn step_up(rp: &Rp, headers: &HeaderMap, b: &Button, action: Action) -> Response {
+    let Some(local) = rp.local(headers).filter(|_| rp.document.is_some()) else {
         return redirect("/login");
+    };
+    if local.csrf != b.csrf {
+        return (StatusCode::FORBIDDEN, "the form has expired; open it again").into_response();
     }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = rp

@@ -55,6 +55,8 @@ struct Local {
     /// The account of this app linked to the person, when the IdP releases
     /// it in `preferred_username` (`idp app add … --legacy-claim`).
     username: Option<String>,
+    /// The token of this session's forms (the document buttons).
+    csrf: String,
 }
 
 struct Rp {
@@ -253,6 +255,7 @@ async fn callback(State(rp): St, Query(q): Query<Callback>) -> Response {
         sid: raw["sid"].as_str().unwrap_or_default().to_owned(),
         id_token: id_token.to_string(),
         username: claims.preferred_username().map(|u| u.to_string()),
+        csrf: random(),
     };
     let key = random();
     if let Ok(mut s) = rp.sessions.lock() {

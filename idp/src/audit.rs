@@ -167,6 +167,9 @@ kinds! {
     // The signing service.
     /// A PDF was signed (detail: the document's SHA-256 before and after, kind, key, position).
     SignPdfSigned => "sign.pdf_signed",
+    /// A deferred signature was prepared for a key off the server (detail: the
+    /// document's SHA-256, what the key is to sign, the certificate, the app).
+    SignPdfPrepared => "sign.pdf_prepared",
 }
 
 /// The kinds a person sees in their own activity list on the account page.

@@ -118,9 +118,10 @@ impl Idp {
         )
         .await?;
         let retain = oidc::keys::retention_secs(&config.tokens);
+        let signing = signing::Service::open(&store, &cache, &master, now()).await?;
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
-        let signing = signing::Service::open(&store, &master, now()).await?;
+
         let ldap = match &config.directory {
             Some(d) => Some(d.open(config.email_domain.as_deref())?),
             None => None,

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, hidden};
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::console_api::token;
 use crate::demo_apps::{demo_document_app, follow};
@@ -112,6 +112,12 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
             .contains("invalid_token")
     );
     let plain = token(&s, &boss, "vanban-ky", &secret, "openid", true).await;
+    // An app not registered for `sign` does not get it by asking.
+    let other_secret = s.idp.add_client("lichtuan", REDIRECT, &[]);
+    let unregistered = token(&s, &boss, "lichtuan", &other_secret, "openid sign", true).await;
+    let (st, _, body) = call(&s, "/pdf", Some(&unregistered), form()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(refusal(&body).0, "insufficient_scope");
     let (st, h, body) = call(&s, "/pdf", Some(&plain), form()).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(refusal(&body).0, "insufficient_scope");
@@ -289,6 +295,7 @@ fn usb_token(dir: &Path, email: &str) -> (PathBuf, PathBuf) {
             "-addext",
             "keyUsage=critical,digitalSignature,nonRepudiation",
         ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -411,9 +418,15 @@ async fn deferred_signing_embeds_a_signature_made_off_the_server_and_refuses_wha
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("not the one that was prepared"));
+    // A state whose body was changed (another offset) keeps its old tag: refused.
     let (body_part, tag) = state.split_once('.').unwrap();
-    let forged = format!("{body_part}.{}", &tag[..tag.len() - 2]);
-    let (st, _, _) = call(
+    let mut inner: Value = serde_json::from_slice(&unb64(body_part)).unwrap();
+    inner["start"] = serde_json::json!(inner["start"].as_u64().unwrap() - 1);
+    let forged = format!(
+        "{}.{tag}",
+        idp::crypto::b64(&serde_json::to_vec(&inner).unwrap())
+    );
+    let (st, _, body) = call(
         &s,
         "/complete",
         Some(&t),
@@ -421,6 +434,12 @@ async fn deferred_signing_embeds_a_signature_made_off_the_server_and_refuses_wha
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("not one this server gave"));
+    // The office's seal is not signed off the server.
+    let form = prepare(cert.clone()).text("kind", "organization");
+    let (st, _, body) = call(&s, "/prepare", Some(&t), form).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(refusal(&body).1.contains("chữ ký cá nhân"));
     let (other, _) = console_sign_in(&s, "phogiamdoc").await;
     let other_t = token(&s, &other, "vanban-ky", &secret, "openid sign", true).await;
     let (st, _, body) = call(
@@ -488,15 +507,25 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     follow(&boss, &format!("{}/login", app.base)).await;
     let page = boss.get(&documents).await.text().await.unwrap();
     assert!(page.contains("Dự thảo, chờ phê duyệt."), "{page}");
+    let csrf = hidden(&page, "csrf").unwrap();
+    // A post without the form's token does nothing.
+    let r = boss
+        .post(&format!("{documents}/approve"), &[("csrf", "x")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Issuing is the clerk's: the API refuses, the app shows the API's sentence.
-    let r = boss.post(&format!("{documents}/issue")).await;
+    let r = boss
+        .post(&format!("{documents}/issue"), &[("csrf", &csrf)])
+        .await;
     after_post(&boss, &app.base, r).await;
     let page = boss.get(&documents).await.text().await.unwrap();
     assert!(
         page.contains("id=\"problem\"") && page.contains("văn thư"),
         "{page}"
     );
-    let r = boss.post(&format!("{documents}/approve")).await;
+    let r = boss
+        .post(&format!("{documents}/approve"), &[("csrf", &csrf)])
+        .await;
     let landed = after_post(&boss, &app.base, r).await;
     assert_eq!(landed, documents);
     let page = boss.get(&documents).await.text().await.unwrap();
@@ -505,7 +534,11 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     // The clerk issues it.
     let (clerk, _) = console_sign_in(&s, "vanthu").await;
     follow(&clerk, &format!("{}/login", app.base)).await;
-    let r = clerk.post(&format!("{documents}/issue")).await;
+    let page = clerk.get(&documents).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let r = clerk
+        .post(&format!("{documents}/issue"), &[("csrf", &csrf)])
+        .await;
     after_post(&clerk, &app.base, r).await;
     let page = clerk.get(&documents).await.text().await.unwrap();
     assert!(

@@ -55,10 +55,9 @@ impl Browser {
         self.http.get(url).send().await.unwrap()
     }
 
-    /// A form's POST to `url`, as a button without fields sends it.
-    pub async fn post(&self, url: &str) -> Response {
-        let none: [(&str, &str); 0] = [];
-        self.http.post(url).form(&none).send().await.unwrap()
+    /// A form's POST of `fields` to `url`.
+    pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> Response {
+        self.http.post(url).form(fields).send().await.unwrap()
     }
 
     /// Opens the login form at `login_url` and submits it; returns the response to the POST.

@@ -39,12 +39,21 @@ pub async fn caller(
     bearer: Option<&str>,
     now: i64,
 ) -> Result<(User, Powers), ApiAuthError> {
-    let user = person(idp, bearer, ADMIN_SCOPE, now).await?;
+    let user = person(idp, bearer, ADMIN_SCOPE, now).await?.user;
     let powers = Powers::load(&idp.store, &user).await?;
     if !powers.any() {
         return Err(ApiAuthError::NoRole);
     }
     Ok((user, powers))
+}
+
+/// The person behind a token, the app that holds it, and when they last
+/// proved who they are (the grant's `auth_time`).
+#[derive(Debug)]
+pub struct TokenPerson {
+    pub user: User,
+    pub client_id: String,
+    pub auth_time: i64,
 }
 
 /// The active person behind `bearer`, a live access token of this IdP with
@@ -54,7 +63,7 @@ pub async fn person(
     bearer: Option<&str>,
     scope: &'static str,
     now: i64,
-) -> Result<User, ApiAuthError> {
+) -> Result<TokenPerson, ApiAuthError> {
     let bearer = bearer
         .filter(|b| !b.is_empty())
         .ok_or_else(|| ApiAuthError::InvalidToken("a bearer token is required".into()))?;
@@ -84,11 +93,17 @@ pub async fn person(
     if grant.acr != mfa::ACR_MFA {
         return Err(ApiAuthError::NeedsSecondFactor);
     }
-    idp.store
+    let user = idp
+        .store
         .user_by_id(&UserId::from(claims.sub.as_str()))
         .await?
         .filter(|u| !u.is_disabled())
-        .ok_or_else(|| ApiAuthError::InvalidToken("the account is disabled".into()))
+        .ok_or_else(|| ApiAuthError::InvalidToken("the account is disabled".into()))?;
+    Ok(TokenPerson {
+        user,
+        client_id: claims.client_id,
+        auth_time: grant.auth_time,
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use bytes::Bytes;
 
 use super::admin_api::{ApiError, json};
 use super::ctx::Ctx;
@@ -33,6 +32,7 @@ use crate::audit::Who;
 use crate::crypto;
 use crate::kinds::Role;
 use crate::oidc::SIGN_SCOPE;
+use crate::signing::service::Signer;
 use crate::signing::{Params, SignKind, Signed, SigningError, deferred, pdf};
 use crate::store::User;
 
@@ -87,10 +87,33 @@ fn bad_request(description: impl Into<String>, message: &'static str) -> ApiErro
     )
 }
 
-/// The person behind the request's token, and whether they are a clerk.
-async fn caller(idp: &Idp, ctx: &Ctx) -> Result<(User, bool), ApiError> {
-    let user = match api_token::person(idp, ctx.bearer(), SIGN_SCOPE, crate::now()).await {
-        Ok(user) => user,
+/// How long after proving who they are (password and second factor) a
+/// person may sign without proving it again.
+pub const MAX_AUTH_AGE_SECS: i64 = 30 * 60;
+
+/// Who calls: the person behind the token, whether they are a clerk, the app.
+struct Caller {
+    user: User,
+    is_clerk: bool,
+    client_id: String,
+}
+
+impl Caller {
+    fn signer(&self) -> Signer<'_> {
+        Signer {
+            user: &self.user,
+            is_clerk: self.is_clerk,
+            client_id: &self.client_id,
+        }
+    }
+}
+
+/// The person behind the request's token, with a second factor proven in
+/// the last [`MAX_AUTH_AGE_SECS`].
+async fn caller(idp: &Idp, ctx: &Ctx) -> Result<Caller, ApiError> {
+    let now = crate::now();
+    let p = match api_token::person(idp, ctx.bearer(), SIGN_SCOPE, now).await {
+        Ok(p) => p,
         Err(e) => {
             tracing::info!(request_id = %ctx.request_id, error = %e, "signing API call refused");
             let mut err = ApiError::refused(e, &ctx.request_id);
@@ -99,16 +122,36 @@ async fn caller(idp: &Idp, ctx: &Ctx) -> Result<(User, bool), ApiError> {
                 StatusCode::UNAUTHORIZED if err.error == "insufficient_user_authentication" => {
                     "Hãy đăng nhập lại với xác thực hai lớp trước khi ký."
                 }
-                StatusCode::UNAUTHORIZED => "Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.",
+                StatusCode::UNAUTHORIZED => {
+                    "Phiên đăng nhập không còn hiệu lực; hãy đăng nhập lại."
+                }
                 _ => "Máy chủ gặp lỗi; hãy thử lại sau.",
             });
             return Err(err);
         }
     };
-    let powers = Powers::load(&idp.store, &user)
+    if now - p.auth_time > MAX_AUTH_AGE_SECS {
+        tracing::info!(request_id = %ctx.request_id, "signing API call refused: the second factor is too old");
+        return Err(ApiError {
+            max_age: Some(MAX_AUTH_AGE_SECS),
+            ..refusal(
+                StatusCode::UNAUTHORIZED,
+                "insufficient_user_authentication",
+                format!(
+                    "the sign-in is older than {MAX_AUTH_AGE_SECS} s; authenticate again (max_age)"
+                ),
+                "Lần xác thực hai lớp đã quá 30 phút; hãy xác thực lại trước khi ký.",
+            )
+        });
+    }
+    let powers = Powers::load(&idp.store, &p.user)
         .await
         .map_err(|e| internal(&e, &ctx.request_id))?;
-    Ok((user, powers.has(Role::Clerk)))
+    Ok(Caller {
+        is_clerk: powers.has(Role::Clerk),
+        user: p.user,
+        client_id: p.client_id,
+    })
 }
 
 fn internal(e: &dyn std::fmt::Display, request_id: &str) -> ApiError {
@@ -152,11 +195,27 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Tệp PDF vượt quá giới hạn 50 MiB.",
         ),
-        E::Malformed(_) | E::Timeout => refusal(
+        E::Malformed(_) => refusal(
             unprocessable,
             "malformed_pdf",
             e.to_string(),
             "Không đọc được tệp PDF: tệp bị hỏng hoặc có cấu trúc không hợp lệ.",
+        ),
+        E::Timeout => refusal(
+            unprocessable,
+            "timeout",
+            e.to_string(),
+            "Đọc tệp PDF quá lâu; tệp quá phức tạp hoặc bị hỏng.",
+        ),
+        E::SignatureTooLarge(_) => refusal(
+            unprocessable,
+            "signature_too_large",
+            e.to_string(),
+            "Chữ ký số (cùng chuỗi chứng thư) quá lớn so với chỗ dành cho nó trong tệp.",
+        ),
+        E::DeferredPersonalOnly => bad_request(
+            e.to_string(),
+            "Ký từ xa (USB token) chỉ dùng cho chữ ký cá nhân; con dấu cơ quan được ký trên máy chủ.",
         ),
         E::BadCertificate(_) => bad_request(e.to_string(), "Chứng thư số không hợp lệ."),
         E::NotYourCertificate => refusal(
@@ -194,8 +253,8 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
                 "Khóa ký số chưa sẵn sàng; hãy báo quản trị viên.",
             )
         }
-        E::SignatureTooLarge(_)
-        | E::Cms(_)
+        E::Cms(_)
+        | E::Cache(_)
         | E::Der(_)
         | E::Crypto(_)
         | E::Store(_)
@@ -205,50 +264,47 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
 }
 
 /// The parts of a multipart body, each under its limit (the document under
-/// the PDF cap), each at most once, none unknown.
+/// `file_limit`, the others under [`PART_LIMIT`], counted as they arrive),
+/// each at most once, none unknown.
 async fn parts(
     m: Result<Multipart, MultipartRejection>,
-) -> Result<HashMap<&'static str, Bytes>, ApiError> {
+    file_limit: usize,
+    request_id: &str,
+) -> Result<HashMap<&'static str, Vec<u8>>, ApiError> {
     let unreadable = |why: String| bad_request(why, "Không đọc được dữ liệu gửi lên.");
+    let too_large = || failed(SigningError::TooLarge { limit: file_limit }, request_id);
     let mut m = m.map_err(|e| unreadable(e.body_text()))?;
     let mut out = HashMap::new();
     loop {
-        let field = match m.next_field().await {
+        let mut field = match m.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(failed(
-                    SigningError::TooLarge {
-                        limit: pdf::MAX_PDF_BYTES,
-                    },
-                    "",
-                ));
-            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
             Err(e) => return Err(unreadable(e.body_text())),
         };
         let name = field.name().unwrap_or_default().to_owned();
         let Some(&known) = PARTS.iter().find(|p| **p == name) else {
             return Err(unreadable(format!("unknown part {name:?}")));
         };
-        let data = match field.bytes().await {
-            Ok(d) => d,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(failed(
-                    SigningError::TooLarge {
-                        limit: pdf::MAX_PDF_BYTES,
-                    },
-                    "",
-                ));
-            }
-            Err(e) => return Err(unreadable(e.body_text())),
-        };
         let limit = if known == "file" {
-            pdf::MAX_PDF_BYTES
+            file_limit
         } else {
             PART_LIMIT
         };
-        if data.len() > limit {
-            return Err(unreadable(format!("the part {known} is too large")));
+        let mut data = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) if data.len() + chunk.len() <= limit => {
+                    data.extend_from_slice(&chunk);
+                }
+                Ok(Some(_)) if known == "file" => return Err(too_large()),
+                Ok(Some(_)) => return Err(unreadable(format!("the part {known} is too large"))),
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(too_large());
+                }
+                Err(e) => return Err(unreadable(e.body_text())),
+            }
         }
         if out.insert(known, data).is_some() {
             return Err(unreadable(format!("the part {known} is there twice")));
@@ -258,7 +314,7 @@ async fn parts(
 }
 
 fn text<'a>(
-    parts: &'a HashMap<&'static str, Bytes>,
+    parts: &'a HashMap<&'static str, Vec<u8>>,
     name: &str,
 ) -> Result<Option<&'a str>, ApiError> {
     parts
@@ -274,15 +330,14 @@ fn text<'a>(
         .transpose()
 }
 
-fn document(parts: &mut HashMap<&'static str, Bytes>) -> Result<Vec<u8>, ApiError> {
+fn document(parts: &mut HashMap<&'static str, Vec<u8>>) -> Result<Vec<u8>, ApiError> {
     parts
         .remove("file")
         .filter(|f| !f.is_empty())
-        .map(|f| f.to_vec())
         .ok_or_else(|| bad_request("the part file is missing", "Hãy chọn tệp PDF cần ký."))
 }
 
-fn params(parts: &HashMap<&'static str, Bytes>) -> Result<Params, ApiError> {
+fn params(parts: &HashMap<&'static str, Vec<u8>>) -> Result<Params, ApiError> {
     let kind = match text(parts, "kind")? {
         None | Some("personal") => SignKind::Personal,
         Some("organization") => SignKind::Organization,
@@ -332,21 +387,39 @@ fn pdf_response(signed: Signed) -> Response {
     resp
 }
 
-async fn sign_post(State(idp): St, ctx: Ctx, m: Result<Multipart, MultipartRejection>) -> Response {
+/// Runs `work` for a caller that passed the token checks, with an upload
+/// slot held while the body is read and the document handled.
+async fn with_caller<F, Fut>(idp: &Idp, ctx: &Ctx, work: F) -> Response
+where
+    F: FnOnce(Caller) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
     let run = async {
-        let (user, clerk) = caller(&idp, &ctx).await?;
-        let mut parts = parts(m).await?;
+        let caller = caller(idp, ctx).await?;
+        let _upload = idp
+            .signing
+            .upload_slot()
+            .await
+            .map_err(|e| failed(e, &ctx.request_id))?;
+        work(caller).await
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn sign_post(State(idp): St, ctx: Ctx, m: Result<Multipart, MultipartRejection>) -> Response {
+    let (idp, ctx) = (&idp, &ctx);
+    with_caller(idp, ctx, |c| async move {
+        let mut parts = parts(m, pdf::MAX_PDF_BYTES, &ctx.request_id).await?;
         let params = params(&parts)?;
         let input = document(&mut parts)?;
-        idp.signing
-            .sign_for(&user, clerk, input, &params, &who(&ctx), crate::now())
+        let signed = idp
+            .signing
+            .sign_for(&c.signer(), input, &params, &who(&ctx), crate::now())
             .await
-            .map_err(|e| failed(e, &ctx.request_id))
-    };
-    match run.await {
-        Ok(signed) => pdf_response(signed),
-        Err(e) => e.into_response(),
-    }
+            .map_err(|e| failed(e, &ctx.request_id))?;
+        Ok(pdf_response(signed))
+    })
+    .await
 }
 
 async fn verify_post(
@@ -354,21 +427,19 @@ async fn verify_post(
     ctx: Ctx,
     m: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let run = async {
-        caller(&idp, &ctx).await?;
-        let mut parts = parts(m).await?;
+    let (idp, ctx) = (&idp, &ctx);
+    with_caller(idp, ctx, |_| async move {
+        let mut parts = parts(m, pdf::MAX_PDF_BYTES, &ctx.request_id).await?;
         let input = document(&mut parts)?;
         let report = idp
             .signing
             .verify(input)
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
-        serde_json::to_value(&report).map_err(|e| internal(&e, &ctx.request_id))
-    };
-    match run.await {
-        Ok(report) => json(report),
-        Err(e) => e.into_response(),
-    }
+        let report = serde_json::to_value(&report).map_err(|e| internal(&e, &ctx.request_id))?;
+        Ok(json(report))
+    })
+    .await
 }
 
 async fn prepare_post(
@@ -376,9 +447,9 @@ async fn prepare_post(
     ctx: Ctx,
     m: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let run = async {
-        let (user, _) = caller(&idp, &ctx).await?;
-        let mut parts = parts(m).await?;
+    let (idp, ctx) = (&idp, &ctx);
+    with_caller(idp, ctx, |c| async move {
+        let mut parts = parts(m, deferred::MAX_INPUT_BYTES, &ctx.request_id).await?;
         let params = params(&parts)?;
         let chain = parts
             .get("certificate")
@@ -392,10 +463,10 @@ async fn prepare_post(
         let input = document(&mut parts)?;
         let p = idp
             .signing
-            .prepare(&user, input, chain, &params, crate::now())
+            .prepare(&c.signer(), input, chain, &params, &who(&ctx), crate::now())
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
-        Ok::<_, ApiError>(serde_json::json!({
+        Ok(json(serde_json::json!({
             "state": p.state,
             "algorithm": p.algorithm,
             "to_sign": crypto::b64(&p.to_sign),
@@ -403,12 +474,9 @@ async fn prepare_post(
             "document_sha256": p.input_sha256,
             "prepared": crypto::b64(&p.pdf),
             "expires_in": deferred::STATE_TTL_SECS,
-        }))
-    };
-    match run.await {
-        Ok(body) => json(body),
-        Err(e) => e.into_response(),
-    }
+        })))
+    })
+    .await
 }
 
 async fn complete_post(
@@ -416,9 +484,9 @@ async fn complete_post(
     ctx: Ctx,
     m: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let run = async {
-        let (user, _) = caller(&idp, &ctx).await?;
-        let mut parts = parts(m).await?;
+    let (idp, ctx) = (&idp, &ctx);
+    with_caller(idp, ctx, |c| async move {
+        let mut parts = parts(m, pdf::MAX_PDF_BYTES, &ctx.request_id).await?;
         let state = text(&parts, "state")?
             .ok_or_else(|| bad_request("the part state is missing", "Thiếu phiên ký."))?
             .to_owned();
@@ -431,15 +499,21 @@ async fn complete_post(
                 )
             })?;
         let prepared = document(&mut parts)?;
-        idp.signing
-            .complete(&user, prepared, &state, signature, &who(&ctx), crate::now())
+        let signed = idp
+            .signing
+            .complete(
+                &c.signer(),
+                prepared,
+                &state,
+                signature,
+                &who(&ctx),
+                crate::now(),
+            )
             .await
-            .map_err(|e| failed(e, &ctx.request_id))
-    };
-    match run.await {
-        Ok(signed) => pdf_response(signed),
-        Err(e) => e.into_response(),
-    }
+            .map_err(|e| failed(e, &ctx.request_id))?;
+        Ok(pdf_response(signed))
+    })
+    .await
 }
 
 /// Base64 as signers send it: standard or URL-safe, padded or not.

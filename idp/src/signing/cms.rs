@@ -281,7 +281,17 @@ pub fn verify(
         .is_ok()
 }
 
-/// The subject of a certificate as RFC 4514 text.
+/// The subject of a certificate as RFC 4514 text, without control or
+/// bidirectional-override characters (a certificate from outside names
+/// itself: what it says goes into PDFs, reports and the audit log), at most
+/// 512 characters.
 pub fn subject(cert: &Certificate) -> String {
-    cert.tbs_certificate().subject().to_string()
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    cert.tbs_certificate()
+        .subject()
+        .to_string()
+        .chars()
+        .filter(|&c| !c.is_control() && !bidi(c))
+        .take(512)
+        .collect()
 }

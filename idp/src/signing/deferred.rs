@@ -23,6 +23,10 @@ use crate::crypto::{self, Mac, MasterKey};
 /// How long a prepared signature may wait for its signature.
 pub const STATE_TTL_SECS: i64 = 600;
 
+/// The largest document `prepare` takes: room is left for what it adds, so
+/// the prepared document it answers fits `complete`'s cap.
+pub const MAX_INPUT_BYTES: usize = pdf::MAX_PDF_BYTES - 1024 * 1024;
+
 /// The most certificates a chain may carry, and the most bytes of each.
 const MAX_CHAIN: usize = 8;
 const MAX_CERT_BYTES: usize = 16 * 1024;
@@ -31,12 +35,26 @@ const MAX_CERT_BYTES: usize = 16 * 1024;
 const EMAIL_ADDRESS: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 
-/// What the state binds: who, which prepared document, where its
-/// placeholder is, which certificates, until when.
+/// Who signs, and through which app: what a state is bound to.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound<'a> {
+    pub user_id: &'a str,
+    /// Their official e-mail, which the certificate must name.
+    pub email: &'a str,
+    /// The client whose token prepared it; only that app completes it.
+    pub client_id: &'a str,
+}
+
+/// What the state binds: who, through which app, which prepared document,
+/// where its placeholder is, which certificates, until when; and an id so
+/// it is completed once.
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
+    id: String,
     /// The person (`users.id`).
     sub: String,
+    /// The client.
+    cid: String,
     /// SHA-256 of the prepared document, hex.
     pdf: String,
     /// SHA-256 of the document as it came, hex (for the audit log).
@@ -64,6 +82,17 @@ pub struct Prepared {
     pub state: String,
     /// SHA-256 of the document as it came, hex.
     pub input_sha256: String,
+    /// The certificate's subject (for the audit log).
+    pub signer: String,
+}
+
+/// What [`complete`] gives: the signed document, the kind it was prepared
+/// for, and the state's id (a state is completed once).
+#[derive(Debug)]
+pub struct Done {
+    pub signed: Signed,
+    pub kind: SignKind,
+    pub state_id: String,
 }
 
 /// A certificate chain as sent: PEM blocks (signer first), or one DER
@@ -120,6 +149,12 @@ pub fn key_info(chain: Vec<Vec<u8>>) -> Result<KeyInfo, SigningError> {
     let alg = if spki.algorithm.oid == oids::EC_PUBLIC_KEY && curve == Some(oids::P256) {
         KeyAlg::EcdsaP256Sha256
     } else if spki.algorithm.oid == oids::RSA_ENCRYPTION {
+        let bits = rsa_bits(spki.subject_public_key.raw_bytes());
+        if !(2048..=8192).contains(&bits) {
+            return Err(SigningError::BadCertificate(format!(
+                "an RSA key of {bits} bits (2048 to 8192 are accepted)"
+            )));
+        }
         KeyAlg::RsaPkcs1Sha256
     } else {
         return Err(SigningError::BadCertificate(
@@ -133,8 +168,46 @@ pub fn key_info(chain: Vec<Vec<u8>>) -> Result<KeyInfo, SigningError> {
     })
 }
 
-/// The e-mail addresses a certificate names: subjectAltName rfc822Name and
-/// the subject's emailAddress.
+/// The size in bits of an RSA public key (`RSAPublicKey` DER), 0 when it
+/// does not parse.
+fn rsa_bits(der: &[u8]) -> usize {
+    #[derive(der::Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: der::asn1::UintRef<'a>,
+        _exponent: der::asn1::UintRef<'a>,
+    }
+    RsaPublicKey::from_der(der).map_or(0, |k| {
+        let m = k.modulus.as_bytes();
+        m.len() * 8 - m.first().map_or(8, |b| b.leading_zeros() as usize)
+    })
+}
+
+/// Whether the certificate may sign documents: not a CA, and a key usage
+/// with digitalSignature or nonRepudiation.
+fn check_usage(cert: &Certificate) -> Result<(), SigningError> {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    let bad = |why: &str| SigningError::BadCertificate(why.into());
+    let tbs = cert.tbs_certificate();
+    if let Ok(Some((_, bc))) = tbs.get_extension::<BasicConstraints>()
+        && bc.ca
+    {
+        return Err(bad("a CA certificate does not sign documents"));
+    }
+    match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku)))
+            if ku.0.contains(KeyUsages::DigitalSignature)
+                || ku.0.contains(KeyUsages::NonRepudiation) =>
+        {
+            Ok(())
+        }
+        Ok(Some(_)) => Err(bad("its key usage does not allow signing")),
+        Ok(None) => Err(bad("it has no key usage")),
+        Err(_) => Err(bad("its key usage does not decode")),
+    }
+}
+
+/// The e-mail addresses a certificate names: its subjectAltName rfc822Names,
+/// or, when it has none, its subject's emailAddress.
 pub fn emails(cert: &Certificate) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(Some((_, san))) = cert.tbs_certificate().get_extension::<SubjectAltName>() {
@@ -143,6 +216,9 @@ pub fn emails(cert: &Certificate) -> Vec<String> {
                 out.push(m.to_string());
             }
         }
+    }
+    if !out.is_empty() {
+        return out;
     }
     for atv in cert.tbs_certificate().subject().iter() {
         if atv.oid == EMAIL_ADDRESS
@@ -154,9 +230,11 @@ pub fn emails(cert: &Certificate) -> Vec<String> {
     out
 }
 
-/// Whether the certificate is the person's: it names their official e-mail.
+/// Whether the certificate is the person's: it names their official
+/// e-mail, and no other.
 pub fn belongs_to(cert: &Certificate, email: &str) -> bool {
-    emails(cert).iter().any(|m| m.eq_ignore_ascii_case(email))
+    let all = emails(cert);
+    !all.is_empty() && all.iter().all(|m| m.eq_ignore_ascii_case(email))
 }
 
 /// Checks the signer certificate's validity period at `now`.
@@ -182,25 +260,33 @@ pub fn check_validity(cert: &Certificate, now: i64) -> Result<(), SigningError> 
 /// with the certificate chain `chain`, which must name that e-mail.
 pub async fn prepare(
     master: &MasterKey,
-    user_id: &str,
-    email: &str,
+    bound: &Bound<'_>,
     input: Vec<u8>,
     chain: Vec<Vec<u8>>,
     req: &SignRequest<'_>,
     now: i64,
 ) -> Result<Prepared, SigningError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(SigningError::TooLarge {
+            limit: MAX_INPUT_BYTES,
+        });
+    }
     let key = key_info(chain)?;
     let signer = Certificate::from_der(&key.chain[0])?;
-    if !belongs_to(&signer, email) {
+    if !belongs_to(&signer, bound.email) {
         return Err(SigningError::NotYourCertificate);
     }
+    check_usage(&signer)?;
     check_validity(&signer, now)?;
+    let subject = super::cms::subject(&signer);
     let algorithm = key.alg.as_str();
     let chain: Vec<String> = key.chain.iter().map(|d| crypto::b64(d)).collect();
     let pending = super::begin(input, key, req, now).await?;
     let (start, end) = pending.prepared.contents();
     let state = State {
-        sub: user_id.to_owned(),
+        id: crypto::random_id()?,
+        sub: bound.user_id.to_owned(),
+        cid: bound.client_id.to_owned(),
         pdf: hex(digest(&SHA256, &pending.prepared.bytes).as_ref()),
         doc: pending.input_sha256.clone(),
         start,
@@ -216,23 +302,30 @@ pub async fn prepare(
         state: seal_state(master, &state)?,
         input_sha256: pending.input_sha256,
         pdf: pending.prepared.bytes,
+        signer: subject,
     })
 }
 
 /// Embeds `signature` into the document `prepared` came back as, if
-/// `state` is the one [`prepare`] gave the same person for that document.
-/// Answers the signed document and the kind the state was prepared for.
+/// `state` is the one [`prepare`] gave the same person through the same app
+/// for that document. Whether the state was used before is the caller's
+/// check (it needs the shared cache).
 pub async fn complete(
     master: &MasterKey,
-    user_id: &str,
+    bound: &Bound<'_>,
     prepared: Vec<u8>,
     state: &str,
     signature: Vec<u8>,
     now: i64,
-) -> Result<(Signed, SignKind), SigningError> {
+) -> Result<Done, SigningError> {
     let state = open_state(master, state)?;
-    if state.sub != user_id {
+    if state.sub != bound.user_id {
         return Err(SigningError::BadState("it was prepared for someone else"));
+    }
+    if state.cid != bound.client_id {
+        return Err(SigningError::BadState(
+            "it was prepared through another app",
+        ));
     }
     if now > state.exp {
         return Err(SigningError::BadState("it has expired; prepare again"));
@@ -248,14 +341,18 @@ pub async fn complete(
         .map(|c| crypto::b64_decode(c).ok_or(SigningError::BadState("its chain is damaged")))
         .collect::<Result<Vec<_>, _>>()?;
     let key = key_info(chain)?;
-    let (start, end, doc, kind) = (state.start, state.end, state.doc, state.kind);
+    let (start, end, doc) = (state.start, state.end, state.doc);
     let mut signed = super::on_blocking(move || {
         let prepared = pdf::Prepared::from_parts(prepared, start, end)?;
         super::finish(super::resume(prepared, key)?, signature)
     })
     .await?;
     signed.input_sha256 = doc;
-    Ok((signed, kind))
+    Ok(Done {
+        signed,
+        kind: state.kind,
+        state_id: state.id,
+    })
 }
 
 fn seal_state(master: &MasterKey, state: &State) -> Result<String, SigningError> {

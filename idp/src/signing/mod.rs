@@ -23,10 +23,12 @@ mod tests;
 pub mod verify;
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_lc_rs::digest::{Context, SHA256, digest};
 use der::Encode;
+use tokio::sync::Semaphore;
 
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
 pub use service::{Params, Service};
@@ -80,6 +82,10 @@ pub enum SigningError {
     NotAllowed,
     #[error("the signing service is busy")]
     Busy,
+    #[error("deferred signing is for personal signatures (the office's key is on the server)")]
+    DeferredPersonalOnly,
+    #[error("cache: {0}")]
+    Cache(String),
 }
 
 /// What kind of signature: the person's own, or the office's seal (the
@@ -124,9 +130,25 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs `work` on the blocking pool, giving up after [`PARSE_TIME_LIMIT`].
-/// A parse that overruns is left to finish on its thread (a thread cannot be
-/// killed); its result is dropped. The size cap bounds what it can cost.
+/// How long a document waits for a free parsing slot before the caller is
+/// told the service is busy.
+pub const SLOT_WAIT: Duration = Duration::from_secs(20);
+
+/// One slot per core: a PDF being read holds memory up to the caps of
+/// [`pdf`], so at most this many are read at once in the process. A slot
+/// stays taken until its thread ends, even one whose caller stopped waiting.
+fn parse_slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Arc::new(Semaphore::new(cores))
+    })
+}
+
+/// Runs `work` on the blocking pool in a parsing slot, giving up after
+/// [`PARSE_TIME_LIMIT`]. A parse that overruns is left to finish on its
+/// thread (a thread cannot be killed), holding its slot; its result is
+/// dropped. The size cap bounds what it can cost.
 pub async fn on_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SigningError> + Send + 'static,
 ) -> Result<T, SigningError> {
@@ -137,7 +159,16 @@ async fn within<T: Send + 'static>(
     limit: Duration,
     work: impl FnOnce() -> Result<T, SigningError> + Send + 'static,
 ) -> Result<T, SigningError> {
-    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
+    let slot =
+        match tokio::time::timeout(SLOT_WAIT, Arc::clone(parse_slots()).acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            _ => return Err(SigningError::Busy),
+        };
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    });
+    match tokio::time::timeout(limit, task).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => Err(SigningError::Worker(e.to_string())),
         Err(_) => Err(SigningError::Timeout),

@@ -1,19 +1,19 @@
 //! The signing service as the API uses it: who signs with which key, a
-//! bound on how many documents are read at once, and the audit record that
-//! comes with every signature (no signed document leaves without one).
+//! bound on how many uploads are held at once, a deferred signature
+//! completed once, and the audit record that comes with every signature (no
+//! signed document leaves without one).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::{KeyBackend, SignKind, SignRequest, Signed, SigningError, deferred, soft, verify};
+use super::{
+    KeyBackend, SLOT_WAIT, SignKind, SignRequest, Signed, SigningError, deferred, soft, verify,
+};
 use crate::audit::{self, Event, Kind, Who};
+use crate::cache::{Cache, CacheBackend};
 use crate::crypto::MasterKey;
 use crate::store::{Store, User};
-
-/// How long a request waits for a free slot before it is told the service is busy.
-const SLOT_WAIT: Duration = Duration::from_secs(30);
 
 /// What a person asks to be signed, besides the document.
 #[derive(Clone, Debug)]
@@ -22,14 +22,23 @@ pub struct Params {
     pub reason: Option<String>,
 }
 
+/// Who asks: the person, whether they are a clerk, and the app they ask through.
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    pub user: &'a User,
+    pub is_clerk: bool,
+    pub client_id: &'a str,
+}
+
 pub struct Service {
     pub backend: Arc<dyn KeyBackend>,
     store: Store,
+    cache: Cache,
     /// MACs the state of deferred signatures.
     master: Arc<MasterKey>,
-    /// One slot per core: a PDF being read holds memory up to the caps of
-    /// [`super::pdf`], so at most this many are read at once.
-    slots: Semaphore,
+    /// Uploads being held (each up to the PDF cap): two per core, so the
+    /// bodies waiting for a parsing slot are bounded too.
+    uploads: Semaphore,
 }
 
 impl std::fmt::Debug for Service {
@@ -41,6 +50,7 @@ impl std::fmt::Debug for Service {
 impl Service {
     pub async fn open(
         store: &Store,
+        cache: &Cache,
         master: &Arc<MasterKey>,
         now: i64,
     ) -> Result<Service, SigningError> {
@@ -50,140 +60,173 @@ impl Service {
         Ok(Service {
             backend,
             store: store.clone(),
+            cache: cache.clone(),
             master: Arc::clone(master),
-            slots: Semaphore::new(cores),
+            uploads: Semaphore::new(2 * cores),
         })
     }
 
-    async fn slot(&self) -> Result<SemaphorePermit<'_>, SigningError> {
-        match tokio::time::timeout(SLOT_WAIT, self.slots.acquire()).await {
+    /// A place for one upload, or [`SigningError::Busy`] after a while.
+    pub async fn upload_slot(&self) -> Result<SemaphorePermit<'_>, SigningError> {
+        match tokio::time::timeout(SLOT_WAIT, self.uploads.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(SigningError::Busy),
         }
     }
 
-    /// The key `user` signs `kind` with: their own for a personal
+    /// The key `who` signs `kind` with: their own for a personal
     /// signature, the office's for an organisation one, which only a clerk
     /// (văn thư) may use.
-    pub fn key_for(
-        &self,
-        kind: SignKind,
-        _user: &User,
-        is_clerk: bool,
-    ) -> Result<String, SigningError> {
+    pub fn key_for(&self, kind: SignKind, who: &Signer<'_>) -> Result<String, SigningError> {
         match kind {
             SignKind::Personal => Ok(soft::LABEL.to_owned()),
-            SignKind::Organization if is_clerk => Ok(soft::LABEL.to_owned()),
+            SignKind::Organization if who.is_clerk => Ok(soft::LABEL.to_owned()),
             SignKind::Organization => Err(SigningError::NotAllowed),
         }
     }
 
-    /// Signs `input` for `user` with the key [`Service::key_for`] picks, and
-    /// records it in the audit log before answering.
+    /// Signs `input` for `signer` with the key [`Service::key_for`] picks,
+    /// and records it in the audit log before answering.
     pub async fn sign_for(
         &self,
-        user: &User,
-        is_clerk: bool,
+        signer: &Signer<'_>,
         input: Vec<u8>,
         params: &Params,
         who: &Who,
         now: i64,
     ) -> Result<Signed, SigningError> {
-        let key = self.key_for(params.kind, user, is_clerk)?;
-        let _slot = self.slot().await?;
+        let key = self.key_for(params.kind, signer)?;
         let req = SignRequest {
             key: &key,
             kind: params.kind,
             reason: params.reason.as_deref(),
         };
         let signed = super::sign_pdf(self.backend.as_ref(), input, &req, now).await?;
-        record(&self.store, user, &signed, params.kind, &key, who, now).await?;
+        let detail = detail(&signed, params.kind, &key);
+        record(
+            &self.store,
+            Kind::SignPdfSigned,
+            signer.user,
+            detail,
+            who,
+            now,
+        )
+        .await?;
         Ok(signed)
     }
 
     /// The verification report of a document.
     pub async fn verify(&self, input: Vec<u8>) -> Result<verify::Report, SigningError> {
-        let _slot = self.slot().await?;
         super::on_blocking(move || verify::verify(&input)).await
     }
 
-    /// [`deferred::prepare`] under a slot; a personal signature only (the
+    /// [`deferred::prepare`], audited: a personal signature only (the
     /// office's key is on the server).
     pub async fn prepare(
         &self,
-        user: &User,
+        signer: &Signer<'_>,
         input: Vec<u8>,
         chain: Vec<Vec<u8>>,
         params: &Params,
+        who: &Who,
         now: i64,
     ) -> Result<deferred::Prepared, SigningError> {
         if params.kind != SignKind::Personal {
-            return Err(SigningError::NotAllowed);
+            return Err(SigningError::DeferredPersonalOnly);
         }
-        let _slot = self.slot().await?;
         let req = SignRequest {
             key: "",
             kind: params.kind,
             reason: params.reason.as_deref(),
         };
-        deferred::prepare(
-            &self.master,
-            user.id.as_str(),
-            user.email.as_str(),
-            input,
-            chain,
-            &req,
+        let bound = deferred::Bound {
+            user_id: signer.user.id.as_str(),
+            email: signer.user.email.as_str(),
+            client_id: signer.client_id,
+        };
+        let prepared = deferred::prepare(&self.master, &bound, input, chain, &req, now).await?;
+        let detail = serde_json::json!({
+            "document_sha256": prepared.input_sha256,
+            "to_sign_sha256": super::hex(&prepared.to_sign_sha256),
+            "certificate": prepared.signer,
+            "client": signer.client_id,
+        });
+        record(
+            &self.store,
+            Kind::SignPdfPrepared,
+            signer.user,
+            detail,
+            who,
             now,
         )
-        .await
+        .await?;
+        Ok(prepared)
     }
 
-    /// [`deferred::complete`] under a slot, audited like [`Service::sign_for`].
+    /// [`deferred::complete`], once per state, audited like [`Service::sign_for`].
     pub async fn complete(
         &self,
-        user: &User,
+        signer: &Signer<'_>,
         prepared: Vec<u8>,
         state: &str,
         signature: Vec<u8>,
         who: &Who,
         now: i64,
     ) -> Result<Signed, SigningError> {
-        let _slot = self.slot().await?;
-        let (signed, kind) = deferred::complete(
-            &self.master,
-            user.id.as_str(),
-            prepared,
-            state,
-            signature,
+        let bound = deferred::Bound {
+            user_id: signer.user.id.as_str(),
+            email: signer.user.email.as_str(),
+            client_id: signer.client_id,
+        };
+        let done =
+            deferred::complete(&self.master, &bound, prepared, state, signature, now).await?;
+        // Once per state: a second complete of the same one is refused.
+        let key = format!("signing:deferred:{}", done.state_id);
+        let ttl = std::time::Duration::from_secs(deferred::STATE_TTL_SECS.unsigned_abs() + 60);
+        if !self
+            .cache
+            .set_nx(&key, b"1", ttl)
+            .await
+            .map_err(|e| SigningError::Cache(e.to_string()))?
+        {
+            return Err(SigningError::BadState("it has been used already"));
+        }
+        let detail = detail(&done.signed, done.kind, "deferred");
+        record(
+            &self.store,
+            Kind::SignPdfSigned,
+            signer.user,
+            detail,
+            who,
             now,
         )
         .await?;
-        record(&self.store, user, &signed, kind, "deferred", who, now).await?;
-        Ok(signed)
+        Ok(done.signed)
     }
 }
 
-/// The audit record of a signature: the document's hash before and after,
-/// signer, kind, key, position, time. A signature that cannot be recorded is
-/// not given out.
-async fn record(
-    store: &Store,
-    user: &User,
-    signed: &Signed,
-    kind: SignKind,
-    key: &str,
-    who: &Who,
-    now: i64,
-) -> Result<(), SigningError> {
-    let detail = serde_json::json!({
+fn detail(signed: &Signed, kind: SignKind, key: &str) -> serde_json::Value {
+    serde_json::json!({
         "document_sha256": signed.input_sha256,
         "signed_sha256": signed.output_sha256,
         "kind": kind.as_str(),
         "key": key,
         "certificate": signed.signer,
         "position": "invisible",
-    });
-    let mut event = Event::new(Kind::SignPdfSigned, now)
+    })
+}
+
+/// An audit record of the signing service. A signature that cannot be
+/// recorded is not given out.
+async fn record(
+    store: &Store,
+    kind: Kind,
+    user: &User,
+    detail: serde_json::Value,
+    who: &Who,
+    now: i64,
+) -> Result<(), SigningError> {
+    let mut event = Event::new(kind, now)
         .actor(user.id.as_str())
         .subject(user.email.as_str())
         .request(who.request_id.as_str())

@@ -138,6 +138,8 @@ pub struct ApiError {
     pub scope: Option<&'static str>,
     /// A sentence in Vietnamese an app can show its user (the signing API's).
     pub message: Option<&'static str>,
+    /// For `insufficient_user_authentication`: the sign-in age RFC 9470 asks for.
+    pub max_age: Option<i64>,
 }
 
 impl ApiError {
@@ -152,6 +154,7 @@ impl ApiError {
             description: description.into(),
             scope: None,
             message: None,
+            max_age: None,
         }
     }
 
@@ -217,10 +220,13 @@ impl IntoResponse for ApiError {
         let h = resp.headers_mut();
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         let challenge = match (self.status, self.scope) {
-            (StatusCode::UNAUTHORIZED, _) => Some(format!(
-                r#"Bearer realm="dangnhap", error="{}""#,
-                self.error
-            )),
+            (StatusCode::UNAUTHORIZED, _) => Some(match self.max_age {
+                Some(age) => format!(
+                    r#"Bearer realm="dangnhap", error="{}", max_age={age}"#,
+                    self.error
+                ),
+                None => format!(r#"Bearer realm="dangnhap", error="{}""#, self.error),
+            }),
             (StatusCode::FORBIDDEN, Some(scope)) => Some(format!(
                 r#"Bearer realm="dangnhap", error="insufficient_scope", scope="{scope}""#
             )),
