@@ -414,7 +414,7 @@ async fn sign_post(State(idp): St, ctx: Ctx, m: Result<Multipart, MultipartRejec
         let input = document(&mut parts)?;
         let signed = idp
             .signing
-            .sign_for(&c.signer(), input, &params, &who(&ctx), crate::now())
+            .sign_for(&c.signer(), input, &params, &who(ctx), crate::now())
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
         Ok(pdf_response(signed))
@@ -463,7 +463,7 @@ async fn prepare_post(
         let input = document(&mut parts)?;
         let p = idp
             .signing
-            .prepare(&c.signer(), input, chain, &params, &who(&ctx), crate::now())
+            .prepare(&c.signer(), input, chain, &params, &who(ctx), crate::now())
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
         Ok(json(serde_json::json!({
@@ -506,7 +506,7 @@ async fn complete_post(
                 prepared,
                 &state,
                 signature,
-                &who(&ctx),
+                &who(ctx),
                 crate::now(),
             )
             .await
