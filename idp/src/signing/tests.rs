@@ -24,6 +24,7 @@ fn request(reason: Option<&str>) -> SignRequest<'_> {
         key: LABEL,
         kind: SignKind::Personal,
         reason,
+        tsa: None,
     }
 }
 
