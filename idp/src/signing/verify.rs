@@ -175,13 +175,15 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
     let mut matched: Vec<ObjectId> = Vec::new();
     for range in found {
         let end = range.end();
-        let doc = revisions.entry(end).or_insert_with(|| {
-            if end == bytes.len() {
-                Ok(latest.clone())
-            } else {
-                pdf::load(&bytes[..end]).map_err(|e| e.to_string())
-            }
-        });
+        // Each earlier revision is parsed once, on its own bytes.
+        let doc = if end == bytes.len() {
+            Ok(&latest)
+        } else {
+            revisions
+                .entry(end)
+                .or_insert_with(|| pdf::load(&bytes[..end]).map_err(|e| e.to_string()))
+                .as_ref()
+        };
         let mut r = SignatureReport {
             byte_range: range.numbers.to_vec(),
             revision_end: end,
@@ -513,17 +515,23 @@ fn find_dict<'a>(
             return false;
         };
         let offset = *offset as usize;
-        if offset >= range.b || range.at < offset || range.at >= range.b {
+        if offset >= range.b || range.at < offset || range.at >= range.end() {
             return false;
         }
+        let endobj = |b: &[u8]| b.windows(6).any(|w| w == b"endobj");
         let before = &bytes[offset..range.b];
-        before.trim_ascii_end().ends_with(b"/Contents")
-            && !before.windows(6).any(|w| w == b"endobj")
+        // The /ByteRange found is this object's own, before or after the gap.
+        let own_range = if range.at < range.b {
+            true
+        } else {
+            range.at >= range.c && !endobj(&bytes[range.c..range.at])
+        };
+        own_range && before.trim_ascii_end().ends_with(b"/Contents") && !endobj(before)
     })
 }
 
-/// Checks one signature; returns the id of its dictionary in the latest
-/// revision when it is the same object there.
+/// Checks one signature; returns the id of its dictionary (a later version
+/// of that object is this signature rewritten, not another one).
 fn check(
     bytes: &[u8],
     signed: &Document,
@@ -565,7 +573,7 @@ fn check(
         && r.digest_matches
         && r.signature_verifies
         && r.signing_certificate_bound;
-    same.then_some(id)
+    Some(id)
 }
 
 fn check_cms(
