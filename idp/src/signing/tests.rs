@@ -510,6 +510,21 @@ async fn a_removed_signature_field_is_still_reported() {
     assert_eq!(s.field.as_deref(), Some("Signature1"), "named as signed");
     assert_eq!(s.changes_after, "other", "{s:?}");
     assert_eq!(report.verdict, "modified", "{report:?}");
+    // Emptying the form's field list alone is caught too.
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let mut catalog = doc.get_dictionary(root).unwrap().clone();
+    let mut form = catalog.get(b"AcroForm").unwrap().as_dict().unwrap().clone();
+    form.set("Fields", lopdf::Object::Array(Vec::new()));
+    catalog.set("AcroForm", lopdf::Object::Dictionary(form));
+    let emptied = append_update(&signed.pdf, &[(root.0, ser(catalog))]);
+    let report = verify(&emptied).unwrap();
+    let s = only(&report);
+    assert!(s.intact && s.removed, "{s:?}");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert!(
+        s.changes_detail.as_deref().unwrap().contains("field"),
+        "{s:?}"
+    );
     // A second signature on top is a change signatures allow.
     let twice = sign(&backend, signed.pdf.clone()).await.unwrap();
     let report = verify(&twice.pdf).unwrap();

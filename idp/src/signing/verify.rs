@@ -467,13 +467,50 @@ fn field_name(doc: &Document, sig: ObjectId) -> Option<String> {
     })
 }
 
+/// Whether a field reachable from the form (/AcroForm /Fields, then /Kids)
+/// has `sig` as its value: an orphaned field object does not count.
 fn points_at(doc: &Document, sig: ObjectId) -> bool {
-    doc.objects.values().any(|o| {
-        o.as_dict()
-            .ok()
-            .and_then(|d| d.get(b"V").ok()?.as_reference().ok())
-            == Some(sig)
-    })
+    let deref = |o: &Object| -> Option<lopdf::Dictionary> {
+        match o {
+            Object::Reference(id) => doc.get_dictionary(*id).ok().cloned(),
+            Object::Dictionary(d) => Some(d.clone()),
+            _ => None,
+        }
+    };
+    let list = |d: &lopdf::Dictionary, key: &[u8]| -> Vec<Object> {
+        match d.get(key) {
+            Ok(Object::Array(a)) => a.clone(),
+            Ok(Object::Reference(id)) => doc
+                .get_object(*id)
+                .ok()
+                .and_then(|o| o.as_array().ok().cloned())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    };
+    let Some(form) = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(deref)
+    else {
+        return false;
+    };
+    let mut todo: Vec<(Object, usize)> =
+        list(&form, b"Fields").into_iter().map(|f| (f, 0)).collect();
+    let mut seen = 0;
+    while let Some((f, depth)) = todo.pop() {
+        seen += 1;
+        if seen > 10_000 || depth > 16 {
+            break;
+        }
+        let Some(d) = deref(&f) else { continue };
+        if d.get(b"V").ok().and_then(|v| v.as_reference().ok()) == Some(sig) {
+            return true;
+        }
+        todo.extend(list(&d, b"Kids").into_iter().map(|k| (k, depth + 1)));
+    }
+    false
 }
 
 fn decode_hex(hex: &[u8]) -> Vec<u8> {
@@ -677,6 +714,36 @@ fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Docu
     list(old).iter().all(|o| new.contains(o))
 }
 
+/// A form dictionary whose fields only grew (and its signature flags and
+/// defaults may change).
+fn form_grew(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    doc: &Document,
+) -> Result<(), String> {
+    only_keys_differ(old, new, &[b"Fields", b"SigFlags", b"DR", b"DA"])?;
+    if grew(old, new, b"Fields", doc) {
+        Ok(())
+    } else {
+        Err("a field was removed".into())
+    }
+}
+
+/// The catalog's /AcroForm: added, kept, or (direct) only grown.
+fn form_changes(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    doc: &Document,
+) -> Result<(), String> {
+    match (old.get(b"AcroForm").ok(), new.get(b"AcroForm").ok()) {
+        (a, b) if a == b => Ok(()),
+        (None, Some(_)) => Ok(()),
+        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc),
+        (Some(_), None) => Err("the form was removed".into()),
+        _ => Err("the form was replaced".into()),
+    }
+}
+
 fn is_sig_field(d: &lopdf::Dictionary) -> bool {
     d.get(b"FT")
         .and_then(Object::as_name)
@@ -719,16 +786,9 @@ fn changes(signed: &Document, latest: &Document) -> (&'static str, Option<String
         let why = match (old.as_dict(), new.as_dict()) {
             (Ok(o), Ok(n)) if Some(*id) == root => {
                 only_keys_differ(o, n, &[b"AcroForm", b"DSS", b"Extensions"])
+                    .and_then(|()| form_changes(o, n, latest))
             }
-            (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => {
-                only_keys_differ(o, n, &[b"Fields", b"SigFlags", b"DR", b"DA"]).and_then(|()| {
-                    if grew(o, n, b"Fields", latest) {
-                        Ok(())
-                    } else {
-                        Err("a field was removed".into())
-                    }
-                })
-            }
+            (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => form_grew(o, n, latest),
             (Ok(o), Ok(n))
                 if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page".as_slice()) =>
             {
