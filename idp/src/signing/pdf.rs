@@ -135,21 +135,21 @@ pub fn prescan(bytes: &[u8]) -> Result<(), SigningError> {
     let limit = (bytes.len() / ENTRIES_PER_BYTE_DIVISOR + ENTRIES_SLACK) as u64;
     let refuse = |what: String| Err(SigningError::Malformed(what));
     for at in after_each(bytes, b"/Size") {
-        if let Some(n) = number_after(bytes, at) {
-            if n > limit || n >= u64::from(MAX_OBJECTS) {
-                return refuse(format!(
-                    "the file claims {n} objects (/Size), more than a file of {} bytes can hold",
-                    bytes.len()
-                ));
-            }
+        if let Some(n) = number_after(bytes, at)
+            && (n > limit || n >= u64::from(MAX_OBJECTS))
+        {
+            return refuse(format!(
+                "the file claims {n} objects (/Size), more than a file of {} bytes can hold",
+                bytes.len()
+            ));
         }
     }
     for at in after_each(bytes, b"/Length") {
         // `/Length 12 0 R` names an object, a direct number is the length.
-        if let Some(n) = number_after(bytes, at) {
-            if n > bytes.len() as u64 {
-                return refuse(format!("a stream claims {n} bytes, more than the file has"));
-            }
+        if let Some(n) = number_after(bytes, at)
+            && n > bytes.len() as u64
+        {
+            return refuse(format!("a stream claims {n} bytes, more than the file has"));
         }
     }
     // Cross-reference tables: each subsection header `first count`, then

@@ -248,13 +248,13 @@ fn verdict(signatures: &[SignatureReport]) -> (&'static str, Option<String>) {
         if !s.intact {
             return ("invalid", Some(format!("{} is not intact", which(i, s))));
         }
-        if let Some(t) = &s.timestamp {
-            if t.error.is_some() || !t.imprint_matches || !t.signature_verifies {
-                return (
-                    "invalid",
-                    Some(format!("{}: its time-stamp does not hold", which(i, s))),
-                );
-            }
+        if let Some(t) = &s.timestamp
+            && (t.error.is_some() || !t.imprint_matches || !t.signature_verifies)
+        {
+            return (
+                "invalid",
+                Some(format!("{}: its time-stamp does not hold", which(i, s))),
+            );
         }
     }
     for (i, s) in signatures.iter().enumerate() {
@@ -399,7 +399,7 @@ fn byte_ranges(bytes: &[u8]) -> Result<Vec<Range>, SigningError> {
             && gap[0] == b'<'
             && gap[gap.len() - 1] == b'>'
             && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
-            && gap.len() % 2 == 0;
+            && gap.len().is_multiple_of(2);
         let revision = bytes[..end].trim_ascii_end();
         if !hex_ok || !revision.ends_with(b"%%EOF") {
             continue;
