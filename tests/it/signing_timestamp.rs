@@ -135,11 +135,17 @@ fn a_time_stamped_signature_is_valid_in_pyhanko_pdfsig_and_our_verify() {
 }
 
 #[test]
-fn a_tsa_that_is_down_or_answers_garbage_fails_the_signing_and_writes_nothing() {
+fn a_tsa_that_is_down_answers_garbage_or_stamps_something_else_fails_the_signing_and_writes_nothing()
+ {
     let idp = Idp::spawn(&Backends::default());
     let garbage = Tsa::garbage();
+    let other = Tsa::other_imprint();
     let dir = tempfile::tempdir().unwrap();
-    for (what, url) in [("down", Tsa::down_url()), ("garbage", garbage.url.clone())] {
+    for (what, url, why) in [
+        ("down", Tsa::down_url(), "cannot be reached"),
+        ("garbage", garbage.url.clone(), "not a TimeStampResp"),
+        ("other", other.url.clone(), "imprint"),
+    ] {
         let output = dir.path().join(format!("{what}.pdf"));
         let started = std::time::Instant::now();
         let out = sign(&idp, &url, &fixture("ke-hoach-1-trang.pdf"), &output);
@@ -148,7 +154,10 @@ fn a_tsa_that_is_down_or_answers_garbage_fails_the_signing_and_writes_nothing() 
             !out.status.success(),
             "{what}: signing without the time-stamp asked for"
         );
-        assert!(err.contains("time-stamp"), "{what}: {err}");
+        assert!(
+            err.contains("time-stamp") && err.contains(why),
+            "{what}: {err}"
+        );
         assert!(!output.exists(), "{what}: no output");
         assert!(
             std::fs::read_dir(dir.path()).unwrap().next().is_none(),

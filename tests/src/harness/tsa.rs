@@ -3,7 +3,8 @@
 //! `openssl ts -reply`, with a TSA certificate (extendedKeyUsage critical
 //! timeStamping) issued by a test CA that `openssl` makes in a temp dir.
 //! It stops when dropped. `Tsa::garbage` answers every query with bytes
-//! that are no TimeStampResp; `Tsa::down_url` names a port nobody listens on.
+//! that are no TimeStampResp, `Tsa::other_imprint` with a real token over
+//! another imprint; `Tsa::down_url` names a port nobody listens on.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +22,8 @@ use super::util::free_port;
 enum Mode {
     Honest,
     Garbage,
+    /// A real token, over another imprint and without the nonce asked for.
+    OtherImprint,
 }
 
 pub struct Tsa {
@@ -164,6 +167,22 @@ fn answer(dir: &Path, mode: Mode, query: &[u8], n: usize) -> Vec<u8> {
     let q = dir.join(format!("q{n}.tsq"));
     let r = dir.join(format!("r{n}.tsr"));
     std::fs::write(&q, query).unwrap();
+    if mode == Mode::OtherImprint {
+        let other = format!("{:064x}", n + 1);
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(["ts", "-query", "-sha256", "-cert", "-no_nonce", "-digest"])
+            .arg(&other)
+            .arg("-out")
+            .arg(&q)
+            .output()
+            .expect("openssl ts -query");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let out = Command::new("openssl")
         .current_dir(dir)
         .args(["ts", "-reply", "-config", "ts.cnf", "-queryfile"])
@@ -240,6 +259,11 @@ impl Tsa {
     /// A TSA that answers every query with an HTML page.
     pub fn garbage() -> Tsa {
         Tsa::start(Mode::Garbage)
+    }
+
+    /// A TSA that answers with a valid token over something else.
+    pub fn other_imprint() -> Tsa {
+        Tsa::start(Mode::OtherImprint)
     }
 
     /// The URL of a TSA that is down: a free port nobody listens on.
