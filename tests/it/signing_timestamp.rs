@@ -2,7 +2,8 @@
 //! `IDP_SIGNING__TSA_URL` pointing at a real RFC 3161 TSA (`openssl ts
 //! -reply` behind the harness's HTTP server), judged by pyHanko and pdfsig,
 //! and by `idp sign verify` with trust anchors; a TSA that is down or
-//! answers garbage fails the signing and leaves no file.
+//! answers garbage fails the signing and leaves no file. Also the xref
+//! bombs the pre-scan refuses, under a memory limit.
 
 use std::path::{Path, PathBuf};
 
@@ -164,5 +165,100 @@ fn a_tsa_that_is_down_answers_garbage_or_stamps_something_else_fails_the_signing
             "{what}: no partial file either"
         );
         assert!(started.elapsed().as_secs() < 30, "{what}: failed fast");
+    }
+}
+
+/// A file of almost 50 MiB (the cap) whose cross-reference data claims far
+/// more than it holds, in one of four ways.
+fn bomb(kind: &str) -> Vec<u8> {
+    let mut objects = vec![
+        "<</Type /Catalog /Pages 2 0 R>>".to_owned(),
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>".to_owned(),
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>".to_owned(),
+    ];
+    match kind {
+        "huge /W" => objects.push(
+            "<</Type /XRef /Size 5 /W [1 999999999 1] /Length 0>>\nstream\n\nendstream".into(),
+        ),
+        "huge /Length" => objects.push("<</Length 999999999>>\nstream\nabc\nendstream".into()),
+        _ => {}
+    }
+    let mut out = b"%PDF-1.7\n%".to_vec();
+    out.resize(50 * 1024 * 1024 - 4096, b'x');
+    out.push(b'\n');
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    let count = if kind == "xref table" {
+        8_000_000
+    } else {
+        offsets.len() + 1
+    };
+    out.extend_from_slice(format!("xref\n0 {count}\n0000000000 65535 f \n").as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    let size = if kind == "/Size" {
+        8_000_000
+    } else {
+        objects.len() + 1
+    };
+    out.extend_from_slice(
+        format!("trailer\n<</Size {size} /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn cross_reference_bombs_are_refused_quickly_within_half_a_gibibyte() {
+    let idp = Idp::spawn(&Backends::default());
+    let dir = tempfile::tempdir().unwrap();
+    // The process may not allocate more than 512 MiB of data; an honest
+    // file still signs under that limit (the control).
+    let limited = |args: &[&str]| {
+        std::process::Command::new("prlimit")
+            .arg("--data=536870912")
+            .arg(crate::harness::util::idp_bin())
+            .args(args)
+            .env_clear()
+            .envs(idp.env().iter().cloned())
+            .output()
+            .unwrap()
+    };
+    let signed = dir.path().join("signed.pdf");
+    let input = fixture("ke-hoach-nhieu-trang.pdf");
+    let out = limited(&[
+        "sign",
+        "pdf",
+        input.to_str().unwrap(),
+        signed.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for kind in ["/Size", "xref table", "huge /W", "huge /Length"] {
+        let file = dir.path().join("bomb.pdf");
+        std::fs::write(&file, bomb(kind)).unwrap();
+        for args in [
+            vec!["sign", "verify", file.to_str().unwrap()],
+            vec![
+                "sign",
+                "pdf",
+                file.to_str().unwrap(),
+                "/nonexistent-dir/out.pdf",
+            ],
+        ] {
+            let started = std::time::Instant::now();
+            let out = limited(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{kind}: {args:?}");
+            assert!(err.contains("cannot be read"), "{kind}: {args:?}: {err}");
+            assert!(started.elapsed().as_secs() < 20, "{kind}: quickly");
+        }
     }
 }

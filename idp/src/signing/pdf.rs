@@ -60,7 +60,7 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), SigningError> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Parses a whole PDF. Refuses encrypted files (their objects would need
@@ -119,10 +119,7 @@ fn after_each<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize
 }
 
 fn memchr_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    hay.windows(needle.len())
-        .enumerate()
-        .filter(move |(_, w)| *w == needle)
-        .map(|(i, _)| i)
+    memchr::memmem::find_iter(hay, needle)
 }
 
 /// Looks at what a file claims about its cross-reference data before lopdf

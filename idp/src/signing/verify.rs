@@ -377,13 +377,8 @@ fn four_integers(bytes: &[u8], at: usize) -> Option<[u64; 4]> {
 fn byte_ranges(bytes: &[u8]) -> Result<Vec<Range>, SigningError> {
     let mut out: Vec<Range> = Vec::new();
     let needle = b"/ByteRange";
-    let mut from = 0;
-    while let Some(i) = bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-    {
-        let at = from + i;
-        from = at + needle.len();
+    for at in memchr::memmem::find_iter(bytes, needle) {
+        let from = at + needle.len();
         let Some([a, b, c, d]) = four_integers(bytes, from) else {
             continue;
         };
@@ -555,7 +550,7 @@ fn find_dict<'a>(
         if offset >= range.b || range.at < offset || range.at >= range.end() {
             return false;
         }
-        let endobj = |b: &[u8]| b.windows(6).any(|w| w == b"endobj");
+        let endobj = |b: &[u8]| memchr::memmem::find(b, b"endobj").is_some();
         let before = &bytes[offset..range.b];
         // The /ByteRange found is this object's own, before or after the gap.
         let own_range = if range.at < range.b {
