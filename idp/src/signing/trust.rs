@@ -270,3 +270,58 @@ pub fn check(
     }
     Trust::untrusted(format!("the chain is longer than {MAX_DEPTH}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::soft::SoftBackend;
+
+    const NOW: i64 = 1_790_000_000;
+
+    #[test]
+    fn a_certificate_is_trusted_only_through_an_anchor_valid_then_and_fit_for_its_use() {
+        let signer = SoftBackend::ephemeral(NOW).unwrap().certificate().to_vec();
+        let stranger = SoftBackend::ephemeral(NOW).unwrap().certificate().to_vec();
+        let anchors = Anchors::from_der(vec![signer.clone()]).unwrap();
+        let t = check(&anchors, &signer, &[], NOW, Purpose::Signer);
+        assert_eq!(t.status, TrustStatus::Trusted, "{t:?}");
+        assert!(t.anchor.unwrap().contains("NOT LEGALLY VALID"));
+
+        let t = check(
+            &anchors,
+            &signer,
+            &[],
+            NOW - 10 * 365 * 86_400,
+            Purpose::Signer,
+        );
+        assert_eq!(t.status, TrustStatus::Untrusted);
+        assert!(t.reason.unwrap().contains("not valid at"));
+
+        let others = Anchors::from_der(vec![stranger]).unwrap();
+        let t = check(&others, &signer, &[signer.clone()], NOW, Purpose::Signer);
+        assert_eq!(t.status, TrustStatus::Untrusted, "{t:?}");
+
+        // A document-signing certificate is not a TSA's.
+        let t = check(&anchors, &signer, &[], NOW, Purpose::TimeStamping);
+        assert_eq!(t.status, TrustStatus::Untrusted);
+        assert!(t.reason.unwrap().contains("time-stamping"));
+
+        let t = check(&Anchors::default(), &signer, &[], NOW, Purpose::Signer);
+        assert_eq!(t.status, TrustStatus::NotChecked);
+    }
+
+    #[test]
+    fn pem_files_give_every_certificate_in_them() {
+        use base64::Engine;
+        let der = SoftBackend::ephemeral(NOW).unwrap().certificate().to_vec();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let block = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+        let two = pem_certificates(&format!("junk\n{block}{block}"));
+        assert_eq!(two, vec![der.clone(), der]);
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here").unwrap();
+        assert!(Anchors::load(&[empty]).is_err());
+        assert!(Anchors::load(&[dir.path().join("missing.pem")]).is_err());
+    }
+}
