@@ -298,7 +298,13 @@ mod tests {
         assert!(t.reason.unwrap().contains("not valid at"));
 
         let others = Anchors::from_der(vec![stranger]).unwrap();
-        let t = check(&others, &signer, &[signer.clone()], NOW, Purpose::Signer);
+        let t = check(
+            &others,
+            &signer,
+            std::slice::from_ref(&signer),
+            NOW,
+            Purpose::Signer,
+        );
         assert_eq!(t.status, TrustStatus::Untrusted, "{t:?}");
 
         // A document-signing certificate is not a TSA's.
