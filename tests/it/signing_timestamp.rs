@@ -133,6 +133,40 @@ fn a_time_stamped_signature_is_valid_in_pyhanko_pdfsig_and_our_verify() {
     let report = verify(&idp, &[], &["sign", "verify", file]);
     assert_eq!(report["signatures"][0]["trust"]["status"], "not_checked");
     assert_eq!(report["verdict"], "valid_trust_not_checked", "{report}");
+
+    // A token changed after the fact (its genTime, an unsigned attribute:
+    // outside the signature's own digest) is reported as not holding.
+    let mut bytes = std::fs::read(&output).unwrap();
+    let gen_time = bytes
+        .windows(8)
+        .position(|w| w == b"180F3230")
+        .expect("the token's GeneralizedTime in /Contents");
+    // The tens-of-seconds digit (hex "3X" at characters 26-27 of the time).
+    let digit = gen_time + 4 + 2 * 12 + 1;
+    bytes[digit] = if bytes[digit] == b'0' { b'1' } else { b'0' };
+    let tampered = dir.path().join("tampered.pdf");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let report = verify(
+        &idp,
+        &[],
+        &[
+            "sign",
+            "verify",
+            tampered.to_str().unwrap(),
+            "--anchor",
+            root_s,
+            "--anchor",
+            ca_s,
+        ],
+    );
+    let s = &report["signatures"][0];
+    assert_eq!(
+        s["intact"], true,
+        "the signature itself still holds: {report}"
+    );
+    assert!(s["timestamp"]["error"].is_string(), "{report}");
+    assert!(s["time_stamped_at"].is_null(), "{report}");
+    assert_eq!(report["verdict"], "invalid", "{report}");
 }
 
 #[test]
