@@ -118,7 +118,7 @@ impl Idp {
         )
         .await?;
         let retain = oidc::keys::retention_secs(&config.tokens);
-        let signing = signing::Service::open(&store, &cache, &master, now()).await?;
+        let signing = signing::Service::open(&config, &store, &cache, &master, now()).await?;
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
 

@@ -41,3 +41,4 @@ mod sec_signin;
 mod secrets;
 mod signing;
 mod signing_api;
+mod signing_timestamp;

@@ -15,6 +15,19 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 
+def timestamp(ts):
+    """The signature time-stamp's status (PAdES B-T), or None without one."""
+    if ts is None:
+        return None
+    return {
+        "intact": ts.intact,
+        "valid": ts.valid,
+        "trusted": ts.trusted,
+        "time": ts.timestamp.isoformat(),
+        "tsa": ts.signing_cert.subject.human_friendly,
+    }
+
+
 def main() -> None:
     pdf_path = sys.argv[1]
     roots = []
@@ -44,6 +57,7 @@ def main() -> None:
                     ),
                     "bottom_line": status.bottom_line,
                     "signer": status.signing_cert.subject.human_friendly,
+                    "timestamp": timestamp(status.timestamp_validity),
                 }
             )
     print(json.dumps(out))

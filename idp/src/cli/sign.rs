@@ -9,7 +9,7 @@ use super::{CliError, fail};
 use crate::audit::{self, Event, Kind};
 use crate::config::Config;
 use crate::now;
-use crate::signing::{self, SignKind, SignRequest, pdf, soft};
+use crate::signing::{self, SignKind, SignRequest, pdf, soft, trust, tsp};
 
 #[derive(Debug, Subcommand)]
 pub enum SignCommand {
@@ -27,6 +27,10 @@ pub enum SignCommand {
     Verify {
         /// The PDF to check.
         file: PathBuf,
+        /// A trust anchor (PEM file), besides those of
+        /// `signing.trust_anchors`; may be given more than once.
+        #[arg(long = "anchor")]
+        anchors: Vec<PathBuf>,
     },
     /// Print the software key's certificate (PEM), generating the key if
     /// there is none yet: the trust anchor for checking test signatures.
@@ -75,10 +79,17 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             let (store, master) = crate::open_store(config).await?;
             let now = now();
             let backend = soft::SoftBackend::open(&store, &master, now).await?;
+            let tsa = match &config.signing.tsa_url {
+                Some(url) => Some(
+                    tsp::TsaClient::new(url).map_err(|e| fail(format!("signing.tsa_url: {e}")))?,
+                ),
+                None => None,
+            };
             let req = SignRequest {
                 key: soft::LABEL,
                 kind: SignKind::Personal,
                 reason: reason.as_deref(),
+                tsa: tsa.as_ref(),
             };
             let signed = signing::sign_pdf(&backend, bytes, &req, now)
                 .await
@@ -91,24 +102,41 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 "kind": req.kind.as_str(),
                 "key": req.key,
                 "position": "invisible",
+                "timestamped": tsa.is_some(),
             });
-            audit::record(
+            // No success without its audit record: the signed file goes too.
+            if let Err(e) = audit::record(
                 &store,
                 Event::new(Kind::SignPdfSigned, now)
                     .actor("cli")
                     .subject(signed.signer.as_str())
                     .detail(detail.to_string()),
             )
-            .await?;
+            .await
+            {
+                let _ = std::fs::remove_file(&output);
+                return Err(e.into());
+            }
             println!("signed {} → {}", input.display(), output.display());
             println!("signer: {}", signed.signer);
             println!("sha256: {}", signed.output_sha256);
         }
-        SignCommand::Verify { file } => {
+        SignCommand::Verify { file, anchors } => {
             let bytes = read_pdf(&file)?;
-            let report = signing::on_blocking(move || signing::verify::verify(&bytes))
-                .await
-                .map_err(|e| fail(format!("{}: {e}", file.display())))?;
+            let paths: Vec<PathBuf> = config
+                .signing
+                .trust_anchors
+                .iter()
+                .chain(&anchors)
+                .cloned()
+                .collect();
+            let anchors =
+                trust::Anchors::load(&paths).map_err(|e| fail(format!("trust anchors: {e}")))?;
+            let now = now();
+            let report =
+                signing::on_blocking(move || signing::verify::verify_with(&bytes, &anchors, now))
+                    .await
+                    .map_err(|e| fail(format!("{}: {e}", file.display())))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         SignCommand::Certificate => {

@@ -17,6 +17,7 @@ mod log;
 mod memory_cache;
 mod mfa;
 mod password;
+mod signing;
 mod smtp;
 mod tokens;
 
@@ -28,6 +29,7 @@ pub use log::{LogConfig, LogFormat};
 pub use memory_cache::MemoryCacheConfig;
 pub use mfa::MfaConfig;
 pub use password::{BruteForceConfig, PasswordConfig};
+pub use signing::SigningConfig;
 pub use smtp::{SmtpConfig, SmtpSecurity};
 pub use tokens::{SessionConfig, TokenConfig};
 
@@ -101,6 +103,8 @@ pub struct Config {
     /// `[http]`: timeouts, connection limit, per-address rate limits, trusted
     /// reverse proxies and access to `/metrics`.
     pub http: HttpConfig,
+    /// `[signing]`: the time-stamping authority and trust anchors for PDF signatures.
+    pub signing: SigningConfig,
     /// `IDP_*` variables that name no setting (Kubernetes sets `IDP_PORT`,
     /// `IDP_SERVICE_HOST`, … in every pod beside a Service called `idp`):
     /// ignored, and named in one warning at start.
@@ -131,6 +135,7 @@ impl Default for Config {
             link: LinkConfig::default(),
             max_body_bytes: 64 * 1024,
             http: HttpConfig::default(),
+            signing: SigningConfig::default(),
             ignored_env: Vec::new(),
         }
     }

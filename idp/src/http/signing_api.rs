@@ -213,6 +213,21 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Chữ ký số (cùng chuỗi chứng thư) quá lớn so với chỗ dành cho nó trong tệp.",
         ),
+        E::Certified => refusal(
+            unprocessable,
+            "certified_pdf",
+            e.to_string(),
+            "Văn bản đã được chứng thực và khóa mọi thay đổi; không thể ký thêm.",
+        ),
+        E::TimeStamp(_) => {
+            tracing::error!(request_id, error = %e, "the time-stamping authority failed");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timestamp_unavailable",
+                format!("request {request_id}: the time-stamping authority failed"),
+                "Máy chủ cấp dấu thời gian không phản hồi; văn bản chưa được ký, hãy thử lại sau.",
+            )
+        }
         E::DeferredPersonalOnly => bad_request(
             e.to_string(),
             "Ký từ xa (USB token) chỉ dùng cho chữ ký cá nhân; con dấu cơ quan được ký trên máy chủ.",
@@ -433,7 +448,7 @@ async fn verify_post(
         let input = document(&mut parts)?;
         let report = idp
             .signing
-            .verify(input)
+            .verify(input, crate::now())
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
         let report = serde_json::to_value(&report).map_err(|e| internal(&e, &ctx.request_id))?;

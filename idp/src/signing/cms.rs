@@ -14,7 +14,7 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier,
     SignerInfo, SignerInfos,
 };
-use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
+use der::asn1::{Any, AnyRef, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode, Reader, Sequence, SliceReader};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
@@ -102,6 +102,25 @@ pub fn assemble(
     signature: Vec<u8>,
     key: &KeyInfo,
 ) -> Result<Vec<u8>, SigningError> {
+    assemble_with(attrs, signature, key, None)
+}
+
+/// As [`assemble`], with an RFC 3161 token over the signature value (a
+/// ContentInfo, DER) as the unsigned attribute signature-time-stamp-token
+/// (RFC 5126 §5.11.4): PAdES baseline B-T.
+pub fn assemble_with(
+    attrs: SignedAttributes,
+    signature: Vec<u8>,
+    key: &KeyInfo,
+    timestamp: Option<&[u8]>,
+) -> Result<Vec<u8>, SigningError> {
+    let unsigned_attrs = match timestamp {
+        Some(token) => Some(SetOfVec::try_from(vec![attribute(
+            oids::SIGNATURE_TIME_STAMP_TOKEN,
+            Any::from_der(token)?,
+        )?])?),
+        None => None,
+    };
     let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
     let signer = Certificate::from_der(signer_der)?;
     let mut certs = Vec::with_capacity(key.chain.len());
@@ -128,7 +147,7 @@ pub fn assemble(
         signed_attrs: Some(attrs),
         signature_algorithm,
         signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
+        unsigned_attrs,
     };
     let data = SignedData {
         version: CmsVersion::V1,
@@ -165,17 +184,104 @@ pub struct Parsed {
     pub certificate_bound: bool,
     /// Whether a signing-time attribute is there (PAdES baseline forbids it).
     pub has_signing_time: bool,
+    /// Every certificate the SignedData carries, DER.
+    pub certificates: Vec<Vec<u8>>,
+    /// The signature-time-stamp-token unsigned attribute (a ContentInfo,
+    /// DER), when there is one.
+    pub timestamp_token: Option<Vec<u8>>,
 }
 
-/// Reads a detached CMS signature. `bytes` may carry zero padding after the
-/// DER (a /Contents placeholder is bigger than what it holds).
-pub fn parse(bytes: &[u8]) -> Result<Parsed, SigningError> {
+/// A SignedData with one signer, read strictly: the parts both a PDF
+/// signature and a time-stamp token need.
+#[derive(Debug)]
+pub struct SignedParts {
+    pub econtent_type: ObjectIdentifier,
+    /// The encapsulated content's octets (None when detached).
+    pub econtent: Option<Vec<u8>>,
+    /// Every certificate carried, DER.
+    pub certificates: Vec<Vec<u8>>,
+    pub signer: Certificate,
+    pub signer_der: Vec<u8>,
+    pub signed_attrs: Vec<Attribute>,
+    /// The signed attributes as received, re-tagged as the SET OF the
+    /// signature covers (RFC 5652 §5.4): not a re-sorted re-encoding.
+    pub attrs_der: Vec<u8>,
+    /// The one message-digest attribute's value.
+    pub message_digest: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub signature_algorithm: ObjectIdentifier,
+    pub digest_algorithm: ObjectIdentifier,
+    pub unsigned_attrs: Vec<Attribute>,
+}
+
+/// The DER of `bytes` without the zero padding a /Contents placeholder
+/// leaves after it; anything else after the DER is refused.
+fn strip_padding(bytes: &[u8]) -> Result<&[u8], SigningError> {
     let mut reader = SliceReader::new(bytes)?;
-    let info = ContentInfo::decode(&mut reader)?;
+    let tlv = AnyRef::decode(&mut reader)?;
+    let len = usize::try_from(tlv.encoded_len()?)?;
     let rest = reader.read_slice(reader.remaining_len())?;
     if rest.iter().any(|&b| b != 0) {
         return Err(SigningError::Cms("bytes after the signature".into()));
     }
+    Ok(&bytes[..len])
+}
+
+/// The TLVs inside a constructed TLV's value.
+fn children(value: &[u8]) -> Result<Vec<AnyRef<'_>>, SigningError> {
+    let mut reader = SliceReader::new(value)?;
+    let mut out = Vec::new();
+    while !reader.is_finished() {
+        if out.len() > 64 {
+            return Err(SigningError::Cms("too many elements".into()));
+        }
+        out.push(AnyRef::decode(&mut reader)?);
+    }
+    Ok(out)
+}
+
+/// The signed attributes of the (first) SignerInfo exactly as the DER
+/// carries them, with the [0] IMPLICIT tag turned back into SET OF.
+fn raw_signed_attrs(der: &[u8]) -> Result<Vec<u8>, SigningError> {
+    let bad = || SigningError::Cms("the SignedData's layout".into());
+    let info = AnyRef::from_der(der)?;
+    let content = children(info.value())?.get(1).copied().ok_or_else(bad)?;
+    let signed_data = AnyRef::from_der(content.value())?;
+    let signer_infos = children(signed_data.value())?
+        .last()
+        .copied()
+        .ok_or_else(bad)?;
+    let signer_info = children(signer_infos.value())?
+        .first()
+        .copied()
+        .ok_or_else(bad)?;
+    let attrs = children(signer_info.value())?
+        .get(3)
+        .copied()
+        .ok_or_else(bad)?;
+    let implicit_set = der::Tag::ContextSpecific {
+        constructed: true,
+        number: der::TagNumber(0),
+    };
+    if der::Tagged::tag(&attrs) != implicit_set {
+        return Err(SigningError::Cms("no signed attributes".into()));
+    }
+    let mut out = vec![0x31];
+    der::Length::try_from(attrs.value().len())?.encode_to_vec(&mut out)?;
+    out.extend_from_slice(attrs.value());
+    Ok(out)
+}
+
+/// Reads a SignedData with exactly one signer, named by issuer and serial,
+/// whose certificate it carries, and whose signed attributes have no type
+/// twice, exactly one content-type equal to `content_type` (which is also
+/// the encapsulated content's type) and exactly one message-digest.
+pub fn parse_signed_data(
+    bytes: &[u8],
+    content_type: ObjectIdentifier,
+) -> Result<SignedParts, SigningError> {
+    let der = strip_padding(bytes)?;
+    let info = ContentInfo::from_der(der)?;
     if info.content_type != oids::SIGNED_DATA {
         return Err(SigningError::Cms("not a SignedData".into()));
     }
@@ -189,58 +295,142 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, SigningError> {
             "signer named by key identifier (not supported yet)".into(),
         ));
     };
-    let signer = data
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .find_map(|c| match c {
-            CertificateChoices::Certificate(c)
-                if c.tbs_certificate().issuer() == &id.issuer
-                    && c.tbs_certificate().serial_number() == &id.serial_number =>
+    if data.encap_content_info.econtent_type != content_type {
+        return Err(SigningError::Cms(format!(
+            "the encapsulated content is {}, not {content_type}",
+            data.encap_content_info.econtent_type
+        )));
+    }
+    let econtent = match &data.encap_content_info.econtent {
+        Some(c) => Some(c.decode_as::<OctetString>()?.into_bytes().into_vec()),
+        None => None,
+    };
+    let mut certificates = Vec::new();
+    let mut signer = None;
+    for c in data.certificates.iter().flat_map(|set| set.0.iter()) {
+        if let CertificateChoices::Certificate(c) = c {
+            if c.tbs_certificate().issuer() == &id.issuer
+                && c.tbs_certificate().serial_number() == &id.serial_number
             {
-                Some(c.clone())
+                signer = Some(c.clone());
             }
-            _ => None,
-        })
-        .ok_or(SigningError::NoCertificate)?;
+            certificates.push(c.to_der()?);
+        }
+    }
+    let signer = signer.ok_or(SigningError::NoCertificate)?;
     let signer_der = signer.to_der()?;
     let attrs = si
         .signed_attrs
         .as_ref()
         .ok_or_else(|| SigningError::Cms("no signed attributes".into()))?;
-    let values = |oid: ObjectIdentifier| {
-        attrs
+    let mut seen = std::collections::BTreeSet::new();
+    for a in attrs.iter() {
+        if !seen.insert(a.oid) {
+            return Err(SigningError::Cms(format!(
+                "the signed attribute {} is there twice",
+                a.oid
+            )));
+        }
+    }
+    let only = |oid: ObjectIdentifier, name: &str| {
+        let a = attrs
             .iter()
-            .filter(move |a| a.oid == oid)
-            .flat_map(|a| a.values.iter())
+            .find(|a| a.oid == oid)
+            .ok_or_else(|| SigningError::Cms(format!("no {name} attribute")))?;
+        let mut values = a.values.iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => Ok(v.clone()),
+            _ => Err(SigningError::Cms(format!("not exactly one {name} value"))),
+        }
     };
-    let message_digest = values(oids::MESSAGE_DIGEST)
-        .next()
-        .ok_or_else(|| SigningError::Cms("no message-digest attribute".into()))?
+    if only(oids::CONTENT_TYPE, "content-type")?.decode_as::<ObjectIdentifier>()? != content_type {
+        return Err(SigningError::Cms(format!(
+            "the content-type attribute is not {content_type}"
+        )));
+    }
+    let message_digest = only(oids::MESSAGE_DIGEST, "message-digest")?
         .decode_as::<OctetString>()?
         .into_bytes()
         .into_vec();
-    let cert_hash = digest(&SHA256, &signer_der);
-    let certificate_bound = values(oids::SIGNING_CERTIFICATE_V2).any(|v| {
-        v.decode_as::<SigningCertificateV2>().is_ok_and(|s| {
-            s.certs.first().is_some_and(|id| {
-                id.hash_algorithm
-                    .as_ref()
-                    .is_none_or(|a| a.oid == oids::SHA256)
-                    && id.cert_hash.as_bytes() == cert_hash.as_ref()
-            })
-        })
-    });
-    Ok(Parsed {
+    Ok(SignedParts {
+        econtent_type: data.encap_content_info.econtent_type,
+        econtent,
+        certificates,
+        signer,
+        signer_der,
+        signed_attrs: attrs.iter().cloned().collect(),
+        attrs_der: raw_signed_attrs(der)?,
         message_digest,
-        attrs_der: attrs.to_der()?,
         signature: si.signature.as_bytes().to_vec(),
         signature_algorithm: si.signature_algorithm.oid,
         digest_algorithm: si.digest_alg.oid,
-        certificate_bound,
-        has_signing_time: values(oids::SIGNING_TIME).next().is_some(),
-        signer,
-        signer_der,
+        unsigned_attrs: si
+            .unsigned_attrs
+            .iter()
+            .flat_map(|a| a.iter().cloned())
+            .collect(),
+    })
+}
+
+/// Whether an ESS signing-certificate (v1, SHA-1) or -v2 attribute names
+/// `cert_der` as its first certificate.
+pub fn names_certificate(attrs: &[Attribute], cert_der: &[u8]) -> bool {
+    let sha256 = digest(&SHA256, cert_der);
+    let sha1 = digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der);
+    attrs
+        .iter()
+        .filter(|a| a.oid == oids::SIGNING_CERTIFICATE_V2 || a.oid == oids::SIGNING_CERTIFICATE)
+        .flat_map(|a| a.values.iter().map(move |v| (a.oid, v)))
+        .any(|(oid, v)| {
+            // ESSCertID (v1) has the shape of ESSCertIDv2 without its algorithm.
+            v.decode_as::<SigningCertificateV2>().is_ok_and(|s| {
+                s.certs.first().is_some_and(|id| {
+                    if oid == oids::SIGNING_CERTIFICATE {
+                        id.hash_algorithm.is_none() && id.cert_hash.as_bytes() == sha1.as_ref()
+                    } else {
+                        id.hash_algorithm
+                            .as_ref()
+                            .is_none_or(|a| a.oid == oids::SHA256)
+                            && id.cert_hash.as_bytes() == sha256.as_ref()
+                    }
+                })
+            })
+        })
+}
+
+/// Reads a detached CMS signature from a PDF's /Contents. `bytes` may carry
+/// zero padding after the DER (a placeholder is bigger than what it holds).
+pub fn parse(bytes: &[u8]) -> Result<Parsed, SigningError> {
+    let sd = parse_signed_data(bytes, oids::DATA)?;
+    if sd.econtent.is_some() {
+        return Err(SigningError::Cms("not a detached signature".into()));
+    }
+    let mut tokens = sd
+        .unsigned_attrs
+        .iter()
+        .filter(|a| a.oid == oids::SIGNATURE_TIME_STAMP_TOKEN)
+        .flat_map(|a| a.values.iter());
+    let timestamp_token = match (tokens.next(), tokens.next()) {
+        (None, _) => None,
+        (Some(t), None) => Some(t.to_der()?),
+        (Some(_), Some(_)) => {
+            return Err(SigningError::Cms(
+                "more than one signature time-stamp".into(),
+            ));
+        }
+    };
+    Ok(Parsed {
+        certificate_bound: names_certificate(&sd.signed_attrs, &sd.signer_der),
+        has_signing_time: sd.signed_attrs.iter().any(|a| a.oid == oids::SIGNING_TIME),
+        message_digest: sd.message_digest,
+        attrs_der: sd.attrs_der,
+        signature: sd.signature,
+        signature_algorithm: sd.signature_algorithm,
+        digest_algorithm: sd.digest_algorithm,
+        certificates: sd.certificates,
+        timestamp_token,
+        signer: sd.signer,
+        signer_der: sd.signer_der,
     })
 }
 

@@ -17,6 +17,7 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use super::backend::{KeyAlg, KeyInfo};
+use super::trust::{self, Anchors};
 use super::{SignKind, SignRequest, Signed, SigningError, hex, oids, pdf};
 use crate::crypto::{self, Mac, MasterKey};
 
@@ -261,6 +262,7 @@ pub fn check_validity(cert: &Certificate, now: i64) -> Result<(), SigningError> 
 pub async fn prepare(
     master: &MasterKey,
     bound: &Bound<'_>,
+    anchors: &Anchors,
     input: Vec<u8>,
     chain: Vec<Vec<u8>>,
     req: &SignRequest<'_>,
@@ -278,6 +280,23 @@ pub async fn prepare(
     }
     check_usage(&signer)?;
     check_validity(&signer, now)?;
+    // With trust anchors configured, only a certificate from a trusted CA
+    // signs (anyone can make a certificate that names an e-mail).
+    if !anchors.is_empty() {
+        let t = trust::check(
+            anchors,
+            &key.chain[0],
+            &key.chain,
+            now,
+            trust::Purpose::Signer,
+        );
+        if t.status != trust::TrustStatus::Trusted {
+            return Err(SigningError::BadCertificate(format!(
+                "it does not chain to the trust anchors: {}",
+                t.reason.unwrap_or_default()
+            )));
+        }
+    }
     let subject = super::cms::subject(&signer);
     let algorithm = key.alg.as_str();
     let chain: Vec<String> = key.chain.iter().map(|d| crypto::b64(d)).collect();
@@ -316,6 +335,7 @@ pub async fn complete(
     prepared: Vec<u8>,
     state: &str,
     signature: Vec<u8>,
+    tsa: Option<&super::tsp::TsaClient>,
     now: i64,
 ) -> Result<Done, SigningError> {
     let state = open_state(master, state)?;
@@ -342,11 +362,11 @@ pub async fn complete(
         .collect::<Result<Vec<_>, _>>()?;
     let key = key_info(chain)?;
     let (start, end, doc) = (state.start, state.end, state.doc);
-    let mut signed = super::on_blocking(move || {
-        let prepared = pdf::Prepared::from_parts(prepared, start, end)?;
-        super::finish(super::resume(prepared, key)?, signature)
+    let pending = super::on_blocking(move || {
+        super::resume(pdf::Prepared::from_parts(prepared, start, end)?, key)
     })
     .await?;
+    let mut signed = super::finish(pending, signature, tsa).await?;
     signed.input_sha256 = doc;
     Ok(Done {
         signed,

@@ -20,6 +20,8 @@ pub mod service;
 pub mod soft;
 #[cfg(test)]
 mod tests;
+pub mod trust;
+pub mod tsp;
 pub mod verify;
 
 use std::path::Path;
@@ -62,6 +64,12 @@ pub enum SigningError {
     SignatureTooLarge(usize),
     #[error("CMS signature: {0}")]
     Cms(String),
+    #[error("time-stamp: {0}")]
+    TimeStamp(String),
+    #[error(
+        "the PDF is certified with no changes allowed (DocMDP /P 1): a new signature would break its certification"
+    )]
+    Certified,
     #[error("DER: {0}")]
     Der(#[from] der::Error),
     #[error(transparent)]
@@ -112,6 +120,8 @@ pub struct SignRequest<'a> {
     pub key: &'a str,
     pub kind: SignKind,
     pub reason: Option<&'a str>,
+    /// The time-stamping authority for PAdES B-T; None signs B-B.
+    pub tsa: Option<&'a tsp::TsaClient>,
 }
 
 /// A signed document and what the audit log records about it.
@@ -186,7 +196,7 @@ pub async fn sign_pdf(
     let key = backend.key(req.key).await?;
     let pending = begin(input, key, req, now).await?;
     let signature = backend.sign(req.key, &pending.attrs_der).await?;
-    finish(pending, signature)
+    finish(pending, signature, req.tsa).await
 }
 
 /// A document with its signature field written and /Contents still empty,
@@ -223,6 +233,10 @@ pub async fn begin(
     let name = cms::subject(&signer);
     let (prepared, input_sha256) = on_blocking(move || {
         let doc = pdf::load(&input)?;
+        // A certification that allows no change would be broken by ours.
+        if pdf::docmdp_permission(&doc) == Some(1) {
+            return Err(SigningError::Certified);
+        }
         let fields = pdf::SigFields {
             reason: reason.as_deref(),
             name: Some(&name),
@@ -258,9 +272,13 @@ pub fn resume(prepared: pdf::Prepared, key: KeyInfo) -> Result<Pending, SigningE
     })
 }
 
-/// Checks `signature` against the signer's certificate and puts the CMS
-/// signature into the document.
-pub fn finish(pending: Pending, signature: Vec<u8>) -> Result<Signed, SigningError> {
+/// Checks `signature` against the signer's certificate, has it time-stamped
+/// when `tsa` is given, and puts the CMS signature into the document.
+pub async fn finish(
+    pending: Pending,
+    signature: Vec<u8>,
+    tsa: Option<&tsp::TsaClient>,
+) -> Result<Signed, SigningError> {
     // A token that signs with another key than its certificate's (or a
     // broken one, or a client sending something else) is caught here, not
     // by the first reader of the document.
@@ -271,7 +289,14 @@ pub fn finish(pending: Pending, signature: Vec<u8>) -> Result<Signed, SigningErr
     if !cms::verify(&pending.signer, alg, &pending.attrs_der, &signature) {
         return Err(SigningError::BadSignature);
     }
-    let cms_der = cms::assemble(pending.attrs, signature, &pending.key)?;
+    // B-T: the time-stamp covers the signature value, so it comes after it.
+    // A TSA that fails fails the signing: no output without the time-stamp
+    // that was asked for.
+    let token = match tsa {
+        Some(tsa) => Some(tsa.stamp(&signature).await?.0),
+        None => None,
+    };
+    let cms_der = cms::assemble_with(pending.attrs, signature, &pending.key, token.as_deref())?;
     let pdf = pending.prepared.fill(&cms_der)?;
     Ok(Signed {
         output_sha256: hex(digest(&SHA256, &pdf).as_ref()),
@@ -295,11 +320,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SigningError> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.partial", crate::crypto::random_id()?));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // Private while partial; readable by the document's readers once
+        // whole, just before it takes the final name.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
         f.write_all(bytes)?;
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -31,3 +31,11 @@ pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
 pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
 /// id-ce-basicConstraints (RFC 5280 §4.2.1.9).
 pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+/// id-aa-signingCertificate (RFC 2634 §5.4), which many TSAs still write.
+pub const SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// id-aa-signatureTimeStampToken (RFC 3161 Appendix A, RFC 5126 §5.11.4).
+pub const SIGNATURE_TIME_STAMP_TOKEN: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// id-ct-TSTInfo (RFC 3161 §2.4.2).
+pub const TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-kp-timeStamping (RFC 5280 §4.2.1.12).
+pub const KP_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");

@@ -25,8 +25,8 @@ const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 
 /// The room reserved for the CMS signature in /Contents, in bytes (written
 /// as twice as many hex digits). Enough for a chain of a few RSA
-/// certificates and, later, a time-stamp token.
-pub const CONTENTS_BYTES: usize = 16 * 1024;
+/// certificates and an RFC 3161 time-stamp token with the TSA's chain.
+pub const CONTENTS_BYTES: usize = 32 * 1024;
 
 /// The room for the /ByteRange numbers, padded with spaces once known.
 const BYTE_RANGE_ROOM: usize = 48;
@@ -60,7 +60,7 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), SigningError> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Parses a whole PDF. Refuses encrypted files (their objects would need
@@ -68,6 +68,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// (an update on top would point at wrong offsets).
 pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
     check_bytes(bytes)?;
+    prescan(bytes)?;
     let options = LoadOptions {
         max_decompressed_size: Some(MAX_DECOMPRESSED_BYTES),
         ..LoadOptions::default()
@@ -90,6 +91,196 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
         ));
     }
     Ok(doc)
+}
+
+/// The most cross-reference entries a file may claim per byte of it: a
+/// table entry takes 20 bytes and an object at least a few even compressed,
+/// so more is a file built to make the parser allocate (the slack lets tiny
+/// test files claim a few thousand).
+const ENTRIES_PER_BYTE_DIVISOR: usize = 8;
+const ENTRIES_SLACK: usize = 4096;
+
+/// The unsigned integer that follows `at` (after white space), if any.
+fn number_after(bytes: &[u8], at: usize) -> Option<u64> {
+    let rest = bytes.get(at..)?;
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let digits: Vec<u8> = rest[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .take(20)
+        .copied()
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+/// Every offset just after an occurrence of `needle`.
+fn after_each<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    memchr_all(hay, needle).map(move |i| i + needle.len())
+}
+
+fn memchr_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    memchr::memmem::find_iter(hay, needle)
+}
+
+/// Looks at what a file claims about its cross-reference data before lopdf
+/// reads it, and refuses claims no honest file makes for its size: more
+/// entries (`xref` subsections, `/Size`, an xref stream's `/Index`) than
+/// [`ENTRIES_PER_BYTE_DIVISOR`] allows, xref-stream field widths over 8
+/// bytes, a `/Length` longer than the file. lopdf bounds these itself
+/// (≥ 0.47); this keeps the bound ours and says what was wrong.
+pub fn prescan(bytes: &[u8]) -> Result<(), SigningError> {
+    let limit = (bytes.len() / ENTRIES_PER_BYTE_DIVISOR + ENTRIES_SLACK) as u64;
+    let refuse = |what: String| Err(SigningError::Malformed(what));
+    for at in after_each(bytes, b"/Size") {
+        if let Some(n) = number_after(bytes, at)
+            && (n > limit || n >= u64::from(MAX_OBJECTS))
+        {
+            return refuse(format!(
+                "the file claims {n} objects (/Size), more than a file of {} bytes can hold",
+                bytes.len()
+            ));
+        }
+    }
+    for at in after_each(bytes, b"/Length") {
+        // `/Length 12 0 R` names an object, a direct number is the length.
+        if let Some(n) = number_after(bytes, at)
+            && n > bytes.len() as u64
+        {
+            return refuse(format!("a stream claims {n} bytes, more than the file has"));
+        }
+    }
+    // Cross-reference tables: each subsection header `first count`, then
+    // count entries of 20 bytes, which must be in the file.
+    let mut claimed: u64 = 0;
+    for at in memchr_all(bytes, b"xref") {
+        let line_start = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+        let next = bytes.get(at + 4).copied();
+        if !line_start || !matches!(next, Some(b'\n' | b'\r' | b' ')) {
+            continue;
+        }
+        let mut pos = at + 4;
+        for _ in 0..100_000 {
+            let (Some(first_at), Some(_)) = (skip_ws(bytes, pos), number_after(bytes, pos)) else {
+                break;
+            };
+            let first_end = first_at + digits_at(bytes, first_at);
+            let Some(count_at) = skip_ws(bytes, first_end) else {
+                break;
+            };
+            let Some(count) = number_after(bytes, first_end) else {
+                break;
+            };
+            claimed = claimed.saturating_add(count);
+            let count_end = count_at + digits_at(bytes, count_at);
+            let entries_at = skip_ws(bytes, count_end).unwrap_or(bytes.len());
+            let room = (bytes.len() - entries_at) as u64;
+            if claimed > limit || count.saturating_mul(20) > room {
+                return refuse(format!(
+                    "a cross-reference table claims {count} entries, more than the file holds"
+                ));
+            }
+            pos = entries_at + usize::try_from(count * 20).unwrap_or(usize::MAX);
+            if pos >= bytes.len() {
+                break;
+            }
+        }
+    }
+    // Cross-reference streams: the dictionary around each /Type /XRef.
+    {
+        for at in memchr_all(bytes, b"/XRef") {
+            let window = &bytes[at.saturating_sub(2048)..(at + 2048).min(bytes.len())];
+            let window = match find(window, b"stream") {
+                Some(end) => &window[..end],
+                None => window,
+            };
+            if let Some(w) = find(window, b"/W").map(|i| i + 2) {
+                for n in bracketed_numbers(window, w).into_iter().take(3) {
+                    if n > 8 {
+                        return refuse(format!(
+                            "a cross-reference stream's field width {n} is more than 8 bytes"
+                        ));
+                    }
+                }
+            }
+            if let Some(i) = find(window, b"/Index").map(|i| i + 6) {
+                let total = bracketed_numbers(window, i)
+                    .iter()
+                    .skip(1)
+                    .step_by(2)
+                    .fold(0u64, |t, n| t.saturating_add(*n));
+                if total > limit {
+                    return refuse(format!(
+                        "a cross-reference stream claims {total} entries (/Index), more than the file holds"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many ASCII digits start at `at`.
+fn digits_at(bytes: &[u8], at: usize) -> usize {
+    bytes[at.min(bytes.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// The first non-white-space offset at or after `at`.
+fn skip_ws(bytes: &[u8], at: usize) -> Option<usize> {
+    let rest = bytes.get(at..)?;
+    Some(at + rest.iter().position(|b| !b.is_ascii_whitespace())?)
+}
+
+/// The unsigned integers of a `[…]` array starting after `at` (at most 64).
+fn bracketed_numbers(bytes: &[u8], at: usize) -> Vec<u64> {
+    let Some(open) = skip_ws(bytes, at).filter(|&p| bytes[p] == b'[') else {
+        return Vec::new();
+    };
+    let close = bytes[open..]
+        .iter()
+        .position(|&b| b == b']')
+        .map_or(bytes.len(), |p| open + p);
+    bytes[open + 1..close]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+        .take(64)
+        .map(|t| {
+            std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(u64::MAX)
+        })
+        .collect()
+}
+
+/// The DocMDP permission (ISO 32000-1 §12.8.2.2) a certified document
+/// grants: 1 no changes, 2 form filling and signing, 3 also annotations.
+/// None when the document is not certified.
+pub fn docmdp_permission(doc: &Document) -> Option<i64> {
+    let catalog = doc.catalog().ok()?;
+    let perms = dict(doc, catalog.get(b"Perms").ok()?, "/Perms").ok()?;
+    let sig = dict(doc, perms.get(b"DocMDP").ok()?, "/DocMDP").ok()?;
+    let refs = match resolve(doc, sig.get(b"Reference").ok()?).ok()? {
+        Object::Array(a) => a,
+        _ => return None,
+    };
+    refs.iter().find_map(|r| {
+        let r = dict(doc, r, "reference").ok()?;
+        let method = r.get(b"TransformMethod").ok()?.as_name().ok()?;
+        if method != b"DocMDP" {
+            return None;
+        }
+        // /P defaults to 2 (§12.8.2.2.2, Table 254).
+        Some(
+            r.get(b"TransformParams")
+                .ok()
+                .and_then(|p| dict(doc, p, "params").ok())
+                .and_then(|p| p.get(b"P").ok()?.as_i64().ok())
+                .unwrap_or(2),
+        )
+    })
 }
 
 /// What to write into the signature dictionary.

@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::trust::Anchors;
+use super::tsp::TsaClient;
 use super::{
     KeyBackend, SLOT_WAIT, SignKind, SignRequest, Signed, SigningError, deferred, soft, verify,
 };
 use crate::audit::{self, Event, Kind, Who};
 use crate::cache::{Cache, CacheBackend};
+use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::store::{Store, User};
 
@@ -32,6 +35,10 @@ pub struct Signer<'a> {
 
 pub struct Service {
     pub backend: Arc<dyn KeyBackend>,
+    /// `signing.tsa_url`: every signature is time-stamped (PAdES B-T).
+    tsa: Option<TsaClient>,
+    /// `signing.trust_anchors`: what verification and deferred signers' certificates chain to.
+    anchors: Anchors,
     store: Store,
     cache: Cache,
     /// MACs the state of deferred signatures.
@@ -49,6 +56,7 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     pub async fn open(
+        config: &Config,
         store: &Store,
         cache: &Cache,
         master: &Arc<MasterKey>,
@@ -59,6 +67,13 @@ impl Service {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Service {
             backend,
+            tsa: config
+                .signing
+                .tsa_url
+                .as_deref()
+                .map(TsaClient::new)
+                .transpose()?,
+            anchors: Anchors::load(&config.signing.trust_anchors)?,
             store: store.clone(),
             cache: cache.clone(),
             master: Arc::clone(master),
@@ -100,6 +115,7 @@ impl Service {
             key: &key,
             kind: params.kind,
             reason: params.reason.as_deref(),
+            tsa: self.tsa.as_ref(),
         };
         let signed = super::sign_pdf(self.backend.as_ref(), input, &req, now).await?;
         let detail = detail(&signed, params.kind, &key);
@@ -115,9 +131,10 @@ impl Service {
         Ok(signed)
     }
 
-    /// The verification report of a document.
-    pub async fn verify(&self, input: Vec<u8>) -> Result<verify::Report, SigningError> {
-        super::on_blocking(move || verify::verify(&input)).await
+    /// The verification report of a document, against the trust anchors.
+    pub async fn verify(&self, input: Vec<u8>, now: i64) -> Result<verify::Report, SigningError> {
+        let anchors = self.anchors.clone();
+        super::on_blocking(move || verify::verify_with(&input, &anchors, now)).await
     }
 
     /// [`deferred::prepare`], audited: a personal signature only (the
@@ -138,13 +155,15 @@ impl Service {
             key: "",
             kind: params.kind,
             reason: params.reason.as_deref(),
+            tsa: None,
         };
         let bound = deferred::Bound {
             user_id: signer.user.id.as_str(),
             email: signer.user.email.as_str(),
             client_id: signer.client_id,
         };
-        let prepared = deferred::prepare(&self.master, &bound, input, chain, &req, now).await?;
+        let prepared =
+            deferred::prepare(&self.master, &bound, &self.anchors, input, chain, &req, now).await?;
         let detail = serde_json::json!({
             "document_sha256": prepared.input_sha256,
             "to_sign_sha256": super::hex(&prepared.to_sign_sha256),
@@ -178,8 +197,16 @@ impl Service {
             email: signer.user.email.as_str(),
             client_id: signer.client_id,
         };
-        let done =
-            deferred::complete(&self.master, &bound, prepared, state, signature, now).await?;
+        let done = deferred::complete(
+            &self.master,
+            &bound,
+            prepared,
+            state,
+            signature,
+            self.tsa.as_ref(),
+            now,
+        )
+        .await?;
         // Once per state: a second complete of the same one is refused.
         let key = format!("signing:deferred:{}", done.state_id);
         let ttl = std::time::Duration::from_secs(deferred::STATE_TTL_SECS.unsigned_abs() + 60);

@@ -24,6 +24,7 @@ fn request(reason: Option<&str>) -> SignRequest<'_> {
         key: LABEL,
         kind: SignKind::Personal,
         reason,
+        tsa: None,
     }
 }
 
@@ -405,6 +406,13 @@ fn a_failed_write_leaves_no_file() {
     let out = dir.join("out.pdf");
     write_atomically(&out, b"%PDF-1.7").unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7");
+    // Readable by the document's readers once whole, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -412,4 +420,402 @@ fn a_failed_write_leaves_no_file() {
         .collect();
     assert!(leftovers.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Appends an incremental update to `pdf` that writes `objects` (number,
+/// body), with a cross-reference table whose /Prev is the last section.
+fn append_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    let doc = Document::load_mem(pdf).unwrap();
+    let mut out = pdf.to_vec();
+    let mut offsets = Vec::new();
+    for (n, body) in objects {
+        offsets.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (n, offset) in &offsets {
+        out.extend_from_slice(format!("{n} 1\n{offset:010} 00000 n \n").as_bytes());
+    }
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap();
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {size} /Root {} 0 R /Prev {}>>\nstartxref\n{xref}\n%%EOF\n",
+            root.0, doc.xref_start
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The signature dictionary of a document with one signature.
+fn sig_dict(pdf: &[u8]) -> (ObjectIdOf, lopdf::Dictionary) {
+    let doc = Document::load_mem(pdf).unwrap();
+    doc.objects
+        .iter()
+        .find_map(|(id, o)| {
+            let d = o.as_dict().ok()?;
+            (d.get(b"Type").ok()?.as_name().ok()? == b"Sig").then(|| (*id, d.clone()))
+        })
+        .unwrap()
+}
+
+type ObjectIdOf = lopdf::ObjectId;
+
+#[tokio::test]
+async fn metadata_rewritten_by_a_later_update_is_reported_as_signed() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let (id, mut d) = sig_dict(&signed.pdf);
+    d.set("Reason", lopdf::Object::string_literal("Không đồng ý"));
+    d.set("M", lopdf::Object::string_literal("D:20200101000000Z"));
+    let body = String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(d)).unwrap()).unwrap();
+    let attacked = append_update(&signed.pdf, &[(id.0, body)]);
+    let report = verify(&attacked).unwrap();
+    let s = only(&report);
+    assert!(s.intact, "the signed bytes are intact: {s:?}");
+    assert_eq!(s.reason.as_deref(), Some("Phê duyệt kế hoạch"), "as signed");
+    assert_eq!(s.claimed_time.as_deref(), Some("D:20260921141320Z"));
+    assert!(s.modified_after && s.replaced && !s.removed, "{s:?}");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert_eq!(report.verdict, "modified", "{report:?}");
+}
+
+#[tokio::test]
+async fn a_removed_signature_field_is_still_reported() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let mut catalog = doc.get_dictionary(root).unwrap().clone();
+    catalog.remove(b"AcroForm");
+    let page_id = doc.page_iter().next().unwrap();
+    let mut page = doc.get_dictionary(page_id).unwrap().clone();
+    page.remove(b"Annots");
+    let ser = |d: lopdf::Dictionary| {
+        String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(d)).unwrap()).unwrap()
+    };
+    let stripped = append_update(
+        &signed.pdf,
+        &[(root.0, ser(catalog)), (page_id.0, ser(page))],
+    );
+    let report = verify(&stripped).unwrap();
+    let s = only(&report);
+    assert!(s.intact && s.removed && !s.replaced, "{s:?}");
+    assert_eq!(s.field.as_deref(), Some("Signature1"), "named as signed");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert_eq!(report.verdict, "modified", "{report:?}");
+    // Emptying the form's field list alone is caught too.
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let mut catalog = doc.get_dictionary(root).unwrap().clone();
+    let mut form = catalog.get(b"AcroForm").unwrap().as_dict().unwrap().clone();
+    form.set("Fields", lopdf::Object::Array(Vec::new()));
+    catalog.set("AcroForm", lopdf::Object::Dictionary(form));
+    let emptied = append_update(&signed.pdf, &[(root.0, ser(catalog))]);
+    let report = verify(&emptied).unwrap();
+    let s = only(&report);
+    assert!(s.intact && s.removed, "{s:?}");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert!(
+        s.changes_detail.as_deref().unwrap().contains("field"),
+        "{s:?}"
+    );
+    // A second signature on top is a change signatures allow.
+    let twice = sign(&backend, signed.pdf.clone()).await.unwrap();
+    let report = verify(&twice.pdf).unwrap();
+    assert_eq!(report.signatures.len(), 2);
+    assert_eq!(report.signatures[0].changes_after, "signatures_only");
+    assert_eq!(report.verdict, "valid_trust_not_checked", "{report:?}");
+}
+
+#[tokio::test]
+async fn byte_ranges_of_the_wrong_shape_are_refused() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let at = signed
+        .pdf
+        .windows(12)
+        .position(|w| w == b"/ByteRange [")
+        .unwrap()
+        + 12;
+    let close = at + signed.pdf[at..].iter().position(|&b| b == b']').unwrap();
+    let text = std::str::from_utf8(&signed.pdf[at..close])
+        .unwrap()
+        .to_owned();
+    let n: Vec<i64> = text
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let (b, c, d) = (n[1], n[2], n[3]);
+    let shapes = [
+        format!("1 {b} {c} {d}"),
+        format!("0 {b} {c} {}", d + 1000),
+        format!("0 {b} {c} {d} 5"),
+        format!("0.0 {b} {c} {d}"),
+        format!("0 {b} {} {}", c + 2, d - 2),
+        format!("0 {b} {c} {}", d - 30),
+        format!("0 {b} {c} -{d}"),
+        format!("0 {b} 9 0 R {d}"),
+    ];
+    for shape in shapes {
+        assert!(shape.len() <= close - at, "{shape}");
+        let mut bad = signed.pdf.clone();
+        let padded = format!("{shape:<width$}", width = close - at);
+        bad[at..close].copy_from_slice(padded.as_bytes());
+        let report = verify(&bad).unwrap();
+        let s = only(&report);
+        assert!(!s.byte_range_ok && !s.intact, "{shape}: {s:?}");
+        assert!(
+            s.error.as_deref().unwrap().contains("ByteRange"),
+            "{shape}: {s:?}"
+        );
+        assert_eq!(report.verdict, "invalid");
+    }
+}
+
+/// Signs the fixture with signed attributes `attrs` made from the document
+/// digest: a CMS that the key really signed, but with other attributes.
+async fn sign_with_attributes(
+    make: impl Fn(&[u8], &[u8]) -> Vec<x509_cert::attr::Attribute>,
+) -> Vec<u8> {
+    use der::Encode;
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let input = fixture("ke-hoach-1-trang.pdf");
+    let doc = pdf::load(&input).unwrap();
+    let prepared = pdf::prepare(&input, &doc, &pdf::SigFields::default()).unwrap();
+    let (head, tail) = prepared.signed_ranges();
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(head);
+    ctx.update(tail);
+    let key = backend.key(LABEL).await.unwrap();
+    let attrs: cms_crate::signed_data::SignedAttributes =
+        der::asn1::SetOfVec::try_from(make(ctx.finish().as_ref(), &key.chain[0])).unwrap();
+    let signature = backend.sign(LABEL, &attrs.to_der().unwrap()).await.unwrap();
+    let cms_der = cms::assemble(attrs, signature, &key).unwrap();
+    prepared.fill(&cms_der).unwrap()
+}
+
+use ::cms as cms_crate;
+
+fn attr(oid: &str, values: Vec<der::asn1::Any>) -> x509_cert::attr::Attribute {
+    x509_cert::attr::Attribute {
+        oid: der::asn1::ObjectIdentifier::new_unwrap(oid),
+        values: der::asn1::SetOfVec::try_from(values).unwrap(),
+    }
+}
+
+fn octets(b: &[u8]) -> der::asn1::Any {
+    der::asn1::Any::encode_from(&der::asn1::OctetString::new(b).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn signed_attributes_must_be_one_content_type_of_data_and_one_message_digest() {
+    let content_type = || {
+        attr(
+            "1.2.840.113549.1.9.3",
+            vec![der::asn1::Any::encode_from(&oids::DATA).unwrap()],
+        )
+    };
+    let ess = |cert: &[u8]| {
+        let full = cms::signed_attributes(b"x", cert).unwrap();
+        full.iter()
+            .find(|a| a.oid == oids::SIGNING_CERTIFICATE_V2)
+            .unwrap()
+            .clone()
+    };
+    // The honest set first: the builder itself is right.
+    let good = sign_with_attributes(|md, cert| {
+        vec![
+            content_type(),
+            attr("1.2.840.113549.1.9.4", vec![octets(md)]),
+            ess(cert),
+        ]
+    })
+    .await;
+    assert!(only(&verify(&good).unwrap()).intact);
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "content-type",
+            sign_with_attributes(|md, cert| {
+                vec![attr("1.2.840.113549.1.9.4", vec![octets(md)]), ess(cert)]
+            })
+            .await,
+        ),
+        (
+            "content-type",
+            sign_with_attributes(|md, cert| {
+                vec![
+                    attr(
+                        "1.2.840.113549.1.9.3",
+                        vec![der::asn1::Any::encode_from(&oids::SIGNED_DATA).unwrap()],
+                    ),
+                    attr("1.2.840.113549.1.9.4", vec![octets(md)]),
+                    ess(cert),
+                ]
+            })
+            .await,
+        ),
+        (
+            "message-digest",
+            sign_with_attributes(|md, cert| {
+                vec![
+                    content_type(),
+                    attr("1.2.840.113549.1.9.4", vec![octets(md), octets(b"other")]),
+                    ess(cert),
+                ]
+            })
+            .await,
+        ),
+        (
+            "twice",
+            sign_with_attributes(|md, cert| {
+                vec![
+                    content_type(),
+                    attr("1.2.840.113549.1.9.4", vec![octets(md)]),
+                    attr("1.2.840.113549.1.9.4", vec![octets(b"other")]),
+                    ess(cert),
+                ]
+            })
+            .await,
+        ),
+    ];
+    for (what, pdf) in cases {
+        let report = verify(&pdf).unwrap();
+        let s = only(&report);
+        assert!(!s.intact, "{what}: {s:?}");
+        assert!(
+            s.error.as_deref().unwrap_or("").contains(what),
+            "{what}: {s:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_document_certified_with_no_changes_allowed_is_not_signed() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>";
+    let certified = |p: u8| {
+        build_pdf(&[
+            "<</Type /Catalog /Pages 2 0 R /Perms <</DocMDP 4 0 R>>>>",
+            pages,
+            page,
+            &format!(
+                "<</Type /Sig /Filter /Adobe.PPKLite /Reference [<</Type /SigRef /TransformMethod /DocMDP /TransformParams <</Type /TransformParams /P {p} /V /1.2>>>>] /ByteRange [0 1 2 3] /Contents <00>>>"
+            ),
+        ])
+    };
+    let e = sign(&backend, certified(1)).await.unwrap_err();
+    assert!(matches!(e, SigningError::Certified), "{e}");
+    assert!(e.to_string().contains("no changes allowed"), "{e}");
+    for p in [2, 3] {
+        sign(&backend, certified(p)).await.unwrap();
+    }
+}
+
+#[test]
+fn cross_reference_bombs_are_refused_before_parsing() {
+    let catalog = "<</Type /Catalog /Pages 2 0 R>>";
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>";
+    let base = build_pdf(&[catalog, pages, page]);
+    let replace = |from: &str, to: &str| {
+        let s = String::from_utf8(base.clone()).unwrap();
+        assert!(s.contains(from));
+        s.replacen(from, to, 1).into_bytes()
+    };
+    let xref_stream = build_pdf(&[
+        catalog,
+        pages,
+        page,
+        "<</Type /XRef /Size 5 /W [1 999999999 1] /Index [0 8000000] /Length 0>>\nstream\n\nendstream",
+    ]);
+    let long_stream = build_pdf(&[
+        catalog,
+        pages,
+        page,
+        "<</Length 999999999>>\nstream\nabc\nendstream",
+    ]);
+    let cases = [
+        ("/Size", replace("/Size 4 ", "/Size 8000000 ")),
+        (
+            "cross-reference table",
+            replace("xref\n0 4", "xref\n0 8000000"),
+        ),
+        ("field width", xref_stream),
+        ("stream claims", long_stream),
+    ];
+    for (what, bytes) in cases {
+        let started = std::time::Instant::now();
+        let e = pdf::load(&bytes).unwrap_err();
+        assert!(matches!(e, SigningError::Malformed(_)), "{what}: {e}");
+        assert!(
+            e.to_string().contains(what) || e.to_string().contains("objects"),
+            "{what}: {e}"
+        );
+        assert!(started.elapsed().as_secs() < 2, "{what}: quick");
+    }
+    // The same claim in a 50 MiB file is still refused, and quickly: the
+    // limit follows the file's size, not only the format's maximum.
+    let mut big = replace("/Size 4 ", "/Size 8000000 ");
+    let pad = vec![b'%'; MAX_PDF_BYTES - big.len() - 64];
+    big.splice(9..9, pad.iter().copied().chain(*b"\n"));
+    let started = std::time::Instant::now();
+    assert!(pdf::load(&big).is_err());
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_signature_covers_the_signed_attributes_as_received() {
+    use der::Encode;
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let key = backend.key(LABEL).await.unwrap();
+    let input = fixture("ke-hoach-1-trang.pdf");
+    let doc = pdf::load(&input).unwrap();
+    let prepared = pdf::prepare(&input, &doc, &pdf::SigFields::default()).unwrap();
+    let (head, tail) = prepared.signed_ranges();
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(head);
+    ctx.update(tail);
+    let attrs = cms::signed_attributes(ctx.finish().as_ref(), &key.chain[0]).unwrap();
+    let sorted: Vec<u8> = attrs.iter().flat_map(|a| a.to_der().unwrap()).collect();
+    let mut each: Vec<Vec<u8>> = attrs.iter().map(|a| a.to_der().unwrap()).collect();
+    each.reverse();
+    let reversed: Vec<u8> = each.concat();
+    assert_ne!(sorted, reversed);
+    let whole = attrs.to_der().unwrap();
+    let header = &whole[..whole.len() - sorted.len()];
+    // A signer that wrote its attributes in another order than DER sorts
+    // them, and signed exactly what it wrote.
+    let as_written = [header, &reversed].concat();
+    let signature = backend.sign(LABEL, &as_written).await.unwrap();
+    let cms_der = cms::assemble(attrs, signature, &key).unwrap();
+    let at = cms_der
+        .windows(sorted.len())
+        .position(|w| w == sorted.as_slice())
+        .unwrap();
+    let mut received = cms_der.clone();
+    received[at..at + sorted.len()].copy_from_slice(&reversed);
+    let pdf_bytes = prepared.fill(&received).unwrap();
+    let report = verify(&pdf_bytes).unwrap();
+    assert!(only(&report).intact, "{report:?}");
+    // The same bytes with the attributes re-sorted are not what was signed.
+    let mut resorted = pdf_bytes.clone();
+    let hex_of = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let (from, to) = (hex_of(&reversed), hex_of(&sorted));
+    let pos = resorted
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap();
+    resorted[pos..pos + to.len()].copy_from_slice(to.as_bytes());
+    let s = verify(&resorted).unwrap();
+    assert!(!only(&s).signature_verifies, "{s:?}");
 }

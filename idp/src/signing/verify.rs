@@ -1,14 +1,27 @@
-//! Checks every signature in a PDF and says what it found: who signed,
-//! whether the byte ranges cover the whole revision but the signature,
-//! whether the digest and the signature hold, and whether the document was
-//! changed after it. Trust (chains to configured anchors) and time-stamps
-//! come with the PKCS#11 and B-T work.
+//! Checks every signature in a PDF and says what it found: who signed and
+//! when (the claimed /M and the time-stamp's genTime, each named as what it
+//! is), whether the bytes are what was signed, the time-stamp, whether the
+//! certificates chain to the configured trust anchors, and what changed
+//! after each signature; then one verdict for the file.
+//!
+//! A signature is found in the bytes, not only in the latest revision: each
+//! `/ByteRange [0 b c d]` whose gap is a hex string names the revision it
+//! signed (the first c+d bytes). That revision is parsed on its own, the
+//! signature dictionary must lie inside its signed bytes with its /Contents
+//! exactly the gap, and what the report says about the signature (/M,
+//! /Reason, /Name, the field) is read from there: a later update that
+//! rewrites the dictionary, or removes the field, cannot change what the
+//! report says was signed, and is reported itself (ISO 32000-1 §12.8.1,
+//! ETSI EN 319 142-1 §5.4 on what updates may follow a signature).
+
+use std::collections::BTreeMap;
 
 use aws_lc_rs::digest::{Context, SHA256, digest};
-use lopdf::{Document, Object, ObjectId};
+use lopdf::{Document, Object, ObjectId, xref::XrefEntry};
 use serde::Serialize;
 
-use super::{SigningError, cms, pdf};
+use super::trust::{self, Anchors, Purpose, Trust, TrustStatus};
+use super::{SigningError, cms, pdf, tsp};
 use crate::crypto;
 
 #[derive(Debug, Serialize)]
@@ -16,79 +29,397 @@ pub struct Report {
     /// SHA-256 of the file, hex.
     pub sha256: String,
     pub signatures: Vec<SignatureReport>,
+    /// One word for the whole file: `valid` (every signature intact, its
+    /// time-stamp good, chains to an anchor, nothing but signatures added
+    /// after), `valid_trust_not_checked` (the same, no anchors configured),
+    /// `untrusted`, `modified` (intact, but changed after a signature in a
+    /// way signatures may not allow, or a signature's field removed or
+    /// replaced), `invalid`, or `no_signatures`.
+    pub verdict: &'static str,
+    /// Why the verdict is not `valid`, when it is not.
+    pub verdict_reason: Option<String>,
 }
 
+/// What a signature-time-stamp-token (PAdES B-T) says.
 #[derive(Debug, Default, Serialize)]
+pub struct TimestampReport {
+    /// The token's imprint is the SHA-256 of this signature's value.
+    pub imprint_matches: bool,
+    /// The token's own signature verifies with its TSA certificate (and its
+    /// signed attributes bind that certificate).
+    pub signature_verifies: bool,
+    /// The TSA certificate's subject.
+    pub tsa: Option<String>,
+    /// When the TSA saw the signature (RFC 3339, UTC): proved, unlike /M.
+    pub gen_time: Option<String>,
+    /// Whether the TSA certificate chains to a trust anchor (at genTime).
+    pub trust: Option<Trust>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct SignatureReport {
-    /// The field's name (/T), when a field points at the signature.
+    /// The field's name (/T) in the revision signed.
     pub field: Option<String>,
     /// The signer certificate's subject (RFC 4514).
     pub signer: Option<String>,
+    /// /Name in the signature dictionary as signed (a claim, like /M).
+    pub name: Option<String>,
     pub sub_filter: Option<String>,
-    /// The signing time the signature dictionary claims (/M), as written.
+    /// The signing time the signature dictionary claims (/M), as written in
+    /// the revision signed: the signer's clock, not proved.
     pub claimed_time: Option<String>,
+    /// The time-stamp's genTime (RFC 3339), when a valid time-stamp proves
+    /// the signature existed then.
+    pub time_stamped_at: Option<String>,
     pub reason: Option<String>,
     pub byte_range: Vec<i64>,
-    /// The ranges start at 0, stay in the file, and leave out exactly the
-    /// /Contents hex string.
+    /// Offset where the revision this signature signed ends.
+    pub revision_end: usize,
+    /// The /ByteRange is four direct non-negative integers starting at 0,
+    /// ending at a revision's %%EOF, leaving out exactly the /Contents hex
+    /// string of a signature dictionary that lies in the signed bytes.
     pub byte_range_ok: bool,
     /// SHA-256 of the ranges equals the message-digest attribute.
     pub digest_matches: bool,
-    /// The CMS signature over the signed attributes verifies with the
-    /// signer certificate's key.
+    /// The CMS signature over the signed attributes (as received) verifies
+    /// with the signer certificate's key.
     pub signature_verifies: bool,
     /// An ESS signing-certificate-v2 attribute names the signer certificate.
     pub signing_certificate_bound: bool,
     /// A CMS signing-time attribute is there (PAdES baseline forbids it).
     pub has_signing_time_attribute: bool,
+    /// The signature-time-stamp-token, when there is one.
+    pub timestamp: Option<TimestampReport>,
     /// Bytes follow the signed revision: the file was changed after this
     /// signature (by a later signature, or by anything else).
     pub modified_after: bool,
+    /// What the later revisions changed: `none`, `signatures_only` (new
+    /// signatures, their fields and widgets, the form's field list, DSS),
+    /// or `other`.
+    pub changes_after: &'static str,
+    /// What `other` changes are, when there are.
+    pub changes_detail: Option<String>,
+    /// No field of the latest revision points at this signature any more.
+    pub removed: bool,
+    /// A later revision rewrote this signature's dictionary.
+    pub replaced: bool,
     /// The bytes are what was signed: the byte range, the digest and the
     /// signature all hold, and the signed attributes name the certificate
     /// whose key signed (else another certificate on the same key could
-    /// claim the signature). Who that certificate names is not vouched for:
-    /// see `trust`.
+    /// claim the signature). Who that certificate names: see `trust`.
     pub intact: bool,
-    /// Whether the signer certificate chains to a trust anchor: always
-    /// "not_checked" until trust anchors are configured, so a report never
-    /// reads as vouching for the name in `signer`.
-    pub trust: &'static str,
+    /// Whether the signer certificate chains to a trust anchor, at the
+    /// time-stamp's time (else now): `not_checked` without anchors.
+    pub trust: Trust,
     /// Why the signature could not be read, when it could not.
     pub error: Option<String>,
 }
 
+impl Default for SignatureReport {
+    fn default() -> Self {
+        SignatureReport {
+            field: None,
+            signer: None,
+            name: None,
+            sub_filter: None,
+            claimed_time: None,
+            time_stamped_at: None,
+            reason: None,
+            byte_range: Vec::new(),
+            revision_end: 0,
+            byte_range_ok: false,
+            digest_matches: false,
+            signature_verifies: false,
+            signing_certificate_bound: false,
+            has_signing_time_attribute: false,
+            timestamp: None,
+            modified_after: false,
+            changes_after: "none",
+            changes_detail: None,
+            removed: false,
+            replaced: false,
+            intact: false,
+            trust: Trust::not_checked(),
+            error: None,
+        }
+    }
+}
+
 /// The most signatures one file may ask us to check: each one hashes up to
-/// the whole file, so a crafted file with thousands of signature
-/// dictionaries would otherwise cost thousands of hashes of 50 MiB.
+/// the whole file (and its revision is parsed), so a crafted file with
+/// thousands of signature dictionaries would otherwise cost thousands of
+/// hashes of 50 MiB.
 pub const MAX_SIGNATURES: usize = 64;
 
-/// Verifies every signature in `bytes` (parsed as [`pdf::load`] does).
+/// Verifies every signature in `bytes` without trust anchors, at the
+/// present time.
 pub fn verify(bytes: &[u8]) -> Result<Report, SigningError> {
-    let doc = pdf::load(bytes)?;
-    let found = signature_dicts(&doc);
-    if found.len() > MAX_SIGNATURES {
+    verify_with(bytes, &Anchors::default(), crate::now())
+}
+
+/// Verifies every signature in `bytes` (parsed as [`pdf::load`] does),
+/// checking certificates against `anchors` at the time-stamp's time, or
+/// `now` (seconds since the epoch) for a signature without one.
+pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, SigningError> {
+    let latest = pdf::load(bytes)?;
+    let listed = signature_dicts(&latest);
+    if listed.len() > MAX_SIGNATURES {
         return Err(SigningError::Malformed(format!(
             "more than {MAX_SIGNATURES} signatures"
         )));
     }
-    let mut signatures: Vec<SignatureReport> = found
-        .into_iter()
-        .map(|(id, d)| check(bytes, &doc, id, d))
-        .collect();
-    signatures.sort_by_key(|s| s.byte_range.iter().skip(2).sum::<i64>());
+    let found = byte_ranges(bytes)?;
+    let mut revisions: BTreeMap<usize, Result<Document, String>> = BTreeMap::new();
+    let mut signatures = Vec::new();
+    let mut matched: Vec<ObjectId> = Vec::new();
+    for range in found {
+        let end = range.end();
+        // Each earlier revision is parsed once, on its own bytes.
+        let doc = if end == bytes.len() {
+            Ok(&latest)
+        } else {
+            revisions
+                .entry(end)
+                .or_insert_with(|| pdf::load(&bytes[..end]).map_err(|e| e.to_string()))
+                .as_ref()
+        };
+        let mut r = SignatureReport {
+            byte_range: range.numbers.to_vec(),
+            revision_end: end,
+            ..SignatureReport::default()
+        };
+        match doc {
+            Ok(doc) => {
+                if let Some(id) = check(bytes, doc, &latest, &range, anchors, now, &mut r) {
+                    matched.push(id);
+                }
+            }
+            Err(e) => r.error = Some(format!("the signed revision cannot be read: {e}")),
+        }
+        signatures.push(r);
+    }
+    // A signature dictionary of the latest revision that no well-formed
+    // byte range found is still reported, as broken.
+    for (id, d) in listed {
+        if matched.contains(&id) {
+            continue;
+        }
+        signatures.push(SignatureReport {
+            field: field_name(&latest, id),
+            sub_filter: name(d, b"SubFilter"),
+            claimed_time: text(d, b"M"),
+            reason: text(d, b"Reason"),
+            name: text(d, b"Name"),
+            byte_range: d
+                .get(b"ByteRange")
+                .and_then(Object::as_array)
+                .map(|a| a.iter().filter_map(|o| o.as_i64().ok()).collect())
+                .unwrap_or_default(),
+            error: Some(
+                "the signature's /ByteRange is not four direct non-negative integers from 0 that leave out exactly its /Contents and end at a revision's %%EOF"
+                    .into(),
+            ),
+            ..SignatureReport::default()
+        });
+    }
+    signatures.sort_by_key(|s| s.revision_end);
+    let (verdict, verdict_reason) = verdict(&signatures);
     Ok(Report {
         sha256: hex(digest(&SHA256, bytes).as_ref()),
         signatures,
+        verdict,
+        verdict_reason,
     })
+}
+
+fn verdict(signatures: &[SignatureReport]) -> (&'static str, Option<String>) {
+    if signatures.is_empty() {
+        return ("no_signatures", Some("the file has no signature".into()));
+    }
+    let which = |i: usize, s: &SignatureReport| {
+        format!(
+            "signature {} ({})",
+            i + 1,
+            s.field.as_deref().unwrap_or("no field")
+        )
+    };
+    for (i, s) in signatures.iter().enumerate() {
+        if !s.intact {
+            return ("invalid", Some(format!("{} is not intact", which(i, s))));
+        }
+        if let Some(t) = &s.timestamp
+            && (t.error.is_some() || !t.imprint_matches || !t.signature_verifies)
+        {
+            return (
+                "invalid",
+                Some(format!("{}: its time-stamp does not hold", which(i, s))),
+            );
+        }
+    }
+    for (i, s) in signatures.iter().enumerate() {
+        if s.removed || s.replaced {
+            return (
+                "modified",
+                Some(format!(
+                    "{}: a later update {} it",
+                    which(i, s),
+                    if s.replaced { "rewrote" } else { "removed" }
+                )),
+            );
+        }
+        if s.changes_after == "other" {
+            return (
+                "modified",
+                Some(format!(
+                    "{}: changed after signing: {}",
+                    which(i, s),
+                    s.changes_detail.as_deref().unwrap_or("")
+                )),
+            );
+        }
+    }
+    let tsa_untrusted = |s: &SignatureReport| {
+        s.timestamp
+            .as_ref()
+            .and_then(|t| t.trust.as_ref())
+            .is_some_and(|t| t.status == TrustStatus::Untrusted)
+    };
+    for (i, s) in signatures.iter().enumerate() {
+        if s.trust.status == TrustStatus::Untrusted || tsa_untrusted(s) {
+            return (
+                "untrusted",
+                Some(format!(
+                    "{}: {}",
+                    which(i, s),
+                    s.trust
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "its time-stamp's TSA is not trusted".into())
+                )),
+            );
+        }
+    }
+    if signatures
+        .iter()
+        .any(|s| s.trust.status == TrustStatus::NotChecked)
+    {
+        return (
+            "valid_trust_not_checked",
+            Some("no trust anchors are configured: who signed is not vouched for".into()),
+        );
+    }
+    ("valid", None)
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A `/ByteRange [0 b c d]` found in the bytes, at `at`.
+#[derive(Debug)]
+struct Range {
+    at: usize,
+    numbers: [i64; 4],
+    b: usize,
+    c: usize,
+    d: usize,
+}
+
+impl Range {
+    fn end(&self) -> usize {
+        self.c + self.d
+    }
+}
+
+/// Four direct non-negative integers in brackets right after `at`.
+fn four_integers(bytes: &[u8], at: usize) -> Option<[u64; 4]> {
+    let mut pos = at;
+    let skip = |pos: &mut usize| {
+        while bytes.get(*pos).is_some_and(u8::is_ascii_whitespace) {
+            *pos += 1;
+        }
+    };
+    skip(&mut pos);
+    (bytes.get(pos) == Some(&b'[')).then_some(())?;
+    pos += 1;
+    let mut out = [0u64; 4];
+    for n in &mut out {
+        skip(&mut pos);
+        let digits = bytes[pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > 12 {
+            return None;
+        }
+        *n = std::str::from_utf8(&bytes[pos..pos + digits])
+            .ok()?
+            .parse()
+            .ok()?;
+        pos += digits;
+        // `1.5`, `3 0 R`-like tails are not direct integers.
+        if !bytes
+            .get(pos)
+            .is_some_and(|b| b.is_ascii_whitespace() || *b == b']')
+        {
+            return None;
+        }
+    }
+    skip(&mut pos);
+    (bytes.get(pos) == Some(&b']')).then_some(out)
+}
+
+/// Every well-formed signature byte range in the file: `[0 b c d]` with
+/// b < c, c + d within the file, the gap a `<hex>` string, the /ByteRange
+/// itself in the signed bytes, and the signed bytes a whole revision
+/// (ending at %%EOF).
+fn byte_ranges(bytes: &[u8]) -> Result<Vec<Range>, SigningError> {
+    let mut out: Vec<Range> = Vec::new();
+    let needle = b"/ByteRange";
+    for at in memchr::memmem::find_iter(bytes, needle) {
+        let from = at + needle.len();
+        let Some([a, b, c, d]) = four_integers(bytes, from) else {
+            continue;
+        };
+        let [b, c, d] = [b, c, d].map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let Some(end) = c.checked_add(d) else {
+            continue;
+        };
+        if a != 0 || b >= c || end > bytes.len() || (at >= b && at < c) {
+            continue;
+        }
+        let gap = &bytes[b..c];
+        let hex_ok = gap.len() >= 2
+            && gap[0] == b'<'
+            && gap[gap.len() - 1] == b'>'
+            && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
+            && gap.len().is_multiple_of(2);
+        let revision = bytes[..end].trim_ascii_end();
+        if !hex_ok || !revision.ends_with(b"%%EOF") {
+            continue;
+        }
+        if out.iter().any(|r| r.b == b && r.c == c) {
+            continue;
+        }
+        if out.len() >= MAX_SIGNATURES {
+            return Err(SigningError::Malformed(format!(
+                "more than {MAX_SIGNATURES} signatures"
+            )));
+        }
+        out.push(Range {
+            at,
+            numbers: [0, b as i64, c as i64, d as i64],
+            b,
+            c,
+            d,
+        });
+    }
+    Ok(out)
+}
+
 /// Signature dictionaries: /Type /Sig, or anything with /ByteRange and
-/// /Contents that a signature field's /V points at.
+/// /Contents that has a /Filter.
 fn signature_dicts(doc: &Document) -> Vec<(ObjectId, &lopdf::Dictionary)> {
     doc.objects
         .iter()
@@ -117,6 +448,13 @@ fn text(d: &lopdf::Dictionary, key: &[u8]) -> Option<String> {
     })
 }
 
+fn name(d: &lopdf::Dictionary, key: &[u8]) -> Option<String> {
+    d.get(key)
+        .and_then(Object::as_name)
+        .ok()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+}
+
 fn field_name(doc: &Document, sig: ObjectId) -> Option<String> {
     doc.objects.values().find_map(|o| {
         let d = o.as_dict().ok()?;
@@ -124,25 +462,142 @@ fn field_name(doc: &Document, sig: ObjectId) -> Option<String> {
     })
 }
 
-fn check(bytes: &[u8], doc: &Document, id: ObjectId, d: &lopdf::Dictionary) -> SignatureReport {
-    let mut r = SignatureReport {
-        trust: "not_checked",
-        field: field_name(doc, id),
-        sub_filter: d
-            .get(b"SubFilter")
-            .and_then(Object::as_name)
-            .ok()
-            .map(|n| String::from_utf8_lossy(n).into_owned()),
-        claimed_time: text(d, b"M"),
-        reason: text(d, b"Reason"),
-        byte_range: d
-            .get(b"ByteRange")
-            .and_then(Object::as_array)
-            .map(|a| a.iter().filter_map(|o| o.as_i64().ok()).collect())
-            .unwrap_or_default(),
-        ..SignatureReport::default()
+/// Whether a field reachable from the form (/AcroForm /Fields, then /Kids)
+/// has `sig` as its value: an orphaned field object does not count.
+fn points_at(doc: &Document, sig: ObjectId) -> bool {
+    let deref = |o: &Object| -> Option<lopdf::Dictionary> {
+        match o {
+            Object::Reference(id) => doc.get_dictionary(*id).ok().cloned(),
+            Object::Dictionary(d) => Some(d.clone()),
+            _ => None,
+        }
     };
-    if let Err(e) = check_signature(bytes, &mut r) {
+    let list = |d: &lopdf::Dictionary, key: &[u8]| -> Vec<Object> {
+        match d.get(key) {
+            Ok(Object::Array(a)) => a.clone(),
+            Ok(Object::Reference(id)) => doc
+                .get_object(*id)
+                .ok()
+                .and_then(|o| o.as_array().ok().cloned())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    };
+    let Some(form) = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(deref)
+    else {
+        return false;
+    };
+    let mut todo: Vec<(Object, usize)> =
+        list(&form, b"Fields").into_iter().map(|f| (f, 0)).collect();
+    let mut seen = 0;
+    while let Some((f, depth)) = todo.pop() {
+        seen += 1;
+        if seen > 10_000 || depth > 16 {
+            break;
+        }
+        let Some(d) = deref(&f) else { continue };
+        if d.get(b"V").ok().and_then(|v| v.as_reference().ok()) == Some(sig) {
+            return true;
+        }
+        todo.extend(list(&d, b"Kids").into_iter().map(|k| (k, depth + 1)));
+    }
+    false
+}
+
+fn decode_hex(hex: &[u8]) -> Vec<u8> {
+    hex.chunks_exact(2)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .filter_map(|p| u8::from_str_radix(p, 16).ok())
+        .collect()
+}
+
+/// The signature dictionary of `doc` (the revision signed) that `range`
+/// belongs to: its /ByteRange is these four direct integers, its /Contents
+/// the gap, and it is written uncompressed in the signed bytes with its
+/// /Contents exactly at the gap.
+fn find_dict<'a>(
+    bytes: &[u8],
+    doc: &'a Document,
+    range: &Range,
+    contents: &[u8],
+) -> Option<(ObjectId, &'a lopdf::Dictionary)> {
+    signature_dicts(doc).into_iter().find(|(id, d)| {
+        let direct = d.get(b"ByteRange").ok().and_then(|o| match o {
+            Object::Array(a) => Some(
+                a.iter()
+                    .map(|n| match n {
+                        Object::Integer(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<i64>>>()?,
+            ),
+            _ => None,
+        });
+        if direct.as_deref() != Some(&range.numbers[..]) {
+            return false;
+        }
+        if d.get(b"Contents").and_then(Object::as_str).ok() != Some(contents) {
+            return false;
+        }
+        let Some(XrefEntry::Normal { offset, .. }) = doc.reference_table.get(id.0) else {
+            return false;
+        };
+        let offset = *offset as usize;
+        if offset >= range.b || range.at < offset || range.at >= range.end() {
+            return false;
+        }
+        let endobj = |b: &[u8]| memchr::memmem::find(b, b"endobj").is_some();
+        let before = &bytes[offset..range.b];
+        // The /ByteRange found is this object's own, before or after the gap.
+        let own_range = if range.at < range.b {
+            true
+        } else {
+            range.at >= range.c && !endobj(&bytes[range.c..range.at])
+        };
+        own_range && before.trim_ascii_end().ends_with(b"/Contents") && !endobj(before)
+    })
+}
+
+/// Checks one signature; returns the id of its dictionary (a later version
+/// of that object is this signature rewritten, not another one).
+fn check(
+    bytes: &[u8],
+    signed: &Document,
+    latest: &Document,
+    range: &Range,
+    anchors: &Anchors,
+    now: i64,
+    r: &mut SignatureReport,
+) -> Option<ObjectId> {
+    let gap = &bytes[range.b..range.c];
+    let der = decode_hex(&gap[1..gap.len() - 1]);
+    let Some((id, d)) = find_dict(bytes, signed, range, &der) else {
+        r.error = Some(
+            "no signature dictionary in the signed bytes has this /ByteRange with its /Contents exactly the gap"
+                .into(),
+        );
+        return None;
+    };
+    r.byte_range_ok = true;
+    r.field = field_name(signed, id);
+    r.sub_filter = name(d, b"SubFilter");
+    r.claimed_time = text(d, b"M");
+    r.reason = text(d, b"Reason");
+    r.name = text(d, b"Name");
+    r.modified_after = range.end() < bytes.len();
+    if r.modified_after {
+        let (what, detail) = changes(signed, latest);
+        r.changes_after = what;
+        r.changes_detail = detail;
+    }
+    let same = latest.objects.get(&id) == signed.objects.get(&id);
+    r.replaced = !same;
+    r.removed = !points_at(latest, id);
+    if let Err(e) = check_cms(bytes, range, &der, anchors, now, r) {
         r.error = Some(e.to_string());
     }
     r.intact = r.error.is_none()
@@ -150,50 +605,25 @@ fn check(bytes: &[u8], doc: &Document, id: ObjectId, d: &lopdf::Dictionary) -> S
         && r.digest_matches
         && r.signature_verifies
         && r.signing_certificate_bound;
-    r
+    Some(id)
 }
 
-fn check_signature(bytes: &[u8], r: &mut SignatureReport) -> Result<(), SigningError> {
-    let bad = || {
-        SigningError::Malformed("a signature's /ByteRange is not four offsets in the file".into())
-    };
-    let [a, b, c, d] = r.byte_range[..] else {
-        return Err(bad());
-    };
-    let [a, b, c, d] = [a, b, c, d].map(|n| usize::try_from(n).ok());
-    let (Some(0), Some(b), Some(c), Some(d)) = (a, b, c, d) else {
-        return Err(bad());
-    };
-    let end = c.checked_add(d).ok_or_else(bad)?;
-    if b >= c || end > bytes.len() {
-        return Err(bad());
-    }
-    // The gap must be exactly the /Contents hex string: its own `<…>`.
-    let gap = &bytes[b..c];
-    let contents = gap
-        .strip_prefix(b"<")
-        .and_then(|g| g.strip_suffix(b">"))
-        .filter(|g| g.iter().all(u8::is_ascii_hexdigit) && g.len() % 2 == 0);
-    let Some(contents) = contents else {
-        return Err(SigningError::Malformed(
-            "the signature's byte ranges leave out more than its /Contents".into(),
-        ));
-    };
-    r.byte_range_ok = true;
-    r.modified_after = end < bytes.len();
-    let der: Vec<u8> = contents
-        .chunks_exact(2)
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .filter_map(|p| u8::from_str_radix(p, 16).ok())
-        .collect();
-    let parsed = cms::parse(&der)?;
+fn check_cms(
+    bytes: &[u8],
+    range: &Range,
+    der: &[u8],
+    anchors: &Anchors,
+    now: i64,
+    r: &mut SignatureReport,
+) -> Result<(), SigningError> {
+    let parsed = cms::parse(der)?;
     r.signer = Some(cms::subject(&parsed.signer));
     r.has_signing_time_attribute = parsed.has_signing_time;
     r.signing_certificate_bound = parsed.certificate_bound;
     if parsed.digest_algorithm == super::oids::SHA256 {
         let mut ctx = Context::new(&SHA256);
-        ctx.update(&bytes[..b]);
-        ctx.update(&bytes[c..end]);
+        ctx.update(&bytes[..range.b]);
+        ctx.update(&bytes[range.c..range.end()]);
         r.digest_matches = crypto::ct_eq(ctx.finish().as_ref(), &parsed.message_digest);
     }
     r.signature_verifies = cms::verify(
@@ -202,5 +632,184 @@ fn check_signature(bytes: &[u8], r: &mut SignatureReport) -> Result<(), SigningE
         &parsed.attrs_der,
         &parsed.signature,
     );
+    let mut at = now;
+    if let Some(token) = &parsed.timestamp_token {
+        let mut t = TimestampReport::default();
+        match tsp::check_token(token, &parsed.signature) {
+            Ok(tok) => {
+                t.imprint_matches = true;
+                t.signature_verifies = true;
+                t.tsa = Some(tok.tsa.clone());
+                t.gen_time = Some(tok.gen_time_text.clone());
+                t.trust = Some(trust::check(
+                    anchors,
+                    &tok.tsa_der,
+                    &tok.certificates,
+                    tok.gen_time,
+                    Purpose::TimeStamping,
+                ));
+                r.time_stamped_at = Some(tok.gen_time_text);
+                at = tok.gen_time;
+            }
+            Err(e) => {
+                t.error = Some(e.to_string());
+                // Say which part failed when it is one we can name.
+                let msg = e.to_string();
+                t.signature_verifies =
+                    !msg.contains("signature does not verify") && !msg.contains("not a SignedData");
+                t.imprint_matches = false;
+            }
+        }
+        r.timestamp = Some(t);
+    }
+    r.trust = trust::check(
+        anchors,
+        &parsed.signer_der,
+        &parsed.certificates,
+        at,
+        Purpose::Signer,
+    );
     Ok(())
+}
+
+/// Keys a later revision may change in an object of the given kind when it
+/// only adds signatures (and their fields, widgets, and validation data).
+fn only_keys_differ(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    allowed: &[&[u8]],
+) -> Result<(), String> {
+    let keys: std::collections::BTreeSet<&[u8]> = old
+        .iter()
+        .chain(new.iter())
+        .map(|(k, _)| k.as_slice())
+        .collect();
+    for k in keys {
+        if old.get(k).ok() != new.get(k).ok() && !allowed.contains(&k) {
+            return Err(format!("/{}", String::from_utf8_lossy(k)));
+        }
+    }
+    Ok(())
+}
+
+/// An array under `key` that only grew: every old element is still there.
+fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Document) -> bool {
+    let list = |d: &lopdf::Dictionary| -> Vec<Object> {
+        match d.get(key) {
+            Ok(Object::Array(a)) => a.clone(),
+            Ok(Object::Reference(id)) => doc
+                .get_object(*id)
+                .ok()
+                .and_then(|o| o.as_array().ok().cloned())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    };
+    let new = list(new);
+    list(old).iter().all(|o| new.contains(o))
+}
+
+/// A form dictionary whose fields only grew (and its signature flags and
+/// defaults may change).
+fn form_grew(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    doc: &Document,
+) -> Result<(), String> {
+    only_keys_differ(old, new, &[b"Fields", b"SigFlags", b"DR", b"DA"])?;
+    if grew(old, new, b"Fields", doc) {
+        Ok(())
+    } else {
+        Err("a field was removed".into())
+    }
+}
+
+/// The catalog's /AcroForm: added, kept, or (direct) only grown.
+fn form_changes(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    doc: &Document,
+) -> Result<(), String> {
+    match (old.get(b"AcroForm").ok(), new.get(b"AcroForm").ok()) {
+        (a, b) if a == b => Ok(()),
+        (None, Some(_)) => Ok(()),
+        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc),
+        (Some(_), None) => Err("the form was removed".into()),
+        _ => Err("the form was replaced".into()),
+    }
+}
+
+fn is_sig_field(d: &lopdf::Dictionary) -> bool {
+    d.get(b"FT")
+        .and_then(Object::as_name)
+        .is_ok_and(|n| n == b"Sig")
+}
+
+/// What the revisions after `signed` changed, comparing its objects with
+/// the latest ones: `signatures_only` when every change is one that adding
+/// a signature makes (a new signature dictionary, field and widget, the
+/// form's /Fields and /SigFlags, a page's /Annots growing by signature
+/// widgets, the catalog's /AcroForm and /DSS, a signature field filled, new
+/// streams for appearances and validation data), else `other`.
+fn changes(signed: &Document, latest: &Document) -> (&'static str, Option<String>) {
+    let mut other = Vec::new();
+    if signed.trailer.get(b"Root").ok() != latest.trailer.get(b"Root").ok() {
+        other.push("the catalog was replaced".to_owned());
+    }
+    let root = signed
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .ok();
+    let mut any = false;
+    for id in signed.objects.keys() {
+        if !latest.objects.contains_key(id) {
+            other.push(format!("object {} {} removed", id.0, id.1));
+        }
+    }
+    for (id, new) in &latest.objects {
+        let Some(old) = signed.objects.get(id) else {
+            // New objects only take effect through a changed old one,
+            // which is checked below.
+            any = true;
+            continue;
+        };
+        if old == new {
+            continue;
+        }
+        any = true;
+        let why = match (old.as_dict(), new.as_dict()) {
+            (Ok(o), Ok(n)) if Some(*id) == root => {
+                only_keys_differ(o, n, &[b"AcroForm", b"DSS", b"Extensions"])
+                    .and_then(|()| form_changes(o, n, latest))
+            }
+            (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => form_grew(o, n, latest),
+            (Ok(o), Ok(n))
+                if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page".as_slice()) =>
+            {
+                only_keys_differ(o, n, &[b"Annots"]).and_then(|()| {
+                    if grew(o, n, b"Annots", latest) {
+                        Ok(())
+                    } else {
+                        Err("an annotation was removed".into())
+                    }
+                })
+            }
+            (Ok(o), Ok(n)) if is_sig_field(o) && !o.has(b"V") => {
+                only_keys_differ(o, n, &[b"V", b"AP"])
+            }
+            (Ok(o), Ok(_)) if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"DSS") => {
+                Ok(())
+            }
+            _ => Err("changed".into()),
+        };
+        if let Err(what) = why {
+            other.push(format!("object {} {}: {what}", id.0, id.1));
+        }
+    }
+    if !other.is_empty() {
+        other.truncate(8);
+        return ("other", Some(other.join("; ")));
+    }
+    (if any { "signatures_only" } else { "none" }, None)
 }

@@ -155,6 +155,17 @@ impl Idp {
         cli_with(&self.env, args, stdin)
     }
 
+    /// Runs `idp ARGS` with this node's configuration and `extra` variables
+    /// on top (a TSA URL, trust anchors).
+    pub fn cli_env(&self, extra: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut env = self.env.clone();
+        for (k, v) in extra {
+            env.retain(|(n, _)| n != k);
+            env.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        cli_with(&env, args, None)
+    }
+
     /// Runs the CLI and insists it succeeds; returns standard output.
     pub fn cli_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.cli(args, stdin);

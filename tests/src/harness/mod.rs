@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod redis;
 pub mod slapd;
 pub mod smtp;
+pub mod tsa;
 pub mod util;
 
 pub use chromium::{Chromedriver, browser, chromedriver};
