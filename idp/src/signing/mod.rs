@@ -10,9 +10,11 @@
 //! certificate, and /Contents filled. Nothing is written to disk until the
 //! whole signed file is there ([`write_atomically`]).
 
+pub mod appearance;
 pub mod backend;
 pub mod cert;
 pub mod cms;
+pub mod font;
 mod oids;
 pub mod pdf;
 pub mod soft;
@@ -26,6 +28,7 @@ use std::time::Duration;
 use aws_lc_rs::digest::{Context, SHA256, digest};
 use der::Encode;
 
+pub use appearance::{Appearance, Placement, Position, Rect};
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
 
 /// How long parsing one PDF may take before the request gives up on it.
@@ -65,6 +68,8 @@ pub enum SigningError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Appearance(#[from] appearance::AppearanceError),
     #[error("the PDF worker failed: {0}")]
     Worker(String),
 }
@@ -93,6 +98,12 @@ pub struct SignRequest<'a> {
     pub key: &'a str,
     pub kind: SignKind,
     pub reason: Option<&'a str>,
+    /// Where the signature is seen: none keeps it invisible, unless an
+    /// appearance is given (then the account page's own default place,
+    /// the last page's bottom right).
+    pub placement: Option<Position>,
+    /// What it shows; a placement without one shows the signer's name.
+    pub appearance: Option<Appearance>,
 }
 
 /// A signed document and what the audit log records about it.
@@ -105,6 +116,9 @@ pub struct Signed {
     pub output_sha256: String,
     /// The signer certificate's subject.
     pub signer: String,
+    /// Where the signature is seen (page from 1, rectangle in user space);
+    /// none when invisible.
+    pub placement: Option<Placement>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -131,8 +145,9 @@ async fn within<T: Send + 'static>(
     }
 }
 
-/// Signs `input` with the backend's key: a new invisible signature field
-/// on the first page, in an incremental update.
+/// Signs `input` with the backend's key: a new signature field in an
+/// incremental update, invisible on the first page or, with a placement or
+/// an appearance, drawn where asked.
 pub async fn sign_pdf(
     backend: &dyn KeyBackend,
     input: Vec<u8>,
@@ -150,12 +165,31 @@ pub async fn sign_pdf(
     let signer_name = cms::subject(&signer);
     let reason = req.reason.map(str::to_owned);
     let name = signer_name.clone();
+    let position = req.placement.or_else(|| {
+        req.appearance.as_ref().map(|_| Position::Default {
+            page: crate::kinds::SignaturePage::Last,
+            place: crate::kinds::SignaturePlace::BottomRight,
+        })
+    });
+    // A personal appearance without a name shows the certificate's.
+    let shown = req.appearance.clone().map(|a| match a {
+        Appearance::Personal { name, title, image } if name.trim().is_empty() => {
+            Appearance::Personal {
+                name: appearance::common_name(&signer_name).to_owned(),
+                title,
+                image,
+            }
+        }
+        a => a,
+    });
     let (prepared, input_sha256) = on_blocking(move || {
         let doc = pdf::load(&input)?;
         let fields = pdf::SigFields {
             reason: reason.as_deref(),
             name: Some(&name),
             now,
+            position,
+            appearance: shown.as_ref(),
         };
         let prepared = pdf::prepare(&input, &doc, &fields)?;
         Ok((prepared, hex(digest(&SHA256, &input).as_ref())))
@@ -178,8 +212,10 @@ pub async fn sign_pdf(
         return Err(SigningError::BadSignature);
     }
     let cms_der = cms::assemble(attrs, signature, &key)?;
+    let placement = prepared.placement;
     let pdf = prepared.fill(&cms_der)?;
     Ok(Signed {
+        placement,
         output_sha256: hex(digest(&SHA256, &pdf).as_ref()),
         pdf,
         input_sha256,

@@ -15,6 +15,7 @@ use std::io::Write;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::SigningError;
+use super::appearance::{self, Appearance, AppearanceError, Placement, Position, Rect};
 
 /// The largest PDF the service reads.
 pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
@@ -100,6 +101,11 @@ pub struct SigFields<'a> {
     pub name: Option<&'a str>,
     /// Signing time, seconds since the epoch (`/M`).
     pub now: i64,
+    /// Where the widget goes; none keeps it invisible on the first page.
+    pub position: Option<Position>,
+    /// What it shows there (drawn only with a position; a position without
+    /// one shows the signer's name).
+    pub appearance: Option<&'a Appearance>,
 }
 
 /// The signed revision before its signature is in: the whole output file
@@ -111,6 +117,8 @@ pub struct Prepared {
     contents_start: usize,
     /// Offset just after its `>`.
     contents_end: usize,
+    /// Where the widget is seen, if it is.
+    pub placement: Option<Placement>,
 }
 
 impl Prepared {
@@ -192,10 +200,18 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         .and_then(Object::as_dict)
         .map_err(|_| SigningError::Malformed("the catalog is not a dictionary".into()))?
         .clone();
-    let page_id = doc
-        .page_iter()
-        .next()
-        .ok_or_else(|| SigningError::Malformed("the document has no page".into()))?;
+    let (page_id, visible) = match sig.position {
+        None => (
+            doc.page_iter()
+                .next()
+                .ok_or_else(|| SigningError::Malformed("the document has no page".into()))?,
+            None,
+        ),
+        Some(position) => {
+            let (page_id, placement, geometry) = resolve_position(doc, position)?;
+            (page_id, Some((placement, geometry)))
+        }
+    };
     let mut page = doc
         .get_object(page_id)
         .and_then(Object::as_dict)
@@ -244,7 +260,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
     annots.push(Object::Reference(field_id));
     page.set("Annots", Object::Array(annots));
 
-    // One object as both the field and its widget; invisible for now.
+    // One object as both the field and its widget.
     let mut field = Dictionary::new();
     field.set("Type", Object::Name(b"Annot".to_vec()));
     field.set("Subtype", Object::Name(b"Widget".to_vec()));
@@ -253,11 +269,53 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
     field.set("V", Object::Reference(sig_id));
     // Print | Locked.
     field.set("F", Object::Integer(132));
-    field.set("Rect", Object::Array(vec![Object::Integer(0); 4]));
     field.set("P", Object::Reference(page_id));
+    // New objects of the appearance (form, image, font), written as they are.
+    let mut drawn: Vec<(ObjectId, Object)> = Vec::new();
+    match visible {
+        None => field.set("Rect", Object::Array(vec![Object::Integer(0); 4])),
+        Some((placement, geometry)) => {
+            let rect = placement.rect;
+            field.set(
+                "Rect",
+                Object::Array(
+                    rect.to_array()
+                        .into_iter()
+                        .map(|v| Object::Real(v as f32))
+                        .collect(),
+                ),
+            );
+            let fallback;
+            let shown = match sig.appearance {
+                Some(a) => a,
+                None => {
+                    fallback = Appearance::Personal {
+                        name: sig.name.map(appearance::common_name).unwrap_or("").into(),
+                        title: None,
+                        image: None,
+                    };
+                    &fallback
+                }
+            };
+            // The drawing is made upright as the page is displayed.
+            let (w, h) = match geometry.rotate {
+                90 | 270 => (rect.height(), rect.width()),
+                _ => (rect.width(), rect.height()),
+            };
+            let form_id: ObjectId = (next, 0);
+            drawn = appearance::render(shown, w, h, geometry.rotate, sig.now, next)?;
+            next += u32::try_from(drawn.len()).unwrap_or(u32::MAX);
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference(form_id));
+            field.set("AP", Object::Dictionary(ap));
+        }
+    }
 
     let mut objects: Vec<(ObjectId, Vec<u8>)> = Vec::new();
     objects.push((field_id, serialize(&Object::Dictionary(field))?));
+    for (id, obj) in &drawn {
+        objects.push((*id, serialize_new(obj)?));
+    }
     objects.push((page_id, serialize(&Object::Dictionary(page))?));
     match acroform_ref {
         Some(id) => objects.push((id, serialize(&Object::Dictionary(acroform))?)),
@@ -346,7 +404,167 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         bytes: out,
         contents_start,
         contents_end,
+        placement: visible.map(|(p, _)| p),
     })
+}
+
+/// What a page shows: its visible box in user space (the CropBox within
+/// the MediaBox, either inherited from the page tree) and its /Rotate
+/// (clockwise degrees: 0, 90, 180 or 270).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PageGeometry {
+    pub page_box: Rect,
+    pub rotate: u16,
+}
+
+/// How far up the page tree an inherited attribute is looked for.
+const MAX_TREE_DEPTH: usize = 32;
+
+/// A box (an array of four numbers, direct or referenced), normalised.
+fn page_box(doc: &Document, obj: &Object) -> Option<Rect> {
+    let Object::Array(items) = resolve(doc, obj).ok()? else {
+        return None;
+    };
+    let n: Vec<f64> = items
+        .iter()
+        .map(|o| match resolve(doc, o).ok()? {
+            Object::Integer(i) => Some(*i as f64),
+            Object::Real(r) => Some(f64::from(*r)),
+            _ => None,
+        })
+        .collect::<Option<Vec<f64>>>()?;
+    let [a, b, c, d] = n[..] else { return None };
+    let r = Rect::from_corners((a, b), (c, d));
+    (r.width() > 0.0 && r.height() > 0.0 && r.to_array().iter().all(|v| v.is_finite())).then_some(r)
+}
+
+/// The page's geometry, with the attributes it inherits (ISO 32000-1
+/// §7.7.3.4). A page without a MediaBox anywhere gets US Letter, as
+/// readers do.
+pub fn page_geometry(doc: &Document, page_id: ObjectId) -> Result<PageGeometry, SigningError> {
+    let mut media = None;
+    let mut crop = None;
+    let mut rotate = None;
+    let mut node = doc
+        .get_object(page_id)
+        .and_then(Object::as_dict)
+        .map_err(|_| SigningError::Malformed("the page is not a dictionary".into()))?;
+    for _ in 0..MAX_TREE_DEPTH {
+        if media.is_none() {
+            media = node.get(b"MediaBox").ok().and_then(|o| page_box(doc, o));
+        }
+        if crop.is_none() {
+            crop = node.get(b"CropBox").ok().and_then(|o| page_box(doc, o));
+        }
+        if rotate.is_none() {
+            rotate = node
+                .get(b"Rotate")
+                .ok()
+                .and_then(|o| resolve(doc, o).ok()?.as_i64().ok());
+        }
+        match node
+            .get(b"Parent")
+            .ok()
+            .and_then(|p| dict(doc, p, "/Parent").ok())
+        {
+            Some(parent) => node = parent,
+            None => break,
+        }
+    }
+    let media = media.unwrap_or(Rect {
+        x1: 0.0,
+        y1: 0.0,
+        x2: 612.0,
+        y2: 792.0,
+    });
+    // What is shown is the CropBox clipped to the MediaBox.
+    let shown = crop
+        .map(|c| Rect {
+            x1: c.x1.max(media.x1),
+            y1: c.y1.max(media.y1),
+            x2: c.x2.min(media.x2),
+            y2: c.y2.min(media.y2),
+        })
+        .filter(|c| c.width() > 0.0 && c.height() > 0.0)
+        .unwrap_or(media);
+    let rotate = match rotate.unwrap_or(0).rem_euclid(360) {
+        90 => 90,
+        180 => 180,
+        270 => 270,
+        // Not a multiple of 90: invalid, and readers show it unturned.
+        _ => 0,
+    };
+    Ok(PageGeometry {
+        page_box: shown,
+        rotate,
+    })
+}
+
+/// The page, the rectangle in its user space, and its geometry, for a
+/// position: an exact one is checked against the page, a default one
+/// computed as the page is displayed and turned back into user space.
+pub fn resolve_position(
+    doc: &Document,
+    position: Position,
+) -> Result<(ObjectId, Placement, PageGeometry), SigningError> {
+    let pages: Vec<ObjectId> = doc.page_iter().collect();
+    let count = pages.len();
+    let pick = |page: u32| -> Result<ObjectId, SigningError> {
+        usize::try_from(page)
+            .ok()
+            .and_then(|p| p.checked_sub(1))
+            .and_then(|i| pages.get(i).copied())
+            .ok_or(SigningError::Appearance(AppearanceError::PageOutOfRange {
+                page,
+                count,
+            }))
+    };
+    match position {
+        Position::At(placement) => {
+            let page_id = pick(placement.page)?;
+            let geometry = page_geometry(doc, page_id)?;
+            let rect = placement.rect;
+            if rect.width() < appearance::MIN_WIDTH || rect.height() < appearance::MIN_HEIGHT {
+                return Err(AppearanceError::RectTooSmall(rect).into());
+            }
+            if !rect.is_inside(&geometry.page_box) {
+                return Err(AppearanceError::OutsidePage {
+                    rect,
+                    page: placement.page,
+                    page_box: geometry.page_box,
+                }
+                .into());
+            }
+            Ok((page_id, placement, geometry))
+        }
+        Position::Default { page, place } => {
+            let count32 = u32::try_from(count).unwrap_or(u32::MAX);
+            let page_no = appearance::default_page(count32, page);
+            let page_id = pick(page_no)?;
+            let geometry = page_geometry(doc, page_id)?;
+            let b = geometry.page_box;
+            let (dw, dh) = match geometry.rotate {
+                90 | 270 => (b.height(), b.width()),
+                _ => (b.width(), b.height()),
+            };
+            let shown = Rect {
+                x1: 0.0,
+                y1: 0.0,
+                x2: dw,
+                y2: dh,
+            };
+            let on_screen = appearance::default_placement(count32, shown, page, place);
+            let rect = appearance::display_to_user(on_screen.rect, b, geometry.rotate);
+            Ok((
+                page_id,
+                Placement {
+                    page: page_no,
+                    rect,
+                },
+                geometry,
+            ))
+        }
+    }
 }
 
 /// Subsections of consecutive object numbers, as a cross-reference section wants.
@@ -459,6 +677,25 @@ fn text_string(s: &str) -> String {
     };
     let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
     format!("<{hex}>")
+}
+
+/// An object this update creates, streams included (its /Length set from
+/// the bytes). Objects copied from the original go through [`serialize`],
+/// which refuses streams: their bytes stay where they are.
+pub fn serialize_new(obj: &Object) -> Result<Vec<u8>, SigningError> {
+    let Object::Stream(stream) = obj else {
+        return serialize(obj);
+    };
+    let mut dict = stream.dict.clone();
+    dict.set(
+        "Length",
+        Object::Integer(i64::try_from(stream.content.len()).unwrap_or(i64::MAX)),
+    );
+    let mut out = serialize(&Object::Dictionary(dict))?;
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(&stream.content);
+    out.extend_from_slice(b"\nendstream");
+    Ok(out)
 }
 
 /// The PDF syntax of an object (dictionaries and arrays copied from the

@@ -24,6 +24,8 @@ fn request(reason: Option<&str>) -> SignRequest<'_> {
         key: LABEL,
         kind: SignKind::Personal,
         reason,
+        placement: None,
+        appearance: None,
     }
 }
 

@@ -1,0 +1,781 @@
+//! The visible appearance of a signature: where the widget goes (a page and
+//! a rectangle, given or the person's default) and what it shows, following
+//! Decree 30/2020/NĐ-CP Appendix I:
+//!
+//! - the official's signature (`personal`): their signature image
+//!   (transparent PNG) with their name and title (chức vụ) beside or below;
+//! - the office's signature (`organization`, applied by the clerk at
+//!   issuance): the red seal image over the left third, the office's name
+//!   and the signing time in ISO 8601, Vietnam time (UTC+7).
+//!
+//! The drawing is a form XObject (ISO 32000-1 §8.10) used as the widget's
+//! normal appearance (/AP /N, §12.5.5), with /BBox the rectangle's size;
+//! the image an RGB image XObject with its alpha as a soft mask (§11.6.5.3);
+//! text in the embedded Noto Sans ([`super::font`]). Text is NFC-normalised,
+//! capped in length, wrapped and shrunk to fit; images pass the same limits
+//! as the account page's signature image ([`crate::images`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use lopdf::{Dictionary, Object, ObjectId, Stream};
+use unicode_normalization::UnicodeNormalization;
+
+use super::font::{Font, FontError, Glyph, Subset};
+use crate::images::{self, ImageError};
+use crate::kinds::{SignaturePage, SignaturePlace};
+
+/// The longest name, title or office name drawn, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// The default size of a signature, in points (about 64 × 25 mm).
+pub const DEFAULT_WIDTH: f64 = 180.0;
+pub const DEFAULT_HEIGHT: f64 = 70.0;
+/// The smallest rectangle a visible signature may have, in points.
+pub const MIN_WIDTH: f64 = 24.0;
+pub const MIN_HEIGHT: f64 = 12.0;
+/// Text size: Decree 30 asks for 10 pt; smaller only to fit.
+const MAX_FONT_SIZE: f64 = 10.0;
+const MIN_FONT_SIZE: f64 = 4.0;
+/// Line height, in font sizes: room for Vietnamese letters with two marks.
+const LEADING: f64 = 1.25;
+/// Baseline below the top of a line, in font sizes.
+const ASCENT: f64 = 0.95;
+/// Inner padding of the rectangle, in points.
+const PAD: f64 = 2.0;
+/// Image pixels kept per point of the drawn size (288 dpi): larger images
+/// are scaled down so a signature does not carry megabytes of pixels.
+const PIXELS_PER_POINT: f64 = 4.0;
+/// Page margins of Decree 30 (top and bottom 20 mm, left 30 mm, right
+/// 15 mm), in points: the default position keeps inside them.
+const MARGIN_TOP: f64 = 56.7;
+const MARGIN_BOTTOM: f64 = 56.7;
+const MARGIN_LEFT: f64 = 85.0;
+const MARGIN_RIGHT: f64 = 42.5;
+/// Vietnam time, UTC+7 (no daylight saving).
+const VIETNAM_OFFSET_SECONDS: i32 = 7 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppearanceError {
+    #[error("the rectangle must be four numbers x1,y1,x2,y2 in PDF points; got {0:?}")]
+    RectSyntax(String),
+    #[error("the rectangle must have x1 < x2 and y1 < y2; got {0}")]
+    RectOrder(Rect),
+    #[error(
+        "the rectangle {rect} is {w:.0}×{h:.0} pt, smaller than {MIN_WIDTH}×{MIN_HEIGHT} pt",
+        w = .0.width(),
+        h = .0.height(),
+        rect = .0
+    )]
+    RectTooSmall(Rect),
+    #[error("page {page} does not exist: the document has {count} page(s), numbered from 1")]
+    PageOutOfRange { page: u32, count: usize },
+    #[error("the rectangle {rect} is not inside page {page} ({page_box})")]
+    OutsidePage {
+        rect: Rect,
+        page: u32,
+        page_box: Rect,
+    },
+    #[error("the {0} is longer than {MAX_TEXT_CHARS} characters")]
+    TextTooLong(&'static str),
+    #[error("the {what} image: {error}")]
+    Image {
+        what: &'static str,
+        error: ImageError,
+    },
+    #[error(transparent)]
+    Font(#[from] FontError),
+    #[error("compressing the appearance: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A rectangle in PDF user-space points (ISO 32000-1 §7.9.5), lower-left
+/// then upper-right.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rect {
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+impl Rect {
+    pub fn width(&self) -> f64 {
+        self.x2 - self.x1
+    }
+
+    pub fn height(&self) -> f64 {
+        self.y2 - self.y1
+    }
+
+    /// Whether `self` lies inside `outer` (a hundredth of a point of slack
+    /// for rounding in the numbers people type).
+    pub fn is_inside(&self, outer: &Rect) -> bool {
+        const SLACK: f64 = 0.01;
+        self.x1 >= outer.x1 - SLACK
+            && self.y1 >= outer.y1 - SLACK
+            && self.x2 <= outer.x2 + SLACK
+            && self.y2 <= outer.y2 + SLACK
+    }
+
+    /// The smallest rectangle holding two corners given in any order.
+    pub fn from_corners(a: (f64, f64), b: (f64, f64)) -> Rect {
+        Rect {
+            x1: a.0.min(b.0),
+            y1: a.1.min(b.1),
+            x2: a.0.max(b.0),
+            y2: a.1.max(b.1),
+        }
+    }
+
+    pub fn to_array(self) -> [f64; 4] {
+        [self.x1, self.y1, self.x2, self.y2]
+    }
+}
+
+impl fmt::Display for Rect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{},{},{},{}",
+            num(self.x1),
+            num(self.y1),
+            num(self.x2),
+            num(self.y2)
+        )
+    }
+}
+
+/// `x1,y1,x2,y2` (spaces allowed around the numbers): finite numbers with
+/// x1 < x2 and y1 < y2, at least [`MIN_WIDTH`] × [`MIN_HEIGHT`]. Whether it
+/// fits the page is checked against the document.
+impl FromStr for Rect {
+    type Err = AppearanceError;
+
+    fn from_str(s: &str) -> Result<Rect, AppearanceError> {
+        let syntax = || AppearanceError::RectSyntax(s.chars().take(80).collect());
+        if s.len() > 200 {
+            return Err(syntax());
+        }
+        let numbers = s
+            .split(',')
+            .map(|p| p.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(syntax)?;
+        let [x1, y1, x2, y2] = numbers[..] else {
+            return Err(syntax());
+        };
+        let rect = Rect { x1, y1, x2, y2 };
+        if x1 >= x2 || y1 >= y2 {
+            return Err(AppearanceError::RectOrder(rect));
+        }
+        if rect.width() < MIN_WIDTH || rect.height() < MIN_HEIGHT {
+            return Err(AppearanceError::RectTooSmall(rect));
+        }
+        Ok(rect)
+    }
+}
+
+/// Where a visible signature goes: a page (numbered from 1, as people and
+/// the API count them) and a rectangle in that page's user space.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    pub page: u32,
+    pub rect: Rect,
+}
+
+/// A placement as asked for: exact, or the person's default from their
+/// account page, resolved against the document once it is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Position {
+    At(Placement),
+    Default {
+        page: SignaturePage,
+        place: SignaturePlace,
+    },
+}
+
+/// What the signature shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Appearance {
+    /// The official's own signature: their signature image (PNG or JPEG as
+    /// the account page keeps it; none draws the text alone), name and title.
+    Personal {
+        name: String,
+        title: Option<String>,
+        image: Option<Vec<u8>>,
+    },
+    /// The office's signature: its red seal image (transparent PNG), its
+    /// name; the signing time is the signature's own.
+    Organization { office: String, seal: Vec<u8> },
+}
+
+/// The default place of a signature on a page (its box in user space, as
+/// displayed: the caller turns it for rotated pages): [`DEFAULT_WIDTH`] ×
+/// [`DEFAULT_HEIGHT`] points inside Decree 30's margins, at the chosen
+/// corner or centre, on the first or the last page. A page too small for
+/// that gets a signature scaled down to fit.
+pub fn default_placement(
+    page_count: u32,
+    page_box: Rect,
+    page: SignaturePage,
+    place: SignaturePlace,
+) -> Placement {
+    let page_no = default_page(page_count, page);
+    let (bw, bh) = (page_box.width(), page_box.height());
+    // Margins shrink with a small page, never more than a fifth of it each.
+    let left = MARGIN_LEFT.min(bw / 5.0);
+    let right = MARGIN_RIGHT.min(bw / 5.0);
+    let top = MARGIN_TOP.min(bh / 5.0);
+    let bottom = MARGIN_BOTTOM.min(bh / 5.0);
+    let scale = ((bw - left - right) / DEFAULT_WIDTH)
+        .min((bh - top - bottom) / DEFAULT_HEIGHT)
+        .min(1.0);
+    let (w, h) = (DEFAULT_WIDTH * scale, DEFAULT_HEIGHT * scale);
+    let x1 = match place {
+        SignaturePlace::TopLeft | SignaturePlace::BottomLeft => page_box.x1 + left,
+        SignaturePlace::TopCenter | SignaturePlace::BottomCenter => {
+            page_box.x1 + left + (bw - left - right - w) / 2.0
+        }
+        SignaturePlace::TopRight | SignaturePlace::BottomRight => page_box.x2 - right - w,
+    };
+    let y1 = match place {
+        SignaturePlace::TopLeft | SignaturePlace::TopCenter | SignaturePlace::TopRight => {
+            page_box.y2 - top - h
+        }
+        _ => page_box.y1 + bottom,
+    };
+    Placement {
+        page: page_no,
+        rect: Rect {
+            x1,
+            y1,
+            x2: x1 + w,
+            y2: y1 + h,
+        },
+    }
+}
+
+/// The page number (from 1) a default position names.
+pub fn default_page(page_count: u32, page: SignaturePage) -> u32 {
+    match page {
+        SignaturePage::First => 1,
+        SignaturePage::Last => page_count.max(1),
+    }
+}
+
+/// A rectangle given as the page is displayed (origin at the displayed
+/// lower-left corner) turned back into the user space of a page whose
+/// visible box is `page_box`, turned `rotate` degrees clockwise (§8.3.2.3,
+/// /Rotate in Table 30).
+pub fn display_to_user(rect: Rect, page_box: Rect, rotate: u16) -> Rect {
+    let (x0, y0, w, h) = (
+        page_box.x1,
+        page_box.y1,
+        page_box.width(),
+        page_box.height(),
+    );
+    let turn = |(dx, dy): (f64, f64)| match rotate {
+        90 => (x0 + w - dy, y0 + dx),
+        180 => (x0 + w - dx, y0 + h - dy),
+        270 => (x0 + dy, y0 + h - dx),
+        _ => (x0 + dx, y0 + dy),
+    };
+    Rect::from_corners(turn((rect.x1, rect.y1)), turn((rect.x2, rect.y2)))
+}
+
+/// A text from a person or the database made drawable: NFC, controls and
+/// line breaks as spaces, runs of spaces as one, trimmed, capped.
+pub fn clean_text(s: &str, what: &'static str) -> Result<String, AppearanceError> {
+    // Bound the normalisation's work before counting characters.
+    if s.len() > 4 * MAX_TEXT_CHARS {
+        return Err(AppearanceError::TextTooLong(what));
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfc() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let out = out.trim_end().to_owned();
+    if out.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppearanceError::TextTooLong(what));
+    }
+    Ok(out)
+}
+
+/// `2026-12-01T13:05:09+07:00`: the signing time in Vietnam time.
+pub fn vietnam_time(now: i64) -> String {
+    let offset =
+        time::UtcOffset::from_whole_seconds(VIETNAM_OFFSET_SECONDS).unwrap_or(time::UtcOffset::UTC);
+    let t = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A box inside the appearance, in its own points (origin lower-left).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+impl Frame {
+    /// The largest box of the aspect ratio `pw:ph` centred in `self`.
+    fn fit(&self, pw: u32, ph: u32) -> Frame {
+        let (pw, ph) = (f64::from(pw.max(1)), f64::from(ph.max(1)));
+        let scale = (self.w / pw).min(self.h / ph).max(0.0);
+        let (w, h) = (pw * scale, ph * scale);
+        Frame {
+            x: self.x + (self.w - w) / 2.0,
+            y: self.y + (self.h - h) / 2.0,
+            w,
+            h,
+        }
+    }
+
+    fn inset(&self, pad: f64) -> Frame {
+        let pad = pad.min(self.w / 4.0).min(self.h / 4.0);
+        Frame {
+            x: self.x + pad,
+            y: self.y + pad,
+            w: self.w - 2.0 * pad,
+            h: self.h - 2.0 * pad,
+        }
+    }
+}
+
+/// One line of text as laid out: its glyphs, baseline start and size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub text: String,
+    pub glyphs: Vec<Glyph>,
+    pub x: f64,
+    pub y: f64,
+    pub size: f64,
+    pub width: f64,
+}
+
+/// What goes where in an appearance of `w` × `h` points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    pub image: Option<Frame>,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Align {
+    Left,
+    Center,
+}
+
+/// Paragraphs broken into lines of at most `width` points at `size`; the
+/// flag says whether a word had to be cut (too long for a line by itself).
+fn wrap(font: &Font, paragraphs: &[String], size: f64, width: f64) -> (Vec<String>, bool) {
+    let fits = |s: &str| font.width(&font.shape(s)) * size / 1000.0 <= width;
+    let mut lines = Vec::new();
+    let mut cut = false;
+    for paragraph in paragraphs {
+        let mut line = String::new();
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let joined = if line.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{line} {word}")
+            };
+            if fits(&joined) {
+                line = joined;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            if fits(word) {
+                line = word.to_owned();
+                continue;
+            }
+            // A word longer than the line: cut it where it overflows.
+            cut = true;
+            for c in word.chars() {
+                let mut longer = line.clone();
+                longer.push(c);
+                if !line.is_empty() && !fits(&longer) {
+                    lines.push(std::mem::take(&mut line));
+                    line.push(c);
+                } else {
+                    line = longer;
+                }
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    (lines, cut)
+}
+
+/// Lays `paragraphs` out in `frame`: the largest size from 10 pt down that
+/// fits without cutting words, else the smallest size, dropping the lines
+/// that do not fit. Lines are centred vertically in the frame.
+fn set_text(font: &Font, paragraphs: &[String], frame: Frame, align: Align) -> Vec<Line> {
+    let mut size = MAX_FONT_SIZE;
+    let lines = loop {
+        let (lines, cut) = wrap(font, paragraphs, size, frame.w);
+        let height = lines.len() as f64 * size * LEADING;
+        if (height <= frame.h && !cut) || size <= MIN_FONT_SIZE {
+            break lines;
+        }
+        size = (size - 0.25).max(MIN_FONT_SIZE);
+    };
+    let room = ((frame.h / (size * LEADING)).floor() as usize).max(1);
+    let lines: Vec<String> = lines.into_iter().take(room).collect();
+    let height = lines.len() as f64 * size * LEADING;
+    let top = frame.y + (frame.h + height) / 2.0;
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let glyphs = font.shape(&text);
+            let width = font.width(&glyphs) * size / 1000.0;
+            let x = match align {
+                Align::Left => frame.x,
+                Align::Center => frame.x + (frame.w - width).max(0.0) / 2.0,
+            };
+            Line {
+                text,
+                glyphs,
+                x,
+                y: top - (i as f64) * size * LEADING - size * ASCENT,
+                size,
+                width,
+            }
+        })
+        .collect()
+}
+
+/// Where the image and each line go in a `w` × `h` appearance. `texts` are
+/// clean (see [`clean_text`]); `image` the pixel size of the image, if any.
+pub fn layout(
+    font: &Font,
+    organization: bool,
+    texts: &[String],
+    image: Option<(u32, u32)>,
+    w: f64,
+    h: f64,
+) -> Layout {
+    let whole = Frame {
+        x: 0.0,
+        y: 0.0,
+        w,
+        h,
+    };
+    let texts: Vec<String> = texts.iter().filter(|t| !t.is_empty()).cloned().collect();
+    if organization {
+        // The seal over the left third; the office and time beside it.
+        let third = Frame {
+            w: w / 3.0,
+            ..whole
+        };
+        let text = Frame {
+            x: w / 3.0,
+            w: w - w / 3.0,
+            ..whole
+        }
+        .inset(PAD);
+        return Layout {
+            image: image.map(|(pw, ph)| third.fit(pw, ph)),
+            lines: set_text(font, &texts, text, Align::Left),
+        };
+    }
+    let inner = whole.inset(PAD);
+    let Some((pw, ph)) = image else {
+        return Layout {
+            image: None,
+            lines: set_text(font, &texts, inner, Align::Center),
+        };
+    };
+    if texts.is_empty() {
+        return Layout {
+            image: Some(inner.fit(pw, ph)),
+            lines: Vec::new(),
+        };
+    }
+    if w >= 3.2 * h {
+        // A long, low box: the image on the left, the text beside it.
+        let split = w * 0.4;
+        let left = Frame {
+            w: split - PAD,
+            ..inner
+        };
+        let right = Frame {
+            x: split + PAD,
+            w: inner.x + inner.w - split - PAD,
+            ..inner
+        };
+        return Layout {
+            image: Some(left.fit(pw, ph)),
+            lines: set_text(font, &texts, right, Align::Left),
+        };
+    }
+    // The image above, the text below in at most 45 % of the height.
+    let band = Frame {
+        h: inner.h * 0.45,
+        ..inner
+    };
+    let lines = set_text(font, &texts, band, Align::Center);
+    let used = lines
+        .iter()
+        .map(|l| l.size * LEADING)
+        .sum::<f64>()
+        .min(band.h);
+    // Move the lines to the bottom of the band.
+    let drop = (band.h - used) / 2.0;
+    let lines = lines
+        .into_iter()
+        .map(|l| Line { y: l.y - drop, ..l })
+        .collect();
+    let above = Frame {
+        y: inner.y + used + PAD,
+        h: (inner.h - used - PAD).max(0.0),
+        ..inner
+    };
+    Layout {
+        image: Some(above.fit(pw, ph)),
+        lines,
+    }
+}
+
+/// Zlib (FlateDecode) compression of a stream's bytes.
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+/// A number for a content stream: at most three decimals, no exponent.
+fn num(v: f64) -> String {
+    let v = if v.is_finite() { v } else { 0.0 };
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
+fn name(n: &str) -> Object {
+    Object::Name(n.as_bytes().to_vec())
+}
+
+fn real(v: f64) -> Object {
+    Object::Real(v as f32)
+}
+
+/// The image as an RGB image XObject with its alpha channel as a soft mask
+/// (none when fully opaque), scaled down to at most [`PIXELS_PER_POINT`] per
+/// point of `frame`. Returns the image and, if any, its mask.
+fn image_objects(
+    pixels: &image::RgbaImage,
+    frame: Frame,
+    mask_id: ObjectId,
+) -> (Stream, Option<Stream>) {
+    let (pw, ph) = pixels.dimensions();
+    let max_w = ((frame.w * PIXELS_PER_POINT).ceil() as u32).max(1);
+    let max_h = ((frame.h * PIXELS_PER_POINT).ceil() as u32).max(1);
+    let scaled;
+    let pixels = if pw > max_w || ph > max_h {
+        let scale = (f64::from(max_w) / f64::from(pw)).min(f64::from(max_h) / f64::from(ph));
+        let nw = ((f64::from(pw) * scale).round() as u32).max(1);
+        let nh = ((f64::from(ph) * scale).round() as u32).max(1);
+        scaled = image::imageops::resize(pixels, nw, nh, image::imageops::FilterType::Triangle);
+        &scaled
+    } else {
+        pixels
+    };
+    let (w, h) = pixels.dimensions();
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    let mut alpha = Vec::with_capacity((w * h) as usize);
+    for p in pixels.pixels() {
+        rgb.extend_from_slice(&p.0[..3]);
+        alpha.push(p.0[3]);
+    }
+    let opaque = alpha.iter().all(|a| *a == 255);
+    let image_dict = |cs: &str| {
+        let mut d = Dictionary::new();
+        d.set("Type", name("XObject"));
+        d.set("Subtype", name("Image"));
+        d.set("Width", Object::Integer(i64::from(w)));
+        d.set("Height", Object::Integer(i64::from(h)));
+        d.set("ColorSpace", name(cs));
+        d.set("BitsPerComponent", Object::Integer(8));
+        d.set("Filter", name("FlateDecode"));
+        d
+    };
+    let mut dict = image_dict("DeviceRGB");
+    if !opaque {
+        dict.set("SMask", Object::Reference(mask_id));
+    }
+    let image = Stream::new(dict, deflate(&rgb));
+    let mask = (!opaque).then(|| Stream::new(image_dict("DeviceGray"), deflate(&alpha)));
+    (image, mask)
+}
+
+/// The rotation (clockwise degrees, a multiple of 90) of a page, as the
+/// form's /Matrix that turns the drawing back upright, for a box of
+/// `w` × `h` as displayed.
+fn upright_matrix(rotate: u16, w: f64, h: f64) -> Option<[f64; 6]> {
+    match rotate {
+        // Displayed width w is the rectangle's height in user space.
+        90 => Some([0.0, 1.0, -1.0, 0.0, h, 0.0]),
+        180 => Some([-1.0, 0.0, 0.0, -1.0, w, h]),
+        270 => Some([0.0, -1.0, 1.0, 0.0, 0.0, w]),
+        _ => None,
+    }
+}
+
+/// The appearance's objects, numbered from `first`: the form XObject first
+/// (what /AP /N points at), then its image, mask and font objects. `w` ×
+/// `h` is the size as displayed (for a page turned 90° or 270° the
+/// rectangle's height × width); `rotate` the page's /Rotate.
+pub fn render(
+    appearance: &Appearance,
+    w: f64,
+    h: f64,
+    rotate: u16,
+    now: i64,
+    first: u32,
+) -> Result<Vec<(ObjectId, Object)>, AppearanceError> {
+    let font = Font::noto_sans()?;
+    let (organization, texts, image_bytes, what) = match appearance {
+        Appearance::Personal { name, title, image } => (
+            false,
+            vec![
+                clean_text(name, "name")?,
+                clean_text(title.as_deref().unwrap_or(""), "title")?,
+            ],
+            image.as_deref(),
+            "signature",
+        ),
+        Appearance::Organization { office, seal } => (
+            true,
+            vec![
+                clean_text(office, "office name")?,
+                format!("Thời gian ký: {}", vietnam_time(now)),
+            ],
+            Some(seal.as_slice()),
+            "seal",
+        ),
+    };
+    let pixels = image_bytes
+        .map(images::decode_signature)
+        .transpose()
+        .map_err(|error| AppearanceError::Image { what, error })?;
+    let plan = layout(
+        &font,
+        organization,
+        &texts,
+        pixels.as_ref().map(image::RgbaImage::dimensions),
+        w,
+        h,
+    );
+
+    let form_id: ObjectId = (first, 0);
+    let mut next = first + 1;
+    let mut objects: Vec<(ObjectId, Object)> = Vec::new();
+    let mut content = String::from("q\n");
+    let mut resources = Dictionary::new();
+
+    if let (Some(pixels), Some(frame)) = (&pixels, plan.image) {
+        let image_id: ObjectId = (next, 0);
+        let mask_id: ObjectId = (next + 1, 0);
+        let (image, mask) = image_objects(pixels, frame, mask_id);
+        objects.push((image_id, Object::Stream(image)));
+        next += 1;
+        if let Some(mask) = mask {
+            objects.push((mask_id, Object::Stream(mask)));
+            next += 1;
+        }
+        let mut xobjects = Dictionary::new();
+        xobjects.set("Im0", Object::Reference(image_id));
+        resources.set("XObject", Object::Dictionary(xobjects));
+        content.push_str(&format!(
+            "q {} 0 0 {} {} {} cm /Im0 Do Q\n",
+            num(frame.w),
+            num(frame.h),
+            num(frame.x),
+            num(frame.y)
+        ));
+    }
+
+    if !plan.lines.is_empty() {
+        let mut subset = Subset::default();
+        content.push_str("BT 0 g\n");
+        for line in &plan.lines {
+            content.push_str(&format!(
+                "/F0 {} Tf 1 0 0 1 {} {} Tm {} Tj\n",
+                num(line.size),
+                num(line.x),
+                num(line.y),
+                subset.encode(&line.glyphs)
+            ));
+        }
+        content.push_str("ET\n");
+        let font_objects = subset.objects(&font, next)?;
+        let mut fonts = Dictionary::new();
+        fonts.set("F0", Object::Reference((next, 0)));
+        resources.set("Font", Object::Dictionary(fonts));
+        objects.extend(font_objects);
+    }
+    content.push_str("Q\n");
+
+    let mut form = Dictionary::new();
+    form.set("Type", name("XObject"));
+    form.set("Subtype", name("Form"));
+    form.set(
+        "BBox",
+        Object::Array(vec![real(0.0), real(0.0), real(w), real(h)]),
+    );
+    if let Some(m) = upright_matrix(rotate, w, h) {
+        form.set("Matrix", Object::Array(m.into_iter().map(real).collect()));
+    }
+    form.set("Resources", Object::Dictionary(resources));
+    objects.insert(
+        0,
+        (
+            form_id,
+            Object::Stream(Stream::new(form, content.into_bytes())),
+        ),
+    );
+    Ok(objects)
+}
+
+/// The common name (CN) in a certificate subject as `Name` displays it
+/// (`CN=…,O=…`), for an appearance when only the certificate names the
+/// signer; the whole subject when it has none.
+pub fn common_name(subject: &str) -> &str {
+    subject
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="))
+        .unwrap_or(subject)
+}
+
+#[cfg(test)]
+mod tests;
