@@ -21,6 +21,8 @@ pub mod soft;
 #[cfg(test)]
 mod tests;
 pub mod verify;
+#[cfg(test)]
+mod visible_tests;
 
 use std::path::Path;
 use std::time::Duration;
