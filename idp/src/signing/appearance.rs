@@ -195,7 +195,7 @@ pub enum Position {
 }
 
 /// What the signature shows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Appearance {
     /// The official's own signature: their signature image (PNG or JPEG as
     /// the account page keeps it; none draws the text alone), name and title.
@@ -207,6 +207,26 @@ pub enum Appearance {
     /// The office's signature: its red seal image (transparent PNG), its
     /// name; the signing time is the signature's own.
     Organization { office: String, seal: Vec<u8> },
+}
+
+/// Images as their size only: a request logged with `{:?}` must not
+/// print a megabyte of pixels.
+impl fmt::Debug for Appearance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Appearance::Personal { name, title, image } => f
+                .debug_struct("Personal")
+                .field("name", name)
+                .field("title", title)
+                .field("image_bytes", &image.as_ref().map(Vec::len))
+                .finish(),
+            Appearance::Organization { office, seal } => f
+                .debug_struct("Organization")
+                .field("office", office)
+                .field("seal_bytes", &seal.len())
+                .finish(),
+        }
+    }
 }
 
 /// The default place of a signature on a page (its box in user space, as
@@ -286,8 +306,9 @@ pub fn display_to_user(rect: Rect, page_box: Rect, rotate: u16) -> Rect {
 /// A text from a person or the database made drawable: NFC, controls and
 /// line breaks as spaces, runs of spaces as one, trimmed, capped.
 pub fn clean_text(s: &str, what: &'static str) -> Result<String, AppearanceError> {
-    // Bound the normalisation's work before counting characters.
-    if s.len() > 4 * MAX_TEXT_CHARS {
+    // Bound the normalisation's work before counting characters (room for
+    // text typed with combining marks, which NFC then composes).
+    if s.len() > 16 * MAX_TEXT_CHARS {
         return Err(AppearanceError::TextTooLong(what));
     }
     let mut out = String::with_capacity(s.len());

@@ -192,6 +192,12 @@ fn text_is_normalised_cleaned_and_capped() {
         clean_text(&"a".repeat(10_000), "title"),
         Err(AppearanceError::TextTooLong("title"))
     ));
+    // 200 letters typed decomposed (e + two combining marks each) pass.
+    let decomposed = "e\u{0302}\u{0323}".repeat(MAX_TEXT_CHARS);
+    assert_eq!(
+        clean_text(&decomposed, "name").unwrap(),
+        "ệ".repeat(MAX_TEXT_CHARS)
+    );
 }
 
 #[test]
@@ -441,6 +447,18 @@ fn render_refuses_bad_images_and_overlong_text() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("the seal image"), "{e}");
+}
+
+#[test]
+fn images_are_not_printed_in_debug_output() {
+    let a = Appearance::Personal {
+        name: "A".into(),
+        title: None,
+        image: Some(vec![7; 100_000]),
+    };
+    let shown = format!("{a:?}");
+    assert!(shown.contains("image_bytes: Some(100000)"), "{shown}");
+    assert!(shown.len() < 200, "{shown}");
 }
 
 #[test]
