@@ -1,6 +1,5 @@
-//! The visible appearance of a signature: where the widget goes (a page and
-//! a rectangle, given or the person's default) and what it shows, following
-//! Decree 30/2020/NĐ-CP Appendix I:
+//! What a visible signature shows (where it goes is [`super::placement`]),
+//! following Decree 30/2020/NĐ-CP Appendix I:
 //!
 //! - the official's signature (`personal`): their signature image
 //!   (transparent PNG) with their name and title (chức vụ) beside or below;
@@ -16,23 +15,15 @@
 //! as the account page's signature image ([`crate::images`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use lopdf::{Dictionary, Object, ObjectId, Stream};
 use unicode_normalization::UnicodeNormalization;
 
 use super::font::{Font, FontError, Glyph, Subset};
 use crate::images::{self, ImageError};
-use crate::kinds::{SignaturePage, SignaturePlace};
 
 /// The longest name, title or office name drawn, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
-/// The default size of a signature, in points (about 64 × 25 mm).
-pub const DEFAULT_WIDTH: f64 = 180.0;
-pub const DEFAULT_HEIGHT: f64 = 70.0;
-/// The smallest rectangle a visible signature may have, in points.
-pub const MIN_WIDTH: f64 = 24.0;
-pub const MIN_HEIGHT: f64 = 12.0;
 /// Text size: Decree 30 asks for 10 pt; smaller only to fit.
 const MAX_FONT_SIZE: f64 = 10.0;
 const MIN_FONT_SIZE: f64 = 4.0;
@@ -45,36 +36,11 @@ const PAD: f64 = 2.0;
 /// Image pixels kept per point of the drawn size (288 dpi): larger images
 /// are scaled down so a signature does not carry megabytes of pixels.
 const PIXELS_PER_POINT: f64 = 4.0;
-/// Page margins of Decree 30 (top and bottom 20 mm, left 30 mm, right
-/// 15 mm), in points: the default position keeps inside them.
-const MARGIN_TOP: f64 = 56.7;
-const MARGIN_BOTTOM: f64 = 56.7;
-const MARGIN_LEFT: f64 = 85.0;
-const MARGIN_RIGHT: f64 = 42.5;
 /// Vietnam time, UTC+7 (no daylight saving).
 const VIETNAM_OFFSET_SECONDS: i32 = 7 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppearanceError {
-    #[error("the rectangle must be four numbers x1,y1,x2,y2 in PDF points; got {0:?}")]
-    RectSyntax(String),
-    #[error("the rectangle must have x1 < x2 and y1 < y2; got {0}")]
-    RectOrder(Rect),
-    #[error(
-        "the rectangle {rect} is {w:.0}×{h:.0} pt, smaller than {MIN_WIDTH}×{MIN_HEIGHT} pt",
-        w = .0.width(),
-        h = .0.height(),
-        rect = .0
-    )]
-    RectTooSmall(Rect),
-    #[error("page {page} does not exist: the document has {count} page(s), numbered from 1")]
-    PageOutOfRange { page: u32, count: usize },
-    #[error("the rectangle {rect} is not inside page {page} ({page_box})")]
-    OutsidePage {
-        rect: Rect,
-        page: u32,
-        page_box: Rect,
-    },
     #[error("the {0} is longer than {MAX_TEXT_CHARS} characters")]
     TextTooLong(&'static str),
     #[error("the {what} image: {error}")]
@@ -86,112 +52,6 @@ pub enum AppearanceError {
     Font(#[from] FontError),
     #[error("compressing the appearance: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// A rectangle in PDF user-space points (ISO 32000-1 §7.9.5), lower-left
-/// then upper-right.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rect {
-    pub x1: f64,
-    pub y1: f64,
-    pub x2: f64,
-    pub y2: f64,
-}
-
-impl Rect {
-    pub fn width(&self) -> f64 {
-        self.x2 - self.x1
-    }
-
-    pub fn height(&self) -> f64 {
-        self.y2 - self.y1
-    }
-
-    /// Whether `self` lies inside `outer` (a hundredth of a point of slack
-    /// for rounding in the numbers people type).
-    pub fn is_inside(&self, outer: &Rect) -> bool {
-        const SLACK: f64 = 0.01;
-        self.x1 >= outer.x1 - SLACK
-            && self.y1 >= outer.y1 - SLACK
-            && self.x2 <= outer.x2 + SLACK
-            && self.y2 <= outer.y2 + SLACK
-    }
-
-    /// The smallest rectangle holding two corners given in any order.
-    pub fn from_corners(a: (f64, f64), b: (f64, f64)) -> Rect {
-        Rect {
-            x1: a.0.min(b.0),
-            y1: a.1.min(b.1),
-            x2: a.0.max(b.0),
-            y2: a.1.max(b.1),
-        }
-    }
-
-    pub fn to_array(self) -> [f64; 4] {
-        [self.x1, self.y1, self.x2, self.y2]
-    }
-}
-
-impl fmt::Display for Rect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{},{},{},{}",
-            num(self.x1),
-            num(self.y1),
-            num(self.x2),
-            num(self.y2)
-        )
-    }
-}
-
-/// `x1,y1,x2,y2` (spaces allowed around the numbers): finite numbers with
-/// x1 < x2 and y1 < y2, at least [`MIN_WIDTH`] × [`MIN_HEIGHT`]. Whether it
-/// fits the page is checked against the document.
-impl FromStr for Rect {
-    type Err = AppearanceError;
-
-    fn from_str(s: &str) -> Result<Rect, AppearanceError> {
-        let syntax = || AppearanceError::RectSyntax(s.chars().take(80).collect());
-        if s.len() > 200 {
-            return Err(syntax());
-        }
-        let numbers = s
-            .split(',')
-            .map(|p| p.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
-            .collect::<Option<Vec<f64>>>()
-            .ok_or_else(syntax)?;
-        let [x1, y1, x2, y2] = numbers[..] else {
-            return Err(syntax());
-        };
-        let rect = Rect { x1, y1, x2, y2 };
-        if x1 >= x2 || y1 >= y2 {
-            return Err(AppearanceError::RectOrder(rect));
-        }
-        if rect.width() < MIN_WIDTH || rect.height() < MIN_HEIGHT {
-            return Err(AppearanceError::RectTooSmall(rect));
-        }
-        Ok(rect)
-    }
-}
-
-/// Where a visible signature goes: a page (numbered from 1, as people and
-/// the API count them) and a rectangle in that page's user space.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Placement {
-    pub page: u32,
-    pub rect: Rect,
-}
-
-/// A placement as asked for: exact, or the person's default from their
-/// account page, resolved against the document once it is read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Position {
-    At(Placement),
-    Default {
-        page: SignaturePage,
-        place: SignaturePlace,
-    },
 }
 
 /// What the signature shows.
@@ -227,80 +87,6 @@ impl fmt::Debug for Appearance {
                 .finish(),
         }
     }
-}
-
-/// The default place of a signature on a page (its box in user space, as
-/// displayed: the caller turns it for rotated pages): [`DEFAULT_WIDTH`] ×
-/// [`DEFAULT_HEIGHT`] points inside Decree 30's margins, at the chosen
-/// corner or centre, on the first or the last page. A page too small for
-/// that gets a signature scaled down to fit.
-pub fn default_placement(
-    page_count: u32,
-    page_box: Rect,
-    page: SignaturePage,
-    place: SignaturePlace,
-) -> Placement {
-    let page_no = default_page(page_count, page);
-    let (bw, bh) = (page_box.width(), page_box.height());
-    // Margins shrink with a small page, never more than a fifth of it each.
-    let left = MARGIN_LEFT.min(bw / 5.0);
-    let right = MARGIN_RIGHT.min(bw / 5.0);
-    let top = MARGIN_TOP.min(bh / 5.0);
-    let bottom = MARGIN_BOTTOM.min(bh / 5.0);
-    let scale = ((bw - left - right) / DEFAULT_WIDTH)
-        .min((bh - top - bottom) / DEFAULT_HEIGHT)
-        .min(1.0);
-    let (w, h) = (DEFAULT_WIDTH * scale, DEFAULT_HEIGHT * scale);
-    let x1 = match place {
-        SignaturePlace::TopLeft | SignaturePlace::BottomLeft => page_box.x1 + left,
-        SignaturePlace::TopCenter | SignaturePlace::BottomCenter => {
-            page_box.x1 + left + (bw - left - right - w) / 2.0
-        }
-        SignaturePlace::TopRight | SignaturePlace::BottomRight => page_box.x2 - right - w,
-    };
-    let y1 = match place {
-        SignaturePlace::TopLeft | SignaturePlace::TopCenter | SignaturePlace::TopRight => {
-            page_box.y2 - top - h
-        }
-        _ => page_box.y1 + bottom,
-    };
-    Placement {
-        page: page_no,
-        rect: Rect {
-            x1,
-            y1,
-            x2: x1 + w,
-            y2: y1 + h,
-        },
-    }
-}
-
-/// The page number (from 1) a default position names.
-pub fn default_page(page_count: u32, page: SignaturePage) -> u32 {
-    match page {
-        SignaturePage::First => 1,
-        SignaturePage::Last => page_count.max(1),
-    }
-}
-
-/// A rectangle given as the page is displayed (origin at the displayed
-/// lower-left corner) turned back into the user space of a page whose
-/// visible box is `page_box`, turned `rotate` degrees clockwise (§8.3.2.3,
-/// /Rotate in Table 30).
-pub fn display_to_user(rect: Rect, page_box: Rect, rotate: u16) -> Rect {
-    let (x0, y0, w, h) = (
-        page_box.x1,
-        page_box.y1,
-        page_box.width(),
-        page_box.height(),
-    );
-    let turn = |(dx, dy): (f64, f64)| match rotate {
-        90 => (x0 + w - dy, y0 + dx),
-        180 => (x0 + w - dx, y0 + h - dy),
-        270 => (x0 + dy, y0 + h - dx),
-        _ => (x0 + dx, y0 + dy),
-    };
-    Rect::from_corners(turn((rect.x1, rect.y1)), turn((rect.x2, rect.y2)))
 }
 
 /// A text from a person or the database made drawable: NFC, controls and
@@ -595,7 +381,7 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
 }
 
 /// A number for a content stream: at most three decimals, no exponent.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     let v = if v.is_finite() { v } else { 0.0 };
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');

@@ -17,6 +17,7 @@ pub mod cms;
 pub mod font;
 mod oids;
 pub mod pdf;
+pub mod placement;
 pub mod soft;
 #[cfg(test)]
 mod tests;
@@ -30,8 +31,9 @@ use std::time::Duration;
 use aws_lc_rs::digest::{Context, SHA256, digest};
 use der::Encode;
 
-pub use appearance::{Appearance, Placement, Position, Rect};
+pub use appearance::Appearance;
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
+pub use placement::{Placement, Position, Rect};
 
 /// How long parsing one PDF may take before the request gives up on it.
 pub const PARSE_TIME_LIMIT: Duration = Duration::from_secs(20);
@@ -70,6 +72,8 @@ pub enum SigningError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Placement(#[from] placement::PlacementError),
     #[error(transparent)]
     Appearance(#[from] appearance::AppearanceError),
     #[error("the PDF worker failed: {0}")]

@@ -15,7 +15,8 @@ use std::io::Write;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::SigningError;
-use super::appearance::{self, Appearance, AppearanceError, Placement, Position, Rect};
+use super::appearance::{self, Appearance};
+use super::placement::{self, Placement, Position};
 
 /// The largest PDF the service reads.
 pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
@@ -145,7 +146,7 @@ impl Prepared {
 
 /// A value as it is, or the object a reference points at (one step: a
 /// reference to a reference is not followed, so no cycle can loop).
-fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
+pub(super) fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
     match obj {
         Object::Reference(id) => doc
             .get_object(*id)
@@ -154,7 +155,7 @@ fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, Signing
     }
 }
 
-fn dict<'a>(
+pub(super) fn dict<'a>(
     doc: &'a Document,
     obj: &'a Object,
     what: &str,
@@ -208,7 +209,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
             None,
         ),
         Some(position) => {
-            let (page_id, placement, geometry) = resolve_position(doc, position)?;
+            let (page_id, placement, geometry) = placement::resolve_position(doc, position)?;
             (page_id, Some((placement, geometry)))
         }
     };
@@ -406,165 +407,6 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         contents_end,
         placement: visible.map(|(p, _)| p),
     })
-}
-
-/// What a page shows: its visible box in user space (the CropBox within
-/// the MediaBox, either inherited from the page tree) and its /Rotate
-/// (clockwise degrees: 0, 90, 180 or 270).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PageGeometry {
-    pub page_box: Rect,
-    pub rotate: u16,
-}
-
-/// How far up the page tree an inherited attribute is looked for.
-const MAX_TREE_DEPTH: usize = 32;
-
-/// A box (an array of four numbers, direct or referenced), normalised.
-fn page_box(doc: &Document, obj: &Object) -> Option<Rect> {
-    let Object::Array(items) = resolve(doc, obj).ok()? else {
-        return None;
-    };
-    let n: Vec<f64> = items
-        .iter()
-        .map(|o| match resolve(doc, o).ok()? {
-            Object::Integer(i) => Some(*i as f64),
-            Object::Real(r) => Some(f64::from(*r)),
-            _ => None,
-        })
-        .collect::<Option<Vec<f64>>>()?;
-    let [a, b, c, d] = n[..] else { return None };
-    let r = Rect::from_corners((a, b), (c, d));
-    (r.width() > 0.0 && r.height() > 0.0 && r.to_array().iter().all(|v| v.is_finite())).then_some(r)
-}
-
-/// The page's geometry, with the attributes it inherits (ISO 32000-1
-/// §7.7.3.4). A page without a MediaBox anywhere gets US Letter, as
-/// readers do.
-pub fn page_geometry(doc: &Document, page_id: ObjectId) -> Result<PageGeometry, SigningError> {
-    let mut media = None;
-    let mut crop = None;
-    let mut rotate = None;
-    let mut node = doc
-        .get_object(page_id)
-        .and_then(Object::as_dict)
-        .map_err(|_| SigningError::Malformed("the page is not a dictionary".into()))?;
-    for _ in 0..MAX_TREE_DEPTH {
-        if media.is_none() {
-            media = node.get(b"MediaBox").ok().and_then(|o| page_box(doc, o));
-        }
-        if crop.is_none() {
-            crop = node.get(b"CropBox").ok().and_then(|o| page_box(doc, o));
-        }
-        if rotate.is_none() {
-            rotate = node
-                .get(b"Rotate")
-                .ok()
-                .and_then(|o| resolve(doc, o).ok()?.as_i64().ok());
-        }
-        match node
-            .get(b"Parent")
-            .ok()
-            .and_then(|p| dict(doc, p, "/Parent").ok())
-        {
-            Some(parent) => node = parent,
-            None => break,
-        }
-    }
-    let media = media.unwrap_or(Rect {
-        x1: 0.0,
-        y1: 0.0,
-        x2: 612.0,
-        y2: 792.0,
-    });
-    // What is shown is the CropBox clipped to the MediaBox.
-    let shown = crop
-        .map(|c| Rect {
-            x1: c.x1.max(media.x1),
-            y1: c.y1.max(media.y1),
-            x2: c.x2.min(media.x2),
-            y2: c.y2.min(media.y2),
-        })
-        .filter(|c| c.width() > 0.0 && c.height() > 0.0)
-        .unwrap_or(media);
-    let rotate = match rotate.unwrap_or(0).rem_euclid(360) {
-        90 => 90,
-        180 => 180,
-        270 => 270,
-        // Not a multiple of 90: invalid, and readers show it unturned.
-        _ => 0,
-    };
-    Ok(PageGeometry {
-        page_box: shown,
-        rotate,
-    })
-}
-
-/// The page, the rectangle in its user space, and its geometry, for a
-/// position: an exact one is checked against the page, a default one
-/// computed as the page is displayed and turned back into user space.
-pub fn resolve_position(
-    doc: &Document,
-    position: Position,
-) -> Result<(ObjectId, Placement, PageGeometry), SigningError> {
-    let pages: Vec<ObjectId> = doc.page_iter().collect();
-    let count = pages.len();
-    let pick = |page: u32| -> Result<ObjectId, SigningError> {
-        usize::try_from(page)
-            .ok()
-            .and_then(|p| p.checked_sub(1))
-            .and_then(|i| pages.get(i).copied())
-            .ok_or(SigningError::Appearance(AppearanceError::PageOutOfRange {
-                page,
-                count,
-            }))
-    };
-    match position {
-        Position::At(placement) => {
-            let page_id = pick(placement.page)?;
-            let geometry = page_geometry(doc, page_id)?;
-            let rect = placement.rect;
-            if rect.width() < appearance::MIN_WIDTH || rect.height() < appearance::MIN_HEIGHT {
-                return Err(AppearanceError::RectTooSmall(rect).into());
-            }
-            if !rect.is_inside(&geometry.page_box) {
-                return Err(AppearanceError::OutsidePage {
-                    rect,
-                    page: placement.page,
-                    page_box: geometry.page_box,
-                }
-                .into());
-            }
-            Ok((page_id, placement, geometry))
-        }
-        Position::Default { page, place } => {
-            let count32 = u32::try_from(count).unwrap_or(u32::MAX);
-            let page_no = appearance::default_page(count32, page);
-            let page_id = pick(page_no)?;
-            let geometry = page_geometry(doc, page_id)?;
-            let b = geometry.page_box;
-            let (dw, dh) = match geometry.rotate {
-                90 | 270 => (b.height(), b.width()),
-                _ => (b.width(), b.height()),
-            };
-            let shown = Rect {
-                x1: 0.0,
-                y1: 0.0,
-                x2: dw,
-                y2: dh,
-            };
-            let on_screen = appearance::default_placement(count32, shown, page, place);
-            let rect = appearance::display_to_user(on_screen.rect, b, geometry.rotate);
-            Ok((
-                page_id,
-                Placement {
-                    page: page_no,
-                    rect,
-                },
-                geometry,
-            ))
-        }
-    }
 }
 
 /// Subsections of consecutive object numbers, as a cross-reference section wants.

@@ -7,7 +7,8 @@
 use image::ImageEncoder;
 use lopdf::{Document, Object};
 
-use super::appearance::{Appearance, AppearanceError, Placement, Position, Rect};
+use super::appearance::Appearance;
+use super::placement::{Placement, PlacementError, Position, Rect};
 use super::soft::{LABEL, SoftBackend};
 use super::verify::verify;
 use super::*;
@@ -226,7 +227,7 @@ async fn inherited_boxes_and_turned_pages_are_honoured() {
     assert!(
         matches!(
             e,
-            SigningError::Appearance(AppearanceError::OutsidePage { .. })
+            SigningError::Placement(PlacementError::OutsidePage { .. })
         ),
         "{e}"
     );
