@@ -20,7 +20,9 @@ use lopdf::{Dictionary, Object, ObjectId, Stream};
 use unicode_normalization::UnicodeNormalization;
 
 use super::font::{Font, FontError, Glyph, Subset};
+use super::placement::Position;
 use crate::images::{self, ImageError};
+use crate::kinds::{SignaturePage, SignaturePlace};
 
 /// The longest name, title or office name drawn, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
@@ -87,6 +89,34 @@ impl fmt::Debug for Appearance {
                 .finish(),
         }
     }
+}
+
+/// What a request's placement and appearance come to: an appearance
+/// without a placement goes to the account page's own default place (the
+/// last page's bottom right); a personal appearance without a name shows
+/// the certificate's (`signer_subject`, as `Name` displays it).
+pub fn visible(
+    placement: Option<Position>,
+    appearance: Option<&Appearance>,
+    signer_subject: &str,
+) -> (Option<Position>, Option<Appearance>) {
+    let position = placement.or_else(|| {
+        appearance.map(|_| Position::Default {
+            page: SignaturePage::Last,
+            place: SignaturePlace::BottomRight,
+        })
+    });
+    let shown = appearance.cloned().map(|a| match a {
+        Appearance::Personal { name, title, image } if name.trim().is_empty() => {
+            Appearance::Personal {
+                name: common_name(signer_subject).to_owned(),
+                title,
+                image,
+            }
+        }
+        a => a,
+    });
+    (position, shown)
 }
 
 /// A text from a person or the database made drawable: NFC, controls and

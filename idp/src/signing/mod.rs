@@ -171,23 +171,8 @@ pub async fn sign_pdf(
     let signer_name = cms::subject(&signer);
     let reason = req.reason.map(str::to_owned);
     let name = signer_name.clone();
-    let position = req.placement.or_else(|| {
-        req.appearance.as_ref().map(|_| Position::Default {
-            page: crate::kinds::SignaturePage::Last,
-            place: crate::kinds::SignaturePlace::BottomRight,
-        })
-    });
-    // A personal appearance without a name shows the certificate's.
-    let shown = req.appearance.clone().map(|a| match a {
-        Appearance::Personal { name, title, image } if name.trim().is_empty() => {
-            Appearance::Personal {
-                name: appearance::common_name(&signer_name).to_owned(),
-                title,
-                image,
-            }
-        }
-        a => a,
-    });
+    let (position, shown) =
+        appearance::visible(req.placement, req.appearance.as_ref(), &signer_name);
     let (prepared, input_sha256) = on_blocking(move || {
         let doc = pdf::load(&input)?;
         let fields = pdf::SigFields {

@@ -324,3 +324,43 @@ fn common_names_come_out_of_subjects() {
     assert_eq!(common_name("O=x, CN=Trương Thành Tâm"), "Trương Thành Tâm");
     assert_eq!(common_name("O=x"), "O=x");
 }
+
+#[test]
+fn an_appearance_alone_goes_to_the_default_place_with_the_certificates_name() {
+    let subject = "CN=Trương Thành Tâm,O=UBND";
+    assert_eq!(visible(None, None, subject), (None, None));
+    let bare = Appearance::Personal {
+        name: " ".into(),
+        title: Some("Phó Chủ tịch".into()),
+        image: None,
+    };
+    let (position, shown) = visible(None, Some(&bare), subject);
+    assert_eq!(
+        position,
+        Some(Position::Default {
+            page: SignaturePage::Last,
+            place: SignaturePlace::BottomRight,
+        })
+    );
+    assert_eq!(
+        shown,
+        Some(Appearance::Personal {
+            name: "Trương Thành Tâm".into(),
+            title: Some("Phó Chủ tịch".into()),
+            image: None,
+        })
+    );
+    // A placement given is kept; a named appearance is left as it is.
+    let at = Position::Default {
+        page: SignaturePage::First,
+        place: SignaturePlace::TopLeft,
+    };
+    let named = Appearance::Organization {
+        office: "UBND".into(),
+        seal: vec![1],
+    };
+    assert_eq!(
+        visible(Some(at), Some(&named), subject),
+        (Some(at), Some(named))
+    );
+}
