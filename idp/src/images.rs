@@ -61,6 +61,19 @@ pub enum ImageError {
 /// its bytes, within the size limits (read from the header before any pixel
 /// is decoded), and re-encoded as an RGBA PNG. Returns (png, width, height).
 pub fn clean_signature(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), ImageError> {
+    let pixels = decode_signature(bytes)?;
+    let (w, h) = pixels.dimensions();
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(pixels.as_raw(), w, h, image::ExtendedColorType::Rgba8)
+        .map_err(|e| ImageError::Broken(e.to_string()))?;
+    Ok((png, w, h))
+}
+
+/// The pixels of a signature (or seal) image, under the same checks as
+/// [`clean_signature`]: PNG or JPEG by its bytes, the byte and pixel limits
+/// read from the header before anything is decoded, allocation bounded.
+pub fn decode_signature(bytes: &[u8]) -> Result<image::RgbaImage, ImageError> {
     if bytes.len() > SIGNATURE_MAX_BYTES {
         return Err(ImageError::TooManyBytes);
     }
@@ -85,12 +98,7 @@ pub fn clean_signature(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), ImageError> 
     limits.max_alloc = Some(64 * 1024 * 1024);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
-    let pixels = reader.decode().map_err(broken)?.into_rgba8();
-    let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(pixels.as_raw(), w, h, image::ExtendedColorType::Rgba8)
-        .map_err(broken)?;
-    Ok((png, w, h))
+    Ok(reader.decode().map_err(broken)?.into_rgba8())
 }
 
 #[cfg(test)]

@@ -42,3 +42,4 @@ mod secrets;
 mod signing;
 mod signing_api;
 mod signing_timestamp;
+mod signing_visible;

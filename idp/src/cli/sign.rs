@@ -8,8 +8,11 @@ use clap::Subcommand;
 use super::{CliError, fail};
 use crate::audit::{self, Event, Kind};
 use crate::config::Config;
+use crate::images;
 use crate::now;
-use crate::signing::{self, SignKind, SignRequest, pdf, soft, trust, tsp};
+use crate::signing::{
+    self, Appearance, Placement, Position, SignKind, SignRequest, pdf, soft, trust, tsp,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum SignCommand {
@@ -22,6 +25,28 @@ pub enum SignCommand {
         /// Why it is signed (the signature's /Reason).
         #[arg(long)]
         reason: Option<String>,
+        /// The page of a visible signature, numbered from 1 (with --rect).
+        #[arg(long, requires = "rect")]
+        page: Option<u32>,
+        /// Its rectangle x1,y1,x2,y2 in PDF points (user space, origin at the
+        /// page's lower left; with --page). Without --page/--rect a visible
+        /// signature goes to the last page's bottom right.
+        #[arg(long, requires = "page", allow_hyphen_values = true)]
+        rect: Option<signing::Rect>,
+        /// The signature image (PNG or JPEG, as the account page takes), or
+        /// the seal with --office.
+        #[arg(long, value_name = "PNG")]
+        image: Option<PathBuf>,
+        /// The signer's name under the image (default: the certificate's).
+        #[arg(long, value_name = "TEXT")]
+        name: Option<String>,
+        /// The signer's title (chức vụ) under the name.
+        #[arg(long, value_name = "TEXT")]
+        title: Option<String>,
+        /// The office's name: draws the office's signature (the seal from
+        /// --image over the left third, the name and the signing time).
+        #[arg(long, value_name = "TEXT", requires = "image", conflicts_with_all = ["name", "title"])]
+        office: Option<String>,
     },
     /// Check every signature in a PDF and print a JSON report.
     Verify {
@@ -50,6 +75,48 @@ fn pem(der: &[u8]) -> String {
     out
 }
 
+/// Reads a signature or seal image, refusing an oversized, broken or
+/// non-PNG/JPEG one here, before anything is signed.
+fn read_image(path: &PathBuf) -> Result<Vec<u8>, CliError> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?
+        .len();
+    if usize::try_from(len).map_or(true, |l| l > images::SIGNATURE_MAX_BYTES) {
+        return Err(fail(format!(
+            "{}: the image is {}",
+            path.display(),
+            images::ImageError::TooManyBytes
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    images::decode_signature(&bytes)
+        .map_err(|e| fail(format!("{}: the image: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+/// What a visible signature asked for on the command line shows, if any.
+fn appearance_from_flags(
+    image: Option<&PathBuf>,
+    name: Option<String>,
+    title: Option<String>,
+    office: Option<String>,
+    visible: bool,
+) -> Result<Option<Appearance>, CliError> {
+    let image = image.map(read_image).transpose()?;
+    if let Some(office) = office {
+        return Ok(image.map(|seal| Appearance::Organization { office, seal }));
+    }
+    if image.is_none() && name.is_none() && title.is_none() && !visible {
+        return Ok(None);
+    }
+    Ok(Some(Appearance::Personal {
+        // Empty: the certificate's name is drawn.
+        name: name.unwrap_or_default(),
+        title,
+        image,
+    }))
+}
+
 /// Reads a file the signing service may take, refusing an oversized one
 /// before reading it whole.
 fn read_pdf(path: &PathBuf) -> Result<Vec<u8>, CliError> {
@@ -74,7 +141,19 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             input,
             output,
             reason,
+            page,
+            rect,
+            image,
+            name,
+            title,
+            office,
         } => {
+            let placement = match (page, rect) {
+                (Some(page), Some(rect)) => Some(Position::At(Placement { page, rect })),
+                _ => None,
+            };
+            let appearance =
+                appearance_from_flags(image.as_ref(), name, title, office, placement.is_some())?;
             let bytes = read_pdf(&input)?;
             let (store, master) = crate::open_store(config).await?;
             let now = now();
@@ -90,6 +169,8 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 kind: SignKind::Personal,
                 reason: reason.as_deref(),
                 tsa: tsa.as_ref(),
+                placement,
+                appearance,
             };
             let signed = signing::sign_pdf(&backend, bytes, &req, now)
                 .await
@@ -101,7 +182,10 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 "signed_sha256": signed.output_sha256,
                 "kind": req.kind.as_str(),
                 "key": req.key,
-                "position": "invisible",
+                "position": match signed.placement {
+                    Some(p) => serde_json::json!({"page": p.page, "rect": p.rect.to_array()}),
+                    None => serde_json::json!("invisible"),
+                },
                 "timestamped": tsa.is_some(),
             });
             // No success without its audit record: the signed file goes too.

@@ -19,6 +19,12 @@ pub struct SigningConfig {
     /// trust is not checked.
     #[serde(deserialize_with = "paths")]
     pub trust_anchors: Vec<PathBuf>,
+    /// The office's name on its visible signature (`IDP_SIGNING__OFFICE_NAME`).
+    pub office_name: Option<String>,
+    /// The office's red seal, a transparent PNG (`IDP_SIGNING__OFFICE_SEAL`):
+    /// drawn over the left third of the official's signature when the clerk
+    /// signs for the office. Unset: the office's signature is invisible.
+    pub office_seal: Option<PathBuf>,
 }
 
 /// A list of paths, or (from the environment) one string of them separated

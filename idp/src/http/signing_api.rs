@@ -30,10 +30,11 @@ use crate::admin::api_token;
 use crate::admin::roles::Powers;
 use crate::audit::Who;
 use crate::crypto;
+use crate::images;
 use crate::kinds::Role;
 use crate::oidc::SIGN_SCOPE;
 use crate::signing::service::Signer;
-use crate::signing::{Params, SignKind, Signed, SigningError, deferred, pdf};
+use crate::signing::{Params, Placement, Rect, SignKind, Signed, SigningError, deferred, pdf};
 use crate::store::User;
 
 pub const BASE: &str = "/api/v1/signing";
@@ -45,10 +46,13 @@ const BODY_LIMIT: usize = pdf::MAX_PDF_BYTES + 1024 * 1024;
 const PART_LIMIT: usize = 64 * 1024;
 
 /// The parts a request may have, and the most characters of a reason.
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 9] = [
     "file",
     "kind",
     "reason",
+    "page",
+    "rect",
+    "image",
     "certificate",
     "state",
     "signature",
@@ -228,6 +232,18 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
                 "Máy chủ cấp dấu thời gian không phản hồi; văn bản chưa được ký, hãy thử lại sau.",
             )
         }
+        E::Placement(_) => refusal(
+            unprocessable,
+            "bad_placement",
+            e.to_string(),
+            "Vị trí chữ ký nằm ngoài trang hoặc trang không tồn tại.",
+        ),
+        E::Appearance(_) => refusal(
+            unprocessable,
+            "bad_appearance",
+            e.to_string(),
+            "Ảnh chữ ký hoặc con dấu không dùng được (không phải ảnh PNG/JPEG, quá lớn hoặc hỏng).",
+        ),
         E::DeferredPersonalOnly => bad_request(
             e.to_string(),
             "Ký từ xa (USB token) chỉ dùng cho chữ ký cá nhân; con dấu cơ quan được ký trên máy chủ.",
@@ -301,10 +317,10 @@ async fn parts(
         let Some(&known) = PARTS.iter().find(|p| **p == name) else {
             return Err(unreadable(format!("unknown part {name:?}")));
         };
-        let limit = if known == "file" {
-            file_limit
-        } else {
-            PART_LIMIT
+        let limit = match known {
+            "file" => file_limit,
+            "image" => images::SIGNATURE_MAX_BYTES,
+            _ => PART_LIMIT,
         };
         let mut data = Vec::new();
         loop {
@@ -373,9 +389,29 @@ fn params(parts: &HashMap<&'static str, Vec<u8>>) -> Result<Params, ApiError> {
             ));
         }
     }
+    let bad_place = |why: String| {
+        bad_request(
+            why,
+            "Vị trí chữ ký không hợp lệ: cần số trang (từ 1) và hình chữ nhật x1,y1,x2,y2 tính bằng điểm PDF.",
+        )
+    };
+    let placement = match (text(parts, "page")?, text(parts, "rect")?) {
+        (None, None) => None,
+        (Some(page), Some(rect)) => Some(Placement {
+            page: page
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| bad_place(format!("page must be a number from 1, not {page:?}")))?,
+            rect: rect.parse::<Rect>().map_err(|e| bad_place(e.to_string()))?,
+        }),
+        _ => return Err(bad_place("page and rect go together".into())),
+    };
     Ok(Params {
         kind,
         reason: reason.map(str::to_owned),
+        placement,
+        image: parts.get("image").filter(|i| !i.is_empty()).cloned(),
     })
 }
 

@@ -65,6 +65,9 @@ struct State {
     /// The chain, signer first, DER in base64url.
     chain: Vec<String>,
     kind: SignKind,
+    /// Where the signature is seen: page and rectangle (for the audit log).
+    #[serde(default)]
+    place: Option<(u32, [f64; 4])>,
     exp: i64,
 }
 
@@ -312,6 +315,10 @@ pub async fn prepare(
         end,
         chain,
         kind: req.kind,
+        place: pending
+            .prepared
+            .placement
+            .map(|p| (p.page, p.rect.to_array())),
         exp: now + STATE_TTL_SECS,
     };
     Ok(Prepared {
@@ -362,8 +369,15 @@ pub async fn complete(
         .collect::<Result<Vec<_>, _>>()?;
     let key = key_info(chain)?;
     let (start, end, doc) = (state.start, state.end, state.doc);
+    let placement = state
+        .place
+        .map(|(page, [x1, y1, x2, y2])| super::Placement {
+            page,
+            rect: super::Rect { x1, y1, x2, y2 },
+        });
     let pending = super::on_blocking(move || {
-        super::resume(pdf::Prepared::from_parts(prepared, start, end)?, key)
+        let prepared = pdf::Prepared::from_parts(prepared, start, end, placement)?;
+        super::resume(prepared, key)
     })
     .await?;
     let mut signed = super::finish(pending, signature, tsa).await?;

@@ -10,12 +10,15 @@
 //! certificate, and /Contents filled. Nothing is written to disk until the
 //! whole signed file is there ([`write_atomically`]).
 
+pub mod appearance;
 pub mod backend;
 pub mod cert;
 pub mod cms;
 pub mod deferred;
+pub mod font;
 mod oids;
 pub mod pdf;
+pub mod placement;
 pub mod service;
 pub mod soft;
 #[cfg(test)]
@@ -23,6 +26,8 @@ mod tests;
 pub mod trust;
 pub mod tsp;
 pub mod verify;
+#[cfg(test)]
+mod visible_tests;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -32,7 +37,9 @@ use aws_lc_rs::digest::{Context, SHA256, digest};
 use der::Encode;
 use tokio::sync::Semaphore;
 
+pub use appearance::Appearance;
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
+pub use placement::{Placement, Position, Rect};
 pub use service::{Params, Service};
 
 /// How long parsing one PDF may take before the request gives up on it.
@@ -78,6 +85,10 @@ pub enum SigningError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Placement(#[from] placement::PlacementError),
+    #[error(transparent)]
+    Appearance(#[from] appearance::AppearanceError),
     #[error("the PDF worker failed: {0}")]
     Worker(String),
     #[error("certificate: {0}")]
@@ -122,6 +133,12 @@ pub struct SignRequest<'a> {
     pub reason: Option<&'a str>,
     /// The time-stamping authority for PAdES B-T; None signs B-B.
     pub tsa: Option<&'a tsp::TsaClient>,
+    /// Where the signature is seen: none keeps it invisible, unless an
+    /// appearance is given (then the account page's own default place,
+    /// the last page's bottom right).
+    pub placement: Option<Position>,
+    /// What it shows; a placement without one shows the signer's name.
+    pub appearance: Option<Appearance>,
 }
 
 /// A signed document and what the audit log records about it.
@@ -134,6 +151,9 @@ pub struct Signed {
     pub output_sha256: String,
     /// The signer certificate's subject.
     pub signer: String,
+    /// Where the signature is seen (page from 1, rectangle in user space);
+    /// none when invisible.
+    pub placement: Option<Placement>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -185,8 +205,9 @@ async fn within<T: Send + 'static>(
     }
 }
 
-/// Signs `input` with the backend's key: a new invisible signature field
-/// on the first page, in an incremental update.
+/// Signs `input` with the backend's key: a new signature field in an
+/// incremental update, invisible on the first page or, with a placement or
+/// an appearance, drawn where asked.
 pub async fn sign_pdf(
     backend: &dyn KeyBackend,
     input: Vec<u8>,
@@ -231,6 +252,7 @@ pub async fn begin(
     let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
     let reason = req.reason.map(str::to_owned);
     let name = cms::subject(&signer);
+    let (position, shown) = appearance::visible(req.placement, req.appearance.as_ref(), &name);
     let (prepared, input_sha256) = on_blocking(move || {
         let doc = pdf::load(&input)?;
         // A certification that allows no change would be broken by ours.
@@ -241,6 +263,8 @@ pub async fn begin(
             reason: reason.as_deref(),
             name: Some(&name),
             now,
+            position,
+            appearance: shown.as_ref(),
         };
         let prepared = pdf::prepare(&input, &doc, &fields)?;
         Ok((prepared, hex(digest(&SHA256, &input).as_ref())))
@@ -297,8 +321,10 @@ pub async fn finish(
         None => None,
     };
     let cms_der = cms::assemble_with(pending.attrs, signature, &pending.key, token.as_deref())?;
+    let placement = pending.prepared.placement;
     let pdf = pending.prepared.fill(&cms_der)?;
     Ok(Signed {
+        placement,
         output_sha256: hex(digest(&SHA256, &pdf).as_ref()),
         pdf,
         input_sha256: pending.input_sha256,

@@ -15,6 +15,8 @@ use std::io::Write;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::SigningError;
+use super::appearance::{self, Appearance};
+use super::placement::{self, Placement, Position};
 
 /// The largest PDF the service reads.
 pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
@@ -291,6 +293,11 @@ pub struct SigFields<'a> {
     pub name: Option<&'a str>,
     /// Signing time, seconds since the epoch (`/M`).
     pub now: i64,
+    /// Where the widget goes; none keeps it invisible on the first page.
+    pub position: Option<Position>,
+    /// What it shows there (drawn only with a position; a position without
+    /// one shows the signer's name).
+    pub appearance: Option<&'a Appearance>,
 }
 
 /// The signed revision before its signature is in: the whole output file
@@ -302,12 +309,20 @@ pub struct Prepared {
     contents_start: usize,
     /// Offset just after its `>`.
     contents_end: usize,
+    /// Where the widget is seen, if it is.
+    pub placement: Option<Placement>,
 }
 
 impl Prepared {
     /// A prepared document that came back from outside (deferred signing):
-    /// `start..end` must be an empty /Contents placeholder (`<`, zeros, `>`).
-    pub fn from_parts(bytes: Vec<u8>, start: usize, end: usize) -> Result<Prepared, SigningError> {
+    /// `start..end` must be an empty /Contents placeholder (`<`, zeros, `>`);
+    /// `placement` is where [`prepare`] put it.
+    pub fn from_parts(
+        bytes: Vec<u8>,
+        start: usize,
+        end: usize,
+        placement: Option<Placement>,
+    ) -> Result<Prepared, SigningError> {
         let placeholder = bytes
             .get(start..end)
             .filter(|p| p.len() >= 2)
@@ -323,6 +338,7 @@ impl Prepared {
             bytes,
             contents_start: start,
             contents_end: end,
+            placement,
         })
     }
 
@@ -354,7 +370,7 @@ impl Prepared {
 
 /// A value as it is, or the object a reference points at (one step: a
 /// reference to a reference is not followed, so no cycle can loop).
-fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
+pub(super) fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, SigningError> {
     match obj {
         Object::Reference(id) => doc
             .get_object(*id)
@@ -363,7 +379,7 @@ fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Result<&'a Object, Signing
     }
 }
 
-fn dict<'a>(
+pub(super) fn dict<'a>(
     doc: &'a Document,
     obj: &'a Object,
     what: &str,
@@ -409,10 +425,18 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         .and_then(Object::as_dict)
         .map_err(|_| SigningError::Malformed("the catalog is not a dictionary".into()))?
         .clone();
-    let page_id = doc
-        .page_iter()
-        .next()
-        .ok_or_else(|| SigningError::Malformed("the document has no page".into()))?;
+    let (page_id, visible) = match sig.position {
+        None => (
+            doc.page_iter()
+                .next()
+                .ok_or_else(|| SigningError::Malformed("the document has no page".into()))?,
+            None,
+        ),
+        Some(position) => {
+            let (page_id, placement, geometry) = placement::resolve_position(doc, position)?;
+            (page_id, Some((placement, geometry)))
+        }
+    };
     let mut page = doc
         .get_object(page_id)
         .and_then(Object::as_dict)
@@ -461,7 +485,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
     annots.push(Object::Reference(field_id));
     page.set("Annots", Object::Array(annots));
 
-    // One object as both the field and its widget; invisible for now.
+    // One object as both the field and its widget.
     let mut field = Dictionary::new();
     field.set("Type", Object::Name(b"Annot".to_vec()));
     field.set("Subtype", Object::Name(b"Widget".to_vec()));
@@ -470,11 +494,53 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
     field.set("V", Object::Reference(sig_id));
     // Print | Locked.
     field.set("F", Object::Integer(132));
-    field.set("Rect", Object::Array(vec![Object::Integer(0); 4]));
     field.set("P", Object::Reference(page_id));
+    // New objects of the appearance (form, image, font), written as they are.
+    let mut drawn: Vec<(ObjectId, Object)> = Vec::new();
+    match visible {
+        None => field.set("Rect", Object::Array(vec![Object::Integer(0); 4])),
+        Some((placement, geometry)) => {
+            let rect = placement.rect;
+            field.set(
+                "Rect",
+                Object::Array(
+                    rect.to_array()
+                        .into_iter()
+                        .map(|v| Object::Real(v as f32))
+                        .collect(),
+                ),
+            );
+            let fallback;
+            let shown = match sig.appearance {
+                Some(a) => a,
+                None => {
+                    fallback = Appearance::Personal {
+                        name: sig.name.map(appearance::common_name).unwrap_or("").into(),
+                        title: None,
+                        image: None,
+                    };
+                    &fallback
+                }
+            };
+            // The drawing is made upright as the page is displayed.
+            let (w, h) = match geometry.rotate {
+                90 | 270 => (rect.height(), rect.width()),
+                _ => (rect.width(), rect.height()),
+            };
+            let form_id: ObjectId = (next, 0);
+            drawn = appearance::render(shown, w, h, geometry.rotate, sig.now, next)?;
+            next += u32::try_from(drawn.len()).unwrap_or(u32::MAX);
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference(form_id));
+            field.set("AP", Object::Dictionary(ap));
+        }
+    }
 
     let mut objects: Vec<(ObjectId, Vec<u8>)> = Vec::new();
     objects.push((field_id, serialize(&Object::Dictionary(field))?));
+    for (id, obj) in &drawn {
+        objects.push((*id, serialize_new(obj)?));
+    }
     objects.push((page_id, serialize(&Object::Dictionary(page))?));
     match acroform_ref {
         Some(id) => objects.push((id, serialize(&Object::Dictionary(acroform))?)),
@@ -563,6 +629,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         bytes: out,
         contents_start,
         contents_end,
+        placement: visible.map(|(p, _)| p),
     })
 }
 
@@ -676,6 +743,25 @@ fn text_string(s: &str) -> String {
     };
     let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
     format!("<{hex}>")
+}
+
+/// An object this update creates, streams included (its /Length set from
+/// the bytes). Objects copied from the original go through [`serialize`],
+/// which refuses streams: their bytes stay where they are.
+pub fn serialize_new(obj: &Object) -> Result<Vec<u8>, SigningError> {
+    let Object::Stream(stream) = obj else {
+        return serialize(obj);
+    };
+    let mut dict = stream.dict.clone();
+    dict.set(
+        "Length",
+        Object::Integer(i64::try_from(stream.content.len()).unwrap_or(i64::MAX)),
+    );
+    let mut out = serialize(&Object::Dictionary(dict))?;
+    out.extend_from_slice(b"\nstream\n");
+    out.extend_from_slice(&stream.content);
+    out.extend_from_slice(b"\nendstream");
+    Ok(out)
 }
 
 /// The PDF syntax of an object (dictionaries and arrays copied from the

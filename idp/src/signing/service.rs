@@ -10,7 +10,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::trust::Anchors;
 use super::tsp::TsaClient;
 use super::{
-    KeyBackend, SLOT_WAIT, SignKind, SignRequest, Signed, SigningError, deferred, soft, verify,
+    Appearance, KeyBackend, Placement, Position, SLOT_WAIT, SignKind, SignRequest, Signed,
+    SigningError, deferred, soft, verify,
 };
 use crate::audit::{self, Event, Kind, Who};
 use crate::cache::{Cache, CacheBackend};
@@ -23,6 +24,11 @@ use crate::store::{Store, User};
 pub struct Params {
     pub kind: SignKind,
     pub reason: Option<String>,
+    /// Where the signature goes; none: the person's default place from
+    /// their account page (an office signature: over the official's).
+    pub placement: Option<Placement>,
+    /// The signature image to show instead of the account page's.
+    pub image: Option<Vec<u8>>,
 }
 
 /// Who asks: the person, whether they are a clerk, and the app they ask through.
@@ -39,6 +45,9 @@ pub struct Service {
     tsa: Option<TsaClient>,
     /// `signing.trust_anchors`: what verification and deferred signers' certificates chain to.
     anchors: Anchors,
+    /// `signing.office_name` and the bytes of `signing.office_seal`: the
+    /// office signature's appearance, when a seal is configured.
+    office: Option<(String, Vec<u8>)>,
     store: Store,
     cache: Cache,
     /// MACs the state of deferred signatures.
@@ -74,6 +83,15 @@ impl Service {
                 .map(TsaClient::new)
                 .transpose()?,
             anchors: Anchors::load(&config.signing.trust_anchors)?,
+            office: match &config.signing.office_seal {
+                Some(path) => Some((
+                    config.signing.office_name.clone().unwrap_or_default(),
+                    std::fs::read(path).map_err(|e| {
+                        SigningError::Key(format!("signing.office_seal {}: {e}", path.display()))
+                    })?,
+                )),
+                None => None,
+            },
             store: store.clone(),
             cache: cache.clone(),
             master: Arc::clone(master),
@@ -111,11 +129,14 @@ impl Service {
         now: i64,
     ) -> Result<Signed, SigningError> {
         let key = self.key_for(params.kind, signer)?;
+        let (placement, appearance) = self.look(signer.user, params).await?;
         let req = SignRequest {
             key: &key,
             kind: params.kind,
             reason: params.reason.as_deref(),
             tsa: self.tsa.as_ref(),
+            placement,
+            appearance,
         };
         let signed = super::sign_pdf(self.backend.as_ref(), input, &req, now).await?;
         let detail = detail(&signed, params.kind, &key);
@@ -129,6 +150,52 @@ impl Service {
         )
         .await?;
         Ok(signed)
+    }
+
+    /// Where a signature goes and what it shows. A personal one: the place
+    /// asked for or the person's default from their account page, their
+    /// signature image (the one sent, or the account page's), name and
+    /// title. The office's: over the official's signature, its seal, name
+    /// and the time; invisible when no seal is configured.
+    async fn look(
+        &self,
+        user: &User,
+        params: &Params,
+    ) -> Result<(Option<Position>, Option<Appearance>), SigningError> {
+        let default = |over: bool| {
+            let (page, place) = (user.signature_page, user.signature_place);
+            if over {
+                Position::OverLastSignature { page, place }
+            } else {
+                Position::Default { page, place }
+            }
+        };
+        match params.kind {
+            SignKind::Personal => {
+                let image = match &params.image {
+                    Some(i) => Some(i.clone()),
+                    None => self.store.signature(&user.id).await?.map(|s| s.image),
+                };
+                let appearance = Appearance::Personal {
+                    name: user.name.clone(),
+                    title: user.title.clone(),
+                    image,
+                };
+                let at = params.placement.map_or(default(false), Position::At);
+                Ok((Some(at), Some(appearance)))
+            }
+            SignKind::Organization => match &self.office {
+                Some((office, seal)) => {
+                    let appearance = Appearance::Organization {
+                        office: office.clone(),
+                        seal: params.image.clone().unwrap_or_else(|| seal.clone()),
+                    };
+                    let at = params.placement.map_or(default(true), Position::At);
+                    Ok((Some(at), Some(appearance)))
+                }
+                None => Ok((params.placement.map(Position::At), None)),
+            },
+        }
     }
 
     /// The verification report of a document, against the trust anchors.
@@ -151,11 +218,14 @@ impl Service {
         if params.kind != SignKind::Personal {
             return Err(SigningError::DeferredPersonalOnly);
         }
+        let (placement, appearance) = self.look(signer.user, params).await?;
         let req = SignRequest {
             key: "",
             kind: params.kind,
             reason: params.reason.as_deref(),
             tsa: None,
+            placement,
+            appearance,
         };
         let bound = deferred::Bound {
             user_id: signer.user.id.as_str(),
@@ -239,7 +309,10 @@ fn detail(signed: &Signed, kind: SignKind, key: &str) -> serde_json::Value {
         "kind": kind.as_str(),
         "key": key,
         "certificate": signed.signer,
-        "position": "invisible",
+        "position": match signed.placement {
+            Some(p) => serde_json::json!({"page": p.page, "rect": p.rect.to_array()}),
+            None => serde_json::json!("invisible"),
+        },
     })
 }
 

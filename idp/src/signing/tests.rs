@@ -25,6 +25,8 @@ fn request(reason: Option<&str>) -> SignRequest<'_> {
         kind: SignKind::Personal,
         reason,
         tsa: None,
+        placement: None,
+        appearance: None,
     }
 }
 
