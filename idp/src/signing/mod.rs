@@ -15,6 +15,8 @@ pub mod cert;
 pub mod cms;
 mod oids;
 pub mod pdf;
+pub mod pkcs11;
+pub mod policy;
 pub mod soft;
 #[cfg(test)]
 mod tests;
@@ -49,6 +51,10 @@ pub enum SigningError {
     NoKey(String),
     #[error("the signing key has no certificate")]
     NoCertificate,
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    #[error("the signing key's certificate {0}; renew it before signing")]
+    CertificateNotValid(String),
     #[error("signing key: {0}")]
     Key(String),
     #[error("the signature made by the key does not verify with its certificate")]
@@ -147,6 +153,7 @@ pub async fn sign_pdf(
     let key = backend.key(req.key).await?;
     let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
     let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
+    check_validity(&signer, now)?;
     let signer_name = cms::subject(&signer);
     let reason = req.reason.map(str::to_owned);
     let name = signer_name.clone();
@@ -185,6 +192,33 @@ pub async fn sign_pdf(
         input_sha256,
         signer: signer_name,
     })
+}
+
+/// Refuses a certificate outside its validity period at `now`: a signature
+/// made with it would not validate anywhere.
+pub fn check_validity(cert: &x509_cert::Certificate, now: i64) -> Result<(), SigningError> {
+    let validity = cert.tbs_certificate().validity();
+    let at = |t: &x509_cert::time::Time| t.to_date_time();
+    let secs = |t: &x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    let now_text = u64::try_from(now)
+        .ok()
+        .and_then(|n| der::DateTime::from_unix_duration(Duration::from_secs(n)).ok())
+        .map_or_else(|| now.to_string(), |d| d.to_string());
+    if now < secs(&validity.not_before) {
+        return Err(SigningError::CertificateNotValid(format!(
+            "is not valid before {} (now {now_text})",
+            at(&validity.not_before)
+        )));
+    }
+    if now > secs(&validity.not_after) {
+        return Err(SigningError::CertificateNotValid(format!(
+            "expired on {} (now {now_text})",
+            at(&validity.not_after)
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` all or nothing: a temporary file in the same
