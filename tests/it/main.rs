@@ -40,3 +40,4 @@ mod sec_sessions;
 mod sec_signin;
 mod secrets;
 mod signing;
+mod signing_pkcs11;

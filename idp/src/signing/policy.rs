@@ -66,6 +66,27 @@ pub fn key_for(
     }
 }
 
+/// Checks that `email` may make a `kind` signature with the key `label`
+/// (a request that names its key): the same rule as [`key_for`], so a
+/// person naming someone else's key, or the office key without the clerk
+/// role, gets [`SigningError::NotAllowed`].
+pub fn check_key(
+    cfg: &SigningConfig,
+    kind: SignKind,
+    email: &str,
+    is_clerk: bool,
+    label: &str,
+) -> Result<(), SigningError> {
+    let allowed = key_for(cfg, kind, email, is_clerk)?;
+    if allowed != label {
+        return Err(SigningError::NotAllowed(format!(
+            "the key '{label}' is not one {email} may sign a {} signature with",
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
 /// The key backend the configuration names: the software key (generated
 /// and stored at first use) or the PKCS#11 token, logged in.
 pub async fn open_backend(
@@ -137,6 +158,29 @@ mod tests {
             key_for(&cfg, SignKind::Personal, "a@b", false),
             Err(SigningError::NotAllowed(_))
         ));
+    }
+
+    #[test]
+    fn naming_someone_elses_key_is_refused() {
+        let cfg = pkcs11();
+        let me = "tamtt@binhphuoc.gov.vn";
+        assert!(check_key(&cfg, SignKind::Personal, me, false, me).is_ok());
+        for (kind, clerk, label) in [
+            (SignKind::Personal, false, "annv@binhphuoc.gov.vn"),
+            (SignKind::Personal, true, "annv@binhphuoc.gov.vn"),
+            (SignKind::Personal, true, "office-seal"),
+            (SignKind::Organization, false, "office-seal"),
+            (SignKind::Organization, true, me),
+        ] {
+            assert!(
+                matches!(
+                    check_key(&cfg, kind, me, clerk, label),
+                    Err(SigningError::NotAllowed(_))
+                ),
+                "{kind:?} clerk={clerk} {label}"
+            );
+        }
+        assert!(check_key(&cfg, SignKind::Organization, me, true, "office-seal").is_ok());
     }
 
     #[test]
