@@ -14,7 +14,9 @@ use idp::signing::{SignKind, SignRequest, sign_pdf};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, module, token, pin_file, key, input, n, rest @ ..] = args.as_slice() else {
-        return Err("usage: sign_bench MODULE TOKEN_LABEL PIN_FILE KEY_LABEL IN.pdf N [OUT.pdf]".into());
+        return Err(
+            "usage: sign_bench MODULE TOKEN_LABEL PIN_FILE KEY_LABEL IN.pdf N [OUT.pdf]".into(),
+        );
     };
     let n: usize = n.parse()?;
     let pin = std::fs::read_to_string(pin_file)?.trim_end().to_owned();

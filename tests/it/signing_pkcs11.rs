@@ -325,3 +325,91 @@ fn the_policy_keeps_keys_to_their_owners() {
         OFFICE
     );
 }
+
+/// The backend as the server holds it: one login, many signatures at once
+/// from several threads, each on a session of its own from the pool. SoftHSM
+/// finds its token through the environment of the process that loads it, so
+/// the signing runs in a child process of this test binary (the ignored test
+/// below) with `SOFTHSM2_CONF` set.
+#[test]
+fn one_login_serves_concurrent_signatures_with_both_key_types() {
+    let hsm = SoftHsm::new();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "signing_pkcs11::concurrent_signatures_in_this_process",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .env("TEST_HSM_PIN_FILE", &hsm.pin_file)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran the test: {text}");
+    assert!(text.contains("12 signatures intact"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by one_login_serves_concurrent_signatures_with_both_key_types"]
+async fn concurrent_signatures_in_this_process() {
+    use std::sync::Arc;
+
+    use idp::signing::pkcs11::Pkcs11Backend;
+    use idp::signing::{KeyBackend, SignKind, SignRequest, sign_pdf, verify::verify};
+
+    assert!(std::env::var_os("SOFTHSM2_CONF").is_some());
+    let pin = std::fs::read_to_string(std::env::var("TEST_HSM_PIN_FILE").unwrap()).unwrap();
+    let backend: Arc<dyn KeyBackend> = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            Pkcs11Backend::open(
+                &crate::harness::softhsm::module(),
+                crate::harness::softhsm::TOKEN,
+                pin.trim_end().to_owned().into(),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap(),
+    );
+    let pdf = std::fs::read(fixture(DOCUMENTS[0])).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let backend = backend.clone();
+        let pdf = pdf.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = if i % 2 == 0 { RSA_PERSON } else { EC_PERSON };
+            let req = SignRequest {
+                key,
+                kind: SignKind::Personal,
+                reason: None,
+            };
+            sign_pdf(backend.as_ref(), pdf, &req, now).await.unwrap()
+        }));
+    }
+    let mut intact = 0;
+    for t in tasks {
+        let signed = t.await.unwrap();
+        let report = verify(&signed.pdf).unwrap();
+        assert_eq!(report.signatures.len(), 1);
+        assert!(report.signatures[0].intact, "{report:?}");
+        intact += 1;
+    }
+    println!("{intact} signatures intact");
+    // A key that is not there is an error from the pool, not a panic, and
+    // the pool still signs afterwards.
+    let e = backend.key("khong-co@binhphuoc.gov.vn").await.unwrap_err();
+    assert!(e.to_string().contains("no signing key"), "{e}");
+    assert!(backend.sign(RSA_PERSON, b"x").await.is_ok());
+}
