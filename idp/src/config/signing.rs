@@ -97,6 +97,17 @@ impl SigningConfig {
                 ));
             }
         }
+        for anchor in &self.trust_anchors {
+            if !anchor.is_file() {
+                return Err(invalid(
+                    "signing.trust_anchors",
+                    format!(
+                        "{} is not a file; list CA certificates (PEM or DER)",
+                        anchor.display()
+                    ),
+                ));
+            }
+        }
         if self.pin.is_some() && self.pin_file.is_some() {
             return Err(invalid(
                 "signing.pin",
@@ -254,6 +265,11 @@ mod tests {
         assert!(bad(&[("IDP_SIGNING__BACKEND", "hsm")]).contains("signing.backend"));
         assert!(bad(&[("IDP_SIGNING__TSA_URL", "ftp://x/")]).contains("signing.tsa_url"));
         assert!(bad(&[("IDP_SIGNING__TSA_URL", "not a url")]).contains("signing.tsa_url"));
+        let e = bad(&[("IDP_SIGNING__TRUST_ANCHORS", "[\"/nonexistent/ca.pem\"]")]);
+        assert!(
+            e.contains("signing.trust_anchors") && e.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
     }
 
     #[test]
