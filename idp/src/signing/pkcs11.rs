@@ -96,7 +96,9 @@ impl std::fmt::Debug for Pkcs11Backend {
 fn token_error(token: &str, what: &str, e: &CkError) -> SigningError {
     let message = match e {
         CkError::Pkcs11(RvError::PinIncorrect, _) => {
-            format!("wrong PIN for token '{token}' (CKR_PIN_INCORRECT); check signing.pin_file")
+            format!(
+                "wrong PIN for token '{token}' (CKR_PIN_INCORRECT); check signing.pin_file or IDP_SIGNING__PIN"
+            )
         }
         CkError::Pkcs11(RvError::PinLocked, _) => format!(
             "the user PIN of token '{token}' is locked after too many wrong tries (CKR_PIN_LOCKED); \
