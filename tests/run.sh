@@ -22,6 +22,11 @@ command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v qpdf >/dev/null || need+=(qpdf)
 command -v openssl >/dev/null || need+=(openssl)
+# A PKCS#11 token for the signing keys, the tool that writes keys onto it,
+# and NSS's certutil (pdfsig's trust store for the test CA).
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v certutil >/dev/null || need+=(libnss3-tools)
 /usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 # Vietnamese glyphs in the screenshots.
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-core)

@@ -88,6 +88,15 @@ pub enum Mac {
 /// HKDF `info` labels: changing one makes every value of that purpose
 /// unreadable, so they are fixed forever (a test pins them).
 impl Seal {
+    /// Whether values of this kind were ever sealed with the raw master key
+    /// (before the sub-keys): only those may be opened with it.
+    fn has_legacy_form(self) -> bool {
+        match self {
+            Seal::SigningKey | Seal::TotpSecret => true,
+            Seal::DocumentKey => false,
+        }
+    }
+
     fn label(self) -> &'static [u8] {
         match self {
             Seal::SigningKey => b"dangnhap/v1/seal/signing-key",
@@ -229,9 +238,15 @@ impl MasterKey {
 
     /// Opens a value sealed for `what`, or sealed with the raw master key by
     /// an earlier version (so an upgrade loses no key; [`MasterKey::reseal`]
-    /// moves such values to the sub-key).
+    /// moves such values to the sub-key). Document keys came after the
+    /// sub-keys: no version sealed one with the raw key, so none opens so.
     pub fn open(&self, what: Seal, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        open_with(self.aead(what), aad, sealed).or_else(|_| open_with(&self.legacy, aad, sealed))
+        let opened = open_with(self.aead(what), aad, sealed);
+        if what.has_legacy_form() {
+            opened.or_else(|_| open_with(&self.legacy, aad, sealed))
+        } else {
+            opened
+        }
     }
 
     /// `Some(sealed again under the sub-key of what)` for a value that only
@@ -245,6 +260,9 @@ impl MasterKey {
     ) -> Result<Option<Vec<u8>>, CryptoError> {
         if open_with(self.aead(what), aad, sealed).is_ok() {
             return Ok(None);
+        }
+        if !what.has_legacy_form() {
+            return Err(CryptoError::Decrypt);
         }
         let plain = open_with(&self.legacy, aad, sealed)?;
         Ok(Some(self.seal(what, aad, &plain)?))
@@ -425,6 +443,10 @@ mod tests {
             assert!(key.reseal(what, b"kid-8", &old).is_err());
             assert!(key.reseal(what, b"kid-7", b"short").is_err());
         }
+        // A document key never had the raw-key form: such a value does not open.
+        let old = legacy_seal(&raw, b"soft", b"pkcs8 der");
+        assert!(key.open(Seal::DocumentKey, b"soft", &old).is_err());
+        assert!(key.reseal(Seal::DocumentKey, b"soft", &old).is_err());
         // Another master key opens neither form.
         let other = MasterKey::from_bytes(&[1; 32]).unwrap();
         let old = legacy_seal(&raw, b"kid-7", b"pkcs8 der");

@@ -41,5 +41,6 @@ mod sec_signin;
 mod secrets;
 mod signing;
 mod signing_api;
+mod signing_pkcs11;
 mod signing_timestamp;
 mod signing_visible;

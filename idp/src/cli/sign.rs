@@ -8,20 +8,29 @@ use clap::Subcommand;
 use super::{CliError, fail};
 use crate::audit::{self, Event, Kind};
 use crate::config::Config;
+use crate::config::SigningBackend;
 use crate::images;
 use crate::now;
 use crate::signing::{
-    self, Appearance, Placement, Position, SignKind, SignRequest, pdf, soft, trust, tsp,
+    self, Appearance, Placement, Position, SignKind, SignRequest, pdf, policy, soft, trust, tsp,
 };
 
 #[derive(Debug, Subcommand)]
 pub enum SignCommand {
-    /// Sign a PDF (PAdES, an incremental update; the embedded test key for now).
+    /// Sign a PDF (PAdES, an incremental update) with a key of the
+    /// configured backend (`[signing]`).
     Pdf {
         /// The PDF to sign.
         input: PathBuf,
         /// Where to write the signed PDF (written whole or not at all).
         output: PathBuf,
+        /// The key's label (CKA_LABEL on a PKCS#11 token); default: the
+        /// software key (`soft`); required with backend pkcs11.
+        #[arg(long)]
+        key: Option<String>,
+        /// What the signature is: the person's own, or the office's seal.
+        #[arg(long, value_enum, default_value_t = KindArg::Personal)]
+        kind: KindArg,
         /// Why it is signed (the signature's /Reason).
         #[arg(long)]
         reason: Option<String>,
@@ -60,6 +69,22 @@ pub enum SignCommand {
     /// Print the software key's certificate (PEM), generating the key if
     /// there is none yet: the trust anchor for checking test signatures.
     Certificate,
+}
+
+/// `--kind`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum KindArg {
+    Personal,
+    Organization,
+}
+
+impl From<KindArg> for SignKind {
+    fn from(k: KindArg) -> SignKind {
+        match k {
+            KindArg::Personal => SignKind::Personal,
+            KindArg::Organization => SignKind::Organization,
+        }
+    }
 }
 
 /// PEM (RFC 7468) of a DER certificate.
@@ -140,6 +165,8 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
         SignCommand::Pdf {
             input,
             output,
+            key,
+            kind,
             reason,
             page,
             rect,
@@ -148,6 +175,16 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             title,
             office,
         } => {
+            // The operator names the key; the web and API go through signing::policy.
+            let key = match (key, config.signing.backend) {
+                (Some(k), _) => k,
+                (None, SigningBackend::Soft) => soft::LABEL.to_owned(),
+                (None, SigningBackend::Pkcs11) => {
+                    return Err(fail(
+                        "with signing.backend = pkcs11, name the key: --key LABEL (its CKA_LABEL)",
+                    ));
+                }
+            };
             let placement = match (page, rect) {
                 (Some(page), Some(rect)) => Some(Position::At(Placement { page, rect })),
                 _ => None,
@@ -157,7 +194,7 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             let bytes = read_pdf(&input)?;
             let (store, master) = crate::open_store(config).await?;
             let now = now();
-            let backend = soft::SoftBackend::open(&store, &master, now).await?;
+            let backend = policy::open_backend(&config.signing, &store, &master, now).await?;
             let tsa = match &config.signing.tsa_url {
                 Some(url) => Some(
                     tsp::TsaClient::new(url).map_err(|e| fail(format!("signing.tsa_url: {e}")))?,
@@ -165,14 +202,14 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 None => None,
             };
             let req = SignRequest {
-                key: soft::LABEL,
-                kind: SignKind::Personal,
+                key: &key,
+                kind: kind.into(),
                 reason: reason.as_deref(),
                 tsa: tsa.as_ref(),
                 placement,
                 appearance,
             };
-            let signed = signing::sign_pdf(&backend, bytes, &req, now)
+            let signed = signing::sign_pdf(backend.as_ref(), bytes, &req, now)
                 .await
                 .map_err(|e| fail(format!("{}: {e}", input.display())))?;
             signing::write_atomically(&output, &signed.pdf)

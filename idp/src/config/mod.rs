@@ -29,7 +29,7 @@ pub use log::{LogConfig, LogFormat};
 pub use memory_cache::MemoryCacheConfig;
 pub use mfa::MfaConfig;
 pub use password::{BruteForceConfig, PasswordConfig};
-pub use signing::SigningConfig;
+pub use signing::{SigningBackend, SigningConfig};
 pub use smtp::{SmtpConfig, SmtpSecurity};
 pub use tokens::{SessionConfig, TokenConfig};
 
@@ -49,6 +49,9 @@ pub enum ConfigError {
     #[error("configuration: cannot read {path}: {message}")]
     File { path: String, message: String },
 }
+
+/// Settings whose variables are taken as text whatever they look like.
+const STRING_SETTINGS: &[&str] = &["signing.pin"];
 
 fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -103,7 +106,8 @@ pub struct Config {
     /// `[http]`: timeouts, connection limit, per-address rate limits, trusted
     /// reverse proxies and access to `/metrics`.
     pub http: HttpConfig,
-    /// `[signing]`: the time-stamping authority and trust anchors for PDF signatures.
+    /// `[signing]`: the document-signing keys (software key or PKCS#11 token), the
+    /// time-stamping authority, the trust anchors and the office's seal.
     pub signing: SigningConfig,
     /// `IDP_*` variables that name no setting (Kubernetes sets `IDP_PORT`,
     /// `IDP_SERVICE_HOST`, … in every pod beside a Service called `idp`):
@@ -185,7 +189,12 @@ impl Config {
             };
             let path = key.to_ascii_lowercase().replace("__", ".");
             // Typed like figment's own `Env` provider: "200" is a number, "true" a bool.
-            let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
+            // Secrets that are digits stay strings: PIN 0123 is not the number 123.
+            let value: figment::value::Value = if STRING_SETTINGS.contains(&path.as_str()) {
+                value.into()
+            } else {
+                value.parse().unwrap_or_else(|never| match never {})
+            };
             vars.push((name.clone(), path, value));
         }
         let mut ignored_env = Vec::new();
@@ -296,6 +305,7 @@ impl Config {
             m.validate()?;
         }
         self.mfa.validate()?;
+        self.signing.validate()?;
         self.link.validate()?;
         self.brute_force.validate()?;
         self.memory_cache.validate()?;

@@ -263,7 +263,7 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Chữ ký số không khớp với chứng thư số của người ký.",
         ),
-        E::NotAllowed => refusal(
+        E::NotAllowed(_) => refusal(
             StatusCode::FORBIDDEN,
             "forbidden",
             e.to_string(),
@@ -274,6 +274,12 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             "busy",
             e.to_string(),
             "Dịch vụ ký số đang bận; hãy thử lại sau ít phút.",
+        ),
+        E::CertificateNotValid(_) => refusal(
+            unprocessable,
+            "certificate_not_valid",
+            e.to_string(),
+            "Chứng thư số đã hết hạn hoặc chưa có hiệu lực; hãy gia hạn chứng thư hoặc báo quản trị viên.",
         ),
         E::NoKey(_) | E::NoCertificate | E::Key(_) => {
             tracing::error!(request_id, error = %e, "the signing key is unavailable");

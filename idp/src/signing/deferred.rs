@@ -241,25 +241,6 @@ pub fn belongs_to(cert: &Certificate, email: &str) -> bool {
     !all.is_empty() && all.iter().all(|m| m.eq_ignore_ascii_case(email))
 }
 
-/// Checks the signer certificate's validity period at `now`.
-pub fn check_validity(cert: &Certificate, now: i64) -> Result<(), SigningError> {
-    let v = cert.tbs_certificate().validity();
-    let secs = |t: &x509_cert::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-    };
-    if now < secs(&v.not_before) {
-        return Err(SigningError::BadCertificate(
-            "the certificate is not valid yet".into(),
-        ));
-    }
-    if now > secs(&v.not_after) {
-        return Err(SigningError::BadCertificate(
-            "the certificate has expired".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Prepares a signature of the person `user_id` (official e-mail `email`)
 /// with the certificate chain `chain`, which must name that e-mail.
 pub async fn prepare(
@@ -282,7 +263,7 @@ pub async fn prepare(
         return Err(SigningError::NotYourCertificate);
     }
     check_usage(&signer)?;
-    check_validity(&signer, now)?;
+    super::check_validity(&signer, now)?;
     // With trust anchors configured, only a certificate from a trusted CA
     // signs (anyone can make a certificate that names an e-mail).
     if !anchors.is_empty() {

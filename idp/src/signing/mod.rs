@@ -18,7 +18,9 @@ pub mod deferred;
 pub mod font;
 mod oids;
 pub mod pdf;
+pub mod pkcs11;
 pub mod placement;
+pub mod policy;
 pub mod service;
 pub mod soft;
 #[cfg(test)]
@@ -63,6 +65,10 @@ pub enum SigningError {
     NoKey(String),
     #[error("the signing key has no certificate")]
     NoCertificate,
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    #[error("the signing key's certificate {0}; renew it before signing")]
+    CertificateNotValid(String),
     #[error("signing key: {0}")]
     Key(String),
     #[error("the signature made by the key does not verify with its certificate")]
@@ -97,8 +103,6 @@ pub enum SigningError {
     NotYourCertificate,
     #[error("the signing state: {0}")]
     BadState(&'static str),
-    #[error("the signer may not sign with this key")]
-    NotAllowed,
     #[error("the signing service is busy")]
     Busy,
     #[error("deferred signing is for personal signatures (the office's key is on the server)")]
@@ -158,6 +162,13 @@ pub struct Signed {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What follows the document's own `len` bytes in `bytes` (the update).
+fn appended(bytes: &[u8], len: usize) -> Result<&[u8], SigningError> {
+    bytes
+        .get(len..)
+        .ok_or_else(|| SigningError::Malformed("the update does not follow the document".into()))
 }
 
 /// How long a document waits for a free parsing slot before the caller is
@@ -223,7 +234,6 @@ pub async fn sign_pdf(
 /// A document with its signature field written and /Contents still empty,
 /// and what the key must sign: [`begin`] makes it, [`finish`] fills it. In
 /// between, the key signs, here or elsewhere ([`deferred`]).
-#[derive(Debug)]
 pub struct Pending {
     pub prepared: pdf::Prepared,
     /// The DER of the CMS signed attributes: what the key signs.
@@ -233,6 +243,8 @@ pub struct Pending {
     signer: x509_cert::Certificate,
     /// SHA-256 of the document as it came, hex.
     pub input_sha256: String,
+    /// Its SHA-256 context and length, when at hand ([`resume_after`]).
+    input: Option<(Context, usize)>,
 }
 
 /// Reads `input` (on the blocking pool, under the size cap and time limit),
@@ -250,10 +262,11 @@ pub async fn begin(
     }
     let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
     let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
+    check_validity(&signer, now)?;
     let reason = req.reason.map(str::to_owned);
     let name = cms::subject(&signer);
     let (position, shown) = appearance::visible(req.placement, req.appearance.as_ref(), &name);
-    let (prepared, input_sha256) = on_blocking(move || {
+    let (prepared, input_ctx, input_len) = on_blocking(move || {
         let doc = pdf::load(&input)?;
         // A certification that allows no change would be broken by ours.
         if pdf::docmdp_permission(&doc) == Some(1) {
@@ -267,10 +280,16 @@ pub async fn begin(
             appearance: shown.as_ref(),
         };
         let prepared = pdf::prepare(&input, &doc, &fields)?;
-        Ok((prepared, hex(digest(&SHA256, &input).as_ref())))
+        // The update is appended, so the document as it came begins the
+        // signed range and the signed file: its bytes are hashed once for
+        // all three digests (a pass over 10 MB costs several milliseconds).
+        let mut ctx = Context::new(&SHA256);
+        ctx.update(&input);
+        Ok((prepared, ctx, input.len()))
     })
     .await?;
-    let mut pending = resume(prepared, key)?;
+    let input_sha256 = hex(input_ctx.clone().finish().as_ref());
+    let mut pending = resume_after(prepared, key, Some((input_ctx, input_len)))?;
     pending.input_sha256 = input_sha256;
     Ok(pending)
 }
@@ -279,11 +298,33 @@ pub async fn begin(
 /// attributes depend only on the signed bytes and the certificate (there is
 /// no signing time), so they come out as they were.
 pub fn resume(prepared: pdf::Prepared, key: KeyInfo) -> Result<Pending, SigningError> {
+    resume_after(prepared, key, None)
+}
+
+/// [`resume`], given the hash of the document as it came when it is at
+/// hand (`input`: its SHA-256 context and length): the update is appended,
+/// so the document begins both the signed range and the signed file, and its
+/// bytes are hashed once for all three digests.
+fn resume_after(
+    prepared: pdf::Prepared,
+    key: KeyInfo,
+    input: Option<(Context, usize)>,
+) -> Result<Pending, SigningError> {
     let signer_der = key.chain.first().ok_or(SigningError::NoCertificate)?;
     let signer = <x509_cert::Certificate as der::Decode>::from_der(signer_der)?;
     let (head, tail) = prepared.signed_ranges();
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(head);
+    let mut ctx = match &input {
+        Some((ctx, len)) => {
+            let mut ctx = ctx.clone();
+            ctx.update(appended(head, *len)?);
+            ctx
+        }
+        None => {
+            let mut ctx = Context::new(&SHA256);
+            ctx.update(head);
+            ctx
+        }
+    };
     ctx.update(tail);
     let attrs = cms::signed_attributes(ctx.finish().as_ref(), signer_der)?;
     Ok(Pending {
@@ -293,6 +334,7 @@ pub fn resume(prepared: pdf::Prepared, key: KeyInfo) -> Result<Pending, SigningE
         key,
         signer,
         input_sha256: String::new(),
+        input,
     })
 }
 
@@ -323,13 +365,47 @@ pub async fn finish(
     let cms_der = cms::assemble_with(pending.attrs, signature, &pending.key, token.as_deref())?;
     let placement = pending.prepared.placement;
     let pdf = pending.prepared.fill(&cms_der)?;
+    let output_sha256 = match pending.input {
+        Some((mut ctx, len)) => {
+            ctx.update(appended(&pdf, len)?);
+            hex(ctx.finish().as_ref())
+        }
+        None => hex(digest(&SHA256, &pdf).as_ref()),
+    };
     Ok(Signed {
         placement,
-        output_sha256: hex(digest(&SHA256, &pdf).as_ref()),
+        output_sha256,
         pdf,
         input_sha256: pending.input_sha256,
         signer: cms::subject(&pending.signer),
     })
+}
+
+/// Refuses a certificate outside its validity period at `now`: a signature
+/// made with it would not validate anywhere.
+pub fn check_validity(cert: &x509_cert::Certificate, now: i64) -> Result<(), SigningError> {
+    let validity = cert.tbs_certificate().validity();
+    let at = |t: &x509_cert::time::Time| t.to_date_time();
+    let secs = |t: &x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    let now_text = u64::try_from(now)
+        .ok()
+        .and_then(|n| der::DateTime::from_unix_duration(Duration::from_secs(n)).ok())
+        .map_or_else(|| now.to_string(), |d| d.to_string());
+    if now < secs(&validity.not_before) {
+        return Err(SigningError::CertificateNotValid(format!(
+            "is not valid before {} (now {now_text})",
+            at(&validity.not_before)
+        )));
+    }
+    if now > secs(&validity.not_after) {
+        return Err(SigningError::CertificateNotValid(format!(
+            "expired on {} (now {now_text})",
+            at(&validity.not_after)
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` all or nothing: a temporary file in the same

@@ -11,11 +11,11 @@ use super::trust::Anchors;
 use super::tsp::TsaClient;
 use super::{
     Appearance, KeyBackend, Placement, Position, SLOT_WAIT, SignKind, SignRequest, Signed,
-    SigningError, deferred, soft, verify,
+    SigningError, deferred, policy, verify,
 };
 use crate::audit::{self, Event, Kind, Who};
 use crate::cache::{Cache, CacheBackend};
-use crate::config::Config;
+use crate::config::{Config, SigningConfig};
 use crate::crypto::MasterKey;
 use crate::store::{Store, User};
 
@@ -41,6 +41,8 @@ pub struct Signer<'a> {
 
 pub struct Service {
     pub backend: Arc<dyn KeyBackend>,
+    /// `[signing]`: which key a person or the office signs with.
+    cfg: SigningConfig,
     /// `signing.tsa_url`: every signature is time-stamped (PAdES B-T).
     tsa: Option<TsaClient>,
     /// `signing.trust_anchors`: what verification and deferred signers' certificates chain to.
@@ -71,11 +73,11 @@ impl Service {
         master: &Arc<MasterKey>,
         now: i64,
     ) -> Result<Service, SigningError> {
-        let backend: Arc<dyn KeyBackend> =
-            Arc::new(soft::SoftBackend::open(store, master, now).await?);
+        let backend = policy::open_backend(&config.signing, store, master, now).await?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Service {
             backend,
+            cfg: config.signing.clone(),
             tsa: config
                 .signing
                 .tsa_url
@@ -111,11 +113,7 @@ impl Service {
     /// signature, the office's for an organisation one, which only a clerk
     /// (văn thư) may use.
     pub fn key_for(&self, kind: SignKind, who: &Signer<'_>) -> Result<String, SigningError> {
-        match kind {
-            SignKind::Personal => Ok(soft::LABEL.to_owned()),
-            SignKind::Organization if who.is_clerk => Ok(soft::LABEL.to_owned()),
-            SignKind::Organization => Err(SigningError::NotAllowed),
-        }
+        policy::key_for(&self.cfg, kind, who.user.email.as_str(), who.is_clerk)
     }
 
     /// Signs `input` for `signer` with the key [`Service::key_for`] picks,

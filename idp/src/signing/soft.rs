@@ -4,6 +4,7 @@
 //! legally valid. It lets `idp serve` with no configuration sign, and the
 //! tests run the whole path; production signs with keys on a token.
 
+use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 
@@ -46,7 +47,11 @@ impl SoftBackend {
         let row = DocumentKeyRow {
             label: LABEL.into(),
             alg: KeyAlg::EcdsaP256Sha256.as_str().into(),
-            sealed_der: master.seal(Seal::DocumentKey, LABEL.as_bytes(), &pkcs8)?,
+            sealed_der: master.seal(
+                Seal::DocumentKey,
+                &aad(LABEL, KeyAlg::EcdsaP256Sha256.as_str(), &cert_der),
+                &pkcs8,
+            )?,
             cert_der,
             created_at: now,
         };
@@ -69,7 +74,21 @@ impl SoftBackend {
                 row.alg
             )));
         }
-        let pkcs8 = master.open(Seal::DocumentKey, row.label.as_bytes(), &row.sealed_der)?;
+        // The AAD binds the sealed key to its row's certificate and
+        // algorithm: a row whose certificate was swapped does not open.
+        let pkcs8 = master
+            .open(
+                Seal::DocumentKey,
+                &aad(&row.label, &row.alg, &row.cert_der),
+                &row.sealed_der,
+            )
+            .map_err(|_| {
+                SigningError::Key(format!(
+                    "the stored document key '{}' does not open: another master key, or its \
+                     certificate or algorithm was changed in the database",
+                    row.label
+                ))
+            })?;
         let key =
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8).map_err(key_error)?;
         Ok(SoftBackend {
@@ -95,6 +114,18 @@ impl SoftBackend {
     pub fn certificate(&self) -> &[u8] {
         &self.cert_der
     }
+}
+
+/// What a sealed document key is bound to: `label|alg|SHA-256(certificate)`
+/// (the digest is the last 32 bytes, so the form reads back unambiguously).
+fn aad(label: &str, alg: &str, cert_der: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(label.len() + alg.len() + 34);
+    out.extend_from_slice(label.as_bytes());
+    out.push(b'|');
+    out.extend_from_slice(alg.as_bytes());
+    out.push(b'|');
+    out.extend_from_slice(digest(&SHA256, cert_der).as_ref());
+    out
 }
 
 /// A new key (PKCS#8) and its self-signed certificate (DER).
@@ -140,5 +171,82 @@ impl KeyBackend for SoftBackend {
                 .as_ref()
                 .to_vec())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::{SignKind, SignRequest, sign_pdf};
+
+    const NOW: i64 = 1_790_000_000;
+
+    #[tokio::test]
+    async fn the_stored_key_is_bound_to_its_certificate_and_algorithm() {
+        let (store, _dir) = crate::testing::test_store().await;
+        let master = MasterKey::from_bytes(&[3; 32]).unwrap();
+        let first = SoftBackend::open(&store, &master, NOW).await.unwrap();
+        let again = SoftBackend::open(&store, &master, NOW + 5).await.unwrap();
+        assert_eq!(first.certificate(), again.certificate(), "one key, stored");
+
+        let row = store.document_key(LABEL).await.unwrap().unwrap();
+        assert!(SoftBackend::from_row(&row, &master).is_ok());
+        // Another certificate put in the row: the sealed key no longer opens.
+        let (_, other_cert) = generate(NOW).unwrap();
+        let swapped = DocumentKeyRow {
+            cert_der: other_cert,
+            ..row.clone()
+        };
+        let e = SoftBackend::from_row(&swapped, &master)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not open"), "{e}");
+        // Nor does a key sealed under the old form (the label alone as AAD).
+        let pkcs8 = master
+            .open(
+                Seal::DocumentKey,
+                &aad(&row.label, &row.alg, &row.cert_der),
+                &row.sealed_der,
+            )
+            .unwrap();
+        let old_form = DocumentKeyRow {
+            sealed_der: master
+                .seal(Seal::DocumentKey, row.label.as_bytes(), &pkcs8)
+                .unwrap(),
+            ..row.clone()
+        };
+        assert!(SoftBackend::from_row(&old_form, &master).is_err());
+        // Another master key opens nothing.
+        let other = MasterKey::from_bytes(&[4; 32]).unwrap();
+        assert!(SoftBackend::from_row(&row, &other).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_not_yet_valid_certificate_does_not_sign() {
+        let pdf = std::fs::read(format!(
+            "{}/../tests/fixtures/documents/ke-hoach-1-trang.pdf",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let backend = SoftBackend::ephemeral(NOW).unwrap();
+        let req = SignRequest {
+            key: LABEL,
+            kind: SignKind::Personal,
+            reason: None,
+            tsa: None,
+            placement: None,
+            appearance: None,
+        };
+        let late = NOW + i64::try_from(cert::TEST_VALIDITY.as_secs()).unwrap() + 60;
+        let e = sign_pdf(&backend, pdf.clone(), &req, late)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SigningError::CertificateNotValid(_)), "{e}");
+        assert!(e.to_string().contains("expired"), "{e}");
+        let e = sign_pdf(&backend, pdf.clone(), &req, NOW - 3600)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not valid before"), "{e}");
+        assert!(sign_pdf(&backend, pdf, &req, NOW + 60).await.is_ok());
     }
 }

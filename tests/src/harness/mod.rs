@@ -1,7 +1,8 @@
 //! Real peers for the end-to-end tests, one module per peer: the `idp`
 //! binary, PostgreSQL, Redis, OpenLDAP, an SMTP server and Chromium. Each
 //! starts in a temp dir on a free loopback port and stops on drop. `pdf`
-//! runs the PDF signature validators (pdfsig, qpdf, pyHanko).
+//! runs the PDF signature validators (pdfsig, qpdf, pyHanko); `softhsm`
+//! makes a SoftHSM2 token with keys a test CA certified.
 
 pub mod chromium;
 pub mod idp;
@@ -10,6 +11,7 @@ pub mod postgres;
 pub mod redis;
 pub mod slapd;
 pub mod smtp;
+pub mod softhsm;
 pub mod tsa;
 pub mod util;
 
