@@ -572,3 +572,97 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     assert!(kinds.contains(&"giamdoc@binhphuoc.gov.vn personal".to_owned()));
     assert!(kinds.contains(&"vanthu@binhphuoc.gov.vn organization".to_owned()));
 }
+
+#[tokio::test]
+async fn through_a_token_each_person_signs_with_their_own_key_and_the_clerk_with_the_office_seal() {
+    use crate::harness::softhsm::{CA_NAME, SoftHsm};
+    let hsm = SoftHsm::new();
+    let seal = hsm.dir().join("seal.png");
+    crate::signing_visible::seal_png(&seal);
+    let mut env = hsm.env();
+    env.push((
+        "IDP_SIGNING__OFFICE_SEAL".into(),
+        seal.display().to_string(),
+    ));
+    env.push((
+        "IDP_SIGNING__OFFICE_NAME".into(),
+        "Văn phòng UBND tỉnh".into(),
+    ));
+    let s = setup_on(Backends {
+        env,
+        ..Backends::default()
+    });
+    let secret = s
+        .idp
+        .add_client("vanban-ky", REDIRECT, &["--scope", "sign"]);
+    // Tâm has a key on the token (tamtt@…); the clerk signs with the office's.
+    s.idp
+        .cli_ok(&["user", "role", "tamtt", "--grant", "auditor"], None);
+    person(&s, "vanthu", "Nguyễn Thị Thư", NOI_VU, false, Some("clerk"));
+    person(&s, "giamdoc", "Lê Văn Đức", NOI_VU, false, Some("auditor"));
+    let document = std::fs::read(fixture("ke-hoach-nhieu-trang.pdf")).unwrap();
+
+    // Someone with no key on the token is told so, and nothing is signed.
+    let (nokey, _) = console_sign_in(&s, "giamdoc").await;
+    let t = token(&s, &nokey, "vanban-ky", &secret, "openid sign", true).await;
+    let form = Form::new().part("file", pdf_part(document.clone()));
+    let (st, _, body) = call(&s, "/pdf", Some(&t), form).await;
+    assert_eq!(
+        st,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(refusal(&body).0, "key_unavailable");
+
+    // Tâm signs with her key, at her default place (the last page's bottom right).
+    let (tam, _) = console_sign_in(&s, "tamtt").await;
+    let t = token(&s, &tam, "vanban-ky", &secret, "openid sign", true).await;
+    let form = Form::new().part("file", pdf_part(document.clone()));
+    let (st, _, signed) = call(&s, "/pdf", Some(&t), form).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&signed));
+    // The clerk issues it: the office's key, its seal over Tâm's signature.
+    let (clerk, _) = console_sign_in(&s, "vanthu").await;
+    let t = token(&s, &clerk, "vanban-ky", &secret, "openid sign", true).await;
+    let form = Form::new()
+        .part("file", pdf_part(signed.clone()))
+        .text("kind", "organization");
+    let (st, _, issued) = call(&s, "/pdf", Some(&t), form).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&issued));
+    let path = hsm.dir().join("issued.pdf");
+    std::fs::write(&path, &issued).unwrap();
+    all_valid(&path, &[&hsm.ca_pem], 2);
+    let report = pyhanko_validate(&path, &[&hsm.ca_pem]);
+    assert!(report.iter().all(|r| r["trusted"] == true), "{report:?}");
+    let signers: Vec<&str> = report
+        .iter()
+        .map(|r| r["signer"].as_str().unwrap())
+        .collect();
+    // Her certificate (the token's key labelled with her e-mail), then the office's.
+    assert!(signers[0].contains("Tâm"), "{signers:?}");
+    assert!(
+        signers[1].contains("Văn phòng"),
+        "the office's own certificate: {signers:?}"
+    );
+    assert!(!signers.iter().any(|s| s.contains(CA_NAME)));
+    // Both are seen on the last page: her name, then the office's name and time.
+    let text = crate::signing_visible::page_text(&path, 9);
+    assert!(text.contains("Trương Thanh Tâm"), "{text}");
+    assert!(text.contains("Văn phòng UBND tỉnh"), "{text}");
+    // The audit log has where each went: the seal over her signature's rectangle.
+    let events = signed_events(&s).await;
+    let position = |kind: &str| {
+        events
+            .iter()
+            .map(|e| serde_json::from_str::<Value>(e.detail.as_deref().unwrap()).unwrap())
+            .find(|d| d["kind"] == kind)
+            .unwrap()["position"]
+            .clone()
+    };
+    let (personal, office) = (position("personal"), position("organization"));
+    assert!(personal["rect"].is_array(), "{personal}");
+    assert_eq!(
+        personal, office,
+        "the seal goes over the official's signature"
+    );
+}

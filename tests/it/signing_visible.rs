@@ -70,7 +70,7 @@ fn signature_png(path: &Path) {
 }
 
 /// A round red seal: two rings and a star-like centre, transparent around.
-fn seal_png(path: &Path) {
+pub(crate) fn seal_png(path: &Path) {
     let img = image::RgbaImage::from_fn(240, 240, |x, y| {
         let r = (f64::from(x) - 120.0).hypot(f64::from(y) - 120.0);
         if (105.0..116.0).contains(&r) || (78.0..84.0).contains(&r) || r < 26.0 {
@@ -149,7 +149,7 @@ fn run(cmd: &str, args: &[&std::ffi::OsStr]) -> String {
 
 /// `pdftotext -raw` of one page: text in the order it is drawn, so each
 /// appearance's lines come after the page's own, whole.
-fn page_text(pdf: &Path, page: u32) -> String {
+pub(crate) fn page_text(pdf: &Path, page: u32) -> String {
     let p = page.to_string();
     run(
         "pdftotext",

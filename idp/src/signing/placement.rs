@@ -201,7 +201,8 @@ pub fn last_signature(doc: &Document) -> Option<Placement> {
                         .iter()
                         .filter_map(|o| match o {
                             Object::Integer(i) => Some(*i as f64),
-                            Object::Real(x) => Some(f64::from(*x)),
+                            // lopdf reads reals as f32: back to the hundredths written.
+                            Object::Real(x) => Some((f64::from(*x) * 100.0).round() / 100.0),
                             _ => None,
                         })
                         .collect();
