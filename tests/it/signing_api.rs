@@ -18,7 +18,7 @@ use crate::browser::{Browser, hidden};
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::console_api::token;
 use crate::demo_apps::{demo_document_app, follow};
-use crate::harness::pdf::{pdfsig, pyhanko_validate};
+use crate::harness::pdf::{openssl_key_and_cert, pdfsig, pyhanko_validate};
 use crate::harness::{Backends, audit_events};
 use crate::mfa::{Setup, setup_on};
 use crate::oidc_flow::{REDIRECT, rp_http};
@@ -283,31 +283,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// An RSA key and a certificate naming `email`, as a USB token holds them.
 fn usb_token(dir: &Path, email: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(format!("{email}.key"));
-    let cert = dir.join(format!("{email}.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", &format!("/CN={email}/O=Token")])
-        .args(["-addext", &format!("subjectAltName=email:{email}")])
-        .args([
-            "-addext",
-            "keyUsage=critical,digitalSignature,nonRepudiation",
-        ])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (key, cert)
+    openssl_key_and_cert(dir, email, &format!("/CN={email}/O=Token"), Some(email))
 }
 
 /// What the token does: signs `data` with SHA-256.
@@ -661,8 +637,27 @@ async fn through_a_token_each_person_signs_with_their_own_key_and_the_clerk_with
     };
     let (personal, office) = (position("personal"), position("organization"));
     assert!(personal["rect"].is_array(), "{personal}");
-    assert_eq!(
-        personal, office,
-        "the seal goes over the official's signature"
+    // The seal goes over the official's signature: the same page and box,
+    // with a band above it for the office's name and time.
+    assert_eq!(personal["page"], office["page"]);
+    let (p, o) = (&personal["rect"], &office["rect"]);
+    for i in 0..3 {
+        assert_eq!(p[i], o[i], "{personal} {office}");
+    }
+    assert!(o[3].as_f64().unwrap() > p[3].as_f64().unwrap(), "{office}");
+    // For people to look at: the last page, and its signature close up.
+    crate::signing_visible::render(&path, 9, "signing-api-issued");
+    let r: Vec<f64> = office["rect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    crate::signing_visible::close_up(
+        &path,
+        9,
+        [r[0], r[1], r[2], r[3]],
+        792.0,
+        "signing-api-issued-close-up",
     );
 }

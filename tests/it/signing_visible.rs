@@ -166,7 +166,7 @@ pub(crate) fn page_text(pdf: &Path, page: u32) -> String {
 }
 
 /// One page rendered by pdftoppm at [`DPI`], also saved as a screenshot.
-fn render(pdf: &Path, page: u32, shot: &str) -> RgbImage {
+pub(crate) fn render(pdf: &Path, page: u32, shot: &str) -> RgbImage {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("page");
     let p = page.to_string();
@@ -192,7 +192,7 @@ fn render(pdf: &Path, page: u32, shot: &str) -> RgbImage {
 
 /// The region `r` (PDF points) of one page at 200 dpi, saved as a
 /// screenshot only: small text is legible there for a person.
-fn close_up(pdf: &Path, page: u32, r: [f64; 4], page_height: f64, shot: &str) {
+pub(crate) fn close_up(pdf: &Path, page: u32, r: [f64; 4], page_height: f64, shot: &str) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("close");
     let s = 200.0 / 72.0;

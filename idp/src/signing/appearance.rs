@@ -324,19 +324,24 @@ pub fn layout(
     };
     let texts: Vec<String> = texts.iter().filter(|t| !t.is_empty()).cloned().collect();
     if organization {
-        // The seal over the left third; the office and time beside it.
-        let third = Frame {
+        // The office and the time in the top third; the seal over the left
+        // third of the rest, which is where the official's signature is
+        // when the office signs over it (placement::OverLastSignature
+        // adds the top band above that signature).
+        let band = h / 3.0;
+        let seal = Frame {
             w: w / 3.0,
+            h: h - band,
             ..whole
         };
         let text = Frame {
-            x: w / 3.0,
-            w: w - w / 3.0,
+            y: h - band,
+            h: band,
             ..whole
         }
         .inset(PAD);
         return Layout {
-            image: image.map(|(pw, ph)| third.fit(pw, ph)),
+            image: image.map(|(pw, ph)| seal.fit(pw, ph)),
             lines: set_text(font, &texts, text, Align::Left),
         };
     }

@@ -413,8 +413,22 @@ pub fn resolve_position(
             }))
     };
     let position = match position {
+        // Over the official's signature, with a band half its height above
+        // it for the office's name and time (when the page has room).
         Position::OverLastSignature { page, place } => match last_signature(doc) {
-            Some(p) => Position::At(p),
+            Some(p) => {
+                let taller = Rect {
+                    y2: p.rect.y2 + p.rect.height() / 2.0,
+                    ..p.rect
+                };
+                let fits = pick(p.page)
+                    .and_then(|id| page_geometry(doc, id))
+                    .is_ok_and(|g| taller.is_inside(&g.page_box));
+                Position::At(Placement {
+                    rect: if fits { taller } else { p.rect },
+                    ..p
+                })
+            }
             None => Position::Default { page, place },
         },
         other => other,

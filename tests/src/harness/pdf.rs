@@ -93,18 +93,39 @@ pub fn pyhanko_validate(pdf: &Path, roots: &[&Path]) -> Vec<serde_json::Value> {
 /// certificate with the non-repudiation key usage, made by `openssl` in
 /// `dir`; returns (key, certificate) PEM paths.
 pub fn openssl_signer(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = dir.join("pyhanko-key.pem");
-    let cert = dir.join("pyhanko-cert.pem");
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", "/CN=pyHanko test signer/O=dangnhap tests"])
-        .args([
-            "-addext",
-            "keyUsage=critical,digitalSignature,nonRepudiation",
-        ])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+    openssl_key_and_cert(
+        dir,
+        "pyhanko",
+        "/CN=pyHanko test signer/O=dangnhap tests",
+        None,
+    )
+}
+
+/// An RSA 2048 key and its self-signed, non-CA certificate for signing
+/// (digitalSignature, nonRepudiation) with `subject` and, when given, the
+/// e-mail `san` in its subjectAltName: `dir/NAME-key.pem`, `dir/NAME-cert.pem`.
+pub fn openssl_key_and_cert(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    san: Option<&str>,
+) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}-key.pem"));
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+    ])
+    .args(["-subj", subject])
+    .args([
+        "-addext",
+        "keyUsage=critical,digitalSignature,nonRepudiation",
+    ])
+    .args(["-addext", "basicConstraints=critical,CA:FALSE"]);
+    if let Some(email) = san {
+        cmd.args(["-addext", &format!("subjectAltName=email:{email}")]);
+    }
+    let out = cmd
         .arg("-keyout")
         .arg(&key)
         .arg("-out")

@@ -139,22 +139,24 @@ fn long_text_shrinks_and_wraps_inside_the_box() {
 }
 
 #[test]
-fn the_seal_covers_the_left_third_and_the_text_the_rest() {
+fn the_seal_covers_the_left_third_below_and_the_text_the_band_above() {
     let font = Font::noto_sans().unwrap();
     let t = vec![
         "Ủy ban nhân dân tỉnh Bình Phước".to_owned(),
         format!("Thời gian ký: {}", vietnam_time(1_796_101_509)),
     ];
-    let l = layout(&font, true, &t, Some((300, 300)), 180.0, 70.0);
+    // 180 × 105: an official's 180 × 70 signature and the band above it.
+    let l = layout(&font, true, &t, Some((300, 300)), 180.0, 105.0);
     let seal = l.image.unwrap();
     assert!(seal.x >= 0.0 && seal.x + seal.w <= 60.0 + 1e-9, "{seal:?}");
+    assert!(seal.y >= 0.0 && seal.y + seal.h <= 70.0 + 1e-9, "{seal:?}");
     assert!(
         (seal.w - 60.0).abs() < 1e-6,
         "as wide as the third: {seal:?}"
     );
     assert!(l.lines.len() >= 2);
     for line in &l.lines {
-        assert!(line.x >= 60.0, "{line:?}");
+        assert!(line.y >= 70.0, "in the band above: {line:?}");
         assert!(line.x + line.width <= 180.0, "{line:?}");
     }
     // The time is never cut in two.
