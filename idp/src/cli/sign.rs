@@ -197,7 +197,9 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             let backend = policy::open_backend(&config.signing, &store, &master, now).await?;
             let tsa = match &config.signing.tsa_url {
                 Some(url) => Some(
-                    tsp::TsaClient::new(url).map_err(|e| fail(format!("signing.tsa_url: {e}")))?,
+                    tsp::TsaClient::new(url)
+                        .map_err(|e| fail(format!("signing.tsa_url: {e}")))?
+                        .with_anchors(trust::Anchors::load(&config.signing.trust_anchors)?),
                 ),
                 None => None,
             };

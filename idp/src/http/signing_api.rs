@@ -453,6 +453,10 @@ where
 {
     let run = async {
         let caller = caller(idp, ctx).await?;
+        let _person = idp
+            .signing
+            .person_slot(caller.user.id.as_str())
+            .map_err(|e| failed(e, &ctx.request_id))?;
         let _upload = idp
             .signing
             .upload_slot()

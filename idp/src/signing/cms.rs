@@ -167,6 +167,9 @@ pub fn assemble_with(
     .to_der()?)
 }
 
+/// The most certificates one SignedData may carry.
+pub const MAX_CERTIFICATES: usize = 16;
+
 /// What a CMS signature says, read back from a PDF's /Contents.
 #[derive(Debug)]
 pub struct Parsed {
@@ -307,6 +310,19 @@ pub fn parse_signed_data(
     };
     let mut certificates = Vec::new();
     let mut signer = None;
+    // A chain is a handful of certificates; each one more is path-building
+    // work for whoever verifies.
+    if data
+        .certificates
+        .iter()
+        .map(|set| set.0.len())
+        .sum::<usize>()
+        > MAX_CERTIFICATES
+    {
+        return Err(SigningError::Cms(format!(
+            "more than {MAX_CERTIFICATES} certificates"
+        )));
+    }
     for c in data.certificates.iter().flat_map(|set| set.0.iter()) {
         if let CertificateChoices::Certificate(c) = c {
             if c.tbs_certificate().issuer() == &id.issuer

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::audit::{self, Event, Kind, Who};
 use crate::cache::{Cache, CacheBackend};
-use crate::config::{Config, SigningConfig};
+use crate::config::{Config, SigningBackend, SigningConfig};
 use crate::crypto::MasterKey;
 use crate::store::{Store, User};
 
@@ -57,6 +57,31 @@ pub struct Service {
     /// Uploads being held (each up to the PDF cap): two per core, so the
     /// bodies waiting for a parsing slot are bounded too.
     uploads: Semaphore,
+    /// Requests under way per person: one person (or a token of theirs in
+    /// a loop) cannot hold every upload place.
+    per_person: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// The most requests one person has under way at once.
+pub const PER_PERSON: usize = 2;
+
+/// A person's place among the requests under way; given back when dropped.
+pub struct PersonSlot<'a> {
+    service: &'a Service,
+    user_id: String,
+}
+
+impl Drop for PersonSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.service.per_person.lock()
+            && let Some(n) = m.get_mut(&self.user_id)
+        {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -75,6 +100,7 @@ impl Service {
     ) -> Result<Service, SigningError> {
         let backend = policy::open_backend(&config.signing, store, master, now).await?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let anchors = Anchors::load(&config.signing.trust_anchors)?;
         Ok(Service {
             backend,
             cfg: config.signing.clone(),
@@ -82,9 +108,11 @@ impl Service {
                 .signing
                 .tsa_url
                 .as_deref()
-                .map(TsaClient::new)
+                .map(|url| {
+                    Ok::<_, SigningError>(TsaClient::new(url)?.with_anchors(anchors.clone()))
+                })
                 .transpose()?,
-            anchors: Anchors::load(&config.signing.trust_anchors)?,
+            anchors,
             office: match &config.signing.office_seal {
                 Some(path) => Some((
                     config.signing.office_name.clone().unwrap_or_default(),
@@ -98,6 +126,25 @@ impl Service {
             cache: cache.clone(),
             master: Arc::clone(master),
             uploads: Semaphore::new(2 * cores),
+            per_person: std::sync::Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// A place for one more request of `user_id`, or [`SigningError::Busy`]
+    /// when they have [`PER_PERSON`] under way.
+    pub fn person_slot(&self, user_id: &str) -> Result<PersonSlot<'_>, SigningError> {
+        let mut m = self
+            .per_person
+            .lock()
+            .map_err(|_| SigningError::Worker("a lock was poisoned".into()))?;
+        let n = m.entry(user_id.to_owned()).or_insert(0);
+        if *n >= PER_PERSON {
+            return Err(SigningError::Busy);
+        }
+        *n += 1;
+        Ok(PersonSlot {
+            service: self,
+            user_id: user_id.to_owned(),
         })
     }
 
@@ -127,6 +174,16 @@ impl Service {
         now: i64,
     ) -> Result<Signed, SigningError> {
         let key = self.key_for(params.kind, signer)?;
+        // A person's key on a token must carry their own certificate: a
+        // token set up with someone else's under their label is refused.
+        if params.kind == SignKind::Personal && self.cfg.backend == SigningBackend::Pkcs11 {
+            let info = self.backend.key(&key).await?;
+            let cert = info.chain.first().ok_or(SigningError::NoCertificate)?;
+            let cert = <x509_cert::Certificate as der::Decode>::from_der(cert)?;
+            if !deferred::belongs_to(&cert, signer.user.email.as_str()) {
+                return Err(SigningError::NotYourCertificate);
+            }
+        }
         let (placement, appearance) = self.look(signer.user, params).await?;
         let req = SignRequest {
             key: &key,
@@ -183,10 +240,12 @@ impl Service {
                 Ok((Some(at), Some(appearance)))
             }
             SignKind::Organization => match &self.office {
+                // The office's seal is the configured one: a clerk does not
+                // choose what the office's seal looks like.
                 Some((office, seal)) => {
                     let appearance = Appearance::Organization {
                         office: office.clone(),
-                        seal: params.image.clone().unwrap_or_else(|| seal.clone()),
+                        seal: seal.clone(),
                     };
                     let at = params.placement.map_or(default(true), Position::At);
                     Ok((Some(at), Some(appearance)))

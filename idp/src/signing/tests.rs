@@ -536,6 +536,37 @@ async fn a_removed_signature_field_is_still_reported() {
 }
 
 #[tokio::test]
+async fn a_drawing_added_after_signing_is_a_change_signatures_do_not_allow() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let size = u32::try_from(doc.trailer.get(b"Size").unwrap().as_i64().unwrap()).unwrap();
+    let page_id = doc.page_iter().next().unwrap();
+    let mut page = doc.get_dictionary(page_id).unwrap().clone();
+    let mut annots = page.get(b"Annots").unwrap().as_array().unwrap().clone();
+    annots.push(lopdf::Object::Reference((size, 0)));
+    page.set("Annots", lopdf::Object::Array(annots));
+    let page =
+        String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(page)).unwrap()).unwrap();
+    // A new amount written over the signed text.
+    let overlay = "<</Type /Annot /Subtype /FreeText /Rect [50 50 300 100] \
+                   /Contents (500.000.000 VND) /DA (/Helv 12 Tf 0 g)>>"
+        .to_owned();
+    let attacked = append_update(&signed.pdf, &[(size, overlay), (page_id.0, page)]);
+    let report = verify(&attacked).unwrap();
+    let s = only(&report);
+    assert!(s.intact, "the signed bytes are intact: {s:?}");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert!(
+        s.changes_detail.as_deref().unwrap().contains("annotation"),
+        "{s:?}"
+    );
+    assert_eq!(report.verdict, "modified", "{report:?}");
+}
+
+#[tokio::test]
 async fn byte_ranges_of_the_wrong_shape_are_refused() {
     let backend = SoftBackend::ephemeral(NOW).unwrap();
     let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))

@@ -176,20 +176,55 @@ fn is_ca(cert: &Certificate) -> bool {
     ca && may_sign_certs
 }
 
+/// Extended key usages a document signer's certificate may name:
+/// emailProtection, documentSigning (RFC 9336), anyExtendedKeyUsage,
+/// Microsoft document signing and Adobe Authentic Documents.
+const SIGNER_EKUS: [&str; 5] = [
+    "1.3.6.1.5.5.7.3.4",
+    "1.3.6.1.5.5.7.3.36",
+    "2.5.29.37.0",
+    "1.3.6.1.4.1.311.10.3.12",
+    "1.2.840.113583.1.1.5",
+];
+
 fn fit_for(cert: &Certificate, purpose: Purpose) -> Result<(), String> {
     let tbs = cert.tbs_certificate();
+    if matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca) {
+        return Err("a CA certificate signs certificates, not documents or time-stamps".into());
+    }
+    let eku = tbs
+        .get_extension::<ExtendedKeyUsage>()
+        .map_err(|e| format!("the certificate's extended key usage: {e}"))?;
     match purpose {
-        Purpose::Signer => match tbs.get_extension::<KeyUsage>() {
-            Ok(Some((_, ku))) if !(ku.non_repudiation() || ku.digital_signature()) => Err(
-                "the signer certificate's key usage allows neither nonRepudiation nor digitalSignature"
+        Purpose::Signer => {
+            // A TLS server's or client's certificate is not a signer's.
+            if let Some((_, eku)) = &eku
+                && !eku
+                    .0
+                    .iter()
+                    .any(|o| SIGNER_EKUS.iter().any(|s| o.to_string() == *s))
+            {
+                return Err(
+                    "the signer certificate's extended key usage is not for signing documents"
+                        .into(),
+                );
+            }
+            match tbs.get_extension::<KeyUsage>() {
+                Ok(Some((_, ku))) if !(ku.non_repudiation() || ku.digital_signature()) => Err(
+                    "the signer certificate's key usage allows neither nonRepudiation nor digitalSignature"
+                        .into(),
+                ),
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("the signer certificate's key usage: {e}")),
+            }
+        }
+        // RFC 3161 §2.3: timeStamping, critical, and nothing else.
+        Purpose::TimeStamping => match eku {
+            Some((true, eku)) if eku.0.as_slice() == [oids::KP_TIME_STAMPING] => Ok(()),
+            _ => Err(
+                "the TSA certificate is not for time-stamping only (a critical extendedKeyUsage of timeStamping)"
                     .into(),
             ),
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("the signer certificate's key usage: {e}")),
-        },
-        Purpose::TimeStamping => match tbs.get_extension::<ExtendedKeyUsage>() {
-            Ok(Some((_, eku))) if eku.0.contains(&oids::KP_TIME_STAMPING) => Ok(()),
-            _ => Err("the TSA certificate is not for time-stamping (extendedKeyUsage)".into()),
         },
     }
 }

@@ -18,6 +18,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 
+use super::trust::{self, Anchors};
 use super::{SigningError, cms, oids};
 
 /// The largest answer a TSA may send: a token with a short chain is a few KiB.
@@ -230,7 +231,13 @@ pub fn check_token(token: &[u8], signature: &[u8]) -> Result<Token, SigningError
 pub struct TsaClient {
     url: reqwest::Url,
     http: reqwest::Client,
+    /// What the token's signer must chain to (`signing.trust_anchors`);
+    /// empty: not checked here (verification reports it).
+    anchors: Anchors,
 }
+
+/// How far the TSA's clock may be from ours.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 
 impl TsaClient {
     /// A client for the TSA at `url` (http or https).
@@ -243,11 +250,24 @@ impl TsaClient {
         let http = reqwest::Client::builder()
             // A TSA that redirects is answering something else.
             .redirect(reqwest::redirect::Policy::none())
+            // Straight to the TSA: no proxy from the environment in between.
+            .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
             .build()
             .map_err(|e| ts_error(e.to_string()))?;
-        Ok(TsaClient { url, http })
+        Ok(TsaClient {
+            url,
+            http,
+            anchors: Anchors::default(),
+        })
+    }
+
+    /// The same client, refusing tokens whose signer does not chain to
+    /// `anchors` as a time-stamping authority.
+    pub fn with_anchors(mut self, anchors: Anchors) -> TsaClient {
+        self.anchors = anchors;
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -320,6 +340,26 @@ impl TsaClient {
         let (token_der, token) = read_response(&answer, signature)?;
         if token.nonce.as_deref() != Some(nonce.as_slice()) {
             return Err(ts_error("the token's nonce is not the one asked with"));
+        }
+        let now = crate::now();
+        if (token.gen_time - now).abs() > MAX_CLOCK_SKEW_SECS {
+            return Err(ts_error(format!(
+                "the token's time {} is more than {MAX_CLOCK_SKEW_SECS} s from ours",
+                token.gen_time_text
+            )));
+        }
+        let trust = trust::check(
+            &self.anchors,
+            &token.tsa_der,
+            &token.certificates,
+            now,
+            trust::Purpose::TimeStamping,
+        );
+        if trust.status == trust::TrustStatus::Untrusted {
+            return Err(ts_error(format!(
+                "the TSA's certificate does not chain to the trust anchors: {}",
+                trust.reason.unwrap_or_default()
+            )));
         }
         Ok((token_der, token))
     }

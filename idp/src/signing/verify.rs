@@ -370,12 +370,20 @@ fn four_integers(bytes: &[u8], at: usize) -> Option<[u64; 4]> {
     (bytes.get(pos) == Some(&b']')).then_some(out)
 }
 
+/// The most /ByteRange arrays looked at in one file.
+const MAX_CANDIDATES: usize = 4 * MAX_SIGNATURES;
+
+/// The largest signature /Contents read (hex, with its brackets): far more
+/// than a CMS signature with a chain and a time-stamp needs.
+const MAX_GAP_BYTES: usize = 1024 * 1024;
+
 /// Every well-formed signature byte range in the file: `[0 b c d]` with
 /// b < c, c + d within the file, the gap a `<hex>` string, the /ByteRange
 /// itself in the signed bytes, and the signed bytes a whole revision
 /// (ending at %%EOF).
 fn byte_ranges(bytes: &[u8]) -> Result<Vec<Range>, SigningError> {
     let mut out: Vec<Range> = Vec::new();
+    let mut examined = 0usize;
     let needle = b"/ByteRange";
     for at in memchr::memmem::find_iter(bytes, needle) {
         let from = at + needle.len();
@@ -389,17 +397,28 @@ fn byte_ranges(bytes: &[u8]) -> Result<Vec<Range>, SigningError> {
         if a != 0 || b >= c || end > bytes.len() || (at >= b && at < c) {
             continue;
         }
+        // Cheap checks first, and every candidate counted: a file of
+        // copied /ByteRange arrays over one huge gap costs a bounded amount.
+        examined += 1;
+        if examined > MAX_CANDIDATES {
+            return Err(SigningError::Malformed(format!(
+                "more than {MAX_CANDIDATES} signature byte ranges"
+            )));
+        }
+        if c - b > MAX_GAP_BYTES || out.iter().any(|r| r.b == b && r.c == c) {
+            continue;
+        }
+        let revision = bytes[..end].trim_ascii_end();
+        if !revision.ends_with(b"%%EOF") {
+            continue;
+        }
         let gap = &bytes[b..c];
         let hex_ok = gap.len() >= 2
             && gap[0] == b'<'
             && gap[gap.len() - 1] == b'>'
             && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
             && gap.len().is_multiple_of(2);
-        let revision = bytes[..end].trim_ascii_end();
-        if !hex_ok || !revision.ends_with(b"%%EOF") {
-            continue;
-        }
-        if out.iter().any(|r| r.b == b && r.c == c) {
+        if !hex_ok {
             continue;
         }
         if out.len() >= MAX_SIGNATURES {
@@ -692,21 +711,57 @@ fn only_keys_differ(
     Ok(())
 }
 
+/// The array under `key` (direct or referenced), copied; empty when absent.
+fn list(d: &lopdf::Dictionary, key: &[u8], doc: &Document) -> Vec<Object> {
+    match d.get(key) {
+        Ok(Object::Array(a)) => a.clone(),
+        Ok(Object::Reference(id)) => doc
+            .get_object(*id)
+            .ok()
+            .and_then(|o| o.as_array().ok().cloned())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// An array under `key` that only grew: every old element is still there.
 fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Document) -> bool {
-    let list = |d: &lopdf::Dictionary| -> Vec<Object> {
-        match d.get(key) {
-            Ok(Object::Array(a)) => a.clone(),
-            Ok(Object::Reference(id)) => doc
-                .get_object(*id)
-                .ok()
-                .and_then(|o| o.as_array().ok().cloned())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+    let new = list(new, key, doc);
+    list(old, key, doc).iter().all(|o| new.contains(o))
+}
+
+/// Whether every element `key` gained is a filled signature field: a
+/// widget or field with /FT /Sig whose /V is a signature dictionary. Any
+/// other new annotation (a FreeText, a stamp, a box drawn over the text)
+/// changes what the page shows.
+fn gained_only_signatures(
+    old: &lopdf::Dictionary,
+    new: &lopdf::Dictionary,
+    key: &[u8],
+    doc: &Document,
+) -> bool {
+    let before = list(old, key, doc);
+    list(new, key, doc)
+        .iter()
+        .filter(|o| !before.contains(o))
+        .all(|o| {
+            let field = match o {
+                Object::Reference(id) => doc.get_object(*id).and_then(Object::as_dict).ok(),
+                Object::Dictionary(d) => Some(d),
+                _ => None,
+            };
+            field.is_some_and(|f| is_sig_field(f) && is_signature_value(f, doc))
+        })
+}
+
+/// Whether a field's /V is a signature dictionary (/ByteRange and /Contents).
+fn is_signature_value(field: &lopdf::Dictionary, doc: &Document) -> bool {
+    let v = match field.get(b"V") {
+        Ok(Object::Reference(id)) => doc.get_object(*id).and_then(Object::as_dict).ok(),
+        Ok(Object::Dictionary(d)) => Some(d),
+        _ => None,
     };
-    let new = list(new);
-    list(old).iter().all(|o| new.contains(o))
+    v.is_some_and(|v| v.has(b"ByteRange") && v.has(b"Contents"))
 }
 
 /// A form dictionary whose fields only grew (and its signature flags and
@@ -716,11 +771,13 @@ fn form_grew(
     new: &lopdf::Dictionary,
     doc: &Document,
 ) -> Result<(), String> {
-    only_keys_differ(old, new, &[b"Fields", b"SigFlags", b"DR", b"DA"])?;
-    if grew(old, new, b"Fields", doc) {
-        Ok(())
-    } else {
+    only_keys_differ(old, new, &[b"Fields", b"SigFlags"])?;
+    if !grew(old, new, b"Fields", doc) {
         Err("a field was removed".into())
+    } else if !gained_only_signatures(old, new, b"Fields", doc) {
+        Err("a field that is not a signature was added".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -788,15 +845,25 @@ fn changes(signed: &Document, latest: &Document) -> (&'static str, Option<String
                 if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page".as_slice()) =>
             {
                 only_keys_differ(o, n, &[b"Annots"]).and_then(|()| {
-                    if grew(o, n, b"Annots", latest) {
-                        Ok(())
-                    } else {
+                    if !grew(o, n, b"Annots", latest) {
                         Err("an annotation was removed".into())
+                    } else if !gained_only_signatures(o, n, b"Annots", latest) {
+                        Err("an annotation that is not a signature was added".into())
+                    } else {
+                        Ok(())
                     }
                 })
             }
+            // An empty signature field filled: its appearance may change
+            // only with its signature.
             (Ok(o), Ok(n)) if is_sig_field(o) && !o.has(b"V") => {
-                only_keys_differ(o, n, &[b"V", b"AP"])
+                only_keys_differ(o, n, &[b"V", b"AP"]).and_then(|()| {
+                    if is_signature_value(n, latest) {
+                        Ok(())
+                    } else {
+                        Err("an empty signature field's appearance changed".into())
+                    }
+                })
             }
             (Ok(o), Ok(_)) if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"DSS") => {
                 Ok(())
