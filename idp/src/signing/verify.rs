@@ -14,8 +14,6 @@
 //! report says was signed, and is reported itself (ISO 32000-1 §12.8.1,
 //! ETSI EN 319 142-1 §5.4 on what updates may follow a signature).
 
-use std::collections::BTreeMap;
-
 use aws_lc_rs::digest::{Context, SHA256, digest};
 use lopdf::{Document, Object, ObjectId, xref::XrefEntry};
 use serde::Serialize;
@@ -169,20 +167,23 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
             "more than {MAX_SIGNATURES} signatures"
         )));
     }
-    let found = byte_ranges(bytes)?;
-    let mut revisions: BTreeMap<usize, Result<Document, String>> = BTreeMap::new();
+    let mut found = byte_ranges(bytes)?;
+    found.sort_by_key(Range::end);
+    // Each earlier revision is parsed once, on its own bytes, and dropped
+    // before the next: at most the latest and one other are in memory.
+    let mut revision: Option<(usize, Result<Document, String>)> = None;
     let mut signatures = Vec::new();
     let mut matched: Vec<ObjectId> = Vec::new();
     for range in found {
         let end = range.end();
-        // Each earlier revision is parsed once, on its own bytes.
-        let doc = if end == bytes.len() {
-            Ok(&latest)
-        } else {
-            revisions
-                .entry(end)
-                .or_insert_with(|| pdf::load(&bytes[..end]).map_err(|e| e.to_string()))
-                .as_ref()
+        if end != bytes.len() && revision.as_ref().is_none_or(|(e, _)| *e != end) {
+            // The previous one goes before the next is read.
+            drop(revision.take());
+            revision = Some((end, pdf::load(&bytes[..end]).map_err(|e| e.to_string())));
+        }
+        let doc = match &revision {
+            Some((e, doc)) if *e == end => doc.as_ref(),
+            _ => Ok(&latest),
         };
         let mut r = SignatureReport {
             byte_range: range.numbers.to_vec(),
