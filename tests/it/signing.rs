@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::harness::pdf::{
-    openssl_signer, pdfsig, pyhanko_sign, pyhanko_validate, qpdf, qpdf_check,
+    openssl_signer, pdfsig, pyhanko_certify, pyhanko_sign, pyhanko_validate, qpdf, qpdf_check,
 };
 use crate::harness::{Backends, Idp, audit_events};
 
@@ -325,4 +325,103 @@ async fn bad_input_is_a_clear_error_and_no_output_file() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
+
+/// `pdf` with an incremental update that adds one empty object and changes
+/// nothing else (a cross-reference table whose /Prev is the last section).
+fn with_trivial_update(pdf: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let start = text.rfind("startxref").unwrap();
+    let prev: usize = text[start + 9..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let root = {
+        let at = text.rfind("/Root").unwrap();
+        text[at + 5..]
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let size: u32 = {
+        let at = text.rfind("/Size").unwrap();
+        text[at + 5..]
+            .split(|c: char| !c.is_ascii_digit() && c != ' ')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let mut out = pdf.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let obj = out.len();
+    out.extend_from_slice(format!("{size} 0 obj\n<<>>\nendobj\n").as_bytes());
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n{size} 1\n{obj:010} 00000 n \ntrailer\n<</Size {} /Root {root} /Prev {prev}>>\nstartxref\n{xref}\n%%EOF\n",
+            size + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn a_document_certified_with_no_changes_allowed_is_not_signed_and_a_later_update_breaks_it() {
+    let s = Signer::new();
+    let (key, cert) = openssl_signer(s.dir.path());
+    let certified = s.path("certified.pdf");
+    pyhanko_certify(
+        &fixture("ke-hoach-1-trang.pdf"),
+        &certified,
+        &key,
+        &cert,
+        "Certification",
+    );
+    let report = s.verify(&certified);
+    assert_eq!(report["verdict"], "valid_trust_not_checked", "{report}");
+    // We do not sign it: the certification allows no change.
+    let out = s.path("signed.pdf");
+    let r = s.idp.cli(
+        &[
+            "sign",
+            "pdf",
+            certified.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("no changes allowed"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(!out.exists());
+    // Any later update breaks it, even one that changes nothing a signature
+    // would mind; pyHanko agrees.
+    let updated = s.path("updated.pdf");
+    std::fs::write(
+        &updated,
+        with_trivial_update(&std::fs::read(&certified).unwrap()),
+    )
+    .unwrap();
+    let report = s.verify(&updated);
+    assert_eq!(report["verdict"], "modified", "{report}");
+    assert!(
+        report["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .contains("DocMDP P=1"),
+        "{report}"
+    );
+    let theirs = pyhanko_validate(&updated, &[&cert]);
+    assert_ne!(theirs[0]["modification_level"], "NONE", "{theirs:?}");
 }

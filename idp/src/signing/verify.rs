@@ -225,6 +225,19 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
         });
     }
     signatures.sort_by_key(|s| s.revision_end);
+    // A certification that allows no change (DocMDP P=1; it is the first
+    // signature, ISO 32000-1 §12.8.2.2) is broken by any later revision,
+    // another signature included.
+    if pdf::docmdp_permission(&latest) == Some(1)
+        && let Some(first) = signatures.first_mut()
+        && first.changes_after != "none"
+    {
+        first.changes_after = "other";
+        first.changes_detail = Some(
+            "the document was certified with no changes allowed (DocMDP P=1) and changed after"
+                .into(),
+        );
+    }
     let (verdict, verdict_reason) = verdict(&signatures);
     Ok(Report {
         sha256: hex(digest(&SHA256, bytes).as_ref()),

@@ -143,10 +143,28 @@ pub fn openssl_key_and_cert(
 /// Signs `input` into `output` with pyHanko (PAdES, an incremental update,
 /// a new field named `field`).
 pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path, field: &str) {
+    pyhanko_sign_with(input, output, key, cert, field, &[]);
+}
+
+/// [`pyhanko_sign`] as a certification that allows no change after it
+/// (DocMDP P=1).
+pub fn pyhanko_certify(input: &Path, output: &Path, key: &Path, cert: &Path, field: &str) {
+    pyhanko_sign_with(input, output, key, cert, field, &["certify-no-changes"]);
+}
+
+fn pyhanko_sign_with(
+    input: &Path,
+    output: &Path,
+    key: &Path,
+    cert: &Path,
+    field: &str,
+    extra: &[&str],
+) {
     let out = Command::new(pyhanko_python())
         .arg(pyhanko_script("sign.py"))
         .args([input, output, key, cert])
         .arg(field)
+        .args(extra)
         .output()
         .unwrap();
     assert!(
