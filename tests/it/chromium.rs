@@ -3,26 +3,14 @@
 //! portal, app and sign-out pages at desktop and phone widths are written to
 //! `target/screenshots/` on every run, for a person to look at.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::demo_apps::{Channel, DemoApp, demo_app};
+use crate::harness::screenshot_dir;
 use crate::harness::{Backends, Idp, PASSWORD, browser, chromedriver};
-
-fn screenshot_dir() -> PathBuf {
-    // target/debug/idp → target/screenshots
-    let dir = crate::harness::idp_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Writes a screenshot of the page as `target/screenshots/NAME.png`.
 pub(crate) async fn shot(c: &Client, name: &str) {

@@ -7,18 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::harness::pdf::sample;
 use crate::harness::pdf::{
     openssl_signer, pdfsig, pyhanko_certify, pyhanko_sign, pyhanko_validate, qpdf, qpdf_check,
 };
 use crate::harness::{Backends, Idp, audit_events};
 
 const DOCUMENTS: [&str; 2] = ["ke-hoach-1-trang.pdf", "ke-hoach-nhieu-trang.pdf"];
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/documents")
-        .join(name)
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
@@ -29,14 +24,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// An idp node, a work folder, and its key's certificate as a PEM file.
-struct Signer {
-    idp: Idp,
-    dir: tempfile::TempDir,
-    root: PathBuf,
+pub(crate) struct Signer {
+    pub(crate) idp: Idp,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) root: PathBuf,
 }
 
 impl Signer {
-    fn new() -> Signer {
+    pub(crate) fn new() -> Signer {
         let idp = Idp::spawn(&Backends::default());
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("soft-key.pem");
@@ -46,22 +41,37 @@ impl Signer {
         Signer { idp, dir, root }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     fn sign(&self, input: &Path, output: &Path, reason: &str) {
-        self.idp.cli_ok(
-            &[
-                "sign",
-                "pdf",
-                input.to_str().unwrap(),
-                output.to_str().unwrap(),
-                "--reason",
-                reason,
-            ],
-            None,
-        );
+        self.sign_with(input, output, &["--reason", reason]);
+    }
+
+    fn command<'a>(input: &'a Path, output: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec![
+            "sign",
+            "pdf",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        all
+    }
+
+    /// `idp sign pdf IN OUT ARGS…`, expected to succeed.
+    pub(crate) fn sign_with(&self, input: &Path, output: &Path, args: &[&str]) {
+        self.idp.cli_ok(&Signer::command(input, output, args), None);
+    }
+
+    /// `idp sign pdf IN OUT ARGS…`, expected to fail: its standard error.
+    pub(crate) fn refuse(&self, input: &Path, output: &Path, args: &[&str]) -> String {
+        let out = self.idp.cli(&Signer::command(input, output, args), None);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(!output.exists(), "{args:?}: no output file");
+        stderr
     }
 
     fn verify(&self, file: &Path) -> Value {
@@ -135,7 +145,7 @@ fn assert_valid_everywhere(s: &Signer, signed: &Path, count: usize) {
 async fn both_sample_documents_sign_and_every_validator_agrees() {
     let s = Signer::new();
     for name in DOCUMENTS {
-        let input = fixture(name);
+        let input = sample(name);
         let output = s.path(&format!("signed-{name}"));
         s.sign(&input, &output, "Phê duyệt kế hoạch");
         let original = std::fs::read(&input).unwrap();
@@ -178,7 +188,7 @@ async fn both_sample_documents_sign_and_every_validator_agrees() {
 async fn one_changed_byte_is_a_digest_mismatch_for_pdfsig_and_for_us() {
     let s = Signer::new();
     let signed = s.path("signed.pdf");
-    s.sign(&fixture("ke-hoach-1-trang.pdf"), &signed, "Ký số");
+    s.sign(&sample("ke-hoach-1-trang.pdf"), &signed, "Ký số");
     let mut bytes = std::fs::read(&signed).unwrap();
     // A byte of the page's content stream, well inside the first signed range.
     bytes[20_000] ^= 0x01;
@@ -204,7 +214,7 @@ async fn a_second_signature_leaves_the_first_valid() {
     let s = Signer::new();
     let once = s.path("once.pdf");
     let twice = s.path("twice.pdf");
-    s.sign(&fixture("ke-hoach-nhieu-trang.pdf"), &once, "Phê duyệt");
+    s.sign(&sample("ke-hoach-nhieu-trang.pdf"), &once, "Phê duyệt");
     s.sign(&once, &twice, "Ban hành");
     assert!(
         std::fs::read(&twice)
@@ -229,7 +239,7 @@ async fn a_second_signature_leaves_the_first_valid() {
 async fn signatures_by_pyhanko_and_by_us_live_together_in_either_order() {
     let s = Signer::new();
     let (key, cert) = openssl_signer(s.dir.path());
-    let input = fixture("ke-hoach-1-trang.pdf");
+    let input = sample("ke-hoach-1-trang.pdf");
     let theirs_first = s.path("pyhanko-then-us.pdf");
     let ours_first = s.path("us-then-pyhanko.pdf");
     let step = s.path("step.pdf");
@@ -280,7 +290,7 @@ async fn a_document_with_a_cross_reference_stream_signs_too() {
     let packed = s.path("packed.pdf");
     qpdf(&[
         "--object-streams=generate".as_ref(),
-        fixture("ke-hoach-1-trang.pdf").as_os_str(),
+        sample("ke-hoach-1-trang.pdf").as_os_str(),
         packed.as_os_str(),
     ]);
     let signed = s.path("packed-signed.pdf");
@@ -301,7 +311,7 @@ async fn bad_input_is_a_clear_error_and_no_output_file() {
             &[
                 "sign",
                 "pdf",
-                fixture(name).to_str().unwrap(),
+                sample(name).to_str().unwrap(),
                 output.to_str().unwrap(),
             ],
             None,
@@ -320,7 +330,7 @@ async fn bad_input_is_a_clear_error_and_no_output_file() {
     assert!(leftovers.is_empty(), "nothing half-written: {leftovers:?}");
     // Verification refuses them the same way.
     let out = s.idp.cli(
-        &["sign", "verify", fixture("truncated.pdf").to_str().unwrap()],
+        &["sign", "verify", sample("truncated.pdf").to_str().unwrap()],
         None,
     );
     assert!(!out.status.success());
@@ -379,7 +389,7 @@ fn a_document_certified_with_no_changes_allowed_is_not_signed_and_a_later_update
     let (key, cert) = openssl_signer(s.dir.path());
     let certified = s.path("certified.pdf");
     pyhanko_certify(
-        &fixture("ke-hoach-1-trang.pdf"),
+        &sample("ke-hoach-1-trang.pdf"),
         &certified,
         &key,
         &cert,

@@ -18,18 +18,13 @@ use crate::browser::{Browser, hidden};
 use crate::console::{NOI_VU, console_sign_in, person};
 use crate::console_api::token;
 use crate::demo_apps::{demo_document_app, follow};
+use crate::harness::pdf::sample;
 use crate::harness::pdf::{openssl_key_and_cert, pdfsig, pyhanko_validate};
 use crate::harness::{Backends, audit_events};
 use crate::mfa::{Setup, setup_on};
 use crate::oidc_flow::{REDIRECT, rp_http};
 
 const API: &str = "/api/v1/signing";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/documents")
-        .join(name)
-}
 
 fn pdf_part(bytes: Vec<u8>) -> Part {
     Part::bytes(bytes)
@@ -95,7 +90,7 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("soft.pem");
     std::fs::write(&root, s.idp.cli_ok(&["sign", "certificate"], None)).unwrap();
-    let document = std::fs::read(fixture("ke-hoach-nhieu-trang.pdf")).unwrap();
+    let document = std::fs::read(sample("ke-hoach-nhieu-trang.pdf")).unwrap();
 
     let (boss, _) = console_sign_in(&s, "giamdoc").await;
     let strong = token(&s, &boss, "vanban-ky", &secret, "openid sign", true).await;
@@ -226,13 +221,13 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     // Bad documents: a code and a Vietnamese sentence, nothing signed.
     for (bytes, status, code, words) in [
         (
-            std::fs::read(fixture("not-a-pdf.pdf")).unwrap(),
+            std::fs::read(sample("not-a-pdf.pdf")).unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not_pdf",
             "không phải là tệp PDF",
         ),
         (
-            std::fs::read(fixture("truncated.pdf")).unwrap(),
+            std::fs::read(sample("truncated.pdf")).unwrap(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "truncated_pdf",
             "cắt cụt",
@@ -332,7 +327,7 @@ async fn deferred_signing_embeds_a_signature_made_off_the_server_and_refuses_wha
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = usb_token(dir.path(), "giamdoc@binhphuoc.gov.vn");
     let (_, other_cert) = usb_token(dir.path(), "someone@example.org");
-    let document = std::fs::read(fixture("ke-hoach-1-trang.pdf")).unwrap();
+    let document = std::fs::read(sample("ke-hoach-1-trang.pdf")).unwrap();
     let (b, _) = console_sign_in(&s, "giamdoc").await;
     let t = token(&s, &b, "vanban-ky", &secret, "openid sign", true).await;
 
@@ -474,7 +469,7 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("soft.pem");
     std::fs::write(&root, s.idp.cli_ok(&["sign", "certificate"], None)).unwrap();
-    let original = fixture("ke-hoach-nhieu-trang.pdf");
+    let original = sample("ke-hoach-nhieu-trang.pdf");
     let app = demo_document_app(&s.idp, "onewin", "Một cửa điện tử", &original);
     let documents = format!("{}/documents", app.base);
 
@@ -576,7 +571,7 @@ async fn through_a_token_each_person_signs_with_their_own_key_and_the_clerk_with
         .cli_ok(&["user", "role", "tamtt", "--grant", "auditor"], None);
     person(&s, "vanthu", "Nguyễn Thị Thư", NOI_VU, false, Some("clerk"));
     person(&s, "giamdoc", "Lê Văn Đức", NOI_VU, false, Some("auditor"));
-    let document = std::fs::read(fixture("ke-hoach-nhieu-trang.pdf")).unwrap();
+    let document = std::fs::read(sample("ke-hoach-nhieu-trang.pdf")).unwrap();
 
     // Someone with no key on the token is told so, and nothing is signed.
     let (nokey, _) = console_sign_in(&s, "giamdoc").await;

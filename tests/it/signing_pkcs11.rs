@@ -6,17 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::harness::pdf::sample;
 use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf_check};
 use crate::harness::softhsm::{CA_NAME, EC_PERSON, OFFICE, RSA_PERSON, SoftHsm, WEAK};
 use crate::harness::{Backends, Idp, audit_events, idp_bin};
 
 const DOCUMENTS: [&str; 2] = ["ke-hoach-1-trang.pdf", "ke-hoach-nhieu-trang.pdf"];
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/documents")
-        .join(name)
-}
 
 /// A token, an idp node configured to sign with it, and pdfsig's NSS
 /// database trusting the test CA.
@@ -158,7 +153,7 @@ async fn person_keys_rsa_and_ec_then_the_office_key_sign_and_every_validator_tru
         (DOCUMENTS[0], RSA_PERSON, "Trần Thị Tâm"),
         (DOCUMENTS[1], EC_PERSON, "Nguyễn Văn An"),
     ] {
-        let input = fixture(name);
+        let input = sample(name);
         let personal = t.path(&format!("personal-{name}"));
         let issued = t.path(&format!("issued-{name}"));
         t.sign(&input, &personal, person, "personal", "Phê duyệt kế hoạch");
@@ -225,7 +220,7 @@ fn assert_refused(out: &Output, says: &str, output: &Path) {
 #[tokio::test]
 async fn token_and_key_failures_are_clear_errors_and_leave_no_file() {
     let t = Token::new();
-    let input = fixture(DOCUMENTS[0]);
+    let input = sample(DOCUMENTS[0]);
     let output = t.path("never.pdf");
     let key = ["--key", RSA_PERSON];
 
@@ -377,7 +372,7 @@ async fn concurrent_signatures_in_this_process() {
         .unwrap()
         .unwrap(),
     );
-    let pdf = std::fs::read(fixture(DOCUMENTS[0])).unwrap();
+    let pdf = std::fs::read(sample(DOCUMENTS[0])).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -9,15 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::harness::pdf::sample;
 use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf_check};
 use crate::harness::tsa::Tsa;
 use crate::harness::{Backends, Idp};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/documents")
-        .join(name)
-}
 
 fn soft_root(idp: &Idp, dir: &Path) -> PathBuf {
     let root = dir.join("soft-key.pem");
@@ -56,7 +51,7 @@ fn a_time_stamped_signature_is_valid_in_pyhanko_pdfsig_and_our_verify() {
     let dir = tempfile::tempdir().unwrap();
     let root = soft_root(&idp, dir.path());
     let output = dir.path().join("signed.pdf");
-    let out = sign(&idp, &tsa.url, &fixture("ke-hoach-1-trang.pdf"), &output);
+    let out = sign(&idp, &tsa.url, &sample("ke-hoach-1-trang.pdf"), &output);
     assert!(
         out.status.success(),
         "{}",
@@ -183,7 +178,7 @@ fn a_tsa_that_is_down_answers_garbage_or_stamps_something_else_fails_the_signing
     ] {
         let output = dir.path().join(format!("{what}.pdf"));
         let started = std::time::Instant::now();
-        let out = sign(&idp, &url, &fixture("ke-hoach-1-trang.pdf"), &output);
+        let out = sign(&idp, &url, &sample("ke-hoach-1-trang.pdf"), &output);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success(),
@@ -263,7 +258,7 @@ fn cross_reference_bombs_are_refused_quickly_within_half_a_gibibyte() {
             .unwrap()
     };
     let signed = dir.path().join("signed.pdf");
-    let input = fixture("ke-hoach-nhieu-trang.pdf");
+    let input = sample("ke-hoach-nhieu-trang.pdf");
     let out = limited(&[
         "sign",
         "pdf",

@@ -6,14 +6,16 @@
 //! unsigned page). The rendered pages are written to `target/screenshots/`
 //! for a person to look at.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use image::{ImageEncoder, RgbImage};
 use serde_json::Value;
 
-use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf, qpdf_check};
-use crate::harness::{Backends, Idp, audit_events};
+use crate::harness::audit_events;
+use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf, qpdf_check, sample};
+use crate::harness::screenshot_dir;
+use crate::signing::Signer;
 
 const NAME: &str = "Trương Thành Tâm";
 const TITLE: &str = "Phó Chủ tịch Ủy ban nhân dân";
@@ -24,24 +26,6 @@ const PERSONAL_RECT: [f64; 4] = [350.0, 80.0, 530.0, 150.0];
 const OFFICE_RECT: [f64; 4] = [370.0, 110.0, 550.0, 180.0];
 /// pdftoppm's resolution for the pixel checks.
 const DPI: f64 = 50.0;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/documents")
-        .join(name)
-}
-
-fn screenshot_dir() -> PathBuf {
-    // target/debug/idp → target/screenshots
-    let dir = crate::harness::idp_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn write_png(path: &Path, img: &image::RgbaImage) {
     let mut out = Vec::new();
@@ -80,54 +64,6 @@ pub(crate) fn seal_png(path: &Path) {
         }
     });
     write_png(path, &img);
-}
-
-struct Signer {
-    idp: Idp,
-    dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Signer {
-    fn new() -> Signer {
-        let idp = Idp::spawn(&Backends::default());
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("soft-key.pem");
-        std::fs::write(&root, idp.cli_ok(&["sign", "certificate"], None)).unwrap();
-        Signer { idp, dir, root }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// `idp sign pdf IN OUT ARGS…`, expected to succeed.
-    fn sign(&self, input: &Path, output: &Path, args: &[&str]) {
-        let mut all = vec![
-            "sign",
-            "pdf",
-            input.to_str().unwrap(),
-            output.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        self.idp.cli_ok(&all, None);
-    }
-
-    /// `idp sign pdf IN OUT ARGS…`, expected to fail: its standard error.
-    fn refuse(&self, input: &Path, output: &Path, args: &[&str]) -> String {
-        let mut all = vec![
-            "sign",
-            "pdf",
-            input.to_str().unwrap(),
-            output.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        let out = self.idp.cli(&all, None);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "{args:?} should fail");
-        assert!(!output.exists(), "{args:?}: no output file");
-        stderr
-    }
 }
 
 fn rect_arg(r: [f64; 4]) -> String {
@@ -290,14 +226,14 @@ fn assert_valid(s: &Signer, signed: &Path, expected: usize) -> Vec<Value> {
 #[tokio::test]
 async fn the_officials_signature_then_the_office_seal_are_seen_on_page_two_and_valid() {
     let s = Signer::new();
-    let input = fixture("ke-hoach-nhieu-trang.pdf");
+    let input = sample("ke-hoach-nhieu-trang.pdf");
     let (sig_png, seal) = (s.path("chu-ky.png"), s.path("con-dau.png"));
     signature_png(&sig_png);
     seal_png(&seal);
     let once = s.path("ky-ca-nhan.pdf");
     let twice = s.path("ky-co-quan.pdf");
 
-    s.sign(
+    s.sign_with(
         &input,
         &once,
         &[
@@ -315,7 +251,7 @@ async fn the_officials_signature_then_the_office_seal_are_seen_on_page_two_and_v
             TITLE,
         ],
     );
-    s.sign(
+    s.sign_with(
         &once,
         &twice,
         &[
@@ -480,11 +416,11 @@ async fn without_a_position_the_image_goes_to_the_last_page_upright_even_on_a_tu
     let turned = s.path("xoay.pdf");
     qpdf(&[
         "--rotate=+90".as_ref(),
-        fixture("ke-hoach-1-trang.pdf").as_os_str(),
+        sample("ke-hoach-1-trang.pdf").as_os_str(),
         turned.as_os_str(),
     ]);
     let signed = s.path("xoay-ky.pdf");
-    s.sign(
+    s.sign_with(
         &turned,
         &signed,
         &[
@@ -553,7 +489,7 @@ async fn without_a_position_the_image_goes_to_the_last_page_upright_even_on_a_tu
 #[tokio::test]
 async fn bad_placements_and_bad_images_are_clear_errors_and_leave_no_file() {
     let s = Signer::new();
-    let input = fixture("ke-hoach-nhieu-trang.pdf");
+    let input = sample("ke-hoach-nhieu-trang.pdf");
     let out = s.path("out.pdf");
     let good = s.path("good.png");
     signature_png(&good);
@@ -651,7 +587,7 @@ async fn bad_placements_and_bad_images_are_clear_errors_and_leave_no_file() {
         .collect();
     assert!(leftovers.is_empty(), "nothing half-written: {leftovers:?}");
     // The same flags with a good image sign.
-    s.sign(
+    s.sign_with(
         &input,
         &out,
         &["--page", "2", "--rect", "10,10,200,80", "--image", &good],

@@ -22,3 +22,16 @@ pub use redis::Redis;
 pub use slapd::Slapd;
 pub use smtp::{ReceivedMail, Smtp};
 pub use util::{free_port, idp_bin, wait_until};
+
+/// Where tests leave pictures for people to look at: `target/screenshots`.
+pub fn screenshot_dir() -> std::path::PathBuf {
+    // target/debug/idp → target/screenshots
+    let dir = idp_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -47,6 +47,13 @@ pub fn qpdf(args: &[&std::ffi::OsStr]) {
     );
 }
 
+/// A sample document of `tests/fixtures/documents/`.
+pub fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/documents")
+        .join(name)
+}
+
 /// The Python with pyHanko: `PYHANKO_PYTHON`, or the venv tests/run.sh
 /// makes beside the build (`target/debug/deps/it-…` → `target/pyhanko-venv`).
 pub fn pyhanko_python() -> PathBuf {
