@@ -656,3 +656,68 @@ async fn through_a_token_each_person_signs_with_their_own_key_and_the_clerk_with
         "signing-api-issued-close-up",
     );
 }
+
+#[tokio::test]
+async fn a_token_that_cannot_be_opened_leaves_sign_on_working_and_signing_says_so() {
+    use crate::harness::softhsm::SoftHsm;
+    let hsm = SoftHsm::new();
+    let wrong = hsm.dir().join("wrong-pin");
+    std::fs::write(&wrong, "sai-PIN-7391").unwrap();
+    let mut env = hsm.env();
+    env.retain(|(k, _)| k != "IDP_SIGNING__PIN_FILE");
+    env.push(("IDP_SIGNING__PIN_FILE".into(), wrong.display().to_string()));
+    // The IdP starts and signs people in; the signing API answers that the
+    // keys are not available, and the log says why.
+    let s = setup_on(Backends {
+        env,
+        ..Backends::default()
+    });
+    let secret = s
+        .idp
+        .add_client("vanban-ky", REDIRECT, &["--scope", "sign"]);
+    s.idp
+        .cli_ok(&["user", "role", "tamtt", "--grant", "auditor"], None);
+    let (tam, _) = console_sign_in(&s, "tamtt").await;
+    let t = token(&s, &tam, "vanban-ky", &secret, "openid sign", true).await;
+    let form = Form::new().part(
+        "file",
+        pdf_part(std::fs::read(sample("ke-hoach-1-trang.pdf")).unwrap()),
+    );
+    let (st, _, body) = call(&s, "/pdf", Some(&t), form).await;
+    assert_eq!(
+        st,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (code, message) = refusal(&body);
+    assert_eq!(code, "key_unavailable");
+    assert!(message.contains("quản trị viên"), "{message}");
+    assert!(!String::from_utf8_lossy(&body).contains("sai-PIN-7391"));
+    let log = s.idp.log();
+    assert!(
+        log.contains("document-signing keys are not available"),
+        "{log}"
+    );
+    assert!(!log.contains("sai-PIN-7391"), "the PIN is never logged");
+    assert!(signed_events(&s).await.is_empty());
+    // A refused PIN is not tried again: more requests do not lock the token.
+    for _ in 0..4 {
+        let form = Form::new().part(
+            "file",
+            pdf_part(std::fs::read(sample("ke-hoach-1-trang.pdf")).unwrap()),
+        );
+        let (st, _, _) = call(&s, "/pdf", Some(&t), form).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let out = hsm
+        .pkcs11_tool()
+        .arg("--list-objects")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the right PIN still logs in: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::backend::{BoxFuture, KeyInfo};
 use super::trust::Anchors;
 use super::tsp::TsaClient;
 use super::{
@@ -62,6 +63,55 @@ pub struct Service {
     per_person: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
+/// The configured key backend, opened at start and, when that failed (a
+/// token not plugged in, a module missing, a wrong PIN), again at the next
+/// use: meanwhile signing answers `key_unavailable` and everything else
+/// the IdP does goes on.
+struct Reopening {
+    cfg: SigningConfig,
+    store: Store,
+    master: Arc<MasterKey>,
+    inner: tokio::sync::OnceCell<Arc<dyn KeyBackend>>,
+    /// Why opening stopped being tried (a PIN the token refused).
+    gave_up: std::sync::OnceLock<String>,
+}
+
+impl Reopening {
+    async fn get(&self, now: i64) -> Result<&Arc<dyn KeyBackend>, SigningError> {
+        if let Some(why) = self.gave_up.get() {
+            return Err(SigningError::Key(why.clone()));
+        }
+        let opened = self
+            .inner
+            .get_or_try_init(|| policy::open_backend(&self.cfg, &self.store, &self.master, now))
+            .await;
+        // A PIN the token refused is not tried again: every try counts
+        // towards the token locking it.
+        if let Err(SigningError::Key(why)) = &opened
+            && why.contains("CKR_PIN_")
+        {
+            let _ = self
+                .gave_up
+                .set(format!("{why} (not tried again until a restart)"));
+        }
+        opened
+    }
+}
+
+impl KeyBackend for Reopening {
+    fn key<'a>(&'a self, label: &'a str) -> BoxFuture<'a, Result<KeyInfo, SigningError>> {
+        Box::pin(async move { self.get(crate::now()).await?.key(label).await })
+    }
+
+    fn sign<'a>(
+        &'a self,
+        label: &'a str,
+        message: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, SigningError>> {
+        Box::pin(async move { self.get(crate::now()).await?.sign(label, message).await })
+    }
+}
+
 /// The most requests one person has under way at once.
 pub const PER_PERSON: usize = 2;
 
@@ -98,7 +148,19 @@ impl Service {
         master: &Arc<MasterKey>,
         now: i64,
     ) -> Result<Service, SigningError> {
-        let backend = policy::open_backend(&config.signing, store, master, now).await?;
+        let backend = Reopening {
+            cfg: config.signing.clone(),
+            store: store.clone(),
+            master: Arc::clone(master),
+            inner: tokio::sync::OnceCell::new(),
+            gave_up: std::sync::OnceLock::new(),
+        };
+        // Tried now so a mistake shows in the log at start; a token that is
+        // not there yet does not stop the sign-on service.
+        if let Err(e) = backend.get(now).await {
+            tracing::error!(error = %e, "the document-signing keys are not available; signing answers key_unavailable and tries again on the next request");
+        }
+        let backend: Arc<dyn KeyBackend> = Arc::new(backend);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let anchors = Anchors::load(&config.signing.trust_anchors)?;
         Ok(Service {
