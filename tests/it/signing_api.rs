@@ -710,11 +710,7 @@ async fn a_token_that_cannot_be_opened_leaves_sign_on_working_and_signing_says_s
         let (st, _, _) = call(&s, "/pdf", Some(&t), form).await;
         assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     }
-    let out = hsm
-        .pkcs11_tool()
-        .arg("--list-objects")
-        .output()
-        .unwrap();
+    let out = hsm.pkcs11_tool().arg("--list-objects").output().unwrap();
     assert!(
         out.status.success(),
         "the right PIN still logs in: {}",
