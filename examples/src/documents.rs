@@ -15,8 +15,6 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
-use openidconnect::core::CoreAuthenticationFlow;
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -128,23 +126,7 @@ fn step_up(rp: &Rp, headers: &HeaderMap, b: &Button, action: Action) -> Response
     if local.csrf != b.csrf {
         return (StatusCode::FORBIDDEN, "the form has expired; open it again").into_response();
     }
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = rp
-        .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("sign".into()))
-        .add_extra_param("acr_values", "2")
-        .set_pkce_challenge(challenge)
-        .url();
-    if let Ok(mut p) = rp.pending.lock() {
-        p.insert(state.secret().clone(), (verifier, nonce, Some(action)));
-    }
-    redirect(url.as_str())
+    super::sign_in(rp, &["profile", "sign"], Some(action))
 }
 
 /// Calls the signing API with `token` and keeps what it answers.

@@ -160,20 +160,28 @@ async fn whoami(State(rp): St, headers: HeaderMap) -> axum::Json<Value> {
 }
 
 async fn login(State(rp): St) -> Response {
+    sign_in(&rp, &["email", "profile"], None)
+}
+
+/// Sends the person to the IdP's authorization endpoint with `scopes`
+/// (code + PKCE); with an `action`, for a token that may sign (a second
+/// factor asked for), done when the code comes back.
+fn sign_in(rp: &Rp, scopes: &[&str], action: Option<documents::Action>) -> Response {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = rp
-        .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+    let mut request = rp.client.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for scope in scopes {
+        request = request.add_scope(Scope::new((*scope).into()));
+    }
+    if action.is_some() {
+        request = request.add_extra_param("acr_values", "2");
+    }
+    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
     if let Ok(mut p) = rp.pending.lock() {
-        p.insert(state.secret().clone(), (verifier, nonce, None));
+        p.insert(state.secret().clone(), (verifier, nonce, action));
     }
     redirect(url.as_str())
 }

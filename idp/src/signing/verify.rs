@@ -505,17 +505,6 @@ fn points_at(doc: &Document, sig: ObjectId) -> bool {
             _ => None,
         }
     };
-    let list = |d: &lopdf::Dictionary, key: &[u8]| -> Vec<Object> {
-        match d.get(key) {
-            Ok(Object::Array(a)) => a.clone(),
-            Ok(Object::Reference(id)) => doc
-                .get_object(*id)
-                .ok()
-                .and_then(|o| o.as_array().ok().cloned())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
-    };
     let Some(form) = doc
         .catalog()
         .ok()
@@ -524,8 +513,10 @@ fn points_at(doc: &Document, sig: ObjectId) -> bool {
     else {
         return false;
     };
-    let mut todo: Vec<(Object, usize)> =
-        list(&form, b"Fields").into_iter().map(|f| (f, 0)).collect();
+    let mut todo: Vec<(Object, usize)> = list(&form, b"Fields", doc)
+        .into_iter()
+        .map(|f| (f, 0))
+        .collect();
     let mut seen = 0;
     while let Some((f, depth)) = todo.pop() {
         seen += 1;
@@ -536,7 +527,7 @@ fn points_at(doc: &Document, sig: ObjectId) -> bool {
         if d.get(b"V").ok().and_then(|v| v.as_reference().ok()) == Some(sig) {
             return true;
         }
-        todo.extend(list(&d, b"Kids").into_iter().map(|k| (k, depth + 1)));
+        todo.extend(list(&d, b"Kids", doc).into_iter().map(|k| (k, depth + 1)));
     }
     false
 }
