@@ -62,6 +62,16 @@ fn refusal(body: &[u8]) -> (String, String) {
     )
 }
 
+/// A software key's certificate (the office's, or a person's own) written
+/// to a PEM file in `dir`: a trust anchor for the validators.
+fn soft_certificate(s: &Setup, dir: &Path, email: Option<&str>) -> PathBuf {
+    let mut args = vec!["sign", "certificate"];
+    args.extend(email.iter().flat_map(|e| ["--email", e]));
+    let path = dir.join(format!("{}.pem", email.unwrap_or("office")));
+    std::fs::write(&path, s.idp.cli_ok(&args, None)).unwrap();
+    path
+}
+
 /// pdfsig's and pyHanko's verdicts: every signature valid and intact.
 fn all_valid(pdf: &Path, roots: &[&Path], count: usize) {
     let text = pdfsig(pdf);
@@ -88,8 +98,8 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     person(&s, "vanthu", "Nguyễn Thị Thư", NOI_VU, false, Some("clerk"));
     person(&s, "giamdoc", "Lê Văn Đức", NOI_VU, false, Some("auditor"));
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("soft.pem");
-    std::fs::write(&root, s.idp.cli_ok(&["sign", "certificate"], None)).unwrap();
+    let root = soft_certificate(&s, dir.path(), None);
+    let boss_root = soft_certificate(&s, dir.path(), Some("giamdoc@binhphuoc.gov.vn"));
     let document = std::fs::read(sample("ke-hoach-nhieu-trang.pdf")).unwrap();
 
     let (boss, _) = console_sign_in(&s, "giamdoc").await;
@@ -158,7 +168,8 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     assert!(signed.starts_with(&document), "an incremental update");
     let personal = dir.path().join("personal.pdf");
     std::fs::write(&personal, &signed).unwrap();
-    all_valid(&personal, &[&root], 1);
+    // Signed with the official's own test key, not the office's.
+    all_valid(&personal, &[&boss_root], 1);
     let form = Form::new()
         .part("file", pdf_part(signed.clone()))
         .text("kind", "organization");
@@ -171,6 +182,19 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     // The clerk issues it with the office's signature on top: both valid.
     let (clerk, _) = console_sign_in(&s, "vanthu").await;
     let clerk_token = token(&s, &clerk, "vanban-ky", &secret, "openid sign", true).await;
+    // Not a copy changed after the official signed: one byte inside a
+    // signed stream, and the office does not seal it.
+    let mut changed = signed.clone();
+    let inside = changed.windows(6).position(|w| w == b"stream").unwrap() + 20;
+    changed[inside] ^= 0x01;
+    let form = Form::new()
+        .part("file", pdf_part(changed))
+        .text("kind", "organization");
+    let (st, _, body) = call(&s, "/pdf", Some(&clerk_token), form).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (code, message) = refusal(&body);
+    assert_eq!(code, "signature_broken");
+    assert!(message.contains("không còn nguyên vẹn"), "{message}");
     let form = Form::new()
         .part("file", pdf_part(signed.clone()))
         .text("kind", "organization");
@@ -179,7 +203,7 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     assert!(issued.starts_with(&signed));
     let issued_path = dir.path().join("issued.pdf");
     std::fs::write(&issued_path, &issued).unwrap();
-    all_valid(&issued_path, &[&root], 2);
+    all_valid(&issued_path, &[&root, &boss_root], 2);
 
     // Each signature is in the audit log: who, kind, the document's hashes.
     let events = signed_events(&s).await;
@@ -467,8 +491,8 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     person(&s, "giamdoc", "Lê Văn Đức", NOI_VU, false, Some("auditor"));
     person(&s, "vanthu", "Nguyễn Thị Thư", NOI_VU, false, Some("clerk"));
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("soft.pem");
-    std::fs::write(&root, s.idp.cli_ok(&["sign", "certificate"], None)).unwrap();
+    let root = soft_certificate(&s, dir.path(), None);
+    let boss_root = soft_certificate(&s, dir.path(), Some("giamdoc@binhphuoc.gov.vn"));
     let original = sample("ke-hoach-nhieu-trang.pdf");
     let app = demo_document_app(&s.idp, "onewin", "Một cửa điện tử", &original);
     let documents = format!("{}/documents", app.base);
@@ -526,7 +550,7 @@ async fn the_demo_document_app_has_the_official_sign_and_the_clerk_issue_through
     assert!(issued.starts_with(&std::fs::read(&original).unwrap()));
     let path = dir.path().join("issued.pdf");
     std::fs::write(&path, &issued).unwrap();
-    all_valid(&path, &[&root], 2);
+    all_valid(&path, &[&root, &boss_root], 2);
     let kinds: Vec<String> = signed_events(&s)
         .await
         .iter()

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::harness::pdf::sample;
-use crate::harness::pdf::{pdfsig, pyhanko_validate, qpdf_check};
+use crate::harness::pdf::{pdfsig, pyhanko_timestamp, pyhanko_validate, qpdf_check};
 use crate::harness::tsa::Tsa;
 use crate::harness::{Backends, Idp};
 
@@ -161,6 +161,76 @@ fn a_time_stamped_signature_is_valid_in_pyhanko_pdfsig_and_our_verify() {
     );
     assert!(s["timestamp"]["error"].is_string(), "{report}");
     assert!(s["time_stamped_at"].is_null(), "{report}");
+    assert_eq!(report["verdict"], "invalid", "{report}");
+}
+
+#[test]
+fn a_document_time_stamp_added_by_pyhanko_is_reported_as_the_tsa_s_and_checked() {
+    let idp = Idp::spawn(&Backends::default());
+    let tsa = Tsa::honest();
+    let dir = tempfile::tempdir().unwrap();
+    let root = soft_root(&idp, dir.path());
+    let signed = dir.path().join("signed.pdf");
+    let out = sign(&idp, &tsa.url, &sample("ke-hoach-1-trang.pdf"), &signed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stamped = dir.path().join("stamped.pdf");
+    pyhanko_timestamp(&signed, &stamped, &tsa.url);
+
+    let anchors = |file: &Path| {
+        verify(
+            &idp,
+            &[],
+            &[
+                "sign",
+                "verify",
+                file.to_str().unwrap(),
+                "--anchor",
+                root.to_str().unwrap(),
+                "--anchor",
+                tsa.ca.to_str().unwrap(),
+            ],
+        )
+    };
+    let report = anchors(&stamped);
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2, "{report}");
+    let (ours, stamp) = (&sigs[0], &sigs[1]);
+    assert_eq!(ours["document_timestamp"], false, "{report}");
+    assert_eq!(ours["intact"], true, "{report}");
+    assert_eq!(ours["modified_after"], true, "{report}");
+    assert_eq!(ours["changes_after"], "signatures_only", "{report}");
+    assert_eq!(stamp["document_timestamp"], true, "{report}");
+    assert_eq!(stamp["sub_filter"], "ETSI.RFC3161", "{report}");
+    assert_eq!(stamp["intact"], true, "{report}");
+    assert!(
+        stamp["signer"]
+            .as_str()
+            .unwrap()
+            .contains("CN=dangnhap test TSA"),
+        "{report}"
+    );
+    assert!(stamp["time_stamped_at"].is_string(), "{report}");
+    assert_eq!(stamp["trust"]["status"], "trusted", "{report}");
+    assert_eq!(report["verdict"], "valid", "{report}");
+
+    // One byte of the first revision changed: the signature and the
+    // time-stamp over everything both stop holding.
+    let mut bytes = std::fs::read(&stamped).unwrap();
+    let inside = bytes.windows(6).position(|w| w == b"stream").unwrap() + 20;
+    bytes[inside] ^= 0x01;
+    let tampered = dir.path().join("tampered.pdf");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let report = anchors(&tampered);
+    let sigs = report["signatures"].as_array().unwrap();
+    assert!(sigs.iter().all(|s| s["intact"] == false), "{report}");
+    assert!(
+        sigs[1]["error"].as_str().unwrap().contains("imprint"),
+        "{report}"
+    );
     assert_eq!(report["verdict"], "invalid", "{report}");
 }
 

@@ -12,7 +12,8 @@ use crate::config::SigningBackend;
 use crate::images;
 use crate::now;
 use crate::signing::{
-    self, Appearance, Placement, Position, SignKind, SignRequest, pdf, policy, soft, trust, tsp,
+    self, Appearance, KeyBackend, Placement, Position, SignKind, SignRequest, pdf, policy, soft,
+    trust, tsp,
 };
 
 #[derive(Debug, Subcommand)]
@@ -66,9 +67,14 @@ pub enum SignCommand {
         #[arg(long = "anchor")]
         anchors: Vec<PathBuf>,
     },
-    /// Print the software key's certificate (PEM), generating the key if
+    /// Print a software key's certificate (PEM), generating the key if
     /// there is none yet: the trust anchor for checking test signatures.
-    Certificate,
+    /// The office's by default; `--email` for a person's own.
+    Certificate {
+        /// The person whose software key (`soft:EMAIL`) to show.
+        #[arg(long)]
+        email: Option<String>,
+    },
 }
 
 /// `--kind`.
@@ -262,10 +268,18 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                     .map_err(|e| fail(format!("{}: {e}", file.display())))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
-        SignCommand::Certificate => {
+        SignCommand::Certificate { email } => {
             let (store, master) = crate::open_store(config).await?;
             let backend = soft::SoftBackend::open(&store, &master, now()).await?;
-            println!("{}", pem(backend.certificate()));
+            let label = email
+                .as_deref()
+                .map_or(soft::LABEL.into(), soft::person_label);
+            let key = backend.key(&label).await.map_err(|e| fail(e.to_string()))?;
+            let cert = key
+                .chain
+                .first()
+                .ok_or_else(|| fail("the key has no certificate"))?;
+            println!("{}", pem(cert));
         }
     }
     Ok(())

@@ -223,6 +223,12 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Văn bản đã được chứng thực và khóa mọi thay đổi; không thể ký thêm.",
         ),
+        E::SignatureBroken(_) => refusal(
+            unprocessable,
+            "signature_broken",
+            e.to_string(),
+            "Chữ ký đã có trên văn bản không còn nguyên vẹn (văn bản bị sửa sau khi ký); không đóng dấu phát hành.",
+        ),
         E::TimeStamp(_) => {
             tracing::error!(request_id, error = %e, "the time-stamping authority failed");
             refusal(

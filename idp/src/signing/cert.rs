@@ -1,6 +1,6 @@
-//! The self-signed certificate of the embedded software key. It exists so
-//! the whole signing path can be run and checked without a token; its name
-//! says it is not legally valid, and no trust store holds it.
+//! The self-signed certificates of the embedded software keys. They exist
+//! so the whole signing path can be run and checked without a token; their
+//! names say they are not legally valid, and no trust store holds them.
 
 use std::time::Duration;
 
@@ -8,15 +8,22 @@ use der::asn1::{Any, BitString, OctetString, UtcTime};
 use der::{Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
 use super::{SigningError, oids};
 
-/// The subject (and issuer) of the test certificate.
+/// The subject (and issuer) of the office's test certificate.
 pub const TEST_SUBJECT: &str =
     "CN=dangnhap test signing key — NOT LEGALLY VALID,O=dangnhap (test only)";
+
+/// The subject of a person's test certificate: `{email}` is replaced by
+/// their official e-mail, which the certificate also names in its
+/// subjectAltName (as a person's certificate on a token must).
+pub const TEST_PERSON_SUBJECT: &str = "CN={email} — NOT LEGALLY VALID,O=dangnhap (test only)";
 
 /// How long the test certificate is valid: three years.
 pub const TEST_VALIDITY: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
@@ -74,6 +81,18 @@ fn not_a_ca() -> Result<Extension, der::Error> {
     })
 }
 
+/// subjectAltName naming one e-mail address (rfc822Name).
+fn email_name(email: &str) -> Result<Extension, der::Error> {
+    let san = SubjectAltName(vec![GeneralName::Rfc822Name(der::asn1::Ia5String::new(
+        email,
+    )?)]);
+    Ok(Extension {
+        extn_id: oids::SUBJECT_ALT_NAME,
+        critical: false,
+        extn_value: OctetString::new(san.to_der()?)?,
+    })
+}
+
 /// The SubjectPublicKeyInfo of a P-256 public key (uncompressed point).
 pub fn p256_spki(point: &[u8]) -> Result<SubjectPublicKeyInfoOwned, der::Error> {
     Ok(SubjectPublicKeyInfoOwned {
@@ -85,16 +104,23 @@ pub fn p256_spki(point: &[u8]) -> Result<SubjectPublicKeyInfoOwned, der::Error> 
     })
 }
 
-/// A self-signed v3 certificate for `spki`, valid from `now` for
-/// [`TEST_VALIDITY`]; `sign` signs the TBSCertificate's DER with the
+/// A self-signed v3 certificate for `spki` named `subject` (an RFC 4514
+/// string the caller built from checked parts), naming `email` in its
+/// subjectAltName when given, valid from `now` for [`TEST_VALIDITY`]; `sign` signs the TBSCertificate's DER with the
 /// matching private key (ECDSA P-256 with SHA-256, DER signature).
 pub fn self_signed(
     spki: SubjectPublicKeyInfoOwned,
+    subject: &str,
+    email: Option<&str>,
     serial: &[u8],
     now: i64,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, SigningError>,
 ) -> Result<Vec<u8>, SigningError> {
-    let name: Name = TEST_SUBJECT.parse()?;
+    let name: Name = subject.parse()?;
+    let mut extensions = vec![key_usage()?, not_a_ca()?];
+    if let Some(email) = email {
+        extensions.push(email_name(email)?);
+    }
     let start = Duration::from_secs(u64::try_from(now).unwrap_or(0));
     let algorithm = AlgorithmIdentifierOwned {
         oid: oids::ECDSA_WITH_SHA256,
@@ -116,7 +142,7 @@ pub fn self_signed(
         },
         subject: name,
         spki,
-        extensions: vec![key_usage()?, not_a_ca()?],
+        extensions,
     };
     let signature = sign(&tbs.to_der()?)?;
     let cert = Cert {

@@ -83,6 +83,8 @@ pub enum SigningError {
         "the PDF is certified with no changes allowed (DocMDP /P 1): a new signature would break its certification"
     )]
     Certified,
+    #[error("a signature already on the document does not hold ({0}): the office does not seal it")]
+    SignatureBroken(String),
     #[error("DER: {0}")]
     Der(#[from] der::Error),
     #[error(transparent)]

@@ -29,6 +29,8 @@ pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
 /// id-ce-keyUsage (RFC 5280 §4.2.1.3).
 pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+/// id-ce-subjectAltName (RFC 5280 §4.2.1.6).
+pub const SUBJECT_ALT_NAME: Oid = Oid::new_unwrap("2.5.29.17");
 /// id-ce-basicConstraints (RFC 5280 §4.2.1.9).
 pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
 /// id-aa-signingCertificate (RFC 2634 §5.4), which many TSAs still write.

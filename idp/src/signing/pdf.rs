@@ -25,6 +25,20 @@ pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
 /// cross-reference streams are decoded eagerly).
 const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 
+/// The most all the streams decoded while loading one file may inflate to
+/// together: each gets its share of this by the number of streams the file
+/// has, so many small streams that each inflate a thousandfold cannot add
+/// up to more memory than the machine has.
+const MAX_DECOMPRESSED_TOTAL: usize = 512 * 1024 * 1024;
+
+/// Each stream's share of [`MAX_DECOMPRESSED_TOTAL`] in `bytes`. Every
+/// stream ends with the keyword `endstream`, which no name escape can
+/// hide, so counting it bounds the number of streams lopdf may decode.
+fn decompressed_limit(bytes: &[u8]) -> usize {
+    let streams = memchr_all(bytes, b"endstream").count().max(1);
+    (MAX_DECOMPRESSED_TOTAL / streams).min(MAX_DECOMPRESSED_BYTES)
+}
+
 /// The room reserved for the CMS signature in /Contents, in bytes (written
 /// as twice as many hex digits). Enough for a chain of a few RSA
 /// certificates and an RFC 3161 time-stamp token with the TSA's chain.
@@ -72,7 +86,7 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
     check_bytes(bytes)?;
     prescan(bytes)?;
     let options = LoadOptions {
-        max_decompressed_size: Some(MAX_DECOMPRESSED_BYTES),
+        max_decompressed_size: Some(decompressed_limit(bytes)),
         ..LoadOptions::default()
     };
     let doc = match Document::load_mem_with_options(bytes, options) {

@@ -2,8 +2,9 @@
 //! person signs `personal` only with their own key, found on the token by
 //! `signing.person_key_label` with `{email}` replaced by their address; the
 //! office's key (`signing.office_key_label`) signs `organization` only for
-//! people with the clerk role (văn thư). On the software backend there is
-//! one key, the test key, for both. The REST API and the web pages ask here;
+//! people with the clerk role (văn thư). On the software backend the same
+//! rules hold with test keys: each person's own (`soft:{email}`, made at
+//! their first signature) and the office's (`soft`). The REST API and the web pages ask here;
 //! the operator CLI names its key itself.
 
 use std::sync::Arc;
@@ -36,7 +37,7 @@ pub fn key_for(
                 ));
             }
             if cfg.backend == SigningBackend::Soft {
-                return Ok(soft::LABEL.into());
+                return Ok(soft::person_label(email));
             }
             let label = cfg.person_key_label.replace(EMAIL_PLACEHOLDER, email);
             // However the labels are configured, a person's key is never the office's.
@@ -92,7 +93,7 @@ pub fn check_key(
 pub async fn open_backend(
     cfg: &SigningConfig,
     store: &Store,
-    master: &MasterKey,
+    master: &Arc<MasterKey>,
     now: i64,
 ) -> Result<Arc<dyn KeyBackend>, SigningError> {
     match cfg.backend {
@@ -210,11 +211,16 @@ mod tests {
     }
 
     #[test]
-    fn the_soft_backend_has_one_key_under_the_same_rules() {
+    fn the_soft_backend_gives_each_person_their_own_key_under_the_same_rules() {
         let cfg = SigningConfig::default();
         assert_eq!(
-            key_for(&cfg, SignKind::Personal, "a@b", false).unwrap(),
-            soft::LABEL
+            key_for(&cfg, SignKind::Personal, "TamTT@binhphuoc.gov.vn", false).unwrap(),
+            "soft:tamtt@binhphuoc.gov.vn"
+        );
+        assert_ne!(
+            key_for(&cfg, SignKind::Personal, "a@b.vn", true).unwrap(),
+            key_for(&cfg, SignKind::Organization, "a@b.vn", true).unwrap(),
+            "a clerk's own signature is not the office's"
         );
         assert!(matches!(
             key_for(&cfg, SignKind::Organization, "a@b", false),

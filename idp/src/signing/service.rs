@@ -16,7 +16,7 @@ use super::{
 };
 use crate::audit::{self, Event, Kind, Who};
 use crate::cache::{Cache, CacheBackend};
-use crate::config::{Config, SigningBackend, SigningConfig};
+use crate::config::{Config, SigningConfig};
 use crate::crypto::MasterKey;
 use crate::store::{Store, User};
 
@@ -236,14 +236,25 @@ impl Service {
         now: i64,
     ) -> Result<Signed, SigningError> {
         let key = self.key_for(params.kind, signer)?;
-        // A person's key on a token must carry their own certificate: a
-        // token set up with someone else's under their label is refused.
-        if params.kind == SignKind::Personal && self.cfg.backend == SigningBackend::Pkcs11 {
+        // A person's key must carry their own certificate: a token set up
+        // with someone else's under their label is refused.
+        if params.kind == SignKind::Personal {
             let info = self.backend.key(&key).await?;
             let cert = info.chain.first().ok_or(SigningError::NoCertificate)?;
             let cert = <x509_cert::Certificate as der::Decode>::from_der(cert)?;
             if !deferred::belongs_to(&cert, signer.user.email.as_str()) {
                 return Err(SigningError::NotYourCertificate);
+            }
+        }
+        // The clerk seals what the officials signed: a document whose
+        // signatures no longer hold (changed after signing, a signature
+        // broken or removed) is not issued under the office's seal.
+        if params.kind == SignKind::Organization {
+            let report = self.verify(input.clone(), now).await?;
+            if let ("invalid" | "modified", reason) = (report.verdict, report.verdict_reason) {
+                return Err(SigningError::SignatureBroken(
+                    reason.unwrap_or_else(|| report.verdict.into()),
+                ));
             }
         }
         let (placement, appearance) = self.look(signer.user, params).await?;

@@ -157,7 +157,7 @@ impl<'a> der::Decode<'a> for SignedAttributesView {
 
 #[test]
 fn the_test_certificate_says_what_it_is() {
-    let (_, der) = soft::generate(NOW).unwrap();
+    let (_, der) = soft::generate(None, NOW).unwrap();
     let cert: x509_cert::Certificate = der::Decode::from_der(&der).unwrap();
     let subject = cms::subject(&cert);
     assert!(

@@ -173,6 +173,12 @@ pub fn rfc3339(t: i64) -> String {
 /// TSTInfo whose imprint is the SHA-256 of `signature`, signed (with the
 /// content-type and message-digest attributes) by a certificate it carries.
 pub fn check_token(token: &[u8], signature: &[u8]) -> Result<Token, SigningError> {
+    check_token_over(token, digest(&SHA256, signature).as_ref(), "the signature")
+}
+
+/// [`check_token`] for a token whose imprint must be `sha256`, the digest
+/// of `what` (a document time-stamp's: the bytes its /ByteRange covers).
+pub fn check_token_over(token: &[u8], sha256: &[u8], what: &str) -> Result<Token, SigningError> {
     let sd = cms::parse_signed_data(token, oids::TST_INFO)
         .map_err(|e| ts_error(format!("the token is not a SignedData: {e}")))?;
     let content = sd
@@ -208,11 +214,11 @@ pub fn check_token(token: &[u8], signature: &[u8]) -> Result<Token, SigningError
     }
     let imprint = &info.message_imprint;
     if imprint.hash_algorithm.oid != oids::SHA256
-        || imprint.hashed_message.as_bytes() != digest(&SHA256, signature).as_ref()
+        || !crate::crypto::ct_eq(imprint.hashed_message.as_bytes(), sha256)
     {
-        return Err(ts_error(
-            "the token's imprint is not the SHA-256 of the signature",
-        ));
+        return Err(ts_error(format!(
+            "the token's imprint is not the SHA-256 of {what}"
+        )));
     }
     let gen_time = gen_time(&info.gen_time)?;
     Ok(Token {

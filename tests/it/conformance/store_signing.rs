@@ -26,13 +26,13 @@ pub(super) async fn document_keys(s: &Store) {
 
     // The software key: made once, the same certificate on every open, and
     // sealed so that another master key cannot open it.
-    let master = MasterKey::from_bytes(&[5; 32]).unwrap();
+    let master = std::sync::Arc::new(MasterKey::from_bytes(&[5; 32]).unwrap());
     let first = SoftBackend::open(s, &master, 1_790_000_000).await.unwrap();
     let again = SoftBackend::open(s, &master, 1_790_000_100).await.unwrap();
     assert_eq!(first.certificate(), again.certificate());
     let stored = s.document_key(LABEL).await.unwrap().unwrap();
     assert_eq!(stored.cert_der, first.certificate());
     assert_eq!(stored.alg, "ES256");
-    let other = MasterKey::from_bytes(&[6; 32]).unwrap();
+    let other = std::sync::Arc::new(MasterKey::from_bytes(&[6; 32]).unwrap());
     assert!(SoftBackend::open(s, &other, 1_790_000_200).await.is_err());
 }

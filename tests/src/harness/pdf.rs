@@ -159,6 +159,22 @@ pub fn pyhanko_certify(input: &Path, output: &Path, key: &Path, cert: &Path, fie
     pyhanko_sign_with(input, output, key, cert, field, &["certify-no-changes"]);
 }
 
+/// Adds pyHanko's document time-stamp (/DocTimeStamp, from the TSA at
+/// `tsa_url`) to `input`, written to `output`.
+pub fn pyhanko_timestamp(input: &Path, output: &Path, tsa_url: &str) {
+    let out = Command::new(pyhanko_python())
+        .arg(pyhanko_script("timestamp.py"))
+        .args([input, output])
+        .arg(tsa_url)
+        .output()
+        .expect("pyHanko");
+    assert!(
+        out.status.success(),
+        "pyHanko time-stamp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn pyhanko_sign_with(
     input: &Path,
     output: &Path,
