@@ -2,7 +2,7 @@
 # The test command: installs what is missing (Debian packages when run as
 # root, npm packages into tests/node), then runs every test of the workspace
 # against real peers (PostgreSQL, Redis, OpenLDAP, an SMTP server, Node's openid-client,
-# headless Chromium, and the PDF validators pdfsig, qpdf and pyHanko). Screenshots of the pages land in target/screenshots/.
+# headless Chromium, Apache's mod_auth_cas, and the PDF validators pdfsig, qpdf and pyHanko). Screenshots of the pages land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v pkcs11-tool >/dev/null || need+=(opensc)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 /usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
+# Apache with mod_auth_cas: an older app's CAS client (and its TLS front).
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+[ -e /usr/lib/apache2/modules/mod_auth_cas.so ] || need+=(libapache2-mod-auth-cas)
 # Vietnamese glyphs in the screenshots.
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-core)
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@
 pub mod appearance;
 pub mod backend;
 pub mod cert;
+mod changes;
 pub mod cms;
 pub mod deferred;
 pub mod font;

@@ -91,6 +91,12 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
     };
     let doc = match Document::load_mem_with_options(bytes, options) {
         Ok(doc) => doc,
+        Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit })) => {
+            return Err(SigningError::Malformed(format!(
+                "a stream inflates to more than its share ({limit} bytes) of the \
+                 {MAX_DECOMPRESSED_TOTAL} bytes one file may inflate to"
+            )));
+        }
         Err(e) => {
             if find(bytes, b"/Encrypt").is_some() {
                 return Err(SigningError::Encrypted);

@@ -42,11 +42,19 @@ fn only(report: &Report) -> &verify::SignatureReport {
 /// A PDF made of `objects` (bodies of objects 1…n, 1 the catalog) with a
 /// correct cross-reference table: hostile structures without a broken xref.
 fn build_pdf(objects: &[&str]) -> Vec<u8> {
+    let objects: Vec<&[u8]> = objects.iter().map(|o| o.as_bytes()).collect();
+    build_pdf_bytes(&objects)
+}
+
+/// [`build_pdf`] with objects that may hold binary streams.
+fn build_pdf_bytes(objects: &[&[u8]]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     out.extend_from_slice(
@@ -320,6 +328,50 @@ async fn hostile_structures_are_errors_not_crashes() {
     assert!(only(&verify(&signed.pdf).unwrap()).intact);
 }
 
+/// An object stream (decoded while loading) of `inflated` bytes of white
+/// space after its one-object header, compressed.
+fn object_stream(inflated: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(b"99 0 ").unwrap();
+    let block = vec![b' '; 1024 * 1024];
+    for _ in 0..inflated / block.len() {
+        z.write_all(&block).unwrap();
+    }
+    let data = z.finish().unwrap();
+    let mut out = format!(
+        "<</Type /ObjStm /N 1 /First 5 /Filter /FlateDecode /Length {}>>\nstream\n",
+        data.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+#[tokio::test]
+async fn the_streams_of_one_file_share_one_inflation_budget() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let catalog = b"<</Type /Catalog /Pages 2 0 R>>".as_slice();
+    let pages = b"<</Type /Pages /Kids [3 0 R] /Count 1>>".as_slice();
+    let page = b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>".as_slice();
+    // One stream inflating to 60 MiB is within a stream's own cap (64 MiB).
+    let big = object_stream(60 * 1024 * 1024);
+    let one = build_pdf_bytes(&[catalog, pages, page, &big]);
+    assert!(one.len() < 200 * 1024, "{} bytes", one.len());
+    let signed = sign(&backend, one).await.unwrap();
+    assert!(only(&verify(&signed.pdf).unwrap()).intact);
+    // Nine of them would be 540 MiB together: each gets a ninth of the
+    // 512 MiB budget and the first to go over it stops the load.
+    let mut objects = vec![catalog, pages, page];
+    objects.extend(std::iter::repeat_n(big.as_slice(), 9));
+    let r = sign(&backend, build_pdf_bytes(&objects)).await;
+    assert!(
+        matches!(&r, Err(SigningError::Malformed(m)) if m.contains("its share")),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn a_file_of_endless_signatures_is_refused_before_hashing() {
     let catalog = "<</Type /Catalog /Pages 2 0 R>>";
@@ -533,6 +585,49 @@ async fn a_removed_signature_field_is_still_reported() {
     assert_eq!(report.signatures.len(), 2);
     assert_eq!(report.signatures[0].changes_after, "signatures_only");
     assert_eq!(report.verdict, "valid_trust_not_checked", "{report:?}");
+}
+
+#[tokio::test]
+async fn writers_rewriting_the_catalog_and_the_document_information_change_nothing_signed() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let info = doc.trailer.get(b"Info").unwrap().as_reference().unwrap();
+    let ser = |d: lopdf::Dictionary| {
+        String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(d)).unwrap()).unwrap()
+    };
+    let with_lang = |lang: lopdf::Object| {
+        let mut catalog = doc.get_dictionary(root).unwrap().clone();
+        catalog.set("Lang", lang);
+        ser(catalog)
+    };
+    let mut meta = doc.get_dictionary(info).unwrap().clone();
+    meta.set("Producer", lopdf::Object::string_literal("pyHanko"));
+    // The same language written in hexadecimal, and a new producer.
+    let rewritten = lopdf::Object::String(b"en-US".to_vec(), lopdf::StringFormat::Hexadecimal);
+    let updated = append_update(
+        &signed.pdf,
+        &[(root.0, with_lang(rewritten)), (info.0, ser(meta))],
+    );
+    let report = verify(&updated).unwrap();
+    let s = only(&report);
+    assert_eq!(s.changes_after, "signatures_only", "{s:?}");
+    assert_eq!(report.verdict, "valid_trust_not_checked", "{report:?}");
+    // Another language is a change to the document.
+    let relabelled = append_update(
+        &signed.pdf,
+        &[(root.0, with_lang(lopdf::Object::string_literal("vi")))],
+    );
+    let report = verify(&relabelled).unwrap();
+    let s = only(&report);
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert!(
+        s.changes_detail.as_deref().unwrap().contains("/Lang"),
+        "{s:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! Real peers for the end-to-end tests, one module per peer: the `idp`
-//! binary, PostgreSQL, Redis, OpenLDAP, an SMTP server and Chromium. Each
-//! starts in a temp dir on a free loopback port and stops on drop. `pdf`
+//! binary, PostgreSQL, Redis, OpenLDAP, an SMTP server, Chromium and Apache
+//! with mod_auth_cas. Each starts in a temp dir on a free loopback port and
+//! stops on drop. `pdf`
 //! runs the PDF signature validators (pdfsig, qpdf, pyHanko); `softhsm`
 //! makes a SoftHSM2 token with keys a test CA certified.
 
+pub mod apache;
 pub mod chromium;
 pub mod idp;
 pub mod pdf;

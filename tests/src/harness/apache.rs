@@ -1,0 +1,227 @@
+//! Apache httpd with `mod_auth_cas` protecting a page, the way a
+//! province's older PHP or Java app sits behind it. mod_auth_cas validates
+//! tickets over HTTPS only, so the same Apache also serves a TLS front for
+//! the IdP (a loopback CA made by `openssl` in a temp dir, the server
+//! certificate for 127.0.0.1, `mod_proxy_http` to the IdP's plain port).
+//! The browser signs in at the IdP itself; Apache calls
+//! `https://127.0.0.1:TLS/cas/serviceValidate` and trusts the test CA.
+//! The protected page echoes `REMOTE_USER` through server-side includes.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::util::{free_port, wait_until};
+
+pub struct ApacheCas {
+    /// The protected page: `http://127.0.0.1:APP/secret/index.shtml`.
+    pub page_url: String,
+    /// What the page's service URL starts with, to register at the IdP.
+    pub service_prefix: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A loopback CA and a server certificate for 127.0.0.1 under it.
+fn make_tls(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dangnhap test loopback CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-sha256",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+}
+
+const MODULES: &[(&str, &str)] = &[
+    ("mpm_event_module", "mod_mpm_event.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authn_core_module", "mod_authn_core.so"),
+    ("mime_module", "mod_mime.so"),
+    ("include_module", "mod_include.so"),
+    ("socache_shmcb_module", "mod_socache_shmcb.so"),
+    ("ssl_module", "mod_ssl.so"),
+    ("proxy_module", "mod_proxy.so"),
+    ("proxy_http_module", "mod_proxy_http.so"),
+    ("auth_cas_module", "mod_auth_cas.so"),
+];
+
+impl ApacheCas {
+    /// Starts Apache in front of the IdP at `idp_url` (`http://127.0.0.1:PORT`).
+    pub fn start(idp_url: &str) -> ApacheCas {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        make_tls(d);
+        // Apache's children run as www-data when started by root: they read
+        // the page and write mod_auth_cas's cookie files.
+        for sub in ["www/secret", "cas-cookies", "run"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        std::fs::write(
+            d.join("www/secret/index.shtml"),
+            "<p>Onewin: <!--#echo var=\"REMOTE_USER\" --></p>\n",
+        )
+        .unwrap();
+        set_mode(d, 0o755);
+        set_mode(&d.join("www"), 0o755);
+        set_mode(&d.join("www/secret"), 0o755);
+        set_mode(&d.join("www/secret/index.shtml"), 0o644);
+        set_mode(&d.join("cas-cookies"), 0o777);
+        set_mode(&d.join("run"), 0o777);
+
+        let (app, tls) = (free_port(), free_port());
+        let modules: String = MODULES
+            .iter()
+            .map(|(name, file)| format!("LoadModule {name} /usr/lib/apache2/modules/{file}\n"))
+            .collect();
+        let dirs = d.display();
+        let conf = format!(
+            "ServerRoot {dirs}\n{modules}\
+             PidFile {dirs}/run/httpd.pid\nDefaultRuntimeDir {dirs}/run\nMutex file:{dirs}/run\n\
+             ErrorLog {dirs}/error.log\nLogLevel warn auth_cas:debug\n\
+             User www-data\nGroup www-data\n\
+             ServerName 127.0.0.1\nTypesConfig /etc/mime.types\n\
+             StartServers 1\nThreadsPerChild 8\nMaxRequestWorkers 16\n\
+             Listen 127.0.0.1:{app}\nListen 127.0.0.1:{tls}\n\
+             <VirtualHost 127.0.0.1:{tls}>\n\
+               SSLEngine on\n\
+               SSLCertificateFile {dirs}/server.pem\n\
+               SSLCertificateKeyFile {dirs}/server.key\n\
+               ProxyPass / {idp_url}/\n\
+             </VirtualHost>\n\
+             <VirtualHost 127.0.0.1:{app}>\n\
+               DocumentRoot {dirs}/www\n\
+               CASLoginURL {idp_url}/cas/login\n\
+               CASValidateURL https://127.0.0.1:{tls}/cas/serviceValidate\n\
+               CASCertificatePath {dirs}/ca.pem\n\
+               CASCookiePath {dirs}/cas-cookies/\n\
+               <Directory {dirs}/www/secret>\n\
+                 AuthType CAS\n\
+                 Require valid-user\n\
+                 Options +Includes\n\
+                 AddOutputFilter INCLUDES .shtml\n\
+               </Directory>\n\
+             </VirtualHost>\n"
+        );
+        std::fs::write(d.join("httpd.conf"), conf).unwrap();
+        let child = Command::new("/usr/sbin/apache2")
+            .arg("-f")
+            .arg(d.join("httpd.conf"))
+            .arg("-DFOREGROUND")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("/usr/sbin/apache2 (install apache2 libapache2-mod-auth-cas)");
+        let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        wait_until("apache2", Duration::from_secs(15), || up(app) && up(tls));
+        ApacheCas {
+            page_url: format!("http://127.0.0.1:{app}/secret/index.shtml"),
+            service_prefix: format!("http://127.0.0.1:{app}/secret/"),
+            child,
+            dir,
+        }
+    }
+
+    /// Apache's error log (mod_auth_cas says there why it refused).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl Drop for ApacheCas {
+    fn drop(&mut self) {
+        // TERM stops the children with the parent; KILL would orphan them
+        // on their listening sockets.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
