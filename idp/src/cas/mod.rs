@@ -17,6 +17,9 @@ pub mod slo;
 pub mod tickets;
 pub mod validate;
 
+#[cfg(test)]
+mod flow_tests;
+
 use crate::auth::session::SessionError;
 use crate::cache::CacheError;
 use crate::crypto::CryptoError;

@@ -79,12 +79,11 @@ pub async fn callback(
     };
     let pgt = tickets::grant(&idp.cache, &g, idp.config.session.absolute_timeout_secs).await?;
     let iou = tickets::new_id(Kind::ProxyGrantingIou)?;
-    let sent = idp
-        .http
-        .get(parsed)
-        .query(&[("pgtId", pgt.as_str()), ("pgtIou", iou.as_str())])
-        .send()
-        .await;
+    let to = crate::oidc::authorize::with_params(
+        &normal,
+        &[("pgtId", Some(&pgt)), ("pgtIou", Some(&iou))],
+    );
+    let sent = idp.http.get(&to).send().await;
     match sent {
         Ok(r) if r.status() == reqwest::StatusCode::OK => {
             let e = Event::new(AuditKind::CasProxyGranted, now)

@@ -505,6 +505,9 @@ mod tests {
         assert_eq!(c.tokens.refresh_ttl_secs, d.tokens.refresh_ttl_secs);
         assert_eq!(c.password.memory_kib, d.password.memory_kib);
         assert_eq!(c.session.idle_timeout_secs, d.session.idle_timeout_secs);
+        assert_eq!(c.cas.ticket_ttl_secs, d.cas.ticket_ttl_secs);
+        assert!(c.cas.enabled && !c.cas.allow_http_proxy_callback_on_loopback);
+        assert!(!c.compat.wso2_paths);
     }
 
     #[test]
