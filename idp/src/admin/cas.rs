@@ -80,7 +80,11 @@ pub async fn add(
             .map(|a| a.as_str().to_owned())
             .collect();
     }
-    if attributes.iter().any(|a| a == Attribute::LegacyUsername.as_str()) && n.app.is_none() {
+    if attributes
+        .iter()
+        .any(|a| a == Attribute::LegacyUsername.as_str())
+        && n.app.is_none()
+    {
         return Err(CasAdminError::LegacyNeedsApp);
     }
     if let Some(app) = &n.app
@@ -150,13 +154,24 @@ mod tests {
     #[tokio::test]
     async fn services_are_checked_then_stored_with_default_attributes() {
         let (s, _dir) = super::super::test_store().await;
-        let a = add(&s, new("vanban", "https://vanban.gov.vn/cas"), &Actor::cli(), 1)
-            .await
-            .unwrap();
+        let a = add(
+            &s,
+            new("vanban", "https://vanban.gov.vn/cas"),
+            &Actor::cli(),
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!(a.attributes, vec!["email", "name"]);
         assert_eq!(s.cas_service("vanban").await.unwrap(), Some(a));
         assert!(matches!(
-            add(&s, new("vanban", "https://vanban.gov.vn/x"), &Actor::cli(), 1).await,
+            add(
+                &s,
+                new("vanban", "https://vanban.gov.vn/x"),
+                &Actor::cli(),
+                1
+            )
+            .await,
             Err(CasAdminError::Exists(_))
         ));
         assert!(matches!(

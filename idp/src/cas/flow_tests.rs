@@ -63,20 +63,40 @@ async fn a_ticket_lives_a_minute_and_names_its_session() {
     let (t, uid) = setup().await;
     let (cookie, sess) = t.sign_in(&uid).await;
     let st = ticket(&t, &sess).await;
-    let ok = validate::validate(&t.idp, &check(SERVICE, &st), Endpoint::Service, true, None, t.now())
-        .await
-        .unwrap();
+    let ok = validate::validate(
+        &t.idp,
+        &check(SERVICE, &st),
+        Endpoint::Service,
+        true,
+        None,
+        t.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.user, "tamtt@binhphuoc.gov.vn");
-    assert_eq!(ok.attributes[0], ("email".into(), "tamtt@binhphuoc.gov.vn".into()));
+    assert_eq!(
+        ok.attributes[0],
+        ("email".into(), "tamtt@binhphuoc.gov.vn".into())
+    );
     assert_eq!(ok.attributes[1].0, "name");
-    assert!(ok.attributes.iter().all(|(k, _)| k != "unit"), "no unit: none to release");
+    assert!(
+        ok.attributes.iter().all(|(k, _)| k != "unit"),
+        "no unit: none to release"
+    );
 
     // A minute and a second later: expired.
     let late = ticket(&t, &sess).await;
     t.advance(61);
-    let f = validate::validate(&t.idp, &check(SERVICE, &late), Endpoint::Service, false, None, t.now())
-        .await
-        .unwrap_err();
+    let f = validate::validate(
+        &t.idp,
+        &check(SERVICE, &late),
+        Endpoint::Service,
+        false,
+        None,
+        t.now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(f.code, Code::InvalidTicket);
 
     // The session ends between issue and validation: refused, and the
@@ -86,15 +106,25 @@ async fn a_ticket_lives_a_minute_and_names_its_session() {
         .await
         .unwrap()
         .unwrap();
-    let f = validate::validate(&t.idp, &check(SERVICE, &st), Endpoint::Service, false, None, t.now())
-        .await
-        .unwrap_err();
+    let f = validate::validate(
+        &t.idp,
+        &check(SERVICE, &st),
+        Endpoint::Service,
+        false,
+        None,
+        t.now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(f.code, Code::InvalidTicket);
     assert_eq!(out.apps.len(), 1, "{:?}", out.apps);
     assert_eq!(out.apps[0].client_id.as_str(), "cas:vanban");
     assert_eq!(out.apps[0].name, "Văn bản");
     let due = t.idp.store.due(t.now(), 10).await.unwrap();
-    assert!(due.iter().any(|i| i.kind == "cas_logout" && i.target.ends_with("/cas/slo")));
+    assert!(
+        due.iter()
+            .any(|i| i.kind == "cas_logout" && i.target.ends_with("/cas/slo"))
+    );
 }
 
 #[tokio::test]
@@ -129,8 +159,15 @@ async fn renew_and_gateway_and_unregistered_services() {
     // A service removed after the ticket was issued.
     let st = ticket(&t, &sess).await;
     t.idp.store.delete_cas_service("vanban").await.unwrap();
-    let f = validate::validate(&t.idp, &check(SERVICE, &st), Endpoint::Service, false, None, t.now())
-        .await
-        .unwrap_err();
+    let f = validate::validate(
+        &t.idp,
+        &check(SERVICE, &st),
+        Endpoint::Service,
+        false,
+        None,
+        t.now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(f.code, Code::InvalidService);
 }

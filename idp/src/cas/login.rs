@@ -43,7 +43,9 @@ pub enum Step {
     /// To the service (with a ticket, or without for `gateway`), or to the portal.
     Redirect(String),
     /// The sign-in form for the pending request `req_id`.
-    Login { req_id: String },
+    Login {
+        req_id: String,
+    },
     Refuse(Refusal),
 }
 
@@ -56,7 +58,9 @@ pub async fn start(
 ) -> Result<Step, CasError> {
     let Some(raw) = req.service.as_deref() else {
         // No service: the portal itself (§2.1.1 lets the server show its own page).
-        return Ok(Step::Redirect(if session.is_some() { "/" } else { "/login" }.into()));
+        return Ok(Step::Redirect(
+            if session.is_some() { "/" } else { "/login" }.into(),
+        ));
     };
     let Some(service_url) = registry::normalize(raw) else {
         return Ok(Step::Refuse(Refusal::UnknownService));
@@ -153,7 +157,11 @@ pub async fn issue(
         .detail(format!(
             "sid {}; service {service_url}; {}",
             sess.sid,
-            if fresh { "fresh sign-in" } else { "single sign-on" }
+            if fresh {
+                "fresh sign-in"
+            } else {
+                "single sign-on"
+            }
         ));
     e.client_id = Some(super::client_label(&service.id));
     idp.audit(e).await;

@@ -56,7 +56,10 @@ pub async fn callback(
     let Ok(parsed) = url::Url::parse(&normal) else {
         return bad("pgtUrl is not an absolute https URL");
     };
-    if !callback_scheme_ok(&parsed, idp.config.cas.allow_http_proxy_callback_on_loopback) {
+    if !callback_scheme_ok(
+        &parsed,
+        idp.config.cas.allow_http_proxy_callback_on_loopback,
+    ) {
         return bad("pgtUrl must be https");
     }
     match registry::find(&idp.store, &normal).await? {
@@ -111,7 +114,10 @@ pub async fn proxy(idp: &Idp, req: &ProxyRequest, now: i64) -> Result<String, Fa
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "CAS proxy ticket not issued");
-            Err(Failure::new(Code::InternalError, "the server could not issue a proxy ticket"))
+            Err(Failure::new(
+                Code::InternalError,
+                "the server could not issue a proxy ticket",
+            ))
         }
     }
 }

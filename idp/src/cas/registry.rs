@@ -55,7 +55,10 @@ impl Attribute {
 /// Why a pattern is refused, said to the administrator.
 pub fn check_pattern(pattern: &str, exact: bool) -> Result<(), String> {
     if pattern.len() > super::MAX_URL {
-        return Err(format!("the pattern is longer than {} characters", super::MAX_URL));
+        return Err(format!(
+            "the pattern is longer than {} characters",
+            super::MAX_URL
+        ));
     }
     if pattern.contains('*') || pattern.contains('^') || pattern.contains('\\') {
         return Err(format!(

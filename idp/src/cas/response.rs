@@ -238,9 +238,15 @@ mod tests {
             "<cas:serviceResponse xmlns:cas=\"http://www.yale.edu/tp/cas\"><cas:authenticationSuccess><cas:user>a&lt;b&gt;&amp;"
         ), "{xml}");
         assert_eq!(xml.matches("<cas:user>").count(), 1, "{xml}");
-        assert!(xml.contains("<cas:name>Trương &lt;/cas:user&gt;&lt;cas:user&gt;admin</cas:name>"), "{xml}");
+        assert!(
+            xml.contains("<cas:name>Trương &lt;/cas:user&gt;&lt;cas:user&gt;admin</cas:name>"),
+            "{xml}"
+        );
         assert!(xml.contains("<cas:unit>SởNội vụ</cas:unit>"), "{xml}");
-        assert!(xml.contains("<cas:proxy>https://p.gov.vn/cb?a=1&amp;b=2</cas:proxy>"), "{xml}");
+        assert!(
+            xml.contains("<cas:proxy>https://p.gov.vn/cb?a=1&amp;b=2</cas:proxy>"),
+            "{xml}"
+        );
         let f = Failure::new(Code::InvalidTicket, "ticket <ST-1> & more");
         let xml = validation_xml(&Err(f)).unwrap();
         assert_eq!(

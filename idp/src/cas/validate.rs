@@ -56,12 +56,18 @@ pub async fn validate(
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "CAS validation failed inside the IdP");
-            Err(Failure::new(Code::InternalError, "the server could not validate the ticket"))
+            Err(Failure::new(
+                Code::InternalError,
+                "the server could not validate the ticket",
+            ))
         }
     };
     let (kind, detail) = match &r {
         Ok(s) => (AuditKind::CasTicketValidated, format!("user {}", s.user)),
-        Err(f) => (AuditKind::CasValidationFailed, format!("{}: {}", f.code.as_str(), f.description)),
+        Err(f) => (
+            AuditKind::CasValidationFailed,
+            format!("{}: {}", f.code.as_str(), f.description),
+        ),
     };
     let service = req.service.as_deref().unwrap_or_default();
     let mut e = Event::new(kind, now).ip(ip).detail(format!(
@@ -98,7 +104,10 @@ async fn check(
     }
     // Spent by this call whatever follows.
     let Some(t) = tickets::take(&idp.cache, ticket, now).await? else {
-        return fail(Code::InvalidTicket, &format!("ticket {ticket} not recognised"));
+        return fail(
+            Code::InvalidTicket,
+            &format!("ticket {ticket} not recognised"),
+        );
     };
     if t.kind == Kind::Proxy && endpoint != Endpoint::Proxy {
         return fail(

@@ -121,8 +121,15 @@ async fn run_validation(
     let (r, format) = match q {
         Ok(Query(req)) => match Format::parse(req.format.as_deref()) {
             Some(f) => (
-                validate::validate(idp, &req, endpoint, attributes, ctx.ip.clone(), crate::now())
-                    .await,
+                validate::validate(
+                    idp,
+                    &req,
+                    endpoint,
+                    attributes,
+                    ctx.ip.clone(),
+                    crate::now(),
+                )
+                .await,
                 f,
             ),
             None => (
@@ -204,7 +211,10 @@ pub async fn proxy_get(
             ),
         },
         Err(_) => (
-            Err(Failure::new(Code::InvalidRequest, "each parameter once, URL-encoded")),
+            Err(Failure::new(
+                Code::InvalidRequest,
+                "each parameter once, URL-encoded",
+            )),
             Format::Xml,
         ),
     };

@@ -89,12 +89,10 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(d::TOKEN, post(oidc::token_post))
         .route(d::INTROSPECT, post(oidc::introspect_post))
         .route(d::REVOKE, post(oidc::revoke_post));
-    let mut public = Router::new()
-        .route(d::JWKS, get(oidc::jwks_get))
-        .route(
-            d::USERINFO,
-            get(oidc::userinfo_any).post(oidc::userinfo_any),
-        );
+    let mut public = Router::new().route(d::JWKS, get(oidc::jwks_get)).route(
+        d::USERINFO,
+        get(oidc::userinfo_any).post(oidc::userinfo_any),
+    );
     if idp.config.cas.enabled {
         pages = pages
             .route("/cas/login", get(cas::login_get))
@@ -123,12 +121,10 @@ pub fn router(idp: Arc<Idp>) -> Router {
             .route("/oauth2/token", post(oidc::token_post))
             .route("/oauth2/introspect", post(oidc::introspect_post))
             .route("/oauth2/revoke", post(oidc::revoke_post));
-        public = public
-            .route("/oauth2/jwks", get(oidc::jwks_get))
-            .route(
-                "/oauth2/userinfo",
-                get(oidc::userinfo_any).post(oidc::userinfo_any),
-            );
+        public = public.route("/oauth2/jwks", get(oidc::jwks_get)).route(
+            "/oauth2/userinfo",
+            get(oidc::userinfo_any).post(oidc::userinfo_any),
+        );
     }
     let pages = pages.route_layer(middleware::from_fn_with_state(
         Arc::clone(&idp),

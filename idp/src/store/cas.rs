@@ -103,10 +103,13 @@ impl Store {
 
     /// Every service, by id.
     pub async fn cas_services(&self) -> Result<Vec<CasService>, StoreError> {
-        let rows: Vec<Row> =
-            sqlx::query_as(concat!("SELECT ", columns!(), " FROM cas_services ORDER BY id"))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM cas_services ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(CasService::try_from).collect()
     }
 

@@ -32,8 +32,14 @@ pub(super) async fn cas_services(s: &Store) {
         created_at: 101,
     };
     s.create_cas_service(&other).await.unwrap();
-    assert_eq!(s.cas_service("vanban-cas").await.unwrap(), Some(svc.clone()));
-    assert_eq!(s.cas_services().await.unwrap(), vec![other.clone(), svc.clone()]);
+    assert_eq!(
+        s.cas_service("vanban-cas").await.unwrap(),
+        Some(svc.clone())
+    );
+    assert_eq!(
+        s.cas_services().await.unwrap(),
+        vec![other.clone(), svc.clone()]
+    );
 
     let row = |sid: &str, ticket: &str, service: &str, at: i64| CasSessionRow {
         sid: sid.into(),
