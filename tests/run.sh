@@ -58,6 +58,14 @@ if ! "$pyhanko_venv/bin/python" -c "import pyhanko" 2>/dev/null; then
   "$pyhanko_venv/bin/pip" install --quiet --disable-pip-version-check 'pyhanko==0.38.*'
 fi
 
+# python-cas is the CAS client app of the CAS tests (tests/cas/client.py);
+# the tests find it in target/cas-venv (or CAS_PYTHON).
+cas_venv=target/cas-venv
+if ! "$cas_venv/bin/python" -c "import cas" 2>/dev/null; then
+  /usr/bin/python3 -m venv "$cas_venv"
+  "$cas_venv/bin/pip" install --quiet --disable-pip-version-check 'python-cas==1.6.*'
+fi
+
 # The end-to-end tests start this binary.
 cargo build -p idp -p demo-apps
 if cargo nextest --version >/dev/null 2>&1; then

@@ -82,11 +82,22 @@ kinds! {
     CodeReplayed => "oidc.code_replayed",
     /// A spent refresh token was presented: the family is revoked.
     RefreshReused => "oidc.refresh_reused",
+    // CAS.
+    /// A CAS service ticket was issued to a service (detail: the service URL, renew).
+    CasTicketIssued => "cas.ticket_issued",
+    /// A CAS ticket was validated (detail: the service, the ticket's kind).
+    CasTicketValidated => "cas.ticket_validated",
+    /// A CAS validation was refused (detail: the code and why).
+    CasValidationFailed => "cas.validation_failed",
+    /// A proxy-granting ticket was delivered to a proxy callback.
+    CasProxyGranted => "cas.proxy_granted",
     // The outbox.
     /// A back-channel logout token could not be delivered.
     BackchannelGivenUp => "logout.backchannel_given_up",
     /// A mail could not be delivered.
     MailGivenUp => "mail.given_up",
+    /// A CAS single logout request could not be delivered.
+    CasLogoutGivenUp => "logout.cas_given_up",
     // The account page.
     /// The person changed their phone or personal address.
     ProfileChanged => "account.profile_changed",
@@ -136,6 +147,10 @@ kinds! {
     AdminDirectorySynced => "admin.directory_synced",
     /// `idp keys rotate`.
     AdminKeysRotated => "admin.keys_rotated",
+    /// `idp cas service add`.
+    AdminCasServiceAdded => "admin.cas_service_added",
+    /// `idp cas service remove`.
+    AdminCasServiceRemoved => "admin.cas_service_removed",
     // Account links.
     /// A legacy app's accounts were imported.
     LinkAccountsImported => "link.accounts_imported",

@@ -6,7 +6,8 @@
 //! hour apart, for a day; then give up, log and audit. What a delivery does
 //! lives with its protocol: `mail::deliver` sends a mail,
 //! `oidc::backchannel::deliver` mints and posts a logout token (OIDC
-//! Back-Channel Logout 1.0 §2.5).
+//! Back-Channel Logout 1.0 §2.5), `cas::slo::deliver` posts a CAS
+//! `logoutRequest` (CAS 3.0 appendix C).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,15 +28,17 @@ const LEASE_SECS: i64 = 60;
 pub enum Kind {
     Mail,
     BackchannelLogout,
+    CasLogout,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Mail, Kind::BackchannelLogout];
+    pub const ALL: [Kind; 3] = [Kind::Mail, Kind::BackchannelLogout, Kind::CasLogout];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Kind::Mail => "mail",
             Kind::BackchannelLogout => "backchannel_logout",
+            Kind::CasLogout => "cas_logout",
         }
     }
 
@@ -48,6 +51,7 @@ impl Kind {
         match self {
             Kind::Mail => "mail",
             Kind::BackchannelLogout => "back-channel logout",
+            Kind::CasLogout => "CAS single logout",
         }
     }
 
@@ -56,6 +60,7 @@ impl Kind {
         match self {
             Kind::Mail => audit::Kind::MailGivenUp,
             Kind::BackchannelLogout => audit::Kind::BackchannelGivenUp,
+            Kind::CasLogout => audit::Kind::CasLogoutGivenUp,
         }
     }
 }
@@ -72,6 +77,13 @@ pub enum Item<'a> {
         uri: &'a str,
         intent: Intent,
     },
+    /// A CAS `logoutRequest` for the service labelled `service_id`
+    /// (`cas:ID`) at its logout `uri`.
+    CasLogout {
+        service_id: &'a str,
+        uri: &'a str,
+        intent: crate::cas::slo::Intent,
+    },
 }
 
 impl Item<'_> {
@@ -79,6 +91,7 @@ impl Item<'_> {
         match self {
             Item::Mail { .. } => Kind::Mail,
             Item::BackchannelLogout { .. } => Kind::BackchannelLogout,
+            Item::CasLogout { .. } => Kind::CasLogout,
         }
     }
 }
@@ -103,6 +116,15 @@ pub async fn enqueue(store: &Store, item: Item<'_>, now: i64) -> Result<String, 
             uri,
             serde_json::to_string(&intent).map_err(|e| corrupt(&e))?,
             Some(client_id.to_owned()),
+        ),
+        Item::CasLogout {
+            service_id,
+            uri,
+            intent,
+        } => (
+            uri,
+            serde_json::to_string(&intent).map_err(|e| corrupt(&e))?,
+            Some(service_id.to_owned()),
         ),
     };
     store
@@ -195,6 +217,7 @@ async fn deliver(idp: &Idp, item: OutboxItem) {
     let outcome = match kind {
         Some(Kind::BackchannelLogout) => backchannel::deliver(idp, &item).await,
         Some(Kind::Mail) => mail::deliver(idp, &item).await,
+        Some(Kind::CasLogout) => crate::cas::slo::deliver(idp, &item).await,
         None => Outcome::Refused(format!("unknown outbox kind {}", item.kind)),
     };
     let what = kind.map_or("outbox message", Kind::what);
@@ -287,6 +310,8 @@ mod tests {
         // Rows queued by an earlier version are delivered by this one.
         assert_eq!(Kind::Mail.as_str(), "mail");
         assert_eq!(Kind::BackchannelLogout.as_str(), "backchannel_logout");
+        assert_eq!(Kind::CasLogout.as_str(), "cas_logout");
+        assert_eq!(Kind::CasLogout.given_up(), audit::Kind::CasLogoutGivenUp);
         for k in Kind::ALL {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }

@@ -16,4 +16,6 @@ pub enum Refusal {
     FormExpired,
     /// The app is unknown or not for this person.
     AppNotAllowed,
+    /// A CAS `service` no registered service matches: no redirect to it.
+    UnknownService,
 }

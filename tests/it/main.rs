@@ -8,6 +8,7 @@ use tests::{browser, harness};
 mod account;
 mod backchannel;
 mod brute_force;
+mod cas;
 mod chromium;
 mod clients;
 mod conformance;

@@ -3,7 +3,7 @@
 //! rotate signing keys (`keys`), sync the directory (`directory`), link
 //! legacy app accounts to people (`links`), console roles (`roles`), people
 //! and units as the console shows them (`people`), the audit log's read side
-//! (`audit_log`) and admin API tokens (`api_token`).
+//! (`audit_log`), admin API tokens (`api_token`) and CAS services (`cas`).
 //!
 //! The command line, the admin console and its JSON API call the same
 //! functions, so a rule (a redirect URI must be https, a
@@ -14,6 +14,7 @@
 pub mod api_token;
 pub mod apps;
 pub mod audit_log;
+pub mod cas;
 pub mod clients;
 pub mod directory;
 pub mod keys;

@@ -50,7 +50,8 @@ async fn mark_ended(cache: &Cache, cfg: &SessionConfig, sid: &str) -> Result<(),
     Ok(())
 }
 
-async fn has_ended(cache: &Cache, sid: &str) -> Result<bool, SessionError> {
+/// `true` once the session `sid` was ended (signed out, or ended from another session).
+pub async fn has_ended(cache: &Cache, sid: &str) -> Result<bool, SessionError> {
     Ok(cache.get(&keys::session_ended(sid)).await?.is_some())
 }
 

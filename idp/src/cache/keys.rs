@@ -60,6 +60,18 @@ pub fn signout(id: &str) -> String {
     format!("signout:{id}")
 }
 
+// --- CAS ---------------------------------------------------------------------
+
+/// A CAS service or proxy ticket, taken once at validation (CAS 3.0 §3.1.2, §3.2).
+pub fn cas_ticket(ticket: &str) -> String {
+    format!("casticket:{}", hash(ticket))
+}
+
+/// A CAS proxy-granting ticket, for as long as its session (CAS 3.0 §3.3).
+pub fn cas_pgt(pgt: &str) -> String {
+    format!("caspgt:{}", hash(pgt))
+}
+
 // --- Sessions ---------------------------------------------------------------
 
 /// An SSO session, by the hash of its cookie ([`hash`]; the same hash names
@@ -253,6 +265,8 @@ pub const PREFIXES: &[(&str, bool)] = &[
     ("revgrant:", true),
     ("jti:", true),
     ("signout:", true),
+    ("casticket:", false),
+    ("caspgt:", false),
     ("sess:", false),
     ("sessend:", true),
     ("bf:n:", false),
@@ -290,6 +304,8 @@ mod tests {
             ("revgrant:", revoked_grant("g")),
             ("jti:", assertion_jti("vanban", "j")),
             ("signout:", signout("i")),
+            ("casticket:", cas_ticket("ST-1")),
+            ("caspgt:", cas_pgt("PGT-1")),
             ("sess:", session("cookie")),
             ("sessend:", session_ended("sid1")),
             ("bf:n:", bf_failures("tamtt")),
@@ -408,6 +424,8 @@ mod tests {
             half("the-code"),
             assertion_jti("c", "the-code"),
             session("the-code"),
+            cas_ticket("the-code"),
+            cas_pgt("the-code"),
             bf_failures("the-code"),
             bf_known("the-code", "the-code"),
             totp_enrol(&UserId::from("u"), MfaScope::Half("the-code")),

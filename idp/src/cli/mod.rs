@@ -1,10 +1,11 @@
 //! The admin command line: the same binary and config as the server.
 //!
 //! This module holds the command tree, `serve` and `migrate`; each command
-//! group has its file (`user`, `client`, `app`, `keys`, `directory`, `link`, `sign`) that
+//! group has its file (`user`, `client`, `app`, `cas`, `keys`, `directory`, `link`, `sign`) that
 //! parses its flags, calls the rule in `crate::admin` and prints the result.
 
 mod app;
+mod cas;
 mod client;
 mod directory;
 mod keys;
@@ -21,6 +22,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 pub use app::AppCommand;
+pub use cas::CasCommand;
 pub use client::{AddClient, ClientCommand};
 pub use directory::DirectoryCommand;
 pub use keys::KeysCommand;
@@ -60,6 +62,9 @@ pub enum Command {
     /// Apps shown as tiles at the portal.
     #[command(subcommand)]
     App(AppCommand),
+    /// CAS 3.0 services (apps that validate tickets at /cas).
+    #[command(subcommand)]
+    Cas(CasCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -103,6 +108,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => client::run(&config, c).await,
         Command::Keys(c) => keys::run(&config, c).await,
         Command::App(c) => app::run(&config, c).await,
+        Command::Cas(c) => cas::run(&config, c).await,
         Command::Directory(c) => directory::run(&config, c).await,
         Command::Link(c) => link::run(&config, c).await,
         Command::Sign(c) => sign::run(&config, c).await,

@@ -10,6 +10,7 @@
 //! `SecretString`s: `Debug` and the log never show them.
 
 mod branding;
+mod cas;
 mod directory;
 mod http;
 mod link;
@@ -22,6 +23,7 @@ mod smtp;
 mod tokens;
 
 pub use branding::BrandingConfig;
+pub use cas::{CasConfig, CompatConfig};
 pub use directory::{DirectoryConfig, DirectoryKind};
 pub use http::{ClientIpHeader, HttpConfig};
 pub use link::LinkConfig;
@@ -109,6 +111,10 @@ pub struct Config {
     /// `[signing]`: the document-signing keys (software key or PKCS#11 token), the
     /// time-stamping authority, the trust anchors and the office's seal.
     pub signing: SigningConfig,
+    /// `[cas]`: the CAS 3.0 endpoints under `/cas` and their tickets.
+    pub cas: CasConfig,
+    /// `[compat]`: the OIDC endpoints also at WSO2 Identity Server's paths.
+    pub compat: CompatConfig,
     /// `IDP_*` variables that name no setting (Kubernetes sets `IDP_PORT`,
     /// `IDP_SERVICE_HOST`, … in every pod beside a Service called `idp`):
     /// ignored, and named in one warning at start.
@@ -140,6 +146,8 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             http: HttpConfig::default(),
             signing: SigningConfig::default(),
+            cas: CasConfig::default(),
+            compat: CompatConfig::default(),
             ignored_env: Vec::new(),
         }
     }
@@ -316,6 +324,7 @@ impl Config {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
         self.http.validate()?;
+        self.cas.validate()?;
         Ok(())
     }
 
@@ -496,6 +505,9 @@ mod tests {
         assert_eq!(c.tokens.refresh_ttl_secs, d.tokens.refresh_ttl_secs);
         assert_eq!(c.password.memory_kib, d.password.memory_kib);
         assert_eq!(c.session.idle_timeout_secs, d.session.idle_timeout_secs);
+        assert_eq!(c.cas.ticket_ttl_secs, d.cas.ticket_ttl_secs);
+        assert!(c.cas.enabled && !c.cas.allow_http_proxy_callback_on_loopback);
+        assert!(!c.compat.wso2_paths);
     }
 
     #[test]

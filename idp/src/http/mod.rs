@@ -4,6 +4,7 @@
 
 mod account;
 mod admin_api;
+mod cas;
 mod client_addr;
 mod console;
 mod cookies;
@@ -61,7 +62,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
     });
     // Anyone may call these and each call stores or computes something:
     // counted per address before the handler runs.
-    let pages = Router::new()
+    let mut pages = Router::new()
         .route("/login", get(portal::login_get).post(portal::login_post))
         .route(
             d::AUTHORIZE,
@@ -82,21 +83,59 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(
             "/links/missing/{app_id}",
             get(links::missing_get).post(links::missing_post),
-        )
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&idp),
-            rate::pages,
-        ));
+        );
     // Apps call these; only failed calls count.
-    let backchannel = Router::new()
+    let mut backchannel = Router::new()
         .route(d::TOKEN, post(oidc::token_post))
         .route(d::INTROSPECT, post(oidc::introspect_post))
-        .route(d::REVOKE, post(oidc::revoke_post))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&idp),
-            rate::backchannel,
-        ));
+        .route(d::REVOKE, post(oidc::revoke_post));
+    let mut public = Router::new().route(d::JWKS, get(oidc::jwks_get)).route(
+        d::USERINFO,
+        get(oidc::userinfo_any).post(oidc::userinfo_any),
+    );
+    if idp.config.cas.enabled {
+        pages = pages
+            .route("/cas/login", get(cas::login_get))
+            .route("/cas/logout", get(cas::logout_get));
+        backchannel = backchannel
+            .route("/cas/validate", get(cas::validate_get))
+            .route("/cas/serviceValidate", get(cas::service_validate_get))
+            .route("/cas/proxyValidate", get(cas::proxy_validate_get))
+            .route("/cas/p3/serviceValidate", get(cas::p3_service_validate_get))
+            .route("/cas/p3/proxyValidate", get(cas::p3_proxy_validate_get))
+            .route("/cas/proxy", get(cas::proxy_get));
+    }
+    if idp.config.compat.wso2_paths {
+        // WSO2 Identity Server's paths onto the same handlers, so its apps
+        // only change the host name; discovery names the canonical paths.
+        pages = pages
+            .route(
+                "/oauth2/authorize",
+                get(oidc::authorize_get).post(oidc::authorize_post),
+            )
+            .route(
+                "/oidc/logout",
+                get(oidc::logout_get).post(oidc::logout_post),
+            );
+        backchannel = backchannel
+            .route("/oauth2/token", post(oidc::token_post))
+            .route("/oauth2/introspect", post(oidc::introspect_post))
+            .route("/oauth2/revoke", post(oidc::revoke_post));
+        public = public.route("/oauth2/jwks", get(oidc::jwks_get)).route(
+            "/oauth2/userinfo",
+            get(oidc::userinfo_any).post(oidc::userinfo_any),
+        );
+    }
+    let pages = pages.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&idp),
+        rate::pages,
+    ));
+    let backchannel = backchannel.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&idp),
+        rate::backchannel,
+    ));
     Router::new()
+        .merge(public)
         .merge(pages)
         .merge(backchannel)
         .route("/", get(portal::home_get))
@@ -137,11 +176,6 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route(
             "/.well-known/openid-configuration",
             get(oidc::discovery_get),
-        )
-        .route(d::JWKS, get(oidc::jwks_get))
-        .route(
-            d::USERINFO,
-            get(oidc::userinfo_any).post(oidc::userinfo_any),
         )
         .route("/healthz", get(ops::healthz_get))
         .route("/readyz", get(ops::readyz_get))

@@ -278,41 +278,51 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
         Ok(LogoutStep::Done {
             redirect,
             signed_out,
-        }) => {
-            let progress = match &signed_out {
-                // Only back channels (or none) and an app to go back to: straight there.
-                Some(out) if out.apps.is_empty() => None,
-                Some(out) if redirect.is_some() && out.front_urls().next().is_none() => None,
-                Some(out) => match signout::save(idp, out, redirect.clone()).await {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        // Signed out already; only the progress page is lost.
-                        tracing::error!(request_id = %ctx.request_id, error = %e, "sign-out progress not kept");
-                        None
-                    }
-                },
-                None => None,
-            };
-            let mut resp = match (progress, redirect) {
-                (Some(id), _) => see_other(&format!("/logout/done/{id}")),
-                (None, Some(to)) => see_other(&to),
-                (None, None) => error::render(
-                    &LoggedOutPage {
-                        chrome: Chrome::new(ctx.lang, "/logout"),
-                        apps: Vec::new(),
-                        here: "/logout".into(),
-                        redirect: None,
-                    },
-                    &ctx.request_id,
-                ),
-            };
-            if let Ok(v) = HeaderValue::from_str(&cookies::clear(idp, cookies::session_name(idp))) {
-                resp.headers_mut().append(SET_COOKIE, v);
-            }
-            resp
-        }
+        }) => signed_out_response(idp, ctx, redirect, signed_out).await,
         Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
     }
+}
+
+/// After a sign-out (OIDC's or CAS's): the progress page when apps are being
+/// told, else straight to `redirect` or the signed-out page; the session
+/// cookie cleared.
+pub(super) async fn signed_out_response(
+    idp: &Idp,
+    ctx: &Ctx,
+    redirect: Option<String>,
+    signed_out: Option<logout::SignedOut>,
+) -> Response {
+    let progress = match &signed_out {
+        // Only back channels (or none) and an app to go back to: straight there.
+        Some(out) if out.apps.is_empty() => None,
+        Some(out) if redirect.is_some() && out.front_urls().next().is_none() => None,
+        Some(out) => match signout::save(idp, out, redirect.clone()).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                // Signed out already; only the progress page is lost.
+                tracing::error!(request_id = %ctx.request_id, error = %e, "sign-out progress not kept");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut resp = match (progress, redirect) {
+        (Some(id), _) => see_other(&format!("/logout/done/{id}")),
+        (None, Some(to)) => see_other(&to),
+        (None, None) => error::render(
+            &LoggedOutPage {
+                chrome: Chrome::new(ctx.lang, "/logout"),
+                apps: Vec::new(),
+                here: "/logout".into(),
+                redirect: None,
+            },
+            &ctx.request_id,
+        ),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookies::clear(idp, cookies::session_name(idp))) {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
+    resp
 }
 
 fn progress_views(

@@ -128,6 +128,11 @@ pub async fn pages(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Res
     resp
 }
 
+/// Marks a response as a failed call for [`backchannel`] when its status
+/// does not say so (a CAS validation failure is a 200 with a failure body).
+#[derive(Clone, Copy, Debug)]
+pub struct FailedCall;
+
 /// Middleware of the app-facing endpoints: every call reserves a failure
 /// before it runs (so parallel failures cannot pass the limit together) and
 /// gives it back when it works, so a working app is never slowed; an
@@ -142,10 +147,11 @@ pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) 
     let retry_after = match reserve(&idp.cache, RateClass::Fail, ip, limit, window, now).await {
         Ok(Budget::Open) => {
             let resp = next.run(req).await;
-            if !matches!(
+            let failed = matches!(
                 resp.status(),
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-            ) && let Err(e) = give_back(&idp.cache, RateClass::Fail, ip, window, now).await
+            ) || resp.extensions().get::<FailedCall>().is_some();
+            if !failed && let Err(e) = give_back(&idp.cache, RateClass::Fail, ip, window, now).await
             {
                 tracing::warn!(error = %e, "a working call stays counted: the cache is unreachable");
             }

@@ -84,6 +84,11 @@ pub struct Pending {
     /// The app requires a second factor, or asked for one with `acr_values`.
     #[serde(default)]
     pub need_mfa: bool,
+    /// A CAS login waiting for the sign-in (`cas::login`): the ticket, not
+    /// a code, goes back. Absent from OIDC requests (their cache entries
+    /// stay what earlier versions wrote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cas: Option<crate::cas::login::CasPending>,
 }
 
 /// What an authorization code stands for; kept in the cache until redeemed.
@@ -315,6 +320,7 @@ pub async fn start(
         login_hint: req.login_hint.clone(),
         ui_locales: req.ui_locales.clone(),
         need_mfa: client.require_mfa || asks_for_mfa(req.acr_values.as_deref()),
+        cas: None,
     };
 
     let mut step_up = None;

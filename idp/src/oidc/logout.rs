@@ -272,6 +272,7 @@ pub async fn sign_out_others(
             .map(|(_, c)| c.clone())
             .collect();
         notify(idp, user_id, sid, &client_ids, now).await;
+        crate::cas::slo::notify(idp, sid, now).await;
         let e = Event::new(Kind::Logout, now)
             .actor(user_id)
             .subject(user_id)
@@ -310,7 +311,9 @@ async fn end(
     // The person is signed out here whatever happens next; an app that cannot
     // be told is an error for the admin, not for the person.
     let client_ids = idp.store.clients_of_session(&sess.sid).await?;
-    let apps = notify(idp, &sess.user_id, &sess.sid, &client_ids, now).await;
+    let mut apps = notify(idp, &sess.user_id, &sess.sid, &client_ids, now).await;
+    // The CAS services of the session hear of it too (CAS single logout).
+    apps.extend(crate::cas::slo::notify(idp, &sess.sid, now).await);
     let mut e = Event::new(Kind::Logout, now)
         .actor(&sess.user_id)
         .subject(&sess.user_id)

@@ -33,6 +33,8 @@ pub enum LoginError {
     Cache(#[from] crate::cache::CacheError),
     #[error(transparent)]
     Mfa(#[from] mfa::MfaError),
+    #[error(transparent)]
+    Cas(#[from] crate::cas::CasError),
 }
 
 #[derive(Debug)]
@@ -328,6 +330,9 @@ async fn back_to_app(
         return Ok(None);
     };
     event.client_id = Some(p.client_id.to_string());
+    if let Some(cas) = &p.cas {
+        return Ok(Some(crate::cas::login::resume(idp, cas, sess, now).await?));
+    }
     Ok(Some(authorize::issue_code(idp, &p, sess, now).await?))
 }
 

@@ -2,11 +2,12 @@
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
 //! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox,
-//! sessions, links (and link_queue, what the linking pages read), roles and
+//! sessions, cas (services and their sessions), links (and link_queue, what the linking pages read), roles and
 //! people (the console's people search, units and audit filters).
 
 mod apps;
 mod audit;
+mod cas;
 mod clients;
 mod document_keys;
 mod factors;
@@ -23,6 +24,7 @@ mod users;
 
 pub use apps::App;
 pub use audit::AuditEvent;
+pub use cas::{CasService, CasSessionRow};
 pub use clients::{Client, NewClient};
 pub use document_keys::DocumentKeyRow;
 pub use factors::Factor;

@@ -15,6 +15,8 @@ pub struct Errors {
     /// 429: too many requests from one address (the wait is in `Retry-After`).
     pub too_many_requests: fn(secs: u64) -> String,
     pub app_not_allowed: &'static str,
+    /// A CAS app whose address is not registered.
+    pub unknown_service: &'static str,
 }
 
 pub const VI: Errors = Errors {
@@ -35,6 +37,7 @@ pub const VI: Errors = Errors {
         )
     },
     app_not_allowed: "Ứng dụng này không có hoặc bạn không được phép sử dụng.",
+    unknown_service: "Địa chỉ của ứng dụng (dịch vụ CAS) chưa được đăng ký với hệ thống đăng nhập, nên không thể quay về ứng dụng. Vui lòng báo quản trị viên.",
 };
 
 pub const EN: Errors = Errors {
@@ -55,4 +58,5 @@ pub const EN: Errors = Errors {
         )
     },
     app_not_allowed: "This app does not exist or is not available to you.",
+    unknown_service: "The app's address (CAS service) is not registered with the sign-in service, so you cannot be sent back to it. Please tell an administrator.",
 };

@@ -6,6 +6,7 @@ mod cache;
 mod directory;
 mod store;
 mod store_apps;
+mod store_cas;
 mod store_console;
 mod store_links;
 mod store_signing;

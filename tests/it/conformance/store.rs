@@ -556,6 +556,7 @@ async fn store_suite(s: &Store) {
     assert_eq!(s.units().await.unwrap(), vec![("Sở Nội vụ".to_owned(), 3)]);
     super::store_apps::client_and_app_changes(s).await;
     super::store_signing::document_keys(s).await;
+    super::store_cas::cas_services(s).await;
 }
 
 #[tokio::test]

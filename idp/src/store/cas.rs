@@ -1,0 +1,178 @@
+//! CAS services (the registry of `cas::registry`) and the service tickets
+//! validated in each portal session (for CAS single logout).
+
+use super::{Store, StoreError, conflict, json_list, to_json};
+
+/// A registered CAS service as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CasService {
+    pub id: String,
+    pub name: String,
+    /// An absolute http(s) URL: the service URL itself (`exact`) or its prefix.
+    pub pattern: String,
+    pub exact: bool,
+    /// The attributes released at `p3/serviceValidate`, by name (`cas::Attribute`).
+    pub attributes: Vec<String>,
+    /// Where the SLO `logoutRequest` is POSTed; `None`: no single logout.
+    pub logout_url: Option<String>,
+    /// May receive proxy-granting tickets at a `pgtUrl` matching `pattern`.
+    pub allow_proxy: bool,
+    /// The portal app whose linked account is `legacy_username`.
+    pub app_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    pattern: String,
+    exact: i64,
+    attributes: String,
+    logout_url: Option<String>,
+    allow_proxy: i64,
+    app_id: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<Row> for CasService {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<CasService, StoreError> {
+        Ok(CasService {
+            attributes: json_list(&r.attributes, "cas_services.attributes")?,
+            id: r.id,
+            name: r.name,
+            pattern: r.pattern,
+            exact: r.exact != 0,
+            logout_url: r.logout_url,
+            allow_proxy: r.allow_proxy != 0,
+            app_id: r.app_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A service ticket validated in a portal session: whom to tell at sign-out.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CasSessionRow {
+    pub sid: String,
+    pub service_id: String,
+    pub ticket: String,
+    pub service_url: String,
+    pub created_at: i64,
+}
+
+macro_rules! columns {
+    () => {
+        "id, name, pattern, exact, attributes, logout_url, allow_proxy, app_id, created_at"
+    };
+}
+
+impl Store {
+    pub async fn create_cas_service(&self, s: &CasService) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cas_services (id, name, pattern, exact, attributes, logout_url, allow_proxy, app_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&s.id)
+        .bind(&s.name)
+        .bind(&s.pattern)
+        .bind(i64::from(s.exact))
+        .bind(to_json(&s.attributes))
+        .bind(&s.logout_url)
+        .bind(i64::from(s.allow_proxy))
+        .bind(&s.app_id)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &s.id))?;
+        Ok(())
+    }
+
+    pub async fn cas_service(&self, id: &str) -> Result<Option<CasService>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM cas_services WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(CasService::try_from).transpose()
+    }
+
+    /// Every service, by id.
+    pub async fn cas_services(&self) -> Result<Vec<CasService>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM cas_services ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(CasService::try_from).collect()
+    }
+
+    /// Removes a service and its session rows; `false` when there was none.
+    pub async fn delete_cas_service(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM cas_sessions WHERE service_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let r = sqlx::query("DELETE FROM cas_services WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Records a validated service ticket of session `sid`.
+    pub async fn record_cas_session(&self, r: &CasSessionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cas_sessions (sid, service_id, ticket, service_url, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sid, ticket) DO NOTHING",
+        )
+        .bind(&r.sid)
+        .bind(&r.service_id)
+        .bind(&r.ticket)
+        .bind(&r.service_url)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the CAS sessions of portal session `sid` (read and deleted in
+    /// one transaction: each is told of the sign-out once).
+    pub async fn take_cas_sessions(&self, sid: &str) -> Result<Vec<CasSessionRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<CasSessionRow> = sqlx::query_as(
+            "SELECT sid, service_id, ticket, service_url, created_at FROM cas_sessions \
+             WHERE sid = $1 ORDER BY created_at, ticket",
+        )
+        .bind(sid)
+        .fetch_all(&mut *tx)
+        .await?;
+        let r = sqlx::query("DELETE FROM cas_sessions WHERE sid = $1")
+            .bind(sid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        // Another node took them between the read and the delete: none for us.
+        if usize::try_from(r.rows_affected()).unwrap_or(0) < rows.len() {
+            return Ok(Vec::new());
+        }
+        Ok(rows)
+    }
+
+    /// Forgets CAS sessions recorded before `before` (past any session's end).
+    pub async fn purge_cas_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM cas_sessions WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+}
