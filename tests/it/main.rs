@@ -9,6 +9,7 @@ mod account;
 mod backchannel;
 mod brute_force;
 mod cas;
+mod cas_apache;
 mod chromium;
 mod clients;
 mod conformance;

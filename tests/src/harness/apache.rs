@@ -112,6 +112,7 @@ const MODULES: &[(&str, &str)] = &[
     ("mpm_event_module", "mod_mpm_event.so"),
     ("authz_core_module", "mod_authz_core.so"),
     ("authn_core_module", "mod_authn_core.so"),
+    ("authz_user_module", "mod_authz_user.so"),
     ("mime_module", "mod_mime.so"),
     ("include_module", "mod_include.so"),
     ("socache_shmcb_module", "mod_socache_shmcb.so"),
@@ -165,6 +166,7 @@ impl ApacheCas {
                ProxyPass / {idp_url}/\n\
              </VirtualHost>\n\
              <VirtualHost 127.0.0.1:{app}>\n\
+               ServerName 127.0.0.1:{app}\n\
                DocumentRoot {dirs}/www\n\
                CASLoginURL {idp_url}/cas/login\n\
                CASValidateURL https://127.0.0.1:{tls}/cas/serviceValidate\n\
@@ -184,11 +186,22 @@ impl ApacheCas {
             .arg(d.join("httpd.conf"))
             .arg("-DFOREGROUND")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(d.join("stderr.log")).unwrap())
             .spawn()
             .expect("/usr/sbin/apache2 (install apache2 libapache2-mod-auth-cas)");
         let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-        wait_until("apache2", Duration::from_secs(15), || up(app) && up(tls));
+        let mut child = child;
+        wait_until("apache2", Duration::from_secs(15), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
+                panic!(
+                    "apache2 stopped ({status}): {}{}",
+                    said("stderr.log"),
+                    said("error.log")
+                );
+            }
+            up(app) && up(tls)
+        });
         ApacheCas {
             page_url: format!("http://127.0.0.1:{app}/secret/index.shtml"),
             service_prefix: format!("http://127.0.0.1:{app}/secret/"),
