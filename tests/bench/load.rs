@@ -1,8 +1,10 @@
 //! Load for the flows wrk cannot script: refresh-token chains (each refresh
-//! spends the token it presents) and whole authorize→token rounds with an
-//! existing SSO session. `tests/bench/run.sh` runs it as
+//! spends the token it presents), whole authorize→token rounds with an
+//! existing SSO session, and CAS login→p3/serviceValidate rounds with one.
+//! `tests/bench/run.sh` runs it as
 //! `cargo bench -p tests --bench load -- MODE SECONDS WORKERS` with BASE,
-//! CLIENT_ID, CLIENT_SECRET, REDIRECT, ACCOUNT and PASSWORD in the environment.
+//! CLIENT_ID, CLIENT_SECRET, REDIRECT, ACCOUNT, PASSWORD and (for `cas`)
+//! SERVICE in the environment.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ struct Env {
     redirect: String,
     account: String,
     password: String,
+    service: Option<String>,
 }
 
 fn var(name: &str) -> String {
@@ -66,6 +69,26 @@ async fn round(b: &Browser, e: &Env) -> Value {
     .await
 }
 
+/// A CAS round: a service ticket from the live session, validated (CAS 3.0).
+async fn cas_round(b: &Browser, e: &Env) {
+    let service = e.service.as_deref().unwrap();
+    let mut login = url::Url::parse(&format!("{}/cas/login", e.base)).unwrap();
+    login.query_pairs_mut().append_pair("service", service);
+    let back = b
+        .sign_in_via(&e.base, login.as_str(), &e.account, &e.password)
+        .await;
+    let ticket = param(&back, "ticket").unwrap();
+    let r = b
+        .http
+        .get(format!("{}/cas/p3/serviceValidate", e.base))
+        .query(&[("service", service), ("ticket", &ticket)])
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(body.contains("authenticationSuccess"), "{body}");
+}
+
 async fn worker(mode: String, e: std::sync::Arc<Env>, until: Instant) -> Vec<Duration> {
     let b = Browser::new();
     let mut refresh = round(&b, &e).await["refresh_token"]
@@ -83,6 +106,8 @@ async fn worker(mode: String, e: std::sync::Arc<Env>, until: Instant) -> Vec<Dur
             )
             .await;
             refresh = v["refresh_token"].as_str().unwrap().to_owned();
+        } else if mode == "cas" {
+            cas_round(&b, &e).await;
         } else {
             round(&b, &e).await;
         }
@@ -99,8 +124,8 @@ async fn main() {
         .collect();
     let mode = args.first().cloned().unwrap_or_else(|| "refresh".into());
     assert!(
-        mode == "refresh" || mode == "authorize",
-        "MODE is refresh or authorize"
+        ["refresh", "authorize", "cas"].contains(&mode.as_str()),
+        "MODE is refresh, authorize or cas"
     );
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let workers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
@@ -111,6 +136,7 @@ async fn main() {
         redirect: var("REDIRECT"),
         account: var("ACCOUNT"),
         password: var("PASSWORD"),
+        service: std::env::var("SERVICE").ok(),
     });
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);

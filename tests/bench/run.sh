@@ -4,8 +4,9 @@
 #   tests/bench/run.sh            # 10 s per run, 64 connections
 #   SECS=30 CONN=128 tests/bench/run.sh
 # Only loopback is used. Discovery, JWKS and client_credentials run on both
-# servers with wrk; refresh chains and authorize→token rounds need a client
-# that follows each response, so they run against dangnhap with
+# servers with wrk; refresh chains, authorize→token rounds and CAS
+# login→validate rounds need a client that follows each response, so they
+# run against dangnhap with
 # `cargo bench -p tests --bench load`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +34,8 @@ redirect=http://127.0.0.1:9/cb
 $idp user add tamtt --name "Trương Thanh Tâm" --password-stdin <<<"$password" >/dev/null
 svc=$($idp client add svc --grant client_credentials --scope docs:read | sed -n 's/^client_secret: //p')
 app=$($idp client add app --redirect-uri $redirect | sed -n 's/^client_secret: //p')
+service=http://127.0.0.1:9/onewin/
+$idp cas service add onewin --pattern $service >/dev/null
 $idp serve 2>"$work/idp.log" & pids+=($!); idp_pid=$!
 
 node_secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
@@ -65,6 +68,7 @@ echo
 export BASE=http://127.0.0.1:$IDP_PORT CLIENT_ID=app CLIENT_SECRET=$app REDIRECT=$redirect ACCOUNT=tamtt PASSWORD=$password
 cargo bench -q -p tests --bench load -- refresh "$SECS" 16
 cargo bench -q -p tests --bench load -- authorize "$SECS" 16
+SERVICE=$service cargo bench -q -p tests --bench load -- cas "$SECS" 16
 echo
 echo "RSS: dangnhap idle ${idp_idle} MB, peak $(rss $idp_pid VmHWM) MB; node oidc-provider idle ${node_idle} MB, peak $(rss $node_pid VmHWM) MB"
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

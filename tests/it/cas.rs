@@ -209,9 +209,45 @@ async fn cas_validation_with_attributes_proxy_tickets_and_refusals() {
             "--attribute",
             "password",
         ][..],
+        // Plain http outside loopback needs --insecure-http.
+        &[
+            "cas",
+            "service",
+            "add",
+            "intra",
+            "--pattern",
+            "http://a.gov.vn/",
+        ][..],
     ] {
         assert!(!idp.cli(bad, None).status.success(), "{bad:?}");
     }
+    let out = idp.cli(
+        &[
+            "cas",
+            "service",
+            "add",
+            "intra",
+            "--pattern",
+            "http://a.gov.vn/",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--insecure-http"),
+        "{out:?}"
+    );
+    idp.cli_ok(
+        &[
+            "cas",
+            "service",
+            "add",
+            "intra",
+            "--pattern",
+            "http://a.gov.vn/",
+            "--insecure-http",
+        ],
+        None,
+    );
 
     let server = idp.url("/cas/");
     let service = format!("{docs}home?lang=vi");
@@ -309,6 +345,18 @@ async fn cas_validation_with_attributes_proxy_tickets_and_refusals() {
     )
     .await;
     assert_eq!(failure_code(&xml), "UNAUTHORIZED_SERVICE_PROXY");
+    // Nor by naming the callback of the service that may: the permission is
+    // the ticket's own service's, and no PGT is sent.
+    let pgts = app.pgts.lock().unwrap().len();
+    let st = ticket_for(&idp, &browser, calendar, &[]).await;
+    let xml = raw(
+        &idp,
+        "/cas/serviceValidate",
+        &[("service", calendar), ("ticket", &st), ("pgtUrl", &pgt_url)],
+    )
+    .await;
+    assert_eq!(failure_code(&xml), "UNAUTHORIZED_SERVICE_PROXY");
+    assert_eq!(app.pgts.lock().unwrap().len(), pgts, "no PGT delivered");
 
     // CAS 2.0 (single sign-on: no form this time), no attributes.
     let st = ticket_for(&idp, &browser, &service, &[]).await;

@@ -21,6 +21,9 @@ pub struct NewService {
     pub app: Option<String>,
     pub logout_url: Option<String>,
     pub allow_proxy: bool,
+    /// Allow plain http patterns (and logout URL) outside loopback: an
+    /// intranet app with no certificate yet, as for OIDC redirect URIs.
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,9 @@ pub async fn add(
         return Err(CasAdminError::BadId);
     }
     registry::check_pattern(&n.pattern, n.exact).map_err(CasAdminError::BadPattern)?;
+    // Tickets travel in the service URL: https, or http on loopback, or
+    // anywhere only when asked for — the rule of OIDC redirect URIs.
+    check_redirect_uri(&n.pattern, n.insecure_http).map_err(CasAdminError::BadPattern)?;
     let mut attributes: Vec<String> = Vec::new();
     for a in &n.attributes {
         let a = Attribute::parse(a).ok_or_else(|| CasAdminError::BadAttribute(a.clone()))?;
@@ -93,7 +99,7 @@ pub async fn add(
         return Err(CasAdminError::NoApp(app.clone()));
     }
     if let Some(u) = &n.logout_url {
-        check_redirect_uri(u, false).map_err(CasAdminError::BadLogoutUrl)?;
+        check_redirect_uri(u, n.insecure_http).map_err(CasAdminError::BadLogoutUrl)?;
     }
     let name = n.name.clone().unwrap_or_else(|| n.id.clone());
     if name.trim().is_empty() || name.chars().count() > 200 {
@@ -117,9 +123,14 @@ pub async fn add(
         Kind::AdminCasServiceAdded,
         &s.id,
         Some(format!(
-            "pattern {}{}; attributes {}; proxy {}; logout {}",
+            "pattern {}{}{}; attributes {}; proxy {}; logout {}",
             s.pattern,
             if s.exact { " (exact)" } else { "" },
+            if n.insecure_http {
+                " (insecure http allowed)"
+            } else {
+                ""
+            },
             s.attributes.join(","),
             s.allow_proxy,
             s.logout_url.as_deref().unwrap_or("-")
@@ -200,6 +211,29 @@ mod tests {
             add(&s, n, &Actor::cli(), 1).await,
             Err(CasAdminError::BadLogoutUrl(_))
         ));
+        // Plain http outside loopback only with --insecure-http; loopback always.
+        let e = add(
+            &s,
+            new("intra", "http://vanban.gov.vn/cas"),
+            &Actor::cli(),
+            1,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("--insecure-http"), "{e}");
+        let mut n = new("intra", "http://vanban.gov.vn/cas");
+        n.insecure_http = true;
+        n.logout_url = Some("http://vanban.gov.vn/cas/slo".into());
+        add(&s, n, &Actor::cli(), 1).await.unwrap();
+        for (id, loopback) in [
+            ("lo4", "http://127.0.0.1:9000/app"),
+            ("lo6", "http://[::1]:9000/app"),
+            ("lo", "http://localhost:9000/app"),
+        ] {
+            add(&s, new(id, loopback), &Actor::cli(), 1)
+                .await
+                .unwrap_or_else(|e| panic!("{loopback}: {e}"));
+        }
         remove(&s, "vanban", &Actor::cli(), 2).await.unwrap();
         assert!(s.cas_service("vanban").await.unwrap().is_none());
         assert!(matches!(

@@ -3,8 +3,11 @@
 //! loopback when `cas.allow_http_proxy_callback_on_loopback`) with the new
 //! proxy-granting ticket and its IOU, without following redirects and with a
 //! timeout, and answers with the IOU only if the callback said 200. The
-//! callback must itself match a registered service that may proxy. With the
-//! PGT, `/cas/proxy` issues proxy tickets for registered target services
+//! service the ticket was issued to must be allowed to proxy
+//! (UNAUTHORIZED_SERVICE_PROXY otherwise), and the callback must match that
+//! same service's pattern (INVALID_PROXY_CALLBACK otherwise): a service
+//! cannot borrow another service's permission by naming its callback. With
+//! the PGT, `/cas/proxy` issues proxy tickets for registered target services
 //! while the session lives.
 
 use std::net::IpAddr;
@@ -17,6 +20,7 @@ use super::{CasError, MAX_TICKET, MAX_URL, registry};
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
 use crate::auth::session;
+use crate::store::CasService;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProxyRequest {
@@ -39,14 +43,16 @@ pub fn callback_scheme_ok(url: &url::Url, allow_loopback_http: bool) -> bool {
     }
 }
 
-/// Delivers a PGT for ticket `t` to `pgt_url`: `Ok(Some(iou))` when the
-/// callback took it, `Ok(None)` when it did not answer 200 (the validation
-/// still succeeds, without a PGT, §2.5.4), a failure when the URL is not
-/// acceptable.
+/// Delivers a PGT for ticket `t`, issued to the registered service `svc`,
+/// to `pgt_url`: `Ok(Some(iou))` when the callback took it, `Ok(None)` when
+/// it did not answer 200 (the validation still succeeds, without a PGT,
+/// §2.5.4), a failure when `svc` may not proxy or the URL is not acceptable
+/// (not https, or not one of `svc`'s own URLs).
 pub async fn callback(
     idp: &Idp,
     pgt_url: &str,
     t: &Ticket,
+    svc: &CasService,
     now: i64,
 ) -> Result<Result<Option<String>, Failure>, CasError> {
     let bad = |why: &str| Ok(Err(Failure::new(Code::InvalidProxyCallback, why)));
@@ -62,15 +68,16 @@ pub async fn callback(
     ) {
         return bad("pgtUrl must be https");
     }
-    match registry::find(&idp.store, &normal).await? {
-        Some(s) if s.allow_proxy => {}
-        Some(_) => {
-            return Ok(Err(Failure::new(
-                Code::UnauthorizedServiceProxy,
-                "the service of pgtUrl may not proxy",
-            )));
-        }
-        None => return bad("pgtUrl matches no registered service"),
+    // The permission is the ticket's own service's, never that of whichever
+    // service the callback happens to match.
+    if svc.id != t.service_id || !svc.allow_proxy {
+        return Ok(Err(Failure::new(
+            Code::UnauthorizedServiceProxy,
+            "the service the ticket was issued to may not proxy",
+        )));
+    }
+    if !registry::matches(svc, &normal) {
+        return bad("pgtUrl is not a URL of the service the ticket was issued to");
     }
     let mut proxies = vec![normal.clone()];
     proxies.extend(t.proxies.iter().cloned());

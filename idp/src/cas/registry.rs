@@ -4,7 +4,9 @@
 //! matches it exactly, or (a prefix) on the same scheme, host and port with a
 //! path at or below the pattern's, cut at a `/` — so `https://a.gov.vn/app`
 //! matches `https://a.gov.vn/app/login` but never `https://a.gov.vn/apps`
-//! nor `https://a.gov.vn.evil.example/`. There is no match-all.
+//! nor `https://a.gov.vn.evil.example/`. There is no match-all. Plain http
+//! is registered only on loopback or with `--insecure-http` (checked where
+//! services are added, `admin::cas`, by the rule of OIDC redirect URIs).
 
 use url::Url;
 

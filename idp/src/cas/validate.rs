@@ -144,7 +144,7 @@ async fn check(
     let pgt_iou = match req.pgt_url.as_deref() {
         None => None,
         Some(_) if endpoint == Endpoint::V1 => None,
-        Some(url) => match proxy::callback(idp, url, &t, now).await? {
+        Some(url) => match proxy::callback(idp, url, &t, &svc, now).await? {
             Ok(iou) => iou,
             Err(f) => return Ok(Err(f)),
         },
@@ -187,10 +187,10 @@ async fn released(
             Attribute::Unit => user.unit.clone(),
             Attribute::Title => user.title.clone(),
             Attribute::Phone => user.phone.clone(),
+            // The same rule as the OIDC claim: only a link to an account
+            // the app's last export lists as active.
             Attribute::LegacyUsername => match &svc.app_id {
-                Some(app) => idp
-                    .store
-                    .link_of_person(app, &user.id)
+                Some(app) => crate::admin::links::releasable_link(&idp.store, app, &user.id)
                     .await?
                     .map(|l| l.username),
                 None => None,

@@ -42,6 +42,10 @@ pub enum ServiceCommand {
         /// The service may receive proxy-granting tickets (its pgtUrl matches the pattern).
         #[arg(long)]
         allow_proxy: bool,
+        /// Allow a plain http pattern and logout URL outside loopback (an
+        /// intranet app with no certificate yet); tickets then travel unencrypted.
+        #[arg(long)]
+        insecure_http: bool,
     },
     /// List services.
     List,
@@ -62,6 +66,7 @@ pub(super) async fn run(config: &Config, cmd: CasCommand) -> Result<(), CliError
             app,
             logout_url,
             allow_proxy,
+            insecure_http,
         } => {
             let n = NewService {
                 id,
@@ -72,6 +77,7 @@ pub(super) async fn run(config: &Config, cmd: CasCommand) -> Result<(), CliError
                 app,
                 logout_url,
                 allow_proxy,
+                insecure_http,
             };
             let s = cas::add(&store, n, &Actor::cli(), now()).await?;
             println!(

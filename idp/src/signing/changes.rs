@@ -2,7 +2,9 @@
 //! document as signed against the latest, each change judged by whether
 //! adding a signature makes it.
 
-use lopdf::{Document, Object};
+use std::collections::HashMap;
+
+use lopdf::{Document, Object, ObjectId};
 
 /// Keys a later revision may change in an object of the given kind when it
 /// only adds signatures (and their fields, widgets, and validation data).
@@ -43,15 +45,19 @@ fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Docu
     list(old, key, doc).iter().all(|o| new.contains(o))
 }
 
-/// Whether every element `key` gained is a filled signature field: a
-/// widget or field with /FT /Sig whose /V is a signature dictionary. Any
-/// other new annotation (a FreeText, a stamp, a box drawn over the text)
-/// changes what the page shows.
+/// Whether every element `key` gained is a signature widget: /FT /Sig,
+/// /Subtype /Widget (for annotations), no action of its own, and a /V that
+/// names a signature dictionary, whose id goes into `claims` (the caller
+/// checks that each one is a signature found intact: a widget that only
+/// looks like a signature's may draw anything over the page). Any other new
+/// annotation (a FreeText, a stamp, a box drawn over the text) changes what
+/// the page shows.
 fn gained_only_signatures(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     key: &[u8],
     doc: &Document,
+    claims: &mut Vec<Claim>,
 ) -> bool {
     let before = list(old, key, doc);
     list(new, key, doc)
@@ -63,18 +69,42 @@ fn gained_only_signatures(
                 Object::Dictionary(d) => Some(d),
                 _ => None,
             };
-            field.is_some_and(|f| is_sig_field(f) && is_signature_value(f, doc))
+            let at = o.as_reference().ok();
+            field.is_some_and(|f| {
+                let widget = key != b"Annots"
+                    || f.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Widget");
+                widget
+                    && is_sig_field(f)
+                    && !f.has(b"A")
+                    && !f.has(b"AA")
+                    && signature_value(at, f, doc, claims)
+            })
         })
 }
 
-/// Whether a field's /V is a signature dictionary (/ByteRange and /Contents).
-fn is_signature_value(field: &lopdf::Dictionary, doc: &Document) -> bool {
-    let v = match field.get(b"V") {
-        Ok(Object::Reference(id)) => doc.get_object(*id).and_then(Object::as_dict).ok(),
-        Ok(Object::Dictionary(d)) => Some(d),
-        _ => None,
+/// A widget (by its id when indirect) and the signature dictionary it shows.
+pub(super) type Claim = (Option<ObjectId>, ObjectId);
+
+/// Whether a field's /V names a signature dictionary (/ByteRange and
+/// /Contents); the claim goes into `claims` (once: a widget is listed both
+/// in the page's /Annots and in the form's /Fields).
+fn signature_value(
+    widget: Option<ObjectId>,
+    field: &lopdf::Dictionary,
+    doc: &Document,
+    claims: &mut Vec<Claim>,
+) -> bool {
+    let Ok(Object::Reference(id)) = field.get(b"V") else {
+        return false;
     };
-    v.is_some_and(|v| v.has(b"ByteRange") && v.has(b"Contents"))
+    let is_sig = doc
+        .get_object(*id)
+        .and_then(Object::as_dict)
+        .is_ok_and(|v| v.has(b"ByteRange") && v.has(b"Contents"));
+    if is_sig && !claims.contains(&(widget, *id)) {
+        claims.push((widget, *id));
+    }
+    is_sig
 }
 
 /// A form dictionary whose fields only grew (and its signature flags and
@@ -83,11 +113,12 @@ fn form_grew(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     doc: &Document,
+    claims: &mut Vec<Claim>,
 ) -> Result<(), String> {
     only_keys_differ(old, new, &[b"Fields", b"SigFlags"])?;
     if !grew(old, new, b"Fields", doc) {
         Err("a field was removed".into())
-    } else if !gained_only_signatures(old, new, b"Fields", doc) {
+    } else if !gained_only_signatures(old, new, b"Fields", doc, claims) {
         Err("a field that is not a signature was added".into())
     } else {
         Ok(())
@@ -99,11 +130,12 @@ fn form_changes(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     doc: &Document,
+    claims: &mut Vec<Claim>,
 ) -> Result<(), String> {
     match (old.get(b"AcroForm").ok(), new.get(b"AcroForm").ok()) {
         (a, b) if same_value(a, b) => Ok(()),
         (None, Some(_)) => Ok(()),
-        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc),
+        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc, claims),
         (Some(_), None) => Err("the form was removed".into()),
         _ => Err("the form was replaced".into()),
     }
@@ -166,10 +198,54 @@ fn is_sig_field(d: &lopdf::Dictionary) -> bool {
 /// form's /Fields and /SigFlags, a page's /Annots growing by signature
 /// widgets, the catalog's /AcroForm and /DSS, a signature field filled, new
 /// streams for appearances and validation data, and the document
-/// information, XMP metadata and PDF version writers update), else `other`. Strings
-/// compare by their bytes, not by how they were written.
-pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Option<String>) {
+/// information, XMP metadata and PDF version writers update), else `other`.
+/// Strings compare by their bytes, not by how they were written.
+pub(super) struct Changes {
+    pub what: &'static str,
+    pub detail: Option<String>,
+    /// The signature dictionaries that new signature widgets name: each
+    /// must be a signature found intact, or the change is `other`.
+    pub claims: Vec<Claim>,
+}
+
+/// Who refers to each object (at most two referrers kept: enough to tell
+/// an object only its one owner names).
+fn referrers(doc: &Document) -> HashMap<ObjectId, Vec<ObjectId>> {
+    fn walk(o: &Object, depth: usize, f: &mut impl FnMut(ObjectId)) {
+        if depth > MAX_COMPARE_DEPTH {
+            return;
+        }
+        match o {
+            Object::Reference(id) => f(*id),
+            Object::Array(a) => a.iter().for_each(|v| walk(v, depth + 1, f)),
+            Object::Dictionary(d) => d.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
+            Object::Stream(s) => s.dict.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
+            _ => {}
+        }
+    }
+    let mut by: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    for (src, o) in &doc.objects {
+        walk(o, 0, &mut |target| {
+            let r = by.entry(target).or_default();
+            if r.len() < 2 && !r.contains(src) {
+                r.push(*src);
+            }
+        });
+    }
+    by
+}
+
+/// The document information: a dictionary of text (and the /Trapped name).
+fn is_info(o: &Object) -> bool {
+    o.as_dict().is_ok_and(|d| {
+        d.iter()
+            .all(|(_, v)| matches!(v, Object::String(..) | Object::Name(_)))
+    })
+}
+
+pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let mut other = Vec::new();
+    let mut claims: Vec<Claim> = Vec::new();
     if signed.trailer.get(b"Root").ok() != latest.trailer.get(b"Root").ok() {
         other.push("the catalog was replaced".to_owned());
     }
@@ -178,16 +254,28 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Op
         .get(b"Root")
         .and_then(Object::as_reference)
         .ok();
-    // The document information and the XMP metadata are what every writer
-    // updates (producer, modification date); they are not what a page shows.
+    let refs = referrers(signed);
+    // Named by nobody, or only by `owner`.
+    let only_by = |id: ObjectId, owner: Option<ObjectId>| {
+        refs.get(&id)
+            .is_none_or(|r| r.iter().all(|src| Some(*src) == owner))
+    };
+    // The document information, the XMP metadata and the validation data
+    // are what writers update (producer, modification date, certificates);
+    // they are not what a page shows, as long as nothing else uses them.
+    let catalog_ref = |key: &[u8]| {
+        root.and_then(|r| signed.get_dictionary(r).ok())
+            .and_then(|c| c.get(key).and_then(Object::as_reference).ok())
+            .filter(|id| only_by(*id, root))
+    };
     let info = signed
         .trailer
         .get(b"Info")
         .and_then(Object::as_reference)
-        .ok();
-    let metadata = root
-        .and_then(|r| signed.get_dictionary(r).ok())
-        .and_then(|c| c.get(b"Metadata").and_then(Object::as_reference).ok());
+        .ok()
+        .filter(|id| only_by(*id, None));
+    let metadata = catalog_ref(b"Metadata");
+    let dss = catalog_ref(b"DSS");
     let mut any = false;
     for id in signed.objects.keys() {
         if !latest.objects.contains_key(id) {
@@ -196,9 +284,16 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Op
     }
     for (id, new) in &latest.objects {
         let Some(old) = signed.objects.get(id) else {
-            // New objects only take effect through a changed old one,
-            // which is checked below.
+            // A new object takes effect through a changed old one, checked
+            // below, unless the signed revision already named it (a
+            // reference to nothing, filled in later).
             any = true;
+            if refs.contains_key(id) {
+                other.push(format!(
+                    "object {} {}: named when signed but not there, added after",
+                    id.0, id.1
+                ));
+            }
             continue;
         };
         if same(old, new) {
@@ -206,22 +301,24 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Op
         }
         any = true;
         let why = match (old.as_dict(), new.as_dict()) {
-            _ if Some(*id) == info => Ok(()),
+            _ if Some(*id) == info && is_info(old) && is_info(new) => Ok(()),
             _ if Some(*id) == metadata && is_xmp(old) && is_xmp(new) => Ok(()),
             (Ok(o), Ok(n)) if Some(*id) == root => only_keys_differ(
                 o,
                 n,
                 &[b"AcroForm", b"DSS", b"Extensions", b"Metadata", b"Version"],
             )
-            .and_then(|()| form_changes(o, n, latest)),
-            (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => form_grew(o, n, latest),
+            .and_then(|()| form_changes(o, n, latest, &mut claims)),
+            (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => {
+                form_grew(o, n, latest, &mut claims)
+            }
             (Ok(o), Ok(n))
                 if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page".as_slice()) =>
             {
                 only_keys_differ(o, n, &[b"Annots"]).and_then(|()| {
                     if !grew(o, n, b"Annots", latest) {
                         Err("an annotation was removed".into())
-                    } else if !gained_only_signatures(o, n, b"Annots", latest) {
+                    } else if !gained_only_signatures(o, n, b"Annots", latest, &mut claims) {
                         Err("an annotation that is not a signature was added".into())
                     } else {
                         Ok(())
@@ -232,14 +329,25 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Op
             // only with its signature.
             (Ok(o), Ok(n)) if is_sig_field(o) && !o.has(b"V") => {
                 only_keys_differ(o, n, &[b"V", b"AP"]).and_then(|()| {
-                    if is_signature_value(n, latest) {
+                    if !n.has(b"A")
+                        && !n.has(b"AA")
+                        && signature_value(Some(*id), n, latest, &mut claims)
+                    {
                         Ok(())
                     } else {
                         Err("an empty signature field's appearance changed".into())
                     }
                 })
             }
-            (Ok(o), Ok(_)) if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"DSS") => {
+            (Ok(o), Ok(n))
+                if Some(*id) == dss
+                    && [o, n].iter().all(|d| {
+                        d.iter().all(|(k, _)| {
+                            [&b"Type"[..], b"Certs", b"OCSPs", b"CRLs", b"VRI"]
+                                .contains(&k.as_slice())
+                        })
+                    }) =>
+            {
                 Ok(())
             }
             _ => Err("changed".into()),
@@ -250,7 +358,15 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> (&'static str, Op
     }
     if !other.is_empty() {
         other.truncate(8);
-        return ("other", Some(other.join("; ")));
+        return Changes {
+            what: "other",
+            detail: Some(other.join("; ")),
+            claims,
+        };
     }
-    (if any { "signatures_only" } else { "none" }, None)
+    Changes {
+        what: if any { "signatures_only" } else { "none" },
+        detail: None,
+        claims,
+    }
 }

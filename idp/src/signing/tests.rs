@@ -662,6 +662,74 @@ async fn a_drawing_added_after_signing_is_a_change_signatures_do_not_allow() {
 }
 
 #[tokio::test]
+async fn a_drawing_dressed_as_a_signature_widget_is_still_a_change() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))
+        .await
+        .unwrap();
+    let (sig_id, _) = sig_dict(&signed.pdf);
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let size = u32::try_from(doc.trailer.get(b"Size").unwrap().as_i64().unwrap()).unwrap();
+    let page_id = doc.page_iter().next().unwrap();
+    let mut page = doc.get_dictionary(page_id).unwrap().clone();
+    let mut annots = page.get(b"Annots").unwrap().as_array().unwrap().clone();
+    annots.push(lopdf::Object::Reference((size, 0)));
+    page.set("Annots", lopdf::Object::Array(annots));
+    let page =
+        String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(page)).unwrap()).unwrap();
+    // A widget that claims the document's own signature as its value and
+    // draws a new amount over the page.
+    let overlay = format!(
+        "<</Type /Annot /Subtype /Widget /FT /Sig /V {} 0 R /Rect [0 0 595 842] \
+         /AP <</N {} 0 R>>>>",
+        sig_id.0,
+        size + 1
+    );
+    let drawing = "<</Type /XObject /Subtype /Form /BBox [0 0 595 842] /Length 44>>\nstream\n\
+                   1 1 1 rg 0 0 595 842 re f BT /F1 12 Tf ET\nendstream"
+        .to_owned();
+    let attacked = append_update(
+        &signed.pdf,
+        &[(size, overlay), (size + 1, drawing), (page_id.0, page)],
+    );
+    let report = verify(&attacked).unwrap();
+    let s = only(&report);
+    assert!(s.intact, "{s:?}");
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert_eq!(report.verdict, "modified", "{report:?}");
+}
+
+#[tokio::test]
+async fn the_catalog_named_as_the_document_information_is_still_the_catalog() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    // The catalog also named as the document information (exempt from the
+    // changes rules when it is only text).
+    let catalog = "<</Type /Catalog /Pages 2 0 R>>";
+    let pages = "<</Type /Pages /Kids [3 0 R] /Count 1>>";
+    let page = "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R]>>";
+    let content = "<</Length 3>>\nstream\nq Q\nendstream";
+    let mut pdf = build_pdf(&[catalog, pages, page, content]);
+    let at = pdf.windows(11).position(|w| w == b"/Root 1 0 R").unwrap();
+    pdf.splice(at..at + 11, b"/Root 1 0 R /Info 1 0 R".iter().copied());
+    let signed = sign(&backend, pdf).await.unwrap();
+    assert!(only(&verify(&signed.pdf).unwrap()).intact);
+
+    let doc = Document::load_mem(&signed.pdf).unwrap();
+    let mut cat = doc.get_dictionary((1, 0)).unwrap().clone();
+    cat.set("Pages", lopdf::Object::Reference((2, 0)));
+    cat.set(
+        "OpenAction",
+        lopdf::Object::string_literal("app.alert('x')"),
+    );
+    let body = String::from_utf8(pdf::serialize(&lopdf::Object::Dictionary(cat)).unwrap()).unwrap();
+    let replaced = append_update(&signed.pdf, &[(1, body)]);
+    let report = verify(&replaced).unwrap();
+    let s = only(&report);
+    assert_eq!(s.changes_after, "other", "{s:?}");
+    assert_eq!(report.verdict, "modified", "{report:?}");
+}
+
+#[tokio::test]
 async fn byte_ranges_of_the_wrong_shape_are_refused() {
     let backend = SoftBackend::ephemeral(NOW).unwrap();
     let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf"))

@@ -117,6 +117,12 @@ pub struct SignatureReport {
     pub trust: Trust,
     /// Why the signature could not be read, when it could not.
     pub error: Option<String>,
+    /// The signature dictionary this report is of.
+    #[serde(skip)]
+    dictionary: Option<ObjectId>,
+    /// The signature dictionaries later signature widgets name.
+    #[serde(skip)]
+    claims: Vec<super::changes::Claim>,
 }
 
 impl Default for SignatureReport {
@@ -146,6 +152,8 @@ impl Default for SignatureReport {
             intact: false,
             trust: Trust::not_checked(),
             error: None,
+            dictionary: None,
+            claims: Vec::new(),
         }
     }
 }
@@ -200,6 +208,7 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
             Ok(doc) => {
                 if let Some(id) = check(bytes, doc, &latest, &range, anchors, now, &mut r) {
                     matched.push(id);
+                    r.dictionary = Some(id);
                 }
             }
             Err(e) => r.error = Some(format!("the signed revision cannot be read: {e}")),
@@ -231,6 +240,33 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
         });
     }
     signatures.sort_by_key(|s| s.revision_end);
+    // A widget added after a signature must show a later signature found
+    // intact, each its own: a widget that only looks like one (or names
+    // this signature, or one another widget shows) may draw anything over
+    // the page.
+    let intact: Vec<(ObjectId, usize)> = signatures
+        .iter()
+        .filter(|s| s.intact)
+        .filter_map(|s| Some((s.dictionary?, s.revision_end)))
+        .collect();
+    for s in &mut signatures {
+        if s.changes_after != "signatures_only" {
+            continue;
+        }
+        let later = |id: &ObjectId| {
+            intact
+                .iter()
+                .any(|(i, end)| i == id && *end > s.revision_end)
+        };
+        let twice = |id: &ObjectId| s.claims.iter().filter(|(_, c)| c == id).count() > 1;
+        if let Some((_, id)) = s.claims.iter().find(|(_, id)| !later(id) || twice(id)) {
+            s.changes_after = "other";
+            s.changes_detail = Some(format!(
+                "object {} {}: a widget added later shows a signature that is not one found intact",
+                id.0, id.1
+            ));
+        }
+    }
     // A certification that allows no change (DocMDP P=1; it is the first
     // signature, ISO 32000-1 §12.8.2.2) is broken by any later revision,
     // another signature included.
@@ -620,9 +656,10 @@ fn check(
     r.name = text(d, b"Name");
     r.modified_after = range.end() < bytes.len();
     if r.modified_after {
-        let (what, detail) = changes(signed, latest);
-        r.changes_after = what;
-        r.changes_detail = detail;
+        let c = changes(signed, latest);
+        r.changes_after = c.what;
+        r.changes_detail = c.detail;
+        r.claims = c.claims;
     }
     r.replaced = !same_value(latest.objects.get(&id), signed.objects.get(&id));
     r.removed = !points_at(latest, id);

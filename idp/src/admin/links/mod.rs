@@ -198,21 +198,33 @@ pub async fn release(store: &Store, client_id: &str, user: &UserId) -> Result<Re
     let Some((app_id, claim)) = store.legacy_claim_of_client(client_id).await? else {
         return Ok(Release::Nothing);
     };
-    let Some(link) = store.link_of_person(&app_id, user).await? else {
-        return Ok(Release::NoLink { app_id });
-    };
-    let active = store
-        .legacy_account(&app_id, &link.username)
-        .await?
-        .is_some_and(|a| a.active.0);
-    Ok(if active {
-        Release::Claim {
+    Ok(match releasable_link(store, &app_id, user).await? {
+        Some(link) => Release::Claim {
             claim,
             username: link.username,
-        }
-    } else {
-        Release::NoLink { app_id }
+        },
+        None => Release::NoLink { app_id },
     })
+}
+
+/// The account `user` owns in `app` that a sign-in may assert, for OIDC
+/// (through [`release`]) and CAS (`legacy_username`) alike: the link, only
+/// while the app's last export still lists the account as active (a
+/// username the app has retired, and may give to someone else, is not
+/// asserted). `None` when there is no such link.
+pub async fn releasable_link(
+    store: &Store,
+    app: &str,
+    user: &UserId,
+) -> Result<Option<Link>, StoreError> {
+    let Some(link) = store.link_of_person(app, user).await? else {
+        return Ok(None);
+    };
+    let active = store
+        .legacy_account(app, &link.username)
+        .await?
+        .is_some_and(|a| a.active.0);
+    Ok(active.then_some(link))
 }
 
 /// Sets or clears the claim that carries the linked username to `app`'s client.
