@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::util::{free_port, wait_until};
+use super::util::{free_port, openssl, wait_until};
 
 pub struct ApacheCas {
     /// The protected page: `http://127.0.0.1:APP/secret/index.shtml`.
@@ -20,19 +20,6 @@ pub struct ApacheCas {
     pub service_prefix: String,
     child: Child,
     dir: tempfile::TempDir,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A loopback CA and a server certificate for 127.0.0.1 under it.

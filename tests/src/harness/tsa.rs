@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::util::free_port;
+use super::util::{free_port, openssl};
 
 /// How the TSA answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,19 +34,6 @@ pub struct Tsa {
     thread: Option<JoinHandle<()>>,
     port: u16,
     _dir: tempfile::TempDir,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A test CA and a TSA certificate under it, and the `openssl ts` config.
