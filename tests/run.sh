@@ -2,7 +2,7 @@
 # The test command: installs what is missing (Debian packages when run as
 # root, npm packages into tests/node), then runs every test of the workspace
 # against real peers (PostgreSQL, Redis, OpenLDAP, an SMTP server, Node's openid-client,
-# headless Chromium, Apache's mod_auth_cas, and the PDF validators pdfsig, qpdf and pyHanko). Screenshots of the pages land in target/screenshots/.
+# headless Chromium, Apache's mod_auth_cas and mod_auth_mellon, pysaml2 and xmlsec1 (SAML), and the PDF validators pdfsig, qpdf and pyHanko). Screenshots of the pages land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,10 @@ command -v certutil >/dev/null || need+=(libnss3-tools)
 # Apache with mod_auth_cas: an older app's CAS client (and its TLS front).
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
 [ -e /usr/lib/apache2/modules/mod_auth_cas.so ] || need+=(libapache2-mod-auth-cas)
+# and with mod_auth_mellon: an older app's SAML SP.
+[ -e /usr/lib/apache2/modules/mod_auth_mellon.so ] || need+=(libapache2-mod-auth-mellon)
+# xmlsec1: checks the SAML signatures (by itself and inside pysaml2).
+command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 # Vietnamese glyphs in the screenshots.
 [ -d /usr/share/fonts/truetype/noto ] || need+=(fonts-noto-core)
 if [ ${#need[@]} -gt 0 ]; then
@@ -64,6 +68,14 @@ cas_venv=target/cas-venv
 if ! "$cas_venv/bin/python" -c "import cas" 2>/dev/null; then
   /usr/bin/python3 -m venv "$cas_venv"
   "$cas_venv/bin/pip" install --quiet --disable-pip-version-check 'python-cas==1.6.*'
+fi
+
+# pysaml2 is the SAML SP of the SAML tests (tests/saml/sp.py); the tests
+# find it in target/saml-venv (or SAML_PYTHON).
+saml_venv=target/saml-venv
+if ! "$saml_venv/bin/python" -c "import saml2" 2>/dev/null; then
+  /usr/bin/python3 -m venv "$saml_venv"
+  "$saml_venv/bin/pip" install --quiet --disable-pip-version-check 'pysaml2==7.5.*'
 fi
 
 # The end-to-end tests start this binary.

@@ -91,6 +91,11 @@ kinds! {
     CasValidationFailed => "cas.validation_failed",
     /// A proxy-granting ticket was delivered to a proxy callback.
     CasProxyGranted => "cas.proxy_granted",
+    // SAML.
+    /// A signed SAML response was issued to an SP (detail: the ACS URL, the request or IdP-initiated).
+    SamlResponseIssued => "saml.response_issued",
+    /// A SAML message was refused (detail: the SP, why).
+    SamlRequestRefused => "saml.request_refused",
     // The outbox.
     /// A back-channel logout token could not be delivered.
     BackchannelGivenUp => "logout.backchannel_given_up",
@@ -151,6 +156,10 @@ kinds! {
     AdminCasServiceAdded => "admin.cas_service_added",
     /// `idp cas service remove`.
     AdminCasServiceRemoved => "admin.cas_service_removed",
+    /// `idp saml sp add`.
+    AdminSamlSpAdded => "admin.saml_sp_added",
+    /// `idp saml sp remove`.
+    AdminSamlSpRemoved => "admin.saml_sp_removed",
     // Account links.
     /// A legacy app's accounts were imported.
     LinkAccountsImported => "link.accounts_imported",

@@ -73,6 +73,8 @@ pub enum Seal {
     /// Keys that sign PDF documents (`document_keys.sealed_der`, AAD the label):
     /// apart from the OIDC keys, so neither kind opens as the other.
     DocumentKey,
+    /// The SAML IdP's signing key (`saml_keys.sealed_der`, AAD its name and certificate).
+    SamlKey,
 }
 
 /// What a MAC under the master key is for. Each purpose has its own
@@ -83,6 +85,8 @@ pub enum Mac {
     Csrf,
     /// The state a deferred signature carries from prepare to complete.
     DeferredSignature,
+    /// A person's persistent SAML NameID at one service provider (pairwise, opaque).
+    SamlNameId,
 }
 
 /// HKDF `info` labels: changing one makes every value of that purpose
@@ -93,7 +97,7 @@ impl Seal {
     fn has_legacy_form(self) -> bool {
         match self {
             Seal::SigningKey | Seal::TotpSecret => true,
-            Seal::DocumentKey => false,
+            Seal::DocumentKey | Seal::SamlKey => false,
         }
     }
 
@@ -102,6 +106,7 @@ impl Seal {
             Seal::SigningKey => b"dangnhap/v1/seal/signing-key",
             Seal::TotpSecret => b"dangnhap/v1/seal/totp-secret",
             Seal::DocumentKey => b"dangnhap/v1/seal/document-key",
+            Seal::SamlKey => b"dangnhap/v1/seal/saml-key",
         }
     }
 }
@@ -111,6 +116,7 @@ impl Mac {
         match self {
             Mac::Csrf => b"dangnhap/v1/mac/csrf",
             Mac::DeferredSignature => b"dangnhap/v1/mac/deferred-signature",
+            Mac::SamlNameId => b"dangnhap/v1/mac/saml-name-id",
         }
     }
 }
@@ -127,8 +133,10 @@ pub struct MasterKey {
     signing_keys: LessSafeKey,
     totp_secrets: LessSafeKey,
     document_keys: LessSafeKey,
+    saml_keys: LessSafeKey,
     csrf: hmac::Key,
     deferred: hmac::Key,
+    saml_name_ids: hmac::Key,
     legacy: LessSafeKey,
 }
 
@@ -160,10 +168,15 @@ impl MasterKey {
             signing_keys: aead_key(&derive(&prk, Seal::SigningKey.label())?)?,
             totp_secrets: aead_key(&derive(&prk, Seal::TotpSecret.label())?)?,
             document_keys: aead_key(&derive(&prk, Seal::DocumentKey.label())?)?,
+            saml_keys: aead_key(&derive(&prk, Seal::SamlKey.label())?)?,
             csrf: hmac::Key::new(hmac::HMAC_SHA256, &derive(&prk, Mac::Csrf.label())?),
             deferred: hmac::Key::new(
                 hmac::HMAC_SHA256,
                 &derive(&prk, Mac::DeferredSignature.label())?,
+            ),
+            saml_name_ids: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derive(&prk, Mac::SamlNameId.label())?,
             ),
             legacy: aead_key(bytes)?,
         })
@@ -174,6 +187,7 @@ impl MasterKey {
             Seal::SigningKey => &self.signing_keys,
             Seal::TotpSecret => &self.totp_secrets,
             Seal::DocumentKey => &self.document_keys,
+            Seal::SamlKey => &self.saml_keys,
         }
     }
 
@@ -181,6 +195,7 @@ impl MasterKey {
         match what {
             Mac::Csrf => &self.csrf,
             Mac::DeferredSignature => &self.deferred,
+            Mac::SamlNameId => &self.saml_name_ids,
         }
     }
 
@@ -379,6 +394,7 @@ mod tests {
             (Seal::SigningKey, "dangnhap/v1/seal/signing-key"),
             (Seal::TotpSecret, "dangnhap/v1/seal/totp-secret"),
             (Seal::DocumentKey, "dangnhap/v1/seal/document-key"),
+            (Seal::SamlKey, "dangnhap/v1/seal/saml-key"),
         ] {
             let sub = aead_key(&hkdf_by_hand(&raw, label.as_bytes())).unwrap();
             let sealed = key.seal(what, b"row", b"value").unwrap();

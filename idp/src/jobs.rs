@@ -94,6 +94,9 @@ pub async fn purge_expired(idp: &Idp, now: i64) {
     if let Err(e) = idp.store.purge_cas_sessions(sessions).await {
         tracing::warn!(error = %e, "old CAS session rows not deleted");
     }
+    if let Err(e) = idp.store.purge_saml_sessions(sessions).await {
+        tracing::warn!(error = %e, "old SAML session rows not deleted");
+    }
 }
 
 /// Seconds between scheduled syncs; `None` when off (no directory, or

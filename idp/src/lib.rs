@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod portal;
 pub mod refusal;
 pub mod reseal;
+pub mod saml;
 pub mod signing;
 pub mod store;
 #[cfg(test)]
@@ -72,6 +73,8 @@ pub enum StartError {
     Http(#[from] reqwest::Error),
     #[error("document signing: {0}")]
     Signing(#[from] signing::SigningError),
+    #[error("SAML: {0}")]
+    Saml(#[from] saml::SamlError),
 }
 
 /// Everything a request needs, built once at start.
@@ -99,6 +102,8 @@ pub struct Idp {
     pub logo: Option<(Bytes, &'static str)>,
     /// The signing service of `/api/v1/signing`.
     pub signing: signing::Service,
+    /// The SAML IdP's key and addresses; `None` unless `[saml] enabled`.
+    pub saml: Option<saml::Saml>,
 }
 
 /// Opens the database (migrating it) and the master key: what the CLI needs.
@@ -122,6 +127,11 @@ impl Idp {
         let signing = signing::Service::open(&config, &store, &cache, &master, now()).await?;
         let keys = KeyManager::open(store.clone(), Arc::clone(&master), retain, now()).await?;
         let hasher = Hasher::new(&config.password)?;
+        let saml = if config.saml.enabled {
+            Some(saml::Saml::open(&config, &store, &master).await?)
+        } else {
+            None
+        };
 
         let ldap = match &config.directory {
             Some(d) => Some(d.open(config.email_domain.as_deref())?),
@@ -181,6 +191,7 @@ impl Idp {
             brand_css,
             logo,
             signing,
+            saml,
         })
     }
 }

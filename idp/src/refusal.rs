@@ -18,4 +18,7 @@ pub enum Refusal {
     AppNotAllowed,
     /// A CAS `service` no registered service matches: no redirect to it.
     UnknownService,
+    /// A SAML message from an unregistered SP, to an unregistered ACS URL,
+    /// unsigned where a signature is due, replayed or malformed: no response to it.
+    BadSamlRequest,
 }

@@ -17,6 +17,8 @@ pub use texts::{Lang, Texts};
 pub const APP_CSS: &str = include_str!("../static/app.css");
 /// The sign-out page's progress script, served at `/static/logout.js`.
 pub const LOGOUT_JS: &str = include_str!("../static/logout.js");
+/// The SAML POST page's script, served at `/static/saml-post.js`.
+pub const SAML_POST_JS: &str = include_str!("../static/saml-post.js");
 /// The admin console's stylesheet, served at `/static/console.css`.
 pub const CONSOLE_CSS: &str = include_str!("../static/console.css");
 

@@ -52,6 +52,20 @@ pub struct LoginPage {
     pub error: Option<String>,
 }
 
+/// Carries a SAML message to an app by the HTTP-POST binding (`/saml/post/{id}`).
+#[derive(Template)]
+#[template(path = "saml_post.html")]
+pub struct SamlPostPage {
+    pub chrome: Chrome,
+    /// The app's ACS (or SLO) address.
+    pub action: String,
+    /// `SAMLResponse` or `SAMLRequest`.
+    pub field: String,
+    /// The message, base64.
+    pub value: String,
+    pub relay_state: Option<String>,
+}
+
 /// One app on the portal.
 pub struct TileView {
     pub id: String,

@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, location};
-use crate::harness::apache::ApacheCas;
+use crate::harness::apache::Apache;
 use crate::harness::{Backends, Idp, PASSWORD, audit_events};
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn apache_mod_auth_cas_shows_its_page_to_the_person_signed_in_and_to_no_on
     let idp = Idp::spawn(&Backends::default());
     idp.add_person();
     let base = idp.base.clone();
-    let apache = tokio::task::spawn_blocking(move || ApacheCas::start(&base))
+    let apache = tokio::task::spawn_blocking(move || Apache::with_cas(&base))
         .await
         .unwrap();
     idp.cli_ok(

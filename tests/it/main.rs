@@ -34,6 +34,8 @@ mod policy;
 mod portal;
 mod reauth;
 mod reset;
+mod saml;
+mod saml_mellon;
 mod sec_edge;
 mod sec_keys;
 mod sec_mfa;

@@ -46,6 +46,9 @@ impl Browser {
             http: Client::builder()
                 .cookie_store(true)
                 .redirect(Policy::none())
+                // Under the IdP's keep-alive limit (`http.header_read_timeout_secs`,
+                // 10 s): a connection it closed is never reused.
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
                 .build()
                 .unwrap(),
         }

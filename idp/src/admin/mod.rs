@@ -21,6 +21,7 @@ pub mod keys;
 pub mod links;
 pub mod people;
 pub mod roles;
+pub mod saml;
 pub mod users;
 
 use crate::audit::{self, Event, Kind};

@@ -72,6 +72,24 @@ pub fn cas_pgt(pgt: &str) -> String {
     format!("caspgt:{}", hash(pgt))
 }
 
+// --- SAML --------------------------------------------------------------------
+
+/// A SAML request's ID, seen once per SP (replays are refused).
+pub fn saml_request(entity_id: &str, id: &str) -> String {
+    format!("samlreq:{}", hash(&format!("{entity_id}\n{id}")))
+}
+
+/// A SAML message that came by POST, waiting for the same browser's GET
+/// (which carries the `SameSite=Lax` session cookie a cross-site POST lacks).
+pub fn saml_incoming(id: &str) -> String {
+    format!("samlin:{}", hash(id))
+}
+
+/// A signed SAML response waiting for its browser to fetch the POST form.
+pub fn saml_post(id: &str) -> String {
+    format!("samlpost:{}", hash(id))
+}
+
 // --- Sessions ---------------------------------------------------------------
 
 /// An SSO session, by the hash of its cookie ([`hash`]; the same hash names
@@ -267,6 +285,9 @@ pub const PREFIXES: &[(&str, bool)] = &[
     ("signout:", true),
     ("casticket:", false),
     ("caspgt:", false),
+    ("samlreq:", false),
+    ("samlpost:", false),
+    ("samlin:", false),
     ("sess:", false),
     ("sessend:", true),
     ("bf:n:", false),
@@ -306,6 +327,9 @@ mod tests {
             ("signout:", signout("i")),
             ("casticket:", cas_ticket("ST-1")),
             ("caspgt:", cas_pgt("PGT-1")),
+            ("samlreq:", saml_request("https://sp", "_1")),
+            ("samlpost:", saml_post("p")),
+            ("samlin:", saml_incoming("i")),
             ("sess:", session("cookie")),
             ("sessend:", session_ended("sid1")),
             ("bf:n:", bf_failures("tamtt")),

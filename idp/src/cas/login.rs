@@ -99,6 +99,7 @@ pub async fn start(
             service: service_url,
             service_id: service.id,
         }),
+        saml: None,
     };
     let req_id = crypto::random_token()?;
     idp.cache

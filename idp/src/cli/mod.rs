@@ -10,6 +10,7 @@ mod client;
 mod directory;
 mod keys;
 mod link;
+mod saml;
 mod sign;
 mod user;
 
@@ -27,6 +28,7 @@ pub use client::{AddClient, ClientCommand};
 pub use directory::DirectoryCommand;
 pub use keys::KeysCommand;
 pub use link::LinkCommand;
+pub use saml::SamlCommand;
 pub use sign::SignCommand;
 pub use user::UserCommand;
 
@@ -65,6 +67,9 @@ pub enum Command {
     /// CAS 3.0 services (apps that validate tickets at /cas).
     #[command(subcommand)]
     Cas(CasCommand),
+    /// SAML 2.0 service providers, and the IdP's metadata.
+    #[command(subcommand)]
+    Saml(SamlCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -109,6 +114,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys(c) => keys::run(&config, c).await,
         Command::App(c) => app::run(&config, c).await,
         Command::Cas(c) => cas::run(&config, c).await,
+        Command::Saml(c) => saml::run(&config, c).await,
         Command::Directory(c) => directory::run(&config, c).await,
         Command::Link(c) => link::run(&config, c).await,
         Command::Sign(c) => sign::run(&config, c).await,

@@ -18,6 +18,7 @@ mod log;
 mod memory_cache;
 mod mfa;
 mod password;
+mod saml;
 mod signing;
 mod smtp;
 mod tokens;
@@ -31,6 +32,7 @@ pub use log::{LogConfig, LogFormat};
 pub use memory_cache::MemoryCacheConfig;
 pub use mfa::MfaConfig;
 pub use password::{BruteForceConfig, PasswordConfig};
+pub use saml::SamlConfig;
 pub use signing::{SigningBackend, SigningConfig};
 pub use smtp::{SmtpConfig, SmtpSecurity};
 pub use tokens::{SessionConfig, TokenConfig};
@@ -113,6 +115,8 @@ pub struct Config {
     pub signing: SigningConfig,
     /// `[cas]`: the CAS 3.0 endpoints under `/cas` and their tickets.
     pub cas: CasConfig,
+    /// `[saml]`: the SAML 2.0 IdP under `/saml`.
+    pub saml: SamlConfig,
     /// `[compat]`: the OIDC endpoints also at WSO2 Identity Server's paths.
     pub compat: CompatConfig,
     /// `IDP_*` variables that name no setting (Kubernetes sets `IDP_PORT`,
@@ -147,6 +151,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             signing: SigningConfig::default(),
             cas: CasConfig::default(),
+            saml: SamlConfig::default(),
             compat: CompatConfig::default(),
             ignored_env: Vec::new(),
         }
@@ -325,6 +330,7 @@ impl Config {
         }
         self.http.validate()?;
         self.cas.validate()?;
+        self.saml.validate()?;
         Ok(())
     }
 

@@ -73,6 +73,7 @@ fn refusal(r: Refusal, t: &'static Texts) -> (StatusCode, &'static str) {
         Refusal::FormExpired => (StatusCode::BAD_REQUEST, t.errors.form_expired),
         Refusal::AppNotAllowed => (StatusCode::FORBIDDEN, t.errors.app_not_allowed),
         Refusal::UnknownService => (StatusCode::BAD_REQUEST, t.errors.unknown_service),
+        Refusal::BadSamlRequest => (StatusCode::BAD_REQUEST, t.errors.bad_saml_request),
     }
 }
 

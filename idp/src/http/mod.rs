@@ -20,6 +20,7 @@ mod portal;
 mod rate;
 mod reset;
 pub mod return_to;
+mod saml;
 mod server;
 mod signing_api;
 
@@ -104,6 +105,16 @@ pub fn router(idp: Arc<Idp>) -> Router {
             .route("/cas/p3/serviceValidate", get(cas::p3_service_validate_get))
             .route("/cas/p3/proxyValidate", get(cas::p3_proxy_validate_get))
             .route("/cas/proxy", get(cas::proxy_get));
+    }
+    if idp.config.saml.enabled {
+        pages = pages
+            .route("/saml/sso", get(saml::sso_get).post(saml::sso_post))
+            .route("/saml/init", get(saml::init_get))
+            .route("/saml/slo", get(saml::slo_get).post(saml::slo_post));
+        public = public
+            .route("/saml/metadata", get(saml::metadata_get))
+            .route("/saml/post/{id}", get(saml::post_get))
+            .route("/static/saml-post.js", get(saml::post_js_get));
     }
     if idp.config.compat.wso2_paths {
         // WSO2 Identity Server's paths onto the same handlers, so its apps

@@ -89,6 +89,9 @@ pub struct Pending {
     /// stay what earlier versions wrote).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cas: Option<crate::cas::login::CasPending>,
+    /// A SAML sign-in waiting (`saml::sso`): a signed response, not a code, goes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<crate::saml::sso::SamlPending>,
 }
 
 /// What an authorization code stands for; kept in the cache until redeemed.
@@ -321,6 +324,7 @@ pub async fn start(
         ui_locales: req.ui_locales.clone(),
         need_mfa: client.require_mfa || asks_for_mfa(req.acr_values.as_deref()),
         cas: None,
+        saml: None,
     };
 
     let mut step_up = None;

@@ -314,6 +314,8 @@ async fn end(
     let mut apps = notify(idp, &sess.user_id, &sess.sid, &client_ids, now).await;
     // The CAS services of the session hear of it too (CAS single logout).
     apps.extend(crate::cas::slo::notify(idp, &sess.sid, now).await);
+    // And its SAML SPs, by a LogoutRequest in a frame of the sign-out page.
+    apps.extend(crate::saml::slo::notify(idp, &sess.sid, now).await);
     let mut e = Event::new(Kind::Logout, now)
         .actor(&sess.user_id)
         .subject(&sess.user_id)

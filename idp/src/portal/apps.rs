@@ -60,7 +60,8 @@ pub async fn tiles(idp: &Idp, user: &User, query: Option<&str>) -> Result<Vec<Ti
         .collect())
 }
 
-/// Where a tile sends `user`: the app's `initiate_login_uri` with `iss` and
+/// Where a tile sends `user`: the IdP-initiated SAML sign-in when a SAML SP
+/// is the app's, else the app's `initiate_login_uri` with `iss` and
 /// `target_link_uri` (OIDC Core §4) when it has one, else its launch URL.
 /// `None` when the app is unknown or not for this person.
 pub async fn launch(
@@ -79,6 +80,18 @@ pub async fn launch(
         return Ok(None);
     };
     idp.store.record_app_use(&user.id, &app.id, now).await?;
+    // An app that speaks SAML gets an IdP-initiated sign-in.
+    if idp.saml.is_some()
+        && let Some(sp) = idp.store.saml_sp_of_app(&app.id).await?
+    {
+        return Ok(Some(with_params(
+            "/saml/init",
+            &[
+                ("sp", Some(&sp.entity_id)),
+                ("RelayState", Some(&app.launch_url)),
+            ],
+        )));
+    }
     let client = match &app.client_id {
         Some(id) => idp.store.client(&ClientId::from(id.as_str())).await?,
         None => None,

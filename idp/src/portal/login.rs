@@ -35,6 +35,8 @@ pub enum LoginError {
     Mfa(#[from] mfa::MfaError),
     #[error(transparent)]
     Cas(#[from] crate::cas::CasError),
+    #[error(transparent)]
+    Saml(#[from] crate::saml::SamlError),
 }
 
 #[derive(Debug)]
@@ -332,6 +334,9 @@ async fn back_to_app(
     event.client_id = Some(p.client_id.to_string());
     if let Some(cas) = &p.cas {
         return Ok(Some(crate::cas::login::resume(idp, cas, sess, now).await?));
+    }
+    if let Some(saml) = &p.saml {
+        return Ok(Some(crate::saml::sso::resume(idp, saml, sess, now).await?));
     }
     Ok(Some(authorize::issue_code(idp, &p, sess, now).await?))
 }

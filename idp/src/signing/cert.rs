@@ -116,16 +116,46 @@ pub fn self_signed(
     now: i64,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, SigningError>,
 ) -> Result<Vec<u8>, SigningError> {
+    let algorithm = AlgorithmIdentifierOwned {
+        oid: oids::ECDSA_WITH_SHA256,
+        parameters: None,
+    };
+    build(spki, subject, email, serial, now, algorithm, sign)
+}
+
+/// The same for an RSA key (`spki_der`: its SubjectPublicKeyInfo, DER),
+/// signed with sha256WithRSAEncryption: the SAML IdP's metadata certificate.
+pub fn self_signed_rsa(
+    spki_der: &[u8],
+    subject: &str,
+    serial: &[u8],
+    now: i64,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, SigningError>,
+) -> Result<Vec<u8>, SigningError> {
+    use der::Decode;
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
+    let algorithm = AlgorithmIdentifierOwned {
+        oid: oids::SHA256_WITH_RSA,
+        parameters: Some(Any::null()),
+    };
+    build(spki, subject, None, serial, now, algorithm, sign)
+}
+
+fn build(
+    spki: SubjectPublicKeyInfoOwned,
+    subject: &str,
+    email: Option<&str>,
+    serial: &[u8],
+    now: i64,
+    algorithm: AlgorithmIdentifierOwned,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, SigningError>,
+) -> Result<Vec<u8>, SigningError> {
     let name: Name = subject.parse()?;
     let mut extensions = vec![key_usage()?, not_a_ca()?];
     if let Some(email) = email {
         extensions.push(email_name(email)?);
     }
     let start = Duration::from_secs(u64::try_from(now).unwrap_or(0));
-    let algorithm = AlgorithmIdentifierOwned {
-        oid: oids::ECDSA_WITH_SHA256,
-        parameters: None,
-    };
     // A positive serial without a leading zero byte (RFC 5280 §4.1.2.2).
     let mut serial = serial.to_vec();
     if let Some(first) = serial.first_mut() {

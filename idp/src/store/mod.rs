@@ -2,7 +2,7 @@
 //! default, PostgreSQL in production, picked by the URL. One SQL text serves
 //! both (`$n` placeholders, BIGINT Unix times, `ON CONFLICT`), and each
 //! aggregate has its own file: users, clients, apps, keys, grants, audit, outbox,
-//! sessions, cas (services and their sessions), links (and link_queue, what the linking pages read), roles and
+//! sessions, cas (services and their sessions), saml (the IdP key, SPs and their sessions), links (and link_queue, what the linking pages read), roles and
 //! people (the console's people search, units and audit filters).
 
 mod apps;
@@ -18,6 +18,7 @@ mod links;
 mod outbox;
 mod people;
 mod roles;
+mod saml;
 mod sealed;
 mod sessions;
 mod users;
@@ -35,6 +36,7 @@ pub use links::{AccountWrite, Flag, LegacyRow, Link, NewSuggestion, SuggestionRo
 pub use outbox::OutboxItem;
 pub use people::{AuditQuery, AuditRow, PeopleQuery, UnitCount};
 pub use roles::RoleRow;
+pub use saml::{SamlKeyRow, SamlSessionRow, SamlSp};
 pub use sessions::{EndedSessions, SessionRow};
 pub use users::{DirectoryChanges, NewUser, ProfileChange, Signature, User};
 

@@ -17,6 +17,7 @@ pub struct Errors {
     pub app_not_allowed: &'static str,
     /// A CAS app whose address is not registered.
     pub unknown_service: &'static str,
+    pub bad_saml_request: &'static str,
 }
 
 pub const VI: Errors = Errors {
@@ -38,6 +39,7 @@ pub const VI: Errors = Errors {
     },
     app_not_allowed: "Ứng dụng này không có hoặc bạn không được phép sử dụng.",
     unknown_service: "Địa chỉ của ứng dụng (dịch vụ CAS) chưa được đăng ký với hệ thống đăng nhập, nên không thể quay về ứng dụng. Vui lòng báo quản trị viên.",
+    bad_saml_request: "Yêu cầu đăng nhập SAML của ứng dụng không hợp lệ, đã hết hạn hoặc ứng dụng chưa được đăng ký, nên không thể quay về ứng dụng. Vui lòng mở lại ứng dụng; nếu vẫn lỗi, hãy báo quản trị viên kèm mã yêu cầu.",
 };
 
 pub const EN: Errors = Errors {
@@ -59,4 +61,5 @@ pub const EN: Errors = Errors {
     },
     app_not_allowed: "This app does not exist or is not available to you.",
     unknown_service: "The app's address (CAS service) is not registered with the sign-in service, so you cannot be sent back to it. Please tell an administrator.",
+    bad_saml_request: "The app's SAML sign-in request is invalid, has expired, or the app is not registered, so you cannot be sent back to it. Please open the app again; if it still fails, tell an administrator and quote the request id.",
 };

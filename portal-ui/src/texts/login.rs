@@ -13,6 +13,9 @@ pub struct Login {
     pub locked: fn(minutes: u64) -> String,
     pub address: &'static str,
     pub forgot_link: &'static str,
+    /// The page that carries a SAML response (or logout message) to an app.
+    pub returning_title: &'static str,
+    pub returning_lead: &'static str,
 }
 
 pub const VI: Login = Login {
@@ -32,6 +35,8 @@ pub const VI: Login = Login {
     },
     address: "Có quá nhiều lần đăng nhập sai từ mạng này. Vui lòng thử lại sau ít phút hoặc liên hệ quản trị hệ thống.",
     forgot_link: "Quên mật khẩu?",
+    returning_title: "Đang quay về ứng dụng",
+    returning_lead: "Đang gửi kết quả đăng nhập tới ứng dụng. Nếu trang không tự chuyển, hãy bấm Tiếp tục.",
 };
 
 pub const EN: Login = Login {
@@ -51,4 +56,6 @@ pub const EN: Login = Login {
     },
     address: "Too many wrong attempts from this network. Please try again in a few minutes or contact the administrator.",
     forgot_link: "Forgot your password?",
+    returning_title: "Returning to the app",
+    returning_lead: "Sending the sign-in result to the app. If the page does not move on by itself, press Continue.",
 };

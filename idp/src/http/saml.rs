@@ -1,0 +1,297 @@
+//! SAML 2.0 endpoints under `/saml`: each handler extracts, calls one
+//! `saml::` function and maps the result to a redirect, a page or XML.
+//! A message that comes by POST (cross-site, so without the `SameSite=Lax`
+//! session cookie) is kept a moment and read again by the browser's GET.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portal_ui::pages::{Chrome, SamlPostPage};
+use serde::Deserialize;
+
+use super::ctx::Ctx;
+use super::oidc::see_other;
+use super::{cookies, error};
+use crate::Idp;
+use crate::auth::session::{self, SsoSession};
+use crate::cache::keys;
+use crate::refusal::Refusal;
+use crate::saml::bindings::{self, Incoming};
+use crate::saml::slo::{self, Outcome};
+use crate::saml::sso::{self, Step};
+
+type St = State<Arc<Idp>>;
+
+/// How long a POSTed message waits for the browser's GET.
+const STASH_TTL: Duration = Duration::from_secs(60);
+
+/// `GET /saml/metadata`: the IdP's metadata, signed.
+pub async fn metadata_get(State(idp): St) -> Response {
+    let Some(saml) = idp.saml.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut resp = saml.metadata.clone().into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/samlmetadata+xml"),
+    );
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
+async fn live_session(idp: &Idp, ctx: &Ctx) -> Result<Option<SsoSession>, Response> {
+    match ctx.cookie(cookies::session_name(idp)) {
+        Some(c) => session::load(&idp.cache, &idp.config.session, c, crate::now())
+            .await
+            .map_err(|e| error::internal(&e, true, ctx.lang, &ctx.request_id)),
+        None => Ok(None),
+    }
+}
+
+fn step_response(step: Result<Step, crate::saml::SamlError>, ctx: &Ctx) -> Response {
+    match step {
+        Ok(Step::Redirect(to)) => see_other(&to),
+        Ok(Step::Login { req_id }) => see_other(&format!("/login?req={req_id}")),
+        Ok(Step::Refuse(r)) => error::refused(r, ctx.lang, "/", &ctx.request_id),
+        Err(e) => error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
+}
+
+/// `GET /saml/sso`: an AuthnRequest by the Redirect binding, or one that
+/// came by POST (`?continue=ID`).
+pub async fn sso_get(State(idp): St, ctx: Ctx, RawQuery(q): RawQuery) -> Response {
+    let q = q.unwrap_or_default();
+    let incoming = match continue_id(&q) {
+        Some(id) => match idp
+            .cache
+            .take_json::<Incoming>(&keys::saml_incoming(&id))
+            .await
+        {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => {
+                return error::refused(Refusal::LoginExpired, ctx.lang, "/", &ctx.request_id);
+            }
+            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+        },
+        None => bindings::from_query(&q),
+    };
+    let incoming = match incoming {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML request unreadable");
+            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+        }
+    };
+    let sess = match live_session(&idp, &ctx).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    step_response(
+        sso::start(&idp, incoming, sess.as_ref(), crate::now()).await,
+        &ctx,
+    )
+}
+
+/// `continue=ID` alone in a query.
+fn continue_id(q: &str) -> Option<String> {
+    let mut it = url::form_urlencoded::parse(q.as_bytes());
+    match (it.next(), it.next()) {
+        (Some((k, v)), None) if k == "continue" && v.len() <= 64 => Some(v.into_owned()),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PostFields {
+    #[serde(rename = "SAMLRequest")]
+    pub request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    pub response: Option<String>,
+    #[serde(rename = "RelayState")]
+    pub relay_state: Option<String>,
+}
+
+fn read_form(f: Result<Form<PostFields>, FormRejection>) -> Result<Incoming, String> {
+    let Form(f) = f.map_err(|e| e.to_string())?;
+    bindings::from_form(
+        f.request.as_deref(),
+        f.response.as_deref(),
+        f.relay_state.as_deref(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// `POST /saml/sso`: an AuthnRequest by the POST binding, kept for the GET.
+pub async fn sso_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<PostFields>, FormRejection>,
+) -> Response {
+    let incoming = match read_form(f) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML request unreadable");
+            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+        }
+    };
+    let id = match crate::crypto::random_id() {
+        Ok(id) => id,
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    if let Err(e) = idp
+        .cache
+        .set_json(&keys::saml_incoming(&id), &incoming, STASH_TTL)
+        .await
+    {
+        return error::internal(&e, true, ctx.lang, &ctx.request_id);
+    }
+    see_other(&format!("/saml/sso?continue={id}"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InitQuery {
+    pub sp: Option<String>,
+    #[serde(rename = "RelayState")]
+    pub relay_state: Option<String>,
+}
+
+/// `GET /saml/init?sp=ENTITY_ID`: IdP-initiated sign-in (a portal tile).
+pub async fn init_get(
+    State(idp): St,
+    ctx: Ctx,
+    q: Result<Query<InitQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(InitQuery {
+        sp: Some(sp),
+        relay_state,
+    })) = q
+    else {
+        return error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id);
+    };
+    let sess = match live_session(&idp, &ctx).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    step_response(
+        sso::initiate(&idp, &sp, relay_state, sess.as_ref(), crate::now()).await,
+        &ctx,
+    )
+}
+
+/// `GET /saml/post/{id}`: the auto-submitted form carrying a response to
+/// the app, for the browser whose session it was made in.
+pub async fn post_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let sess = match live_session(&idp, &ctx).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let form = match sso::take_post(&idp, &id, sess.as_ref().map(|s| s.sid.as_str())).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return error::refused(Refusal::LoginExpired, ctx.lang, "/", &ctx.request_id),
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    let origin = url::Url::parse(&form.action)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "'none'".into());
+    let page = SamlPostPage {
+        chrome: Chrome::new(ctx.lang, "/"),
+        action: form.action,
+        field: form.field,
+        value: form.value,
+        relay_state: form.relay_state,
+    };
+    let mut resp = error::render(&page, &ctx.request_id);
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         form-action {origin}; base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
+    }
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub async fn post_js_get() -> Response {
+    super::portal::asset(
+        portal_ui::SAML_POST_JS,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+        "86400",
+    )
+}
+
+/// `GET /saml/slo`: a LogoutRequest or LogoutResponse by the Redirect binding.
+pub async fn slo_get(State(idp): St, ctx: Ctx, RawQuery(q): RawQuery) -> Response {
+    let incoming = bindings::from_query(&q.unwrap_or_default()).map_err(|e| e.to_string());
+    slo(&idp, &ctx, incoming).await
+}
+
+/// `POST /saml/slo`: the same by the POST binding (a LogoutResponse; a
+/// LogoutRequest must come signed by Redirect).
+pub async fn slo_post(
+    State(idp): St,
+    ctx: Ctx,
+    f: Result<Form<PostFields>, FormRejection>,
+) -> Response {
+    slo(&idp, &ctx, read_form(f)).await
+}
+
+async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Response {
+    let incoming = match incoming {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML logout message unreadable");
+            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+        }
+    };
+    let now = crate::now();
+    let (initiator, name_id, respond_to) = match slo::receive(idp, incoming, now).await {
+        Ok(Outcome::Acknowledged) => return StatusCode::NO_CONTENT.into_response(),
+        Ok(Outcome::Refused) => {
+            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+        }
+        Ok(Outcome::SignOut {
+            initiator,
+            name_id,
+            respond_to,
+        }) => (initiator, name_id, respond_to),
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    };
+    // The browser's session ends only when it is the one the SP names.
+    let sess = match live_session(idp, ctx).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let ours = match &sess {
+        Some(s) => match slo::take_initiator(idp, &s.sid, &initiator, &name_id).await {
+            Ok(ours) => ours,
+            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+        },
+        None => false,
+    };
+    let signed_out = match ctx.cookie(cookies::session_name(idp)) {
+        Some(c) if ours => {
+            let label = crate::saml::client_label(&initiator);
+            match crate::oidc::logout::sign_out(idp, c, Some(&label), ctx.ip.clone(), now).await {
+                Ok(d) => d,
+                Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+            }
+        }
+        _ => None,
+    };
+    if signed_out.is_none() {
+        return see_other(&respond_to);
+    }
+    super::oidc::signed_out_response(idp, ctx, Some(respond_to), signed_out).await
+}

@@ -1,0 +1,327 @@
+//! Single Logout (SAML 2.0 profiles §4.4), front channel. When a portal
+//! session ends, each SP signed in to from it gets a signed LogoutRequest
+//! by the Redirect binding in a frame of the sign-out page (beside the OIDC
+//! front-channel apps). An SP that starts the logout sends its signed
+//! LogoutRequest to `/saml/slo`: the portal session ends (every other app
+//! hears of it as from any sign-out) and the browser goes back to the SP
+//! with a signed LogoutResponse. An SP's LogoutResponse to our request
+//! (inside its frame) needs nothing more.
+
+use super::bindings::{self, Direction, Incoming};
+use super::registry::{self, Sp};
+use super::xml::{self, Element, Limits, Writer};
+use super::{
+    BINDING_REDIRECT, CLOCK_SKEW_SECS, NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS, STATUS_SUCCESS,
+    SamlError, instant, parse_instant,
+};
+use crate::Idp;
+use crate::audit::{Event, Kind as AuditKind};
+use crate::cache::CacheBackend;
+use crate::ids::ClientId;
+use crate::oidc::logout::{AppNotice, Notice};
+
+/// A LogoutRequest naming `name_id` and `session_index`, for `destination`.
+fn logout_request(
+    issuer: &str,
+    destination: &str,
+    name_id: &str,
+    name_id_format: &str,
+    sp_entity: &str,
+    session_index: &str,
+    now: i64,
+) -> Result<String, SamlError> {
+    let id = super::new_id()?;
+    let mut w = Writer::new();
+    w.open(
+        "samlp:LogoutRequest",
+        &[("samlp", NS_SAMLP)],
+        &[
+            ("Destination", Some(destination)),
+            ("ID", Some(&id)),
+            ("IssueInstant", Some(&instant(now))),
+            ("NotOnOrAfter", Some(&instant(now + REQUEST_MAX_AGE_SECS))),
+            ("Version", Some("2.0")),
+        ],
+    )
+    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer)
+    .leaf(
+        "saml:NameID",
+        &[("saml", NS_SAML)],
+        &[
+            ("Format", Some(name_id_format)),
+            ("SPNameQualifier", Some(sp_entity)),
+        ],
+        name_id,
+    )
+    .leaf("samlp:SessionIndex", &[], &[], session_index);
+    Ok(w.finish())
+}
+
+/// A LogoutResponse with `status` to `destination`.
+fn logout_response(
+    issuer: &str,
+    destination: &str,
+    in_response_to: &str,
+    status: &str,
+    now: i64,
+) -> Result<String, SamlError> {
+    let id = super::new_id()?;
+    let mut w = Writer::new();
+    w.open(
+        "samlp:LogoutResponse",
+        &[("samlp", NS_SAMLP)],
+        &[
+            ("Destination", Some(destination)),
+            ("ID", Some(&id)),
+            ("InResponseTo", Some(in_response_to)),
+            ("IssueInstant", Some(&instant(now))),
+            ("Version", Some("2.0")),
+        ],
+    )
+    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer)
+    .open("samlp:Status", &[], &[])
+    .leaf("samlp:StatusCode", &[], &[("Value", Some(status))], "");
+    Ok(w.finish())
+}
+
+/// Tells each SP of the ended session `sid`, for the sign-out page: a
+/// frame with a signed LogoutRequest where the SP has a Redirect SLO
+/// endpoint. Errors are logged: the person is signed out whatever an SP hears.
+pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
+    let Some(saml) = idp.saml.as_ref() else {
+        return Vec::new();
+    };
+    let rows = match idp.store.take_saml_sessions(sid).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, sid, "SAML SPs not told of the sign-out");
+            return Vec::new();
+        }
+    };
+    let mut apps = Vec::new();
+    for row in rows {
+        let sp = match registry::find(idp, &row.entity_id).await {
+            Ok(Some(sp)) => sp,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, sp = %row.entity_id, "SAML SP not told of the sign-out");
+                continue;
+            }
+        };
+        let notice = match sp.meta.slo_endpoint(Some(BINDING_REDIRECT)) {
+            None => Notice::Unreachable,
+            Some(ep) => {
+                let url = logout_request(
+                    &saml.urls.entity_id,
+                    &ep.location,
+                    &row.name_id,
+                    &row.name_id_format,
+                    &sp.row.entity_id,
+                    &row.session_index,
+                    now,
+                )
+                .and_then(|x| {
+                    bindings::redirect_url(&saml.key, &ep.location, Direction::Request, &x, None)
+                });
+                match url {
+                    Ok(url) => Notice::Front { url },
+                    Err(e) => {
+                        tracing::error!(error = %e, sp = %sp.row.entity_id, "SAML LogoutRequest not made");
+                        Notice::Unreachable
+                    }
+                }
+            }
+        };
+        apps.push(AppNotice {
+            client_id: ClientId::from(sp.label().as_str()),
+            name: sp.row.name.clone(),
+            notice,
+        });
+    }
+    apps
+}
+
+/// What `/saml/slo` does with a message.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Sign out the portal session the SP was given `name_id` in (only
+    /// that one); then to `respond_to` (the signed LogoutResponse to the
+    /// SP), after the other apps' frames.
+    SignOut {
+        initiator: String,
+        name_id: String,
+        respond_to: String,
+    },
+    /// An SP's answer to our LogoutRequest: nothing to do.
+    Acknowledged,
+    /// Refused (logged and audited).
+    Refused,
+}
+
+/// Checks a message sent to `/saml/slo`.
+pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome, SamlError> {
+    let root = match xml::parse(&incoming.xml, Limits::MESSAGE) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(refused(idp, None, &format!("unreadable logout message: {e}"), now).await);
+        }
+    };
+    let Some(issuer) = root.child(NS_SAML, "Issuer").map(Element::trimmed) else {
+        return Ok(refused(idp, None, "a logout message names no Issuer", now).await);
+    };
+    let Some(sp) = registry::find(idp, issuer).await? else {
+        return Ok(refused(
+            idp,
+            None,
+            &format!("logout message from unregistered SP {issuer}"),
+            now,
+        )
+        .await);
+    };
+    if incoming.direction == Direction::Response {
+        if !root.is(NS_SAMLP, "LogoutResponse") {
+            return Ok(refused(
+                idp,
+                Some(&sp),
+                "a SAMLResponse that is not a LogoutResponse",
+                now,
+            )
+            .await);
+        }
+        return Ok(Outcome::Acknowledged);
+    }
+    if !root.is(NS_SAMLP, "LogoutRequest") {
+        return Ok(refused(
+            idp,
+            Some(&sp),
+            "a SAMLRequest that is not a LogoutRequest",
+            now,
+        )
+        .await);
+    }
+    // A LogoutRequest must be signed (profiles §4.4.4.1): by the Redirect
+    // binding's query signature, with the SP's registered certificate.
+    match &incoming.signature {
+        Some(sig) if sig.verify(&sp.meta.signing_certs_der()) => {}
+        Some(_) => {
+            return Ok(refused(
+                idp,
+                Some(&sp),
+                "the LogoutRequest's signature does not verify",
+                now,
+            )
+            .await);
+        }
+        None => {
+            return Ok(refused(
+                idp,
+                Some(&sp),
+                "an unsigned LogoutRequest (send it signed, by HTTP-Redirect)",
+                now,
+            )
+            .await);
+        }
+    }
+    let Some(id) = root.attr("ID").filter(|i| !i.is_empty() && i.len() <= 256) else {
+        return Ok(refused(idp, Some(&sp), "a LogoutRequest without ID", now).await);
+    };
+    let fresh = root
+        .attr("IssueInstant")
+        .and_then(parse_instant)
+        .is_some_and(|t| t <= now + CLOCK_SKEW_SECS && t >= now - REQUEST_MAX_AGE_SECS);
+    let live = root
+        .attr("NotOnOrAfter")
+        .map(|t| parse_instant(t).is_some_and(|t| now < t + CLOCK_SKEW_SECS))
+        .unwrap_or(true);
+    if !fresh || !live {
+        return Ok(refused(idp, Some(&sp), "an expired LogoutRequest", now).await);
+    }
+    let saml = idp
+        .saml
+        .as_ref()
+        .ok_or_else(|| SamlError::Key("SAML is not enabled".into()))?;
+    if let Some(d) = root.attr("Destination")
+        && d != saml.urls.slo
+    {
+        return Ok(refused(
+            idp,
+            Some(&sp),
+            "the Destination is not this IdP's SLO address",
+            now,
+        )
+        .await);
+    }
+    let ttl = std::time::Duration::from_secs(900);
+    if !idp
+        .cache
+        .set_nx(
+            &crate::cache::keys::saml_request(&sp.row.entity_id, id),
+            b"1",
+            ttl,
+        )
+        .await?
+    {
+        return Ok(refused(idp, Some(&sp), "a replayed LogoutRequest", now).await);
+    }
+    let Some(name_id) = root
+        .child(NS_SAML, "NameID")
+        .map(|n| n.trimmed().to_owned())
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(refused(idp, Some(&sp), "a LogoutRequest without NameID", now).await);
+    };
+    let Some(ep) = sp.meta.slo_endpoint(Some(BINDING_REDIRECT)) else {
+        return Ok(refused(
+            idp,
+            Some(&sp),
+            "the SP has no HTTP-Redirect SingleLogoutService for the response",
+            now,
+        )
+        .await);
+    };
+    let to = ep.response_location.as_deref().unwrap_or(&ep.location);
+    let xml = logout_response(&saml.urls.entity_id, to, id, STATUS_SUCCESS, now)?;
+    let respond_to = bindings::redirect_url(
+        &saml.key,
+        to,
+        Direction::Response,
+        &xml,
+        incoming.relay_state.as_deref(),
+    )?;
+    Ok(Outcome::SignOut {
+        initiator: sp.row.entity_id.clone(),
+        name_id,
+        respond_to,
+    })
+}
+
+/// Whether portal session `sid` gave SP `entity_id` the NameID `name_id`
+/// (an SP ends only a session it was part of); if so its row is forgotten
+/// (it asked, so it is not sent a LogoutRequest of its own).
+pub async fn take_initiator(
+    idp: &Idp,
+    sid: &str,
+    entity_id: &str,
+    name_id: &str,
+) -> Result<bool, SamlError> {
+    let Some(row) = idp.store.saml_session(sid, entity_id).await? else {
+        return Ok(false);
+    };
+    if !crate::crypto::ct_eq(row.name_id.as_bytes(), name_id.as_bytes()) {
+        return Ok(false);
+    }
+    idp.store.delete_saml_session(sid, entity_id).await?;
+    Ok(true)
+}
+
+async fn refused(idp: &Idp, sp: Option<&Sp>, why: &str, now: i64) -> Outcome {
+    tracing::warn!(
+        sp = sp.map_or("?", |s| s.row.entity_id.as_str()),
+        why,
+        "SAML logout message refused"
+    );
+    let mut e = Event::new(AuditKind::SamlRequestRefused, now).detail(why.to_owned());
+    e.client_id = sp.map(Sp::label);
+    idp.audit(e).await;
+    Outcome::Refused
+}

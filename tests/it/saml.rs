@@ -1,0 +1,577 @@
+//! SAML 2.0 end to end, with pysaml2 (PyPI, in `target/saml-venv`) as the
+//! SP: it checks every signature with the `xmlsec1` command, and the tests
+//! check the metadata, the response and the assertion with `xmlsec1`
+//! themselves. Covered: registration from metadata, SP-initiated sign-in by
+//! the Redirect binding (unsigned and signed requests), the attributes and
+//! NameID formats, IdP-initiated sign-in, replayed, forged and hostile
+//! requests refused, SP-initiated single logout and the IdP's LogoutRequest
+//! at a portal sign-out, and one sign-in opening an OIDC, a CAS and a SAML
+//! app with one sign-out ending all three.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, hidden, location, param};
+use crate::harness::util::openssl;
+use crate::harness::{Backends, Idp, PASSWORD};
+
+/// The Python of `target/saml-venv` (or `SAML_PYTHON`).
+fn sp_python() -> PathBuf {
+    let p = std::env::var_os("SAML_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.ancestors().nth(3).unwrap().join("saml-venv/bin/python")
+        });
+    assert!(
+        p.exists(),
+        "{} is missing: tests/run.sh installs pysaml2 into target/saml-venv",
+        p.display()
+    );
+    p
+}
+
+/// One SP: its settings for `tests/saml/sp.py`.
+struct Sp {
+    name: String,
+    settings: Value,
+    entity_id: String,
+}
+
+impl Sp {
+    /// A new SP at `base` with its own key, trusting the IdP's metadata.
+    fn new(dir: &Path, name: &str, idp: &Idp, signed: bool) -> Sp {
+        let key = format!("{name}.key");
+        let cert = format!("{name}.crt");
+        openssl(
+            dir,
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &cert,
+                "-days", "2", "-subj", "/CN=sp",
+            ],
+        );
+        let base = format!("http://127.0.0.1:9/{name}");
+        Sp {
+            name: name.to_owned(),
+            settings: json!({
+                "base": base,
+                "key": dir.join(&key),
+                "cert": dir.join(&cert),
+                "idp_metadata": dir.join("idp-metadata.xml"),
+                "idp": idp.url("/saml/metadata"),
+                "idp_slo": idp.url("/saml/slo"),
+                "signed": signed,
+            }),
+            entity_id: format!("{base}/sp"),
+        }
+    }
+
+    fn run(&self, cmd: &str, args: &[&str]) -> Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("saml/sp.py");
+        Command::new(sp_python())
+            .arg(script)
+            .arg(cmd)
+            .arg(self.settings.to_string())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, cmd: &str, args: &[&str]) -> Value {
+        let out = self.run(cmd, args);
+        assert!(
+            out.status.success(),
+            "sp.py {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Registers the SP at the IdP from its metadata, with `extra` options.
+    fn register(&self, idp: &Idp, dir: &Path, extra: &[&str]) {
+        let out = self.run("metadata", &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = dir.join(format!("{}-metadata.xml", self.name));
+        std::fs::write(&file, &out.stdout).unwrap();
+        let mut args = vec!["saml", "sp", "add", "--metadata", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        idp.cli_ok(&args, None);
+    }
+}
+
+/// The IdP's metadata, written for the SPs, its certificate as PEM, and
+/// `xmlsec1`'s verdict on its signature.
+async fn idp_metadata(idp: &Idp, dir: &Path) -> String {
+    let r = reqwest::get(idp.url("/saml/metadata")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/samlmetadata+xml"
+    );
+    let xml = r.text().await.unwrap();
+    std::fs::write(dir.join("idp-metadata.xml"), &xml).unwrap();
+    let cert = between(&xml, "<ds:X509Certificate>", "</ds:X509Certificate>");
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        cert.as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    std::fs::write(dir.join("idp.pem"), pem).unwrap();
+    xmlsec_verify(
+        dir,
+        &xml,
+        "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor",
+    );
+    xml
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let i = s.find(start).unwrap_or_else(|| panic!("no {start} in {s}")) + start.len();
+    &s[i..i + s[i..].find(end).unwrap()]
+}
+
+/// `xmlsec1 --verify` of `xml`'s first signature with the IdP's certificate.
+fn xmlsec_verify(dir: &Path, xml: &str, id_attr: &str) -> Output {
+    let file = dir.join("to-verify.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = xmlsec(dir, &file, id_attr);
+    assert!(
+        out.status.success(),
+        "xmlsec1 refused {id_attr}: {}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn xmlsec(dir: &Path, file: &Path, id_attr: &str) -> Output {
+    Command::new("xmlsec1")
+        .args(["--verify", "--id-attr:ID", id_attr, "--pubkey-cert-pem"])
+        .arg(dir.join("idp.pem"))
+        .arg(file)
+        .output()
+        .expect("xmlsec1 (tests/run.sh installs it)")
+}
+
+/// Follows the browser from an SSO URL to the POST form; returns
+/// (SAMLResponse, RelayState) as the form carries them.
+async fn sso(idp: &Idp, browser: &Browser, url: &str) -> (String, Option<String>) {
+    let to = browser.sign_in_via(&idp.base, url, "tamtt", PASSWORD).await;
+    post_form(idp, browser, &to).await
+}
+
+async fn post_form(idp: &Idp, browser: &Browser, to: &str) -> (String, Option<String>) {
+    assert!(to.starts_with("/saml/post/"), "{to}");
+    let r = browser.get(&idp.url(to)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("form-action http://127.0.0.1:9"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"action="http://127.0.0.1:9/"#), "{html}");
+    let resp = hidden(&html, "SAMLResponse").expect("SAMLResponse in the form");
+    // Fetched once: the form is gone after.
+    assert_eq!(
+        browser.get(&idp.url(to)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    (resp, hidden(&html, "RelayState"))
+}
+
+/// An attribute value as askama escapes it, read back.
+fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+}
+
+fn decode(b64: &str) -> String {
+    String::from_utf8(B64.decode(b64).unwrap()).unwrap()
+}
+
+/// A Redirect-bound AuthnRequest of our own making (for what pysaml2 never sends).
+fn redirect_request(idp: &Idp, xml: &str) -> String {
+    let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    d.write_all(xml.as_bytes()).unwrap();
+    let mut u = url::Url::parse(&idp.url("/saml/sso")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("SAMLRequest", &B64.encode(d.finish().unwrap()));
+    u.to_string()
+}
+
+fn authn_request(issuer: &str, acs: &str, id: &str) -> String {
+    let now = idp::signing::tsp::rfc3339(idp::now());
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" AssertionConsumerServiceURL="{acs}"><saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"#
+    )
+}
+
+async fn refused(browser: &Browser, url: &str) -> String {
+    let r = browser.get(url).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{url}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Yêu cầu đăng nhập SAML"), "{page}");
+    page
+}
+
+#[tokio::test]
+async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
+    let idp = Idp::spawn(&Backends::default());
+    idp.add_person();
+    let dir = tempfile::tempdir().unwrap();
+    let metadata = idp_metadata(&idp, dir.path()).await;
+    assert!(metadata.contains("WantAuthnRequestsSigned=\"false\""));
+
+    let onewin = Sp::new(dir.path(), "onewin", &idp, false);
+    onewin.register(
+        &idp,
+        dir.path(),
+        &[
+            "--name",
+            "Một cửa (SAML)",
+            "--attribute",
+            "email",
+            "--attribute",
+            "name",
+            "--attribute",
+            "unit",
+        ],
+    );
+    let signed = Sp::new(dir.path(), "ioffice", &idp, true);
+    signed.register(&idp, dir.path(), &["--name-id", "persistent"]);
+    let listed = idp.cli_ok(&["saml", "sp", "list"], None);
+    assert!(
+        listed.contains("Một cửa (SAML)\temail\temail,name,unit"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("{}\t", signed.entity_id)),
+        "{listed}"
+    );
+    // Metadata that is not an SP's, or with a DTD, is refused.
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(&bad, &metadata).unwrap();
+    let out = idp.cli(
+        &["saml", "sp", "add", "--metadata", bad.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SPSSODescriptor"),
+        "{out:?}"
+    );
+    std::fs::write(&bad, "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>").unwrap();
+    let out = idp.cli(
+        &["saml", "sp", "add", "--metadata", bad.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DOCTYPE"),
+        "{out:?}"
+    );
+
+    // SP-initiated sign-in: the form, then a signed response pysaml2 accepts.
+    let browser = Browser::new();
+    let login = onewin.json("login", &[]);
+    let req_id = login["id"].as_str().unwrap();
+    let url = login["url"].as_str().unwrap();
+    let (resp_b64, relay) = sso(&idp, &browser, url).await;
+    assert_eq!(relay.as_deref(), Some("rs-login"));
+    let v = onewin.json("acs", &[&resp_b64, req_id]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+    assert_eq!(
+        v["format"],
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    );
+    assert_eq!(v["in_response_to"], req_id);
+    assert_eq!(v["attributes"]["mail"][0], "tamtt@binhphuoc.gov.vn");
+    assert_eq!(v["attributes"]["displayName"][0], "Trương Thanh Tâm");
+    assert!(v["attributes"].get("telephoneNumber").is_none(), "{v}");
+    assert_eq!(
+        v["context"],
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+    );
+    let session_index = v["session_index"].as_str().unwrap().to_owned();
+
+    // xmlsec1 agrees on both signatures: the response's and the assertion's.
+    let xml = decode(&resp_b64);
+    xmlsec_verify(
+        dir.path(),
+        &xml,
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+    );
+    let assertion = format!(
+        "<saml:Assertion{}</saml:Assertion>",
+        between(&xml, "<saml:Assertion", "</saml:Assertion>")
+    );
+    xmlsec_verify(
+        dir.path(),
+        &assertion,
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    );
+    // One changed byte in the assertion: neither xmlsec1 nor pysaml2 accepts it.
+    let forged = xml.replace(">tamtt@binhphuoc.gov.vn<", ">tamxx@binhphuoc.gov.vn<");
+    assert_ne!(forged, xml);
+    let file = dir.path().join("forged.xml");
+    std::fs::write(&file, &forged).unwrap();
+    assert!(
+        !xmlsec(
+            dir.path(),
+            &file,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response"
+        )
+        .status
+        .success()
+    );
+    assert!(
+        !onewin
+            .run("acs", &[&B64.encode(&forged), "-"])
+            .status
+            .success()
+    );
+
+    // The same request again is a replay; made-up and hostile ones are refused.
+    refused(&browser, url).await;
+    let acs = format!("{}/acs", onewin.settings["base"].as_str().unwrap());
+    refused(
+        &browser,
+        &redirect_request(
+            &idp,
+            &authn_request(&onewin.entity_id, "https://evil.example/acs", "_x1"),
+        ),
+    )
+    .await;
+    refused(
+        &browser,
+        &redirect_request(
+            &idp,
+            &authn_request("https://unknown.example/sp", &acs, "_x2"),
+        ),
+    )
+    .await;
+    let dtd = format!(
+        "<!DOCTYPE r [<!ENTITY e \"x\">]>{}",
+        authn_request(&onewin.entity_id, &acs, "_x3")
+    );
+    refused(&browser, &redirect_request(&idp, &dtd)).await;
+    let old = authn_request(&onewin.entity_id, &acs, "_x4").replace(
+        &idp::signing::tsp::rfc3339(idp::now()),
+        "2020-01-01T00:00:00Z",
+    );
+    refused(&browser, &redirect_request(&idp, &old)).await;
+    // A well-formed request of our own is answered (single sign-on: no form).
+    let r = browser
+        .get(&redirect_request(
+            &idp,
+            &authn_request(&onewin.entity_id, &acs, "_ok1"),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (resp2, _) = post_form(&idp, &browser, &location(&r)).await;
+    assert_eq!(
+        onewin.json("acs", &[&resp2, "_ok1"])["name_id"],
+        "tamtt@binhphuoc.gov.vn"
+    );
+
+    // The SP that signs its requests: signed, it is answered at once with a
+    // persistent NameID; unsigned or with a changed RelayState, refused.
+    let login = signed.json("login", &[]);
+    let url = login["url"].as_str().unwrap();
+    assert!(url.contains("&Signature="), "{url}");
+    let r = browser.get(url).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (resp3, _) = post_form(&idp, &browser, &location(&r)).await;
+    let v = signed.json("acs", &[&resp3, login["id"].as_str().unwrap()]);
+    assert_eq!(
+        v["format"],
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    );
+    let persistent = v["name_id"].as_str().unwrap().to_owned();
+    assert!(
+        !persistent.contains('@') && persistent.len() >= 40,
+        "{persistent}"
+    );
+    let login = signed.json("login", &[]);
+    let url = login["url"].as_str().unwrap();
+    refused(
+        &browser,
+        &url.replace("RelayState=rs-login", "RelayState=rs-evil"),
+    )
+    .await;
+    let unsigned = url.split("&SigAlg=").next().unwrap();
+    refused(&browser, unsigned).await;
+
+    // IdP-initiated: an unsolicited response to the default ACS.
+    let init = format!(
+        "{}?sp={}&RelayState=/home",
+        idp.url("/saml/init"),
+        url::form_urlencoded::byte_serialize(onewin.entity_id.as_bytes()).collect::<String>()
+    );
+    let r = browser.get(&init).await;
+    let (resp4, relay) = post_form(&idp, &browser, &location(&r)).await;
+    assert_eq!(relay.as_deref(), Some("/home"));
+    let v = onewin.json("acs", &[&resp4, "-"]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+    assert!(v["in_response_to"].is_null(), "{v}");
+
+    // SP-initiated single logout: a signed LogoutRequest ends the portal
+    // session; the browser goes back with a signed LogoutResponse.
+    let logout = onewin.json(
+        "logout",
+        &[
+            "tamtt@binhphuoc.gov.vn",
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            &session_index,
+        ],
+    );
+    let logout_url = logout["url"].as_str().unwrap();
+    // Unsigned, it is refused and nobody is signed out.
+    refused(&browser, logout_url.split("&SigAlg=").next().unwrap()).await;
+    let r = browser.get(logout_url).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut to = location(&r);
+    if to.starts_with("/logout/done/") {
+        // The other SP is told in a frame; then on to the SP that asked.
+        let page = browser.get(&idp.url(&to)).await.text().await.unwrap();
+        assert!(
+            page.contains("<iframe src=\"http://127.0.0.1:9/ioffice/slo?SAMLRequest="),
+            "{page}"
+        );
+        to = unescape(between(&page, "data-next=\"", "\""));
+    }
+    assert!(
+        to.starts_with("http://127.0.0.1:9/onewin/slo?SAMLResponse="),
+        "{to}"
+    );
+    let query = to.split_once('?').unwrap().1;
+    let v = onewin.json("slo-response", &[query]);
+    assert_eq!(v["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
+    assert_eq!(v["in_response_to"], logout["id"]);
+    // Signed out: the next sign-in asks for the password again.
+    let r = browser.get(&init).await;
+    assert!(location(&r).starts_with("/login?req="), "{}", location(&r));
+}
+
+#[tokio::test]
+async fn one_sign_in_opens_oidc_cas_and_saml_apps_and_one_sign_out_ends_all() {
+    let idp = Idp::spawn(&Backends::default());
+    idp.add_person();
+    let dir = tempfile::tempdir().unwrap();
+    idp_metadata(&idp, dir.path()).await;
+    let sp = Sp::new(dir.path(), "ecabinet", &idp, false);
+    sp.register(&idp, dir.path(), &["--name", "Phòng họp (SAML)"]);
+    idp.add_client("lich", "http://127.0.0.1:9/lich", &[]);
+    idp.cli_ok(
+        &[
+            "cas",
+            "service",
+            "add",
+            "vanban",
+            "--pattern",
+            "http://127.0.0.1:9/vanban/",
+        ],
+        None,
+    );
+    let browser = Browser::new();
+
+    // The SAML app first: the sign-in form.
+    let login = sp.json("login", &[]);
+    let (resp, _) = sso(&idp, &browser, login["url"].as_str().unwrap()).await;
+    let v = sp.json("acs", &[&resp, login["id"].as_str().unwrap()]);
+    let session_index = v["session_index"].as_str().unwrap().to_owned();
+    // Then the OIDC and the CAS app: no form.
+    let (_, challenge) = crate::browser::pkce();
+    let auth = crate::browser::authorize_url(
+        &idp.base,
+        "lich",
+        "http://127.0.0.1:9/lich",
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let r = browser.get(&auth).await;
+    assert!(param(&location(&r), "code").is_some(), "{}", location(&r));
+    let mut cas = url::Url::parse(&idp.url("/cas/login")).unwrap();
+    cas.query_pairs_mut()
+        .append_pair("service", "http://127.0.0.1:9/vanban/home");
+    let r = browser.get(cas.as_str()).await;
+    assert!(param(&location(&r), "ticket").is_some(), "{}", location(&r));
+
+    // One sign-out at the portal: the SAML app's frame carries a signed
+    // LogoutRequest naming the session it was given.
+    let page = browser.get(&idp.url("/logout")).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let r = browser.post(&idp.url("/logout"), &[("csrf", &csrf)]).await;
+    let progress = location(&r);
+    assert!(progress.starts_with("/logout/done/"), "{progress}");
+    let r = browser.get(&idp.url(&progress)).await;
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-src http://127.0.0.1:9"), "{csp}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Phòng họp (SAML)"), "{page}");
+    let frame = unescape(between(&page, "<iframe src=\"", "\""));
+    assert!(
+        frame.starts_with("http://127.0.0.1:9/ecabinet/slo?"),
+        "{frame}"
+    );
+    let query = frame.split_once('?').unwrap().1;
+    let v = sp.json("slo", &[query]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+    assert_eq!(v["session_index"][0], session_index.as_str());
+    // The query signature verifies with the IdP's certificate (openssl).
+    let (signed_part, sig) = query.split_once("&Signature=").unwrap();
+    let sig = url::form_urlencoded::parse(format!("s={sig}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    std::fs::write(dir.path().join("octets"), signed_part).unwrap();
+    std::fs::write(dir.path().join("sig"), B64.decode(sig).unwrap()).unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "x509", "-in", "idp.pem", "-pubkey", "-noout", "-out", "idp.pub",
+        ],
+    );
+    openssl(
+        dir.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "idp.pub",
+            "-signature",
+            "sig",
+            "octets",
+        ],
+    );
+
+    // Signed out everywhere: each protocol asks for the password again.
+    let r = browser
+        .get(sp.json("login", &[])["url"].as_str().unwrap())
+        .await;
+    assert!(location(&r).starts_with("/login?req="));
+    let r = browser.get(&auth).await;
+    assert!(location(&r).starts_with("/login?req="));
+    let r = browser.get(cas.as_str()).await;
+    assert!(location(&r).starts_with("/login?req="));
+}
