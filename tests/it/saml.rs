@@ -233,15 +233,34 @@ async fn refused(browser: &Browser, url: &str) -> String {
 async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     let idp = Idp::spawn(&Backends::default());
     idp.add_person();
+    // A unit whose name needs escaping: the canonical form must match what
+    // xmlsec1 canonicalizes, or no signature verifies.
+    let unit = "Sở <Nội vụ> & \"Tài chính\" 'A'";
+    idp.cli_ok(&["user", "set-unit", "tamtt", unit], None);
     let dir = tempfile::tempdir().unwrap();
     let metadata = idp_metadata(&idp, dir.path()).await;
     assert!(metadata.contains("WantAuthnRequestsSigned=\"false\""));
 
     let onewin = Sp::new(dir.path(), "onewin", &idp, false);
+    // Its tile at the portal signs in by IdP-initiated SAML.
+    idp.cli_ok(
+        &[
+            "app",
+            "add",
+            "motcua",
+            "--name",
+            "Một cửa",
+            "--url",
+            "http://127.0.0.1:9/onewin/home",
+        ],
+        None,
+    );
     onewin.register(
         &idp,
         dir.path(),
         &[
+            "--app",
+            "motcua",
             "--name",
             "Một cửa (SAML)",
             "--attribute",
@@ -301,6 +320,7 @@ async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     assert_eq!(v["in_response_to"], req_id);
     assert_eq!(v["attributes"]["mail"][0], "tamtt@binhphuoc.gov.vn");
     assert_eq!(v["attributes"]["displayName"][0], "Trương Thanh Tâm");
+    assert_eq!(v["attributes"]["ou"][0], unit, "{v}");
     assert!(v["attributes"].get("telephoneNumber").is_none(), "{v}");
     assert_eq!(
         v["context"],
@@ -416,18 +436,31 @@ async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     let unsigned = url.split("&SigAlg=").next().unwrap();
     refused(&browser, unsigned).await;
 
-    // IdP-initiated: an unsolicited response to the default ACS.
-    let init = format!(
-        "{}?sp={}&RelayState=/home",
-        idp.url("/saml/init"),
-        url::form_urlencoded::byte_serialize(onewin.entity_id.as_bytes()).collect::<String>()
-    );
-    let r = browser.get(&init).await;
+    // IdP-initiated from the portal tile: an unsolicited response to the
+    // default ACS, with the tile's address as RelayState (a link's own
+    // RelayState, or an SP without a tile, gets nothing).
+    let r = browser.get(&idp.url("/launch/motcua")).await;
+    assert_eq!(location(&r), "/saml/init?app=motcua");
+    let r = browser
+        .get(&idp.url("/saml/init?app=motcua&RelayState=https://evil.example/"))
+        .await;
     let (resp4, relay) = post_form(&idp, &browser, &location(&r)).await;
-    assert_eq!(relay.as_deref(), Some("/home"));
+    assert_eq!(relay.as_deref(), Some("http://127.0.0.1:9/onewin/home"));
     let v = onewin.json("acs", &[&resp4, "-"]);
     assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
     assert!(v["in_response_to"].is_null(), "{v}");
+    let r = browser.get(&idp.url("/saml/init?app=nosuchapp")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // The app asks for the password again (ForceAuthn): a new portal
+    // session, which still knows the other SP (told at the sign-out below).
+    let force = authn_request(&onewin.entity_id, &acs, "_force1")
+        .replace("Version=\"2.0\"", "Version=\"2.0\" ForceAuthn=\"true\"");
+    let (resp5, _) = sso(&idp, &browser, &redirect_request(&idp, &force)).await;
+    assert_eq!(
+        onewin.json("acs", &[&resp5, "_force1"])["name_id"],
+        "tamtt@binhphuoc.gov.vn"
+    );
 
     // SP-initiated single logout: a signed LogoutRequest ends the portal
     // session; the browser goes back with a signed LogoutResponse.
@@ -444,16 +477,15 @@ async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     refused(&browser, logout_url.split("&SigAlg=").next().unwrap()).await;
     let r = browser.get(logout_url).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mut to = location(&r);
-    if to.starts_with("/logout/done/") {
-        // The other SP is told in a frame; then on to the SP that asked.
-        let page = browser.get(&idp.url(&to)).await.text().await.unwrap();
-        assert!(
-            page.contains("<iframe src=\"http://127.0.0.1:9/ioffice/slo?SAMLRequest="),
-            "{page}"
-        );
-        to = unescape(between(&page, "data-next=\"", "\""));
-    }
+    let progress = location(&r);
+    assert!(progress.starts_with("/logout/done/"), "{progress}");
+    // The other SP is told in a frame; then on to the SP that asked.
+    let page = browser.get(&idp.url(&progress)).await.text().await.unwrap();
+    assert!(
+        page.contains("<iframe src=\"http://127.0.0.1:9/ioffice/slo?SAMLRequest="),
+        "{page}"
+    );
+    let to = unescape(between(&page, "data-next=\"", "\""));
     assert!(
         to.starts_with("http://127.0.0.1:9/onewin/slo?SAMLResponse="),
         "{to}"
@@ -463,7 +495,9 @@ async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     assert_eq!(v["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
     assert_eq!(v["in_response_to"], logout["id"]);
     // Signed out: the next sign-in asks for the password again.
-    let r = browser.get(&init).await;
+    let r = browser
+        .get(onewin.json("login", &[])["url"].as_str().unwrap())
+        .await;
     assert!(location(&r).starts_with("/login?req="), "{}", location(&r));
 }
 

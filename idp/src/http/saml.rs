@@ -144,6 +144,14 @@ pub async fn sso_post(
             return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
         }
     };
+    // Only a readable AuthnRequest from a registered SP is kept for the GET.
+    match sso::from_registered_sp(&idp, &incoming).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+        }
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
+    }
     let id = match crate::crypto::random_id() {
         Ok(id) => id,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
@@ -160,32 +168,25 @@ pub async fn sso_post(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InitQuery {
-    pub sp: Option<String>,
-    #[serde(rename = "RelayState")]
-    pub relay_state: Option<String>,
+    pub app: Option<String>,
 }
 
-/// `GET /saml/init?sp=ENTITY_ID`: IdP-initiated sign-in (a portal tile).
+/// `GET /saml/init?app=APP`: IdP-initiated sign-in from a portal tile (the
+/// portal's `/launch/{app}` leads here), for a signed-in person only.
 pub async fn init_get(
     State(idp): St,
     ctx: Ctx,
     q: Result<Query<InitQuery>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(InitQuery {
-        sp: Some(sp),
-        relay_state,
-    })) = q
-    else {
+    let Ok(Query(InitQuery { app: Some(app) })) = q else {
         return error::refused(Refusal::BadRequest, ctx.lang, "/", &ctx.request_id);
     };
     let sess = match live_session(&idp, &ctx).await {
-        Ok(s) => s,
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/"),
         Err(resp) => return resp,
     };
-    step_response(
-        sso::initiate(&idp, &sp, relay_state, sess.as_ref(), crate::now()).await,
-        &ctx,
-    )
+    step_response(sso::initiate(&idp, &app, &sess, crate::now()).await, &ctx)
 }
 
 /// `GET /saml/post/{id}`: the auto-submitted form carrying a response to
@@ -256,16 +257,12 @@ async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Respon
         }
     };
     let now = crate::now();
-    let (initiator, name_id, respond_to) = match slo::receive(idp, incoming, now).await {
+    let asked = match slo::receive(idp, incoming, now).await {
         Ok(Outcome::Acknowledged) => return StatusCode::NO_CONTENT.into_response(),
         Ok(Outcome::Refused) => {
             return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
         }
-        Ok(Outcome::SignOut {
-            initiator,
-            name_id,
-            respond_to,
-        }) => (initiator, name_id, respond_to),
+        Ok(Outcome::SignOut(asked)) => asked,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
     // The browser's session ends only when it is the one the SP names.
@@ -274,7 +271,7 @@ async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Respon
         Err(resp) => return resp,
     };
     let ours = match &sess {
-        Some(s) => match slo::take_initiator(idp, &s.sid, &initiator, &name_id).await {
+        Some(s) => match slo::take_initiator(idp, &s.sid, &asked.initiator, &asked.name_id).await {
             Ok(ours) => ours,
             Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
         },
@@ -282,13 +279,19 @@ async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Respon
     };
     let signed_out = match ctx.cookie(cookies::session_name(idp)) {
         Some(c) if ours => {
-            let label = crate::saml::client_label(&initiator);
+            let label = crate::saml::client_label(&asked.initiator);
             match crate::oidc::logout::sign_out(idp, c, Some(&label), ctx.ip.clone(), now).await {
                 Ok(d) => d,
                 Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
             }
         }
         _ => None,
+    };
+    // Success when its session ended, or when the browser has none left.
+    let ended = signed_out.is_some() || sess.is_none();
+    let respond_to = match asked.response_url(idp, ended, now) {
+        Ok(u) => u,
+        Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };
     if signed_out.is_none() {
         return see_other(&respond_to);

@@ -273,6 +273,11 @@ pub async fn sign_out_others(
             .collect();
         notify(idp, user_id, sid, &client_ids, now).await;
         crate::cas::slo::notify(idp, sid, now).await;
+        // SAML SPs hear only through the browser (front channel): with no
+        // page to frame their LogoutRequests, their rows are dropped.
+        if let Err(e) = idp.store.take_saml_sessions(sid).await {
+            tracing::error!(sid = %sid, error = %e, "SAML session rows not dropped");
+        }
         let e = Event::new(Kind::Logout, now)
             .actor(user_id)
             .subject(user_id)

@@ -81,16 +81,9 @@ pub async fn launch(
     };
     idp.store.record_app_use(&user.id, &app.id, now).await?;
     // An app that speaks SAML gets an IdP-initiated sign-in.
-    if idp.saml.is_some()
-        && let Some(sp) = idp.store.saml_sp_of_app(&app.id).await?
-    {
-        return Ok(Some(with_params(
-            "/saml/init",
-            &[
-                ("sp", Some(&sp.entity_id)),
-                ("RelayState", Some(&app.launch_url)),
-            ],
-        )));
+    if idp.saml.is_some() && idp.store.saml_sp_of_app(&app.id).await?.is_some() {
+        let app_id: String = url::form_urlencoded::byte_serialize(app.id.as_bytes()).collect();
+        return Ok(Some(format!("/saml/init?app={app_id}")));
     }
     let client = match &app.client_id {
         Some(id) => idp.store.client(&ClientId::from(id.as_str())).await?,

@@ -268,6 +268,16 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
         mfa::ACR_PASSWORD
     };
 
+    // The same person signing in again (an app asked for the password or a
+    // second factor): the SAML SPs of the old session carry over to the
+    // new one, since they can only be told of a sign-out in the browser.
+    let carried = match d.old_cookie {
+        Some(old) => match session::load(&idp.cache, &idp.config.session, old, now).await? {
+            Some(s) if s.user_id == user.id => idp.store.take_saml_sessions(&s.sid).await?,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     if let Some(old) = d.old_cookie {
         // A new sign-in gets a new session id (no fixation).
         if let Some(old) = session::destroy(&idp.cache, &idp.config.session, old).await? {
@@ -277,6 +287,10 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
     let amr_text = d.amr.join(" ");
     let (cookie, sess) =
         session::create(&idp.cache, &idp.config.session, &user.id, d.amr, acr, now).await?;
+    for mut row in carried {
+        row.sid.clone_from(&sess.sid);
+        idp.store.record_saml_session(&row).await?;
+    }
     idp.store
         .record_session(&SessionRow {
             sid: sess.sid.clone(),

@@ -160,7 +160,13 @@ pub fn from_query(raw_query: &str) -> Result<Incoming, BindingError> {
                 signature: decode_b64(&decoded(s))?,
             })
         }
-        _ => None,
+        (None, None) => None,
+        // Half a signature is no signature to ignore: refused.
+        _ => {
+            return Err(BindingError::SigAlg(
+                "Signature and SigAlg come together".into(),
+            ));
+        }
     };
     Ok(Incoming {
         direction,
@@ -286,5 +292,10 @@ mod tests {
             Err(BindingError::SigAlg(_))
         ));
         assert_eq!(from_query("RelayState=x"), Err(BindingError::Missing));
+        // Half a signature is refused, not read as unsigned.
+        assert!(matches!(
+            from_query(&format!("SAMLRequest={ok}&Signature=AAAA")),
+            Err(BindingError::SigAlg(_))
+        ));
     }
 }

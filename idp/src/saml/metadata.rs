@@ -295,3 +295,116 @@ pub fn parse_sp(
     }
     Ok(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp_metadata(cert: &str, acs: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://motcua.binhphuoc.gov.vn/sp">
+  <md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="1" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+      {cert}
+    </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://motcua.binhphuoc.gov.vn/soap"/>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://motcua.binhphuoc.gov.vn/slo"/>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://motcua.binhphuoc.gov.vn/art" index="0"/>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="3"/>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://motcua.binhphuoc.gov.vn/acs2" index="1"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>"#
+        )
+    }
+
+    fn https_only(u: &str) -> Result<(), String> {
+        if u.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(format!("{u}: https only"))
+        }
+    }
+
+    #[test]
+    fn an_sps_metadata_gives_its_post_endpoints_certificates_and_flags() -> Result<(), SamlError> {
+        let key = IdpKey::ephemeral(crate::now())?;
+        let text = sp_metadata(&key.cert_b64(), "https://motcua.binhphuoc.gov.vn/acs");
+        let m = parse_sp(&text, https_only)?;
+        assert_eq!(m.entity_id, "https://motcua.binhphuoc.gov.vn/sp");
+        // Only HTTP-POST ACS; the lowest index is the default.
+        assert_eq!(m.acs.len(), 2);
+        assert_eq!(
+            m.default_acs().map(|e| e.location.as_str()),
+            Some("https://motcua.binhphuoc.gov.vn/acs2")
+        );
+        // SOAP logout is not ours to use.
+        assert_eq!(m.slo.len(), 1);
+        assert_eq!(m.signing_certs_der(), vec![key.cert_der().to_vec()]);
+        assert!(m.encryption_certs.is_empty());
+        assert!(m.authn_requests_signed && m.want_assertions_signed);
+        // Plain http is refused by the caller's rule, naming the SP.
+        let plain = sp_metadata(&key.cert_b64(), "http://motcua.binhphuoc.gov.vn/acs");
+        let e = parse_sp(&plain, https_only)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("https only") && e.contains("/sp"), "{e}");
+        Ok(())
+    }
+
+    #[test]
+    fn not_one_sp_or_a_bad_certificate_is_refused() -> Result<(), SamlError> {
+        let key = IdpKey::ephemeral(crate::now())?;
+        let one = sp_metadata(&key.cert_b64(), "https://a.gov.vn/acs");
+        let body = one.replace(
+            " xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"",
+            "",
+        );
+        let two = format!(
+            "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{body}{body}</md:EntitiesDescriptor>"
+        );
+        assert!(parse_sp(&two, https_only).is_err());
+        let bad = sp_metadata("AAAA", "https://a.gov.vn/acs");
+        let e = parse_sp(&bad, https_only)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("certificate"), "{e}");
+        // Our own metadata is an IdP's: refused as an SP.
+        let urls = IdpUrls::new("https://dangnhap.binhphuoc.gov.vn", None);
+        let ours = idp_metadata(&key, &urls, false)?;
+        assert!(parse_sp(&ours, https_only).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn our_metadata_names_our_endpoints_and_certificate() -> Result<(), SamlError> {
+        let key = IdpKey::ephemeral(crate::now())?;
+        let urls = IdpUrls::new("https://dangnhap.binhphuoc.gov.vn/", None);
+        let xml = idp_metadata(&key, &urls, true)?;
+        let root =
+            xml::parse(&xml, Limits::METADATA).map_err(|e| SamlError::Metadata(e.to_string()))?;
+        assert_eq!(
+            root.attr("entityID"),
+            Some("https://dangnhap.binhphuoc.gov.vn/saml/metadata")
+        );
+        // The signature comes first, as the schema wants.
+        assert!(
+            root.children
+                .first()
+                .is_some_and(|c| c.is(NS_DS, "Signature"))
+        );
+        let idp = root
+            .child(NS_MD, "IDPSSODescriptor")
+            .ok_or_else(|| SamlError::Metadata("no IDPSSODescriptor".into()))?;
+        assert_eq!(idp.attr("WantAuthnRequestsSigned"), Some("true"));
+        let sso: Vec<_> = idp
+            .children_named(NS_MD, "SingleSignOnService")
+            .filter_map(|e| e.attr("Location"))
+            .collect();
+        assert_eq!(sso, ["https://dangnhap.binhphuoc.gov.vn/saml/sso"; 2]);
+        assert!(xml.contains(&key.cert_b64()));
+        Ok(())
+    }
+}

@@ -34,6 +34,8 @@ pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 pub const STATUS_REQUESTER: &str = "urn:oasis:names:tc:SAML:2.0:status:Requester";
 pub const STATUS_RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
 pub const STATUS_NO_PASSIVE: &str = "urn:oasis:names:tc:SAML:2.0:status:NoPassive";
+pub const STATUS_UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
+pub const STATUS_PARTIAL_LOGOUT: &str = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout";
 pub const STATUS_INVALID_NAMEID_POLICY: &str =
     "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
 pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
@@ -74,6 +76,15 @@ pub fn new_id() -> Result<String, CryptoError> {
             ]
         }))
         .collect())
+}
+
+/// Text from a message for a log line or an audit row: at most 200
+/// characters, control characters replaced.
+pub fn clip(s: &str) -> String {
+    s.chars()
+        .take(200)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 /// The client id shown for SP `entity_id` beside OIDC clients (the sign-out
@@ -134,7 +145,7 @@ mod tests {
         assert_eq!(parse_instant(&instant(1_700_000_000)), Some(1_700_000_000));
         assert_eq!(
             parse_instant("2026-12-02T05:00:00.123Z"),
-            Some(1_764_651_600)
+            Some(1_796_187_600)
         );
         assert_eq!(parse_instant("yesterday"), None);
     }

@@ -11,8 +11,8 @@ use super::bindings::{self, Direction, Incoming};
 use super::registry::{self, Sp};
 use super::xml::{self, Element, Limits, Writer};
 use super::{
-    BINDING_REDIRECT, CLOCK_SKEW_SECS, NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS, STATUS_SUCCESS,
-    SamlError, instant, parse_instant,
+    BINDING_REDIRECT, CLOCK_SKEW_SECS, NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS,
+    STATUS_PARTIAL_LOGOUT, STATUS_RESPONDER, STATUS_SUCCESS, SamlError, instant, parse_instant,
 };
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
@@ -62,7 +62,7 @@ fn logout_response(
     issuer: &str,
     destination: &str,
     in_response_to: &str,
-    status: &str,
+    status: (&str, Option<&str>),
     now: i64,
 ) -> Result<String, SamlError> {
     let id = super::new_id()?;
@@ -80,7 +80,10 @@ fn logout_response(
     )
     .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer)
     .open("samlp:Status", &[], &[])
-    .leaf("samlp:StatusCode", &[], &[("Value", Some(status))], "");
+    .open("samlp:StatusCode", &[], &[("Value", Some(status.0))]);
+    if let Some(second) = status.1 {
+        w.leaf("samlp:StatusCode", &[], &[("Value", Some(second))], "");
+    }
     Ok(w.finish())
 }
 
@@ -141,17 +144,24 @@ pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
     apps
 }
 
+/// A checked LogoutRequest from an SP.
+#[derive(Debug)]
+pub struct LogoutAsked {
+    pub initiator: String,
+    pub name_id: String,
+    request_id: String,
+    /// The SP's SLO endpoint for the response.
+    respond_to: String,
+    relay_state: Option<String>,
+}
+
 /// What `/saml/slo` does with a message.
 #[derive(Debug)]
 pub enum Outcome {
     /// Sign out the portal session the SP was given `name_id` in (only
     /// that one); then to `respond_to` (the signed LogoutResponse to the
     /// SP), after the other apps' frames.
-    SignOut {
-        initiator: String,
-        name_id: String,
-        respond_to: String,
-    },
+    SignOut(LogoutAsked),
     /// An SP's answer to our LogoutRequest: nothing to do.
     Acknowledged,
     /// Refused (logged and audited).
@@ -173,7 +183,10 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
         return Ok(refused(
             idp,
             None,
-            &format!("logout message from unregistered SP {issuer}"),
+            &format!(
+                "logout message from unregistered SP {}",
+                super::clip(issuer)
+            ),
             now,
         )
         .await);
@@ -240,13 +253,11 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
         .saml
         .as_ref()
         .ok_or_else(|| SamlError::Key("SAML is not enabled".into()))?;
-    if let Some(d) = root.attr("Destination")
-        && d != saml.urls.slo
-    {
+    if root.attr("Destination") != Some(saml.urls.slo.as_str()) {
         return Ok(refused(
             idp,
             Some(&sp),
-            "the Destination is not this IdP's SLO address",
+            "the Destination is missing or not this IdP's SLO address",
             now,
         )
         .await);
@@ -279,20 +290,46 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
         )
         .await);
     };
-    let to = ep.response_location.as_deref().unwrap_or(&ep.location);
-    let xml = logout_response(&saml.urls.entity_id, to, id, STATUS_SUCCESS, now)?;
-    let respond_to = bindings::redirect_url(
-        &saml.key,
-        to,
-        Direction::Response,
-        &xml,
-        incoming.relay_state.as_deref(),
-    )?;
-    Ok(Outcome::SignOut {
+    Ok(Outcome::SignOut(LogoutAsked {
         initiator: sp.row.entity_id.clone(),
         name_id,
-        respond_to,
-    })
+        request_id: id.to_owned(),
+        respond_to: ep
+            .response_location
+            .clone()
+            .unwrap_or_else(|| ep.location.clone()),
+        relay_state: incoming.relay_state,
+    }))
+}
+
+impl LogoutAsked {
+    /// The signed LogoutResponse to the SP, by the Redirect binding:
+    /// Success when its session ended (or none was left), PartialLogout
+    /// when the browser's session is not the one it named.
+    pub fn response_url(&self, idp: &Idp, ended: bool, now: i64) -> Result<String, SamlError> {
+        let saml = idp
+            .saml
+            .as_ref()
+            .ok_or_else(|| SamlError::Key("SAML is not enabled".into()))?;
+        let xml = logout_response(
+            &saml.urls.entity_id,
+            &self.respond_to,
+            &self.request_id,
+            if ended {
+                (STATUS_SUCCESS, None)
+            } else {
+                (STATUS_RESPONDER, Some(STATUS_PARTIAL_LOGOUT))
+            },
+            now,
+        )?;
+        bindings::redirect_url(
+            &saml.key,
+            &self.respond_to,
+            Direction::Response,
+            &xml,
+            self.relay_state.as_deref(),
+        )
+    }
 }
 
 /// Whether portal session `sid` gave SP `entity_id` the NameID `name_id`

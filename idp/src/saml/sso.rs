@@ -20,7 +20,8 @@ use super::xml::{self, Element, Limits, Writer};
 use super::{
     AC_MFA, AC_PASSWORD, BINDING_POST, CLOCK_SKEW_SECS, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED,
     NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS, STATUS_INVALID_NAMEID_POLICY, STATUS_NO_PASSIVE,
-    STATUS_REQUESTER, STATUS_RESPONDER, STATUS_SUCCESS, SamlError, instant, parse_instant,
+    STATUS_REQUESTER, STATUS_RESPONDER, STATUS_SUCCESS, STATUS_UNKNOWN_PRINCIPAL, SamlError,
+    instant, parse_instant,
 };
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
@@ -49,6 +50,10 @@ pub struct SamlPending {
     /// A transient NameID was asked for.
     #[serde(default)]
     pub transient: bool,
+    /// The NameID the request's `Subject` names: the response is for that
+    /// person only (SAML core §3.4.1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// A signed response waiting at `/saml/post/{id}`.
@@ -115,10 +120,18 @@ async fn check(
             instant(issued)
         ));
     }
-    if let Some(d) = root.attr("Destination")
-        && d != idp_sso(idp)
-    {
-        return refuse(format!("Destination {d} is not this IdP's SSO address"));
+    match root.attr("Destination") {
+        Some(d) if d != idp_sso(idp) => {
+            return refuse(format!(
+                "Destination {} is not this IdP's SSO address",
+                super::clip(d)
+            ));
+        }
+        // A signed message names where it is for (bindings §3.4.5.2).
+        None if incoming.signature.is_some() => {
+            return refuse("a signed request without Destination".into());
+        }
+        _ => {}
     }
     // A signature: checked when there is one (Redirect), required when the
     // SP's metadata or our configuration says so.
@@ -245,11 +258,17 @@ pub async fn start(
         return Ok(refused(idp, None, "the AuthnRequest names no Issuer", now).await);
     };
     let Some(sp) = registry::find(idp, issuer).await? else {
-        return Ok(refused(idp, None, &format!("unregistered SP {issuer}"), now).await);
+        return Ok(refused(
+            idp,
+            None,
+            &format!("unregistered SP {}", super::clip(issuer)),
+            now,
+        )
+        .await);
     };
     let req = match check(idp, &root, &sp, &incoming, now).await? {
         Ok(r) => r,
-        Err(why) => return Ok(refused(idp, Some(issuer), &why, now).await),
+        Err(why) => return Ok(refused(idp, Some(&sp.row.entity_id), &why, now).await),
     };
     let pending = SamlPending {
         entity_id: sp.row.entity_id.clone(),
@@ -257,6 +276,10 @@ pub async fn start(
         request_id: Some(req.id.clone()),
         relay_state: incoming.relay_state.clone(),
         transient: req.transient,
+        subject: root
+            .child(NS_SAML, "Subject")
+            .and_then(|s| s.child(NS_SAML, "NameID"))
+            .map(|n| n.trimmed().to_owned()),
     };
     // What the SP asked for that we cannot give is answered to its ACS.
     if !req.name_id_ok {
@@ -281,6 +304,20 @@ pub async fn start(
     Ok(Step::Login {
         req_id: pend(idp, &sp, pending, req.force, req.need_mfa).await?,
     })
+}
+
+/// Whether `incoming` reads as an AuthnRequest whose Issuer is a registered
+/// SP (what a POST-bound request must be before it is kept for the GET).
+pub async fn from_registered_sp(idp: &Idp, incoming: &Incoming) -> Result<bool, SamlError> {
+    let Ok(root) = xml::parse(&incoming.xml, Limits::MESSAGE) else {
+        return Ok(false);
+    };
+    match root.child(NS_SAML, "Issuer").map(Element::trimmed) {
+        Some(issuer) if root.is(NS_SAMLP, "AuthnRequest") => {
+            Ok(idp.store.saml_sp(issuer).await?.is_some())
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Keeps the request for after the sign-in form; its id.
@@ -318,16 +355,38 @@ async fn pend(
     Ok(req_id)
 }
 
-/// IdP-initiated sign-in to `entity_id` (a portal tile): an unsolicited
-/// response to its default ACS, after the sign-in form when needed.
+/// IdP-initiated sign-in from the portal tile `app_id` (its SP registered
+/// with `--app`), for a person who may see that tile: an unsolicited
+/// response to the SP's default ACS, with the tile's launch URL as
+/// RelayState (never one a link chose).
 pub async fn initiate(
     idp: &Idp,
-    entity_id: &str,
-    relay_state: Option<String>,
-    session: Option<&SsoSession>,
+    app_id: &str,
+    sess: &SsoSession,
     now: i64,
 ) -> Result<Step, SamlError> {
-    let Some(sp) = registry::find(idp, entity_id).await? else {
+    let Some(user) = idp
+        .store
+        .user_by_id(&sess.user_id)
+        .await?
+        .filter(|u| !u.is_disabled())
+    else {
+        return Ok(Step::Redirect("/".into()));
+    };
+    let groups = idp.store.groups_of(&user.id).await?;
+    let app = idp
+        .store
+        .app(app_id)
+        .await?
+        .filter(|a| a.visible_to(user.unit.as_deref(), &groups));
+    let sp = match &app {
+        Some(a) => match idp.store.saml_sp_of_app(&a.id).await? {
+            Some(row) => registry::find(idp, &row.entity_id).await?,
+            None => None,
+        },
+        None => None,
+    };
+    let (Some(app), Some(sp)) = (app, sp) else {
         return Ok(Step::Refuse(Refusal::AppNotAllowed));
     };
     let Some(acs) = sp.meta.default_acs() else {
@@ -337,15 +396,11 @@ pub async fn initiate(
         entity_id: sp.row.entity_id.clone(),
         acs: acs.location.clone(),
         request_id: None,
-        relay_state: relay_state.filter(|r| r.len() <= super::bindings::MAX_RELAY_STATE),
+        relay_state: Some(app.launch_url).filter(|r| r.len() <= super::bindings::MAX_RELAY_STATE),
         transient: false,
+        subject: None,
     };
-    match session {
-        Some(sess) => Ok(Step::Redirect(issue(idp, &sp, &pending, sess, now).await?)),
-        None => Ok(Step::Login {
-            req_id: pend(idp, &sp, pending, false, false).await?,
-        }),
-    }
+    Ok(Step::Redirect(issue(idp, &sp, &pending, sess, now).await?))
 }
 
 /// After the portal's sign-in: the response for the pending request. An SP
@@ -405,6 +460,12 @@ async fn issue(
     else {
         return Ok("/".to_owned());
     };
+    if let Some(subject) = &p.subject
+        && *subject != registry::name_id(idp, sp, &user).0
+    {
+        let status = (STATUS_REQUESTER, Some(STATUS_UNKNOWN_PRINCIPAL));
+        return error_response(idp, sp, p, Some(sess), status, now).await;
+    }
     let (name_id, format) = if p.transient {
         (super::new_id()?, NAMEID_TRANSIENT)
     } else {

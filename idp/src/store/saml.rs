@@ -197,25 +197,18 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the SAML sessions of portal session `sid` (read and deleted in
-    /// one transaction: each SP is told once).
+    /// Takes the SAML sessions of portal session `sid`: deleted and
+    /// returned in one statement, so each SP is told once and a row written
+    /// meanwhile is either returned or left for the next sign-out.
     pub async fn take_saml_sessions(&self, sid: &str) -> Result<Vec<SamlSessionRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<SamlSessionRow> = sqlx::query_as(
-            "SELECT sid, entity_id, name_id, name_id_format, session_index, created_at \
-             FROM saml_sessions WHERE sid = $1 ORDER BY created_at, entity_id",
+        let mut rows: Vec<SamlSessionRow> = sqlx::query_as(
+            "DELETE FROM saml_sessions WHERE sid = $1 \
+             RETURNING sid, entity_id, name_id, name_id_format, session_index, created_at",
         )
         .bind(sid)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
-        let r = sqlx::query("DELETE FROM saml_sessions WHERE sid = $1")
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        if usize::try_from(r.rows_affected()).unwrap_or(0) < rows.len() {
-            return Ok(Vec::new());
-        }
+        rows.sort_by(|a, b| (a.created_at, &a.entity_id).cmp(&(b.created_at, &b.entity_id)));
         Ok(rows)
     }
 

@@ -9,4 +9,5 @@ mod store_apps;
 mod store_cas;
 mod store_console;
 mod store_links;
+mod store_saml;
 mod store_signing;

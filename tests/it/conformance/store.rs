@@ -557,6 +557,7 @@ async fn store_suite(s: &Store) {
     super::store_apps::client_and_app_changes(s).await;
     super::store_signing::document_keys(s).await;
     super::store_cas::cas_services(s).await;
+    super::store_saml::saml(s).await;
 }
 
 #[tokio::test]
