@@ -17,6 +17,8 @@ mod changes;
 pub mod cms;
 pub mod deferred;
 pub mod font;
+#[cfg(test)]
+mod hardening_tests;
 mod oids;
 pub mod pdf;
 pub mod pkcs11;
