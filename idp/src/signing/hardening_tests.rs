@@ -7,6 +7,14 @@ use super::*;
 
 const NOW: i64 = 1_790_000_000;
 
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../tests/fixtures/documents/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
     let req = SignRequest {
         key: LABEL,
@@ -72,4 +80,80 @@ async fn new_objects_are_numbered_above_every_number_the_file_uses_whatever_its_
         let report = verify::verify(&signed).unwrap();
         assert!(report.signatures[0].intact, "{report:?}");
     }
+}
+
+/// Appends an incremental update to `pdf` that writes `objects` (number,
+/// body), with a cross-reference table whose /Prev is the last section.
+fn append_update(pdf: &[u8], objects: &[(u32, &str)]) -> Vec<u8> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let mut out = pdf.to_vec();
+    let mut offsets = Vec::new();
+    for (n, body) in objects {
+        offsets.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (n, offset) in &offsets {
+        out.extend_from_slice(format!("{n} 1\n{offset:010} 00000 n \n").as_bytes());
+    }
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap();
+    let size = size.max(
+        objects
+            .iter()
+            .map(|(n, _)| i64::from(*n) + 1)
+            .max()
+            .unwrap(),
+    );
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {size} /Root {} 0 R /Prev {}>>\nstartxref\n{xref}\n%%EOF\n",
+            root.0, doc.xref_start
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn an_object_written_after_signing_that_cannot_be_read_is_a_change() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf")).await.pdf;
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let fresh = doc.max_id + 5;
+    // A new object that lopdf skips (a viewer may read it its own way),
+    // alone, or with a well-formed object next to it.
+    for update in [
+        vec![(fresh, "<< /Type /Annot /Subtype /FreeText ( >>")],
+        vec![
+            (fresh, "<< /Type /Annot /Subtype /FreeText ( >>"),
+            (fresh + 1, "<< /Producer (x) >>"),
+        ],
+    ] {
+        let (num, body) = update[0];
+        let changed = append_update(&signed, &update);
+        let loaded = pdf::load(&changed).unwrap();
+        assert!(
+            super::changes::unreadable(&loaded).any(|(n, _)| n == num),
+            "lopdf reads {body:?} after all: {:?} {:?}",
+            loaded.objects.get(&(num, 0)),
+            loaded.reference_table.entries.get(&num)
+        );
+        let report = verify::verify(&changed).unwrap();
+        let s = &report.signatures[0];
+        assert!(s.intact && s.modified_after, "{report:?}");
+        assert_eq!(s.changes_after, "other", "{report:?}");
+        assert!(
+            s.changes_detail
+                .as_deref()
+                .unwrap()
+                .contains("cannot be read"),
+            "{report:?}"
+        );
+        assert_eq!(report.verdict, "modified");
+    }
+    // The signed revision as it is: nothing unreadable, nothing changed.
+    let report = verify::verify(&signed).unwrap();
+    assert_eq!(report.signatures[0].changes_after, "none");
 }
