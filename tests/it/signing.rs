@@ -148,6 +148,12 @@ async fn both_sample_documents_sign_and_every_validator_agrees() {
         let input = sample(name);
         let output = s.path(&format!("signed-{name}"));
         s.sign(&input, &output, "Phê duyệt kế hoạch");
+        // Not for every account on the machine.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&output).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
         let original = std::fs::read(&input).unwrap();
         let signed = std::fs::read(&output).unwrap();
         assert!(

@@ -220,8 +220,6 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             let signed = signing::sign_pdf(backend.as_ref(), bytes, &req, now)
                 .await
                 .map_err(|e| fail(format!("{}: {e}", input.display())))?;
-            signing::write_atomically(&output, &signed.pdf)
-                .map_err(|e| fail(format!("{}: {e}", output.display())))?;
             let detail = serde_json::json!({
                 "document_sha256": signed.input_sha256,
                 "signed_sha256": signed.output_sha256,
@@ -233,19 +231,18 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 },
                 "timestamped": tsa.is_some(),
             });
-            // No success without its audit record: the signed file goes too.
-            if let Err(e) = audit::record(
+            // No output without its audit record, and no output removed
+            // once in place: staged whole, audited, then renamed.
+            let audit = audit::record(
                 &store,
                 Event::new(Kind::SignPdfSigned, now)
                     .actor("cli")
                     .subject(signed.signer.as_str())
                     .detail(detail.to_string()),
-            )
-            .await
-            {
-                let _ = std::fs::remove_file(&output);
-                return Err(e.into());
-            }
+            );
+            signing::write_audited(&output, &signed.pdf, audit)
+                .await
+                .map_err(|e| fail(format!("{}: {e}", output.display())))?;
             println!("signed {} → {}", input.display(), output.display());
             println!("signer: {}", signed.signer);
             println!("sha256: {}", signed.output_sha256);

@@ -27,6 +27,80 @@ async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
     sign_pdf(backend, input, &req, NOW).await.unwrap()
 }
 
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_signed_file_is_audited_before_it_takes_its_name_and_never_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("da-ky.pdf");
+
+    // The audit fails: no output, nothing half-written left behind.
+    let failed = write_audited(&out, b"%PDF-1.7 signed", async {
+        // Staged whole and private while the audit runs, not yet named.
+        assert!(!out.exists());
+        let staged = files_in(dir.path());
+        assert_eq!(staged.len(), 1, "{staged:?}");
+        let tmp = dir.path().join(&staged[0]);
+        assert_eq!(std::fs::read(&tmp).unwrap(), b"%PDF-1.7 signed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&tmp).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        Err::<(), _>("the database is gone")
+    })
+    .await;
+    let e = failed.unwrap_err();
+    assert!(matches!(e, WriteError::Audit(_)), "{e}");
+    assert!(e.to_string().contains("the database is gone"), "{e}");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+
+    // An older file of that name stays as it was when the audit fails.
+    std::fs::write(&out, b"older").unwrap();
+    let failed = write_audited(&out, b"newer", async { Err::<(), _>("no") }).await;
+    assert!(failed.is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), b"older");
+    assert_eq!(files_in(dir.path()), vec!["da-ky.pdf".to_owned()]);
+
+    // The audit succeeds: the whole file, private, under its name.
+    write_audited(&out, b"%PDF-1.7 signed", async { Ok::<(), &str>(()) })
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7 signed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(files_in(dir.path()), vec!["da-ky.pdf".to_owned()]);
+
+    // A folder that is not there: the write fails before any audit.
+    let missing = dir.path().join("no-such-dir").join("out.pdf");
+    let audited = std::sync::atomic::AtomicBool::new(false);
+    let e = write_audited(&missing, b"x", async {
+        audited.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok::<(), &str>(())
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WriteError::Write(_)), "{e}");
+    assert!(!audited.load(std::sync::atomic::Ordering::SeqCst));
+}
+
 /// A PDF of `objects` (bodies of objects 1…n, 1 the catalog) with a correct
 /// cross-reference table and the trailer's /Size given as `size`.
 fn pdf_with_size(objects: &[&str], size: usize) -> Vec<u8> {
