@@ -220,6 +220,16 @@ async fn a_second_signature_leaves_the_first_valid() {
     let s = Signer::new();
     let once = s.path("once.pdf");
     let twice = s.path("twice.pdf");
+    // The office does not seal a document no official signed.
+    let stderr = s.refuse(
+        &sample("ke-hoach-nhieu-trang.pdf"),
+        &once,
+        &["--kind", "organization"],
+    );
+    assert!(
+        stderr.contains("the office seals only a document an official signed"),
+        "{stderr}"
+    );
     s.sign(&sample("ke-hoach-nhieu-trang.pdf"), &once, "Phê duyệt");
     s.sign(&once, &twice, "Ban hành");
     assert!(

@@ -217,6 +217,21 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 placement,
                 appearance,
             };
+            // The clerk's office signature goes only on what an official
+            // signed, as through the API.
+            if req.kind == SignKind::Organization {
+                let anchors = trust::Anchors::load(&config.signing.trust_anchors)
+                    .map_err(|e| fail(format!("trust anchors: {e}")))?;
+                let trust_required = !anchors.is_empty();
+                let input_bytes = bytes.clone();
+                let report = signing::on_blocking(move || {
+                    signing::verify::verify_with(&input_bytes, &anchors, now)
+                })
+                .await
+                .map_err(|e| fail(format!("{}: {e}", input.display())))?;
+                signing::verify::check_sealable(&report, trust_required)
+                    .map_err(|e| fail(format!("{}: {e}", input.display())))?;
+            }
             let signed = signing::sign_pdf(backend.as_ref(), bytes, &req, now)
                 .await
                 .map_err(|e| fail(format!("{}: {e}", input.display())))?;

@@ -229,6 +229,12 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Chữ ký đã có trên văn bản không còn nguyên vẹn (văn bản bị sửa sau khi ký); không đóng dấu phát hành.",
         ),
+        E::NotApproved(_) => refusal(
+            unprocessable,
+            "not_approved",
+            e.to_string(),
+            "Văn bản chưa có chữ ký số hợp lệ của người có thẩm quyền (chữ ký còn nguyên vẹn, chứng thư số được tin cậy); không đóng dấu phát hành.",
+        ),
         E::TimeStamp(_) => {
             tracing::error!(request_id, error = %e, "the time-stamping authority failed");
             refusal(

@@ -3,6 +3,8 @@
 //! verification may parse, unreadable objects after a signature.
 
 use super::soft::{LABEL, SoftBackend};
+use super::trust::Anchors;
+use super::verify::{check_sealable, verify_with};
 use super::*;
 
 const NOW: i64 = 1_790_000_000;
@@ -25,6 +27,52 @@ async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
         appearance: None,
     };
     sign_pdf(backend, input, &req, NOW).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_office_seals_only_a_document_an_official_signed_and_the_anchors_vouch_for() {
+    let official = SoftBackend::ephemeral(NOW).unwrap();
+    let stranger = SoftBackend::ephemeral(NOW).unwrap();
+    let unsigned = fixture("ke-hoach-1-trang.pdf");
+    let none = Anchors::default();
+    let theirs = Anchors::from_der(vec![official.certificate().to_vec()]).unwrap();
+    let others = Anchors::from_der(vec![stranger.certificate().to_vec()]).unwrap();
+
+    // Nothing signed: with or without anchors, nothing to issue.
+    for anchors in [&none, &theirs] {
+        let report = verify_with(&unsigned, anchors, NOW).unwrap();
+        assert_eq!(report.verdict, "no_signatures");
+        let e = check_sealable(&report, !anchors.is_empty()).unwrap_err();
+        assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+    }
+
+    let signed = sign(&official, unsigned.clone()).await.pdf;
+    // Without anchors an intact signature is enough; with them, it must
+    // chain to them.
+    let report = verify_with(&signed, &none, NOW).unwrap();
+    check_sealable(&report, false).unwrap();
+    let report = verify_with(&signed, &theirs, NOW).unwrap();
+    check_sealable(&report, true).unwrap();
+    let report = verify_with(&signed, &others, NOW).unwrap();
+    assert_eq!(report.verdict, "untrusted");
+    let e = check_sealable(&report, true).unwrap_err();
+    assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+
+    // A trusted official's signature next to an untrusted one: the seal
+    // would vouch for both, so no.
+    let both = sign(&stranger, signed.clone()).await.pdf;
+    let report = verify_with(&both, &theirs, NOW).unwrap();
+    assert!(report.signatures.iter().all(|s| s.intact), "{report:?}");
+    let e = check_sealable(&report, true).unwrap_err();
+    assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+
+    // A signature broken by a changed byte is still `signature_broken`.
+    let mut changed = signed.clone();
+    let inside = changed.windows(6).position(|w| w == b"stream").unwrap() + 20;
+    changed[inside] ^= 0x01;
+    let report = verify_with(&changed, &none, NOW).unwrap();
+    let e = check_sealable(&report, false).unwrap_err();
+    assert!(matches!(e, SigningError::SignatureBroken(_)), "{e}");
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {

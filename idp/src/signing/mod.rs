@@ -88,6 +88,8 @@ pub enum SigningError {
     Certified,
     #[error("a signature already on the document does not hold ({0}): the office does not seal it")]
     SignatureBroken(String),
+    #[error("the office seals only a document an official signed: {0}")]
+    NotApproved(String),
     #[error("DER: {0}")]
     Der(#[from] der::Error),
     #[error(transparent)]

@@ -246,16 +246,14 @@ impl Service {
                 return Err(SigningError::NotYourCertificate);
             }
         }
-        // The clerk seals what the officials signed: a document whose
-        // signatures no longer hold (changed after signing, a signature
-        // broken or removed) is not issued under the office's seal.
+        // The clerk seals what an official signed: a document with no
+        // signature, one whose signatures no longer hold (changed after
+        // signing, a signature broken or removed), or, with trust anchors
+        // configured, one signed by someone they do not vouch for, is not
+        // issued under the office's seal.
         if params.kind == SignKind::Organization {
             let report = self.verify(input.clone(), now).await?;
-            if let ("invalid" | "modified", reason) = (report.verdict, report.verdict_reason) {
-                return Err(SigningError::SignatureBroken(
-                    reason.unwrap_or_else(|| report.verdict.into()),
-                ));
-            }
+            verify::check_sealable(&report, !self.anchors.is_empty())?;
         }
         let (placement, appearance) = self.look(signer.user, params).await?;
         let req = SignRequest {

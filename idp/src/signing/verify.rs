@@ -289,6 +289,40 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
     })
 }
 
+/// Whether the office may seal a document with this report: the clerk
+/// issues what an official approved, so its signatures must all hold and
+/// one of them must be a person's signature found intact, chaining to the
+/// trust anchors when they are configured (`trust_required`). A document
+/// time-stamp approves nothing.
+pub fn check_sealable(report: &Report, trust_required: bool) -> Result<(), SigningError> {
+    if let ("invalid" | "modified", reason) = (report.verdict, &report.verdict_reason) {
+        return Err(SigningError::SignatureBroken(
+            reason.clone().unwrap_or_else(|| report.verdict.into()),
+        ));
+    }
+    // One untrusted signature is enough to refuse: the seal vouches for
+    // every signature under it.
+    if trust_required && report.verdict != "valid" {
+        return Err(SigningError::NotApproved(
+            report
+                .verdict_reason
+                .clone()
+                .unwrap_or_else(|| report.verdict.into()),
+        ));
+    }
+    let approved = report.signatures.iter().any(|s| {
+        s.intact
+            && !s.document_timestamp
+            && (!trust_required || s.trust.status == TrustStatus::Trusted)
+    });
+    if !approved {
+        return Err(SigningError::NotApproved(
+            "it carries no intact signature of a person".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn verdict(signatures: &[SignatureReport]) -> (&'static str, Option<String>) {
     if signatures.is_empty() {
         return ("no_signatures", Some("the file has no signature".into()));
