@@ -204,6 +204,53 @@ async fn new_objects_are_numbered_above_every_number_the_file_uses_whatever_its_
     }
 }
 
+#[tokio::test]
+async fn a_file_with_more_revisions_than_its_parse_budget_is_refused_before_any_is_read() {
+    use super::verify::{Limits, verify_limited};
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let mut pdf = fixture("ke-hoach-1-trang.pdf");
+    let mut revisions = Vec::new();
+    for _ in 0..4 {
+        pdf = sign(&backend, pdf).await.pdf;
+        revisions.push(pdf.len());
+    }
+    let none = Anchors::default();
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The latest revision (the whole file) and the three the earlier
+    // signatures signed, each parsed once.
+    let total: usize = revisions.iter().sum();
+    let limits = |parse_budget| Limits {
+        parse_budget,
+        deadline: later,
+    };
+    let report = verify_limited(&pdf, &none, NOW, limits(total)).unwrap();
+    assert_eq!(report.signatures.len(), 4);
+    assert!(report.signatures.iter().all(|s| s.intact), "{report:?}");
+    let e = verify_limited(&pdf, &none, NOW, limits(total - 1)).unwrap_err();
+    let SigningError::TooManyRevisions { parse, limit } = &e else {
+        panic!("{e}");
+    };
+    assert_eq!((*parse, *limit), (total, total - 1));
+    assert!(e.to_string().contains("too many revisions"), "{e}");
+
+    // The default: a small multiple of the file's size, never under 256 MiB.
+    assert_eq!(verify::parse_budget(1024), 256 * 1024 * 1024);
+    assert_eq!(
+        verify::parse_budget(pdf::MAX_PDF_BYTES),
+        8 * pdf::MAX_PDF_BYTES
+    );
+    // 64 revisions of almost 50 MiB each are far over it.
+    assert!(64 * (pdf::MAX_PDF_BYTES - 1024) > verify::parse_budget(pdf::MAX_PDF_BYTES));
+
+    // Past its deadline, no further revision is parsed.
+    let past = Limits {
+        parse_budget: usize::MAX,
+        deadline: std::time::Instant::now() - std::time::Duration::from_millis(1),
+    };
+    let e = verify_limited(&pdf, &none, NOW, past).unwrap_err();
+    assert!(matches!(e, SigningError::Timeout), "{e}");
+}
+
 /// Appends an incremental update to `pdf` that writes `objects` (number,
 /// body), with a cross-reference table whose /Prev is the last section.
 fn append_update(pdf: &[u8], objects: &[(u32, &str)]) -> Vec<u8> {
@@ -278,4 +325,41 @@ async fn an_object_written_after_signing_that_cannot_be_read_is_a_change() {
     // The signed revision as it is: nothing unreadable, nothing changed.
     let report = verify::verify(&signed).unwrap();
     assert_eq!(report.signatures[0].changes_after, "none");
+}
+
+#[tokio::test]
+async fn a_person_s_place_is_held_by_the_parses_their_requests_gave_up_on() {
+    use std::time::Duration;
+    let slots = service::PersonSlots::default();
+    let first: std::sync::Arc<dyn std::any::Any + Send + Sync> =
+        std::sync::Arc::new(slots.take("u1").unwrap());
+    let second = slots.take("u1").unwrap();
+    assert!(matches!(slots.take("u1"), Err(SigningError::Busy)));
+    drop(slots.take("u2").unwrap());
+    drop(second);
+    assert_eq!(slots.count("u1"), 1);
+
+    // The request stops waiting for its parse; the parse goes on, and
+    // keeps the person's place until it ends.
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let slow = holding(
+        first,
+        within(Duration::from_millis(50), move || {
+            let _ = wait.recv_timeout(Duration::from_secs(20));
+            Ok(())
+        }),
+    )
+    .await;
+    assert!(matches!(slow, Err(SigningError::Timeout)), "{slow:?}");
+    assert_eq!(slots.count("u1"), 1, "the parse still holds the place");
+    let _another = slots.take("u1").unwrap();
+    assert!(matches!(slots.take("u1"), Err(SigningError::Busy)));
+    done.send(()).unwrap();
+    for _ in 0..200 {
+        if slots.count("u1") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(slots.count("u1"), 1, "given back when the parse ended");
 }

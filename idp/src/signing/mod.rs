@@ -90,6 +90,10 @@ pub enum SigningError {
     SignatureBroken(String),
     #[error("the office seals only a document an official signed: {0}")]
     NotApproved(String),
+    #[error(
+        "checking every signature would read {parse} bytes of the file's revisions, more than the {limit} one verification may read: the file has too many revisions for its size"
+    )]
+    TooManyRevisions { parse: usize, limit: usize },
     #[error("DER: {0}")]
     Der(#[from] der::Error),
     #[error(transparent)]
@@ -193,6 +197,20 @@ fn parse_slots() -> &'static Arc<Semaphore> {
     })
 }
 
+tokio::task_local! {
+    /// What each parse started by the current task holds until its thread
+    /// ends ([`holding`]).
+    static HOLD: Arc<dyn std::any::Any + Send + Sync>;
+}
+
+/// Runs `fut` so that every parse it starts ([`on_blocking`]) holds `hold`
+/// until its thread ends, even after `fut` stopped waiting for it: a
+/// person's request place ([`service::PersonSlot`]) then counts the parses
+/// their requests gave up on, which still take a parsing slot.
+pub async fn holding<F: Future>(hold: Arc<dyn std::any::Any + Send + Sync>, fut: F) -> F::Output {
+    HOLD.scope(hold, fut).await
+}
+
 /// Runs `work` on the blocking pool in a parsing slot, giving up after
 /// [`PARSE_TIME_LIMIT`]. A parse that overruns is left to finish on its
 /// thread (a thread cannot be killed), holding its slot; its result is
@@ -212,8 +230,10 @@ async fn within<T: Send + 'static>(
             Ok(Ok(slot)) => slot,
             _ => return Err(SigningError::Busy),
         };
+    let hold = HOLD.try_with(Arc::clone).ok();
     let task = tokio::task::spawn_blocking(move || {
         let _slot = slot;
+        let _hold = hold;
         work()
     });
     match tokio::time::timeout(limit, task).await {
