@@ -148,6 +148,12 @@ async fn both_sample_documents_sign_and_every_validator_agrees() {
         let input = sample(name);
         let output = s.path(&format!("signed-{name}"));
         s.sign(&input, &output, "Phê duyệt kế hoạch");
+        // Not for every account on the machine.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&output).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
         let original = std::fs::read(&input).unwrap();
         let signed = std::fs::read(&output).unwrap();
         assert!(
@@ -214,6 +220,16 @@ async fn a_second_signature_leaves_the_first_valid() {
     let s = Signer::new();
     let once = s.path("once.pdf");
     let twice = s.path("twice.pdf");
+    // The office does not seal a document no official signed.
+    let stderr = s.refuse(
+        &sample("ke-hoach-nhieu-trang.pdf"),
+        &once,
+        &["--kind", "organization"],
+    );
+    assert!(
+        stderr.contains("the office seals only a document an official signed"),
+        "{stderr}"
+    );
     s.sign(&sample("ke-hoach-nhieu-trang.pdf"), &once, "Phê duyệt");
     s.sign(&once, &twice, "Ban hành");
     assert!(

@@ -182,6 +182,15 @@ async fn officials_sign_clerks_seal_and_tokens_without_scope_or_second_factor_ar
     // The clerk issues it with the office's signature on top: both valid.
     let (clerk, _) = console_sign_in(&s, "vanthu").await;
     let clerk_token = token(&s, &clerk, "vanban-ky", &secret, "openid sign", true).await;
+    // Not a document nobody signed: the seal issues what an official approved.
+    let form = Form::new()
+        .part("file", pdf_part(document.clone()))
+        .text("kind", "organization");
+    let (st, _, body) = call(&s, "/pdf", Some(&clerk_token), form).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (code, message) = refusal(&body);
+    assert_eq!(code, "not_approved");
+    assert!(message.contains("chưa có chữ ký số hợp lệ"), "{message}");
     // Not a copy changed after the official signed: one byte inside a
     // signed stream, and the office does not seal it.
     let mut changed = signed.clone();

@@ -217,11 +217,24 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 placement,
                 appearance,
             };
+            // The clerk's office signature goes only on what an official
+            // signed, as through the API.
+            if req.kind == SignKind::Organization {
+                let anchors = trust::Anchors::load(&config.signing.trust_anchors)
+                    .map_err(|e| fail(format!("trust anchors: {e}")))?;
+                let trust_required = !anchors.is_empty();
+                let input_bytes = bytes.clone();
+                let report = signing::on_blocking(move || {
+                    signing::verify::verify_with(&input_bytes, &anchors, now)
+                })
+                .await
+                .map_err(|e| fail(format!("{}: {e}", input.display())))?;
+                signing::verify::check_sealable(&report, trust_required)
+                    .map_err(|e| fail(format!("{}: {e}", input.display())))?;
+            }
             let signed = signing::sign_pdf(backend.as_ref(), bytes, &req, now)
                 .await
                 .map_err(|e| fail(format!("{}: {e}", input.display())))?;
-            signing::write_atomically(&output, &signed.pdf)
-                .map_err(|e| fail(format!("{}: {e}", output.display())))?;
             let detail = serde_json::json!({
                 "document_sha256": signed.input_sha256,
                 "signed_sha256": signed.output_sha256,
@@ -233,19 +246,18 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 },
                 "timestamped": tsa.is_some(),
             });
-            // No success without its audit record: the signed file goes too.
-            if let Err(e) = audit::record(
+            // No output without its audit record, and no output removed
+            // once in place: staged whole, audited, then renamed.
+            let audit = audit::record(
                 &store,
                 Event::new(Kind::SignPdfSigned, now)
                     .actor("cli")
                     .subject(signed.signer.as_str())
                     .detail(detail.to_string()),
-            )
-            .await
-            {
-                let _ = std::fs::remove_file(&output);
-                return Err(e.into());
-            }
+            );
+            signing::write_audited(&output, &signed.pdf, audit)
+                .await
+                .map_err(|e| fail(format!("{}: {e}", output.display())))?;
             println!("signed {} → {}", input.display(), output.display());
             println!("signer: {}", signed.signer);
             println!("sha256: {}", signed.output_sha256);

@@ -229,6 +229,18 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
             e.to_string(),
             "Chữ ký đã có trên văn bản không còn nguyên vẹn (văn bản bị sửa sau khi ký); không đóng dấu phát hành.",
         ),
+        E::TooManyRevisions { .. } => refusal(
+            unprocessable,
+            "too_many_revisions",
+            e.to_string(),
+            "Tệp PDF có quá nhiều lần cập nhật (phiên bản) so với dung lượng để kiểm tra hết các chữ ký trong một lần; không kiểm tra được.",
+        ),
+        E::NotApproved(_) => refusal(
+            unprocessable,
+            "not_approved",
+            e.to_string(),
+            "Văn bản chưa có chữ ký số hợp lệ của người có thẩm quyền (chữ ký còn nguyên vẹn, chứng thư số được tin cậy); không đóng dấu phát hành.",
+        ),
         E::TimeStamp(_) => {
             tracing::error!(request_id, error = %e, "the time-stamping authority failed");
             refusal(
@@ -459,16 +471,20 @@ where
 {
     let run = async {
         let caller = caller(idp, ctx).await?;
-        let _person = idp
-            .signing
-            .person_slot(caller.user.id.as_str())
-            .map_err(|e| failed(e, &ctx.request_id))?;
+        // Held by the request and by every parse it starts, until the last
+        // of them ends: a person cannot fill the parsing slots with parses
+        // their requests stopped waiting for.
+        let person: Arc<dyn std::any::Any + Send + Sync> = Arc::new(
+            idp.signing
+                .person_slot(caller.user.id.as_str())
+                .map_err(|e| failed(e, &ctx.request_id))?,
+        );
         let _upload = idp
             .signing
             .upload_slot()
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
-        work(caller).await
+        crate::signing::holding(person, work(caller)).await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

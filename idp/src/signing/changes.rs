@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId};
 
 /// Keys a later revision may change in an object of the given kind when it
@@ -243,6 +244,43 @@ fn is_info(o: &Object) -> bool {
     })
 }
 
+/// Where the cross-reference data says an object lies, as a comparable value.
+fn location(entry: &XrefEntry) -> Option<(bool, u32, u16)> {
+    match entry {
+        XrefEntry::Normal { offset, generation } => Some((true, *offset, *generation)),
+        XrefEntry::Compressed { container, index } => Some((false, *container, *index)),
+        XrefEntry::Free | XrefEntry::UnusableFree => None,
+    }
+}
+
+/// The numbers of objects `doc`'s cross-reference data places that its
+/// loader did not load (it could not parse them).
+pub(super) fn unreadable(doc: &Document) -> impl Iterator<Item = (u32, &XrefEntry)> {
+    doc.reference_table
+        .entries
+        .iter()
+        .filter(|(_, entry)| location(entry).is_some())
+        .filter(|(num, _)| {
+            doc.objects
+                .range((**num, 0)..=(**num, u16::MAX))
+                .next()
+                .is_none()
+        })
+        .map(|(num, entry)| (*num, entry))
+}
+
+/// The objects of `latest` that cannot be read and were written after
+/// `signed` (not where the signed revision had them), at most 8.
+fn unreadable_since(signed: &Document, latest: &Document) -> Vec<u32> {
+    unreadable(latest)
+        .filter(|(num, entry)| {
+            signed.reference_table.entries.get(num).and_then(location) != location(entry)
+        })
+        .map(|(num, _)| num)
+        .take(8)
+        .collect()
+}
+
 pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let mut other = Vec::new();
     let mut claims: Vec<Claim> = Vec::new();
@@ -277,6 +315,14 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let metadata = catalog_ref(b"Metadata");
     let dss = catalog_ref(b"DSS");
     let mut any = false;
+    // lopdf's lenient loader skips an object it cannot parse: one written
+    // after signing that we cannot read may be what a viewer shows, so it
+    // is a change we cannot call a signature's.
+    for num in unreadable_since(signed, latest) {
+        other.push(format!(
+            "object {num}: written after signing and cannot be read"
+        ));
+    }
     for id in signed.objects.keys() {
         if !latest.objects.contains_key(id) {
             other.push(format!("object {} {} removed", id.0, id.1));

@@ -17,6 +17,8 @@ mod changes;
 pub mod cms;
 pub mod deferred;
 pub mod font;
+#[cfg(test)]
+mod hardening_tests;
 mod oids;
 pub mod pdf;
 pub mod pkcs11;
@@ -86,6 +88,12 @@ pub enum SigningError {
     Certified,
     #[error("a signature already on the document does not hold ({0}): the office does not seal it")]
     SignatureBroken(String),
+    #[error("the office seals only a document an official signed: {0}")]
+    NotApproved(String),
+    #[error(
+        "checking every signature would read {parse} bytes of the file's revisions, more than the {limit} one verification may read: the file has too many revisions for its size"
+    )]
+    TooManyRevisions { parse: usize, limit: usize },
     #[error("DER: {0}")]
     Der(#[from] der::Error),
     #[error(transparent)]
@@ -189,6 +197,20 @@ fn parse_slots() -> &'static Arc<Semaphore> {
     })
 }
 
+tokio::task_local! {
+    /// What each parse started by the current task holds until its thread
+    /// ends ([`holding`]).
+    static HOLD: Arc<dyn std::any::Any + Send + Sync>;
+}
+
+/// Runs `fut` so that every parse it starts ([`on_blocking`]) holds `hold`
+/// until its thread ends, even after `fut` stopped waiting for it: a
+/// person's request place ([`service::PersonSlot`]) then counts the parses
+/// their requests gave up on, which still take a parsing slot.
+pub async fn holding<F: Future>(hold: Arc<dyn std::any::Any + Send + Sync>, fut: F) -> F::Output {
+    HOLD.scope(hold, fut).await
+}
+
 /// Runs `work` on the blocking pool in a parsing slot, giving up after
 /// [`PARSE_TIME_LIMIT`]. A parse that overruns is left to finish on its
 /// thread (a thread cannot be killed), holding its slot; its result is
@@ -208,8 +230,10 @@ async fn within<T: Send + 'static>(
             Ok(Ok(slot)) => slot,
             _ => return Err(SigningError::Busy),
         };
+    let hold = HOLD.try_with(Arc::clone).ok();
     let task = tokio::task::spawn_blocking(move || {
         let _slot = slot;
+        let _hold = hold;
         work()
     });
     match tokio::time::timeout(limit, task).await {
@@ -411,35 +435,103 @@ pub fn check_validity(cert: &x509_cert::Certificate, now: i64) -> Result<(), Sig
     Ok(())
 }
 
-/// Writes `bytes` to `path` all or nothing: a temporary file in the same
-/// directory, synced, then renamed over `path`. A failure leaves no file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SigningError> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.partial", crate::crypto::random_id()?));
-    let result = (|| {
+/// A signed file written whole under a temporary name next to its final
+/// one, private (0600 from its creation: a signed document is not for
+/// every account on the machine) and synced, not yet in place:
+/// [`Staged::publish`] gives it its name; dropped unpublished, it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    published: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` beside `path` under a temporary name and syncs them.
+    pub fn write(path: &Path, bytes: &[u8]) -> Result<Staged, SigningError> {
+        use std::io::Write;
+        let dir = parent_dir(path);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let staged = Staged {
+            tmp: dir.join(format!(".{name}.{}.partial", crate::crypto::random_id()?)),
+            path: path.to_path_buf(),
+            published: false,
+        };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
-        // Private while partial; readable by the document's readers once
-        // whole, just before it takes the final name.
+        // Created private: never wider, not even for a moment.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
+        let mut f = options.open(&staged.tmp)?;
         f.write_all(bytes)?;
-        #[cfg(unix)]
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        Ok(staged)
     }
-    Ok(result?)
+
+    /// Where it lies until published.
+    pub fn temporary_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Renames it over its final name and syncs the directory, so the name
+    /// survives a crash.
+    pub fn publish(mut self) -> Result<(), SigningError> {
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.published = true;
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(parent_dir(&self.path)) {
+            // Best effort: some file systems refuse fsync on a directory.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes `bytes` to `path` all or nothing (mode 0600): a temporary file in
+/// the same directory, synced, then renamed over `path`. A failure leaves
+/// no file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SigningError> {
+    Staged::write(path, bytes)?.publish()
+}
+
+/// Writes a signed document to `path` only once `audit` has recorded it:
+/// staged whole (0600, synced), then audited, then renamed into place. A
+/// failed audit leaves no output (no signature goes out unrecorded); an
+/// output in place was always audited and is never removed afterwards.
+pub async fn write_audited<E>(
+    path: &Path,
+    bytes: &[u8],
+    audit: impl Future<Output = Result<(), E>>,
+) -> Result<(), WriteError<E>> {
+    let staged = Staged::write(path, bytes).map_err(WriteError::Write)?;
+    audit.await.map_err(WriteError::Audit)?;
+    staged.publish().map_err(WriteError::Publish)
+}
+
+/// Why [`write_audited`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError<E> {
+    #[error("{0}")]
+    Write(SigningError),
+    #[error("the audit record could not be written, so the signed file was not: {0}")]
+    Audit(E),
+    #[error("the signature is in the audit log, but the file could not be put in place: {0}")]
+    Publish(SigningError),
 }

@@ -432,6 +432,48 @@ fn field_names(doc: &Document, fields: &[Object]) -> BTreeSet<Vec<u8>> {
         .collect()
 }
 
+/// The first object number the update may use: above the trailer's /Size,
+/// every object defined (lopdf's `max_id`, the cross-reference entries) and
+/// every number referenced anywhere. A file whose /Size is too small, or
+/// that refers to an object it lacks, would otherwise have that reference
+/// point at a new object of ours (ISO 32000-1 §7.3.10: a reference to a
+/// missing object is null, and must stay so).
+fn first_free_number(doc: &Document) -> u32 {
+    fn walk(o: &Object, depth: usize, high: &mut u32) {
+        if depth > MAX_WRITE_DEPTH {
+            return;
+        }
+        match o {
+            Object::Reference(id) => *high = (*high).max(id.0),
+            Object::Array(a) => a.iter().for_each(|v| walk(v, depth + 1, high)),
+            Object::Dictionary(d) => d.iter().for_each(|(_, v)| walk(v, depth + 1, high)),
+            Object::Stream(s) => s.dict.iter().for_each(|(_, v)| walk(v, depth + 1, high)),
+            _ => {}
+        }
+    }
+    let size = doc
+        .trailer
+        .get(b"Size")
+        .and_then(Object::as_i64)
+        .ok()
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(0);
+    let mut high = doc.max_id;
+    if let Some(last) = doc.reference_table.entries.keys().next_back() {
+        high = high.max(*last);
+    }
+    if let Some(((last, _), _)) = doc.objects.last_key_value() {
+        high = high.max(*last);
+    }
+    for (_, v) in doc.trailer.iter() {
+        walk(v, 1, &mut high);
+    }
+    for o in doc.objects.values() {
+        walk(o, 0, &mut high);
+    }
+    size.max(high.saturating_add(1))
+}
+
 /// Writes the incremental update that adds an invisible signature field on
 /// the first page, with room for the signature.
 pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepared, SigningError> {
@@ -463,14 +505,7 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         .map_err(|_| SigningError::Malformed("the page is not a dictionary".into()))?
         .clone();
 
-    let size = doc
-        .trailer
-        .get(b"Size")
-        .and_then(Object::as_i64)
-        .ok()
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(0)
-        .max(doc.max_id.saturating_add(1));
+    let size = first_free_number(doc);
     if size >= MAX_OBJECTS {
         return Err(SigningError::Malformed(format!(
             "more than {MAX_OBJECTS} objects"

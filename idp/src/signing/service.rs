@@ -58,9 +58,10 @@ pub struct Service {
     /// Uploads being held (each up to the PDF cap): two per core, so the
     /// bodies waiting for a parsing slot are bounded too.
     uploads: Semaphore,
-    /// Requests under way per person: one person (or a token of theirs in
-    /// a loop) cannot hold every upload place.
-    per_person: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// Requests under way per person, each with the parses it started: one
+    /// person (or a token of theirs in a loop) cannot hold every upload
+    /// place, nor every parsing slot with parses their requests gave up on.
+    per_person: PersonSlots,
 }
 
 /// The configured key backend, opened at start and, when that failed (a
@@ -112,18 +113,54 @@ impl KeyBackend for Reopening {
     }
 }
 
-/// The most requests one person has under way at once.
+/// The most requests one person has under way at once (a request counts
+/// until the last parse it started has ended).
 pub const PER_PERSON: usize = 2;
 
+/// How many requests each person has under way.
+#[derive(Clone, Debug, Default)]
+pub struct PersonSlots(Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
+
+impl PersonSlots {
+    /// A place for one more request of `user_id`, or [`SigningError::Busy`]
+    /// when they have [`PER_PERSON`] under way. Reserved under the lock,
+    /// not read then written.
+    pub fn take(&self, user_id: &str) -> Result<PersonSlot, SigningError> {
+        let mut m = self
+            .0
+            .lock()
+            .map_err(|_| SigningError::Worker("a lock was poisoned".into()))?;
+        let n = m.entry(user_id.to_owned()).or_insert(0);
+        if *n >= PER_PERSON {
+            return Err(SigningError::Busy);
+        }
+        *n += 1;
+        Ok(PersonSlot {
+            slots: self.clone(),
+            user_id: user_id.to_owned(),
+        })
+    }
+
+    /// How many requests `user_id` has under way.
+    pub fn count(&self, user_id: &str) -> usize {
+        self.0
+            .lock()
+            .map_or(0, |m| m.get(user_id).copied().unwrap_or(0))
+    }
+}
+
 /// A person's place among the requests under way; given back when dropped.
-pub struct PersonSlot<'a> {
-    service: &'a Service,
+/// Run the request [`super::holding`] it (shared in an `Arc`) so that a
+/// parse the request stops waiting for keeps the place until its thread ends.
+#[derive(Debug)]
+pub struct PersonSlot {
+    slots: PersonSlots,
     user_id: String,
 }
 
-impl Drop for PersonSlot<'_> {
+impl Drop for PersonSlot {
     fn drop(&mut self) {
-        if let Ok(mut m) = self.service.per_person.lock()
+        if let Ok(mut m) = self.slots.0.lock()
             && let Some(n) = m.get_mut(&self.user_id)
         {
             *n -= 1;
@@ -188,26 +225,14 @@ impl Service {
             cache: cache.clone(),
             master: Arc::clone(master),
             uploads: Semaphore::new(2 * cores),
-            per_person: std::sync::Mutex::new(std::collections::HashMap::new()),
+            per_person: PersonSlots::default(),
         })
     }
 
     /// A place for one more request of `user_id`, or [`SigningError::Busy`]
     /// when they have [`PER_PERSON`] under way.
-    pub fn person_slot(&self, user_id: &str) -> Result<PersonSlot<'_>, SigningError> {
-        let mut m = self
-            .per_person
-            .lock()
-            .map_err(|_| SigningError::Worker("a lock was poisoned".into()))?;
-        let n = m.entry(user_id.to_owned()).or_insert(0);
-        if *n >= PER_PERSON {
-            return Err(SigningError::Busy);
-        }
-        *n += 1;
-        Ok(PersonSlot {
-            service: self,
-            user_id: user_id.to_owned(),
-        })
+    pub fn person_slot(&self, user_id: &str) -> Result<PersonSlot, SigningError> {
+        self.per_person.take(user_id)
     }
 
     /// A place for one upload, or [`SigningError::Busy`] after a while.
@@ -246,16 +271,14 @@ impl Service {
                 return Err(SigningError::NotYourCertificate);
             }
         }
-        // The clerk seals what the officials signed: a document whose
-        // signatures no longer hold (changed after signing, a signature
-        // broken or removed) is not issued under the office's seal.
+        // The clerk seals what an official signed: a document with no
+        // signature, one whose signatures no longer hold (changed after
+        // signing, a signature broken or removed), or, with trust anchors
+        // configured, one signed by someone they do not vouch for, is not
+        // issued under the office's seal.
         if params.kind == SignKind::Organization {
             let report = self.verify(input.clone(), now).await?;
-            if let ("invalid" | "modified", reason) = (report.verdict, report.verdict_reason) {
-                return Err(SigningError::SignatureBroken(
-                    reason.unwrap_or_else(|| report.verdict.into()),
-                ));
-            }
+            verify::check_sealable(&report, !self.anchors.is_empty())?;
         }
         let (placement, appearance) = self.look(signer.user, params).await?;
         let req = SignRequest {

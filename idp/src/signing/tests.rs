@@ -460,12 +460,12 @@ fn a_failed_write_leaves_no_file() {
     let out = dir.join("out.pdf");
     write_atomically(&out, b"%PDF-1.7").unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7");
-    // Readable by the document's readers once whole, whatever the umask.
+    // Private: a signed document is not for every account on the machine.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(mode & 0o777, 0o600);
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

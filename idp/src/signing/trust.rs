@@ -3,8 +3,11 @@
 //! needs) over the certificates a CMS carries and the anchors. Each link's
 //! issuer and subject match and its signature verifies with the issuer's key
 //! (aws-lc-rs); every certificate is valid at the time asked (the
-//! time-stamp's, else now); intermediates are CAs (basicConstraints, and
-//! keyCertSign when keyUsage is there); the end certificate may sign
+//! time-stamp's, else now); each issuer is a CA (basicConstraints cA, and
+//! keyCertSign when keyUsage is there) whose pathLenConstraint allows the
+//! intermediates below it (§6.1.4 (k)–(n); an anchor's too, when it has
+//! basicConstraints); no certificate of the path carries a critical
+//! extension not processed here (§4.2); the end certificate may sign
 //! documents (keyUsage nonRepudiation or digitalSignature) or time-stamps
 //! (extendedKeyUsage timeStamping). Revocation is not checked yet.
 
@@ -165,15 +168,82 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
     cms::verify(issuer, cert.signature_algorithm().oid, &tbs, sig)
 }
 
-fn is_ca(cert: &Certificate) -> bool {
-    let tbs = cert.tbs_certificate();
-    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
-    let may_sign_certs = match tbs.get_extension::<KeyUsage>() {
-        Ok(Some((_, ku))) => ku.key_cert_sign(),
-        Ok(None) => true,
-        Err(_) => false,
-    };
-    ca && may_sign_certs
+/// The extensions this path builder processes, or may ignore with reason,
+/// so a certificate may mark them critical: basicConstraints, keyUsage and
+/// extendedKeyUsage (checked here), subjectAltName and issuerAltName (names,
+/// no constraint; critical when the subject is empty, RFC 5280 §4.2.1.6),
+/// the key identifiers (path building hints), and certificatePolicies (any
+/// policy is accepted and none is required: RFC 5280 §6.1.1 with
+/// user-initial-policy-set anyPolicy and initial-explicit-policy false, for
+/// which a critical policies extension changes nothing). Name constraints,
+/// policy constraints and mappings and inhibitAnyPolicy are not processed,
+/// so a certificate that makes them critical is refused.
+const PROCESSED_EXTENSIONS: [&str; 8] = [
+    "2.5.29.19",
+    "2.5.29.15",
+    "2.5.29.37",
+    "2.5.29.17",
+    "2.5.29.18",
+    "2.5.29.14",
+    "2.5.29.35",
+    "2.5.29.32",
+];
+
+/// A critical extension of `cert` that is not processed here: RFC 5280
+/// §4.2 says such a certificate must be rejected.
+fn unprocessed_critical(cert: &Certificate) -> Option<String> {
+    cert.tbs_certificate()
+        .extensions()?
+        .iter()
+        .filter(|e| e.critical)
+        .map(|e| e.extn_id.to_string())
+        .find(|oid| !PROCESSED_EXTENSIONS.contains(&oid.as_str()))
+}
+
+/// Whether `cert` is not self-issued (RFC 5280 §6.1: self-issued
+/// certificates do not count towards a pathLenConstraint).
+fn counts_in_path(cert: &Certificate) -> bool {
+    cert.tbs_certificate().issuer() != cert.tbs_certificate().subject()
+}
+
+/// Why `issuer` may not issue the certificate below it, which has `below`
+/// non-self-issued intermediate certificates under it down to the end
+/// certificate (RFC 5280 §6.1.4 (k), (l), (m), (n)): none when it may. An
+/// anchor (`anchor`) is trusted by configuration and may be a version 1
+/// certificate without basicConstraints; when it has them, they hold too.
+fn may_not_issue(issuer: &Certificate, below: usize, anchor: bool) -> Option<String> {
+    let tbs = issuer.tbs_certificate();
+    let name = || cms::subject(issuer);
+    match tbs.get_extension::<BasicConstraints>() {
+        Ok(Some((_, bc))) if !bc.ca => return Some(format!("{} is not a CA", name())),
+        Ok(Some((_, bc))) => {
+            if let Some(max) = bc.path_len_constraint
+                && below > usize::from(max)
+            {
+                return Some(format!(
+                    "{} allows {max} intermediate certificate(s) below it (pathLenConstraint), the chain has {below}",
+                    name()
+                ));
+            }
+        }
+        Ok(None) if anchor => {}
+        Ok(None) => return Some(format!("{} is not a CA (no basicConstraints)", name())),
+        Err(e) => return Some(format!("{}: basicConstraints: {e}", name())),
+    }
+    match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) if !ku.key_cert_sign() => {
+            return Some(format!("{}'s key usage does not allow keyCertSign", name()));
+        }
+        Ok(_) => {}
+        Err(e) => return Some(format!("{}: key usage: {e}", name())),
+    }
+    if !anchor && let Some(oid) = unprocessed_critical(issuer) {
+        return Some(format!(
+            "{} has a critical extension {oid} that is not processed (RFC 5280 §4.2)",
+            name()
+        ));
+    }
+    None
 }
 
 /// Extended key usages a document signer's certificate may name:
@@ -248,6 +318,11 @@ pub fn check(
     if let Err(reason) = fit_for(&leaf, purpose) {
         return Trust::untrusted(reason);
     }
+    if let Some(oid) = unprocessed_critical(&leaf) {
+        return Trust::untrusted(format!(
+            "the certificate has a critical extension {oid} that is not processed (RFC 5280 §4.2)"
+        ));
+    }
     if !valid_at(&leaf, at) {
         return Trust::untrusted(format!(
             "the certificate is not valid at {}",
@@ -260,6 +335,8 @@ pub fn check(
         .collect();
     let mut current = leaf.clone();
     let mut current_der = leaf_der.to_vec();
+    // Non-self-issued intermediates between the next issuer and the leaf.
+    let mut below = 0usize;
     for _ in 0..=MAX_DEPTH {
         // The certificate itself is an anchor (a self-signed signer configured as such).
         if let Some((_, a)) = anchors.certs.iter().find(|(d, _)| *d == current_der) {
@@ -269,10 +346,19 @@ pub fn check(
                 reason: None,
             };
         }
+        // Why the issuers that signed `current` could not be used, if any did.
+        let mut refused: Option<String> = None;
+        let mut usable = |c: &Certificate, anchor: bool| match may_not_issue(c, below, anchor) {
+            None => true,
+            Some(why) => {
+                refused.get_or_insert(why);
+                false
+            }
+        };
         if let Some((_, a)) = anchors
             .certs
             .iter()
-            .find(|(_, a)| signed_by(&current, a) && valid_at(a, at))
+            .find(|(_, a)| signed_by(&current, a) && valid_at(a, at) && usable(a, true))
         {
             return Trust {
                 status: TrustStatus::Trusted,
@@ -283,11 +369,14 @@ pub fn check(
         let next = pool.iter().find(|c| {
             c.tbs_certificate() != current.tbs_certificate()
                 && signed_by(&current, c)
-                && is_ca(c)
                 && valid_at(c, at)
+                && usable(c, false)
         });
         match next {
             Some(c) => {
+                if counts_in_path(c) {
+                    below += 1;
+                }
                 current = c.clone();
                 current_der = match c.to_der() {
                     Ok(d) => d,
@@ -295,8 +384,14 @@ pub fn check(
                 };
             }
             None => {
+                if let Some(why) = refused {
+                    return Trust::untrusted(format!(
+                        "no valid chain from {} to a trust anchor: {why}",
+                        cms::subject(&leaf)
+                    ));
+                }
                 return Trust::untrusted(format!(
-                    "no valid chain from {} to a trust anchor (issuer {} not found, not a CA, not valid then, or its signature does not verify)",
+                    "no valid chain from {} to a trust anchor (issuer {} not found, not valid then, or its signature does not verify)",
                     cms::subject(&leaf),
                     current.tbs_certificate().issuer()
                 ));
@@ -349,6 +444,192 @@ mod tests {
 
         let t = check(&Anchors::default(), &signer, &[], NOW, Purpose::Signer);
         assert_eq!(t.status, TrustStatus::NotChecked);
+    }
+
+    /// A test PKI made by `openssl` in a temp dir: P-256 keys, certificates
+    /// in DER, each section of `CONFIG` an extension profile.
+    struct Pki {
+        dir: tempfile::TempDir,
+    }
+
+    const CONFIG: &str = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n\
+        [ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+        [ca0]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n\
+        [ca_odd]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign\n1.2.3.4.5 = critical,ASN1:NULL\n\
+        [ca_names]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign\nnameConstraints = critical,permitted;email:.binhphuoc.gov.vn\n\
+        [leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,nonRepudiation\nsubjectAltName = critical,email:tamtt@binhphuoc.gov.vn\n\
+        [leaf_odd]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,nonRepudiation\n1.2.3.4.5 = critical,ASN1:NULL\n";
+
+    impl Pki {
+        fn new() -> Pki {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("openssl.cnf"), CONFIG).unwrap();
+            Pki { dir }
+        }
+
+        fn openssl(&self, args: &[&str]) {
+            let out = std::process::Command::new("openssl")
+                .current_dir(self.dir.path())
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        fn key(&self, name: &str) {
+            let key = format!("{name}.key");
+            self.openssl(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &key,
+            ]);
+        }
+
+        /// A self-signed root with the extensions of `profile`.
+        fn root(&self, name: &str, profile: &str) -> Vec<u8> {
+            self.key(name);
+            let (key, out, subj) = (
+                format!("{name}.key"),
+                format!("{name}.der"),
+                format!("/CN={name}"),
+            );
+            self.openssl(&[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                &key,
+                "-subj",
+                &subj,
+                "-days",
+                "30",
+                "-config",
+                "openssl.cnf",
+                "-extensions",
+                profile,
+                "-outform",
+                "DER",
+                "-out",
+                &out,
+            ]);
+            std::fs::read(self.dir.path().join(out)).unwrap()
+        }
+
+        /// `name`, issued by `issuer` with the extensions of `profile`.
+        fn issue(&self, name: &str, issuer: &str, profile: &str) -> Vec<u8> {
+            self.key(name);
+            let (key, csr, out, subj) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.der"),
+                format!("/CN={name}"),
+            );
+            self.openssl(&[
+                "req",
+                "-new",
+                "-key",
+                &key,
+                "-subj",
+                &subj,
+                "-config",
+                "openssl.cnf",
+                "-out",
+                &csr,
+            ]);
+            let (ca_cert, ca_key) = (format!("{issuer}.der"), format!("{issuer}.key"));
+            self.openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAform",
+                "DER",
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                "7",
+                "-days",
+                "30",
+                "-extfile",
+                "openssl.cnf",
+                "-extensions",
+                profile,
+                "-outform",
+                "DER",
+                "-out",
+                &out,
+            ]);
+            std::fs::read(self.dir.path().join(out)).unwrap()
+        }
+    }
+
+    #[test]
+    fn path_length_constraints_and_unprocessed_critical_extensions_break_the_chain() {
+        // A minute on: the certificates are made from now on, valid 30 days.
+        let now = crate::now() + 60;
+        let pki = Pki::new();
+        let root = pki.root("Root", "ca");
+        let root0 = pki.root("Root0", "ca0");
+        let anchors = Anchors::from_der(vec![root.clone(), root0.clone()]).unwrap();
+        let trusted = |leaf: &[u8], pool: &[Vec<u8>]| {
+            let t = check(&anchors, leaf, pool, now, Purpose::Signer);
+            assert_eq!(t.status, TrustStatus::Trusted, "{t:?}");
+        };
+        let untrusted = |leaf: &[u8], pool: &[Vec<u8>], says: &str| {
+            let t = check(&anchors, leaf, pool, now, Purpose::Signer);
+            assert_eq!(t.status, TrustStatus::Untrusted, "{t:?}");
+            let reason = t.reason.unwrap();
+            assert!(reason.contains(says), "{says:?} in {reason}");
+        };
+
+        // Two intermediates under a root without a path length: trusted.
+        let inter = pki.issue("Inter", "Root", "ca");
+        let sub = pki.issue("Sub", "Inter", "ca");
+        let leaf = pki.issue("Leaf", "Sub", "leaf");
+        trusted(&leaf, &[sub.clone(), inter.clone()]);
+        // Directly under a pathlen:0 anchor: trusted; one intermediate
+        // between them is one too many (the anchor's constraint holds).
+        let direct = pki.issue("Direct", "Root0", "leaf");
+        trusted(&direct, &[]);
+        let inter_r0 = pki.issue("InterR0", "Root0", "ca");
+        let leaf_r0 = pki.issue("LeafR0", "InterR0", "leaf");
+        untrusted(&leaf_r0, &[inter_r0], "pathLenConstraint");
+        // An intermediate with pathlen:0 with another CA under it.
+        let inter0 = pki.issue("Inter0", "Root", "ca0");
+        let sub0 = pki.issue("Sub0", "Inter0", "ca");
+        let leaf0 = pki.issue("Leaf0", "Sub0", "leaf");
+        untrusted(&leaf0, &[sub0, inter0.clone()], "Inter0 allows 0");
+        // …and it may still issue end certificates.
+        let leaf00 = pki.issue("Leaf00", "Inter0", "leaf");
+        trusted(&leaf00, std::slice::from_ref(&inter0));
+
+        // A critical extension nobody here processes: on the issuer, on
+        // name constraints (not processed either), on the end certificate.
+        let odd = pki.issue("Odd", "Root", "ca_odd");
+        let under_odd = pki.issue("UnderOdd", "Odd", "leaf");
+        untrusted(&under_odd, &[odd], "critical extension 1.2.3.4.5");
+        let named = pki.issue("Named", "Root", "ca_names");
+        let under_named = pki.issue("UnderNamed", "Named", "leaf");
+        untrusted(&under_named, &[named], "critical extension 2.5.29.30");
+        let odd_leaf = pki.issue("OddLeaf", "Inter", "leaf_odd");
+        untrusted(
+            &odd_leaf,
+            std::slice::from_ref(&inter),
+            "critical extension 1.2.3.4.5",
+        );
+        // An end certificate is not an issuer.
+        let under_leaf = pki.issue("UnderLeaf", "Leaf", "leaf");
+        untrusted(&under_leaf, &[leaf, sub, inter], "is not a CA");
     }
 
     #[test]

@@ -170,10 +170,54 @@ pub fn verify(bytes: &[u8]) -> Result<Report, SigningError> {
     verify_with(bytes, &Anchors::default(), crate::now())
 }
 
+/// The fewest bytes one verification may parse across the file's
+/// revisions (the latest and each earlier one a signature signed).
+const MIN_PARSE_BUDGET: usize = 256 * 1024 * 1024;
+
+/// How many times its own size a file may be parsed in one verification.
+const PARSE_BUDGET_FACTOR: usize = 8;
+
+/// The most bytes verifying a file of `len` bytes may parse: each revision
+/// a signature signed is parsed on its own, so 64 signatures over a 50 MiB
+/// file would otherwise be 64 parses of up to 50 MiB in one request.
+pub fn parse_budget(len: usize) -> usize {
+    len.saturating_mul(PARSE_BUDGET_FACTOR)
+        .max(MIN_PARSE_BUDGET)
+}
+
+/// What one verification may spend: bytes parsed, and a deadline after
+/// which no further revision is parsed (the caller stops waiting at
+/// [`super::PARSE_TIME_LIMIT`]; this makes the thread stop too).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub parse_budget: usize,
+    pub deadline: std::time::Instant,
+}
+
+impl Limits {
+    fn for_file(len: usize) -> Limits {
+        Limits {
+            parse_budget: parse_budget(len),
+            deadline: std::time::Instant::now() + super::PARSE_TIME_LIMIT,
+        }
+    }
+}
+
 /// Verifies every signature in `bytes` (parsed as [`pdf::load`] does),
 /// checking certificates against `anchors` at the time-stamp's time, or
-/// `now` (seconds since the epoch) for a signature without one.
+/// `now` (seconds since the epoch) for a signature without one. Refuses a
+/// file whose revisions add up to more than [`parse_budget`], and gives up
+/// after [`super::PARSE_TIME_LIMIT`].
 pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, SigningError> {
+    verify_limited(bytes, anchors, now, Limits::for_file(bytes.len()))
+}
+
+pub(super) fn verify_limited(
+    bytes: &[u8],
+    anchors: &Anchors,
+    now: i64,
+    limits: Limits,
+) -> Result<Report, SigningError> {
     let latest = pdf::load(bytes)?;
     let listed = signature_dicts(&latest);
     if listed.len() > MAX_SIGNATURES {
@@ -183,6 +227,23 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
     }
     let mut found = byte_ranges(bytes)?;
     found.sort_by_key(Range::end);
+    // Every revision to parse is known before the first is: a file over
+    // the budget is refused before any of them is read.
+    let mut ends: Vec<usize> = found
+        .iter()
+        .map(Range::end)
+        .filter(|e| *e != bytes.len())
+        .collect();
+    ends.dedup();
+    let parse = ends
+        .iter()
+        .fold(bytes.len(), |total, e| total.saturating_add(*e));
+    if parse > limits.parse_budget {
+        return Err(SigningError::TooManyRevisions {
+            parse,
+            limit: limits.parse_budget,
+        });
+    }
     // Each earlier revision is parsed once, on its own bytes, and dropped
     // before the next: at most the latest and one other are in memory.
     let mut revision: Option<(usize, Result<Document, String>)> = None;
@@ -191,6 +252,9 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
     for range in found {
         let end = range.end();
         if end != bytes.len() && revision.as_ref().is_none_or(|(e, _)| *e != end) {
+            if std::time::Instant::now() > limits.deadline {
+                return Err(SigningError::Timeout);
+            }
             // The previous one goes before the next is read.
             drop(revision.take());
             revision = Some((end, pdf::load(&bytes[..end]).map_err(|e| e.to_string())));
@@ -287,6 +351,40 @@ pub fn verify_with(bytes: &[u8], anchors: &Anchors, now: i64) -> Result<Report, 
         verdict,
         verdict_reason,
     })
+}
+
+/// Whether the office may seal a document with this report: the clerk
+/// issues what an official approved, so its signatures must all hold and
+/// one of them must be a person's signature found intact, chaining to the
+/// trust anchors when they are configured (`trust_required`). A document
+/// time-stamp approves nothing.
+pub fn check_sealable(report: &Report, trust_required: bool) -> Result<(), SigningError> {
+    if let ("invalid" | "modified", reason) = (report.verdict, &report.verdict_reason) {
+        return Err(SigningError::SignatureBroken(
+            reason.clone().unwrap_or_else(|| report.verdict.into()),
+        ));
+    }
+    // One untrusted signature is enough to refuse: the seal vouches for
+    // every signature under it.
+    if trust_required && report.verdict != "valid" {
+        return Err(SigningError::NotApproved(
+            report
+                .verdict_reason
+                .clone()
+                .unwrap_or_else(|| report.verdict.into()),
+        ));
+    }
+    let approved = report.signatures.iter().any(|s| {
+        s.intact
+            && !s.document_timestamp
+            && (!trust_required || s.trust.status == TrustStatus::Trusted)
+    });
+    if !approved {
+        return Err(SigningError::NotApproved(
+            "it carries no intact signature of a person".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn verdict(signatures: &[SignatureReport]) -> (&'static str, Option<String>) {

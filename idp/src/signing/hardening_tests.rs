@@ -1,0 +1,365 @@
+//! Tests of the limits an outside review asked for: what the office seals,
+//! how a signed file reaches the disk, new object numbers, what one
+//! verification may parse, unreadable objects after a signature.
+
+use super::soft::{LABEL, SoftBackend};
+use super::trust::Anchors;
+use super::verify::{check_sealable, verify_with};
+use super::*;
+
+const NOW: i64 = 1_790_000_000;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../tests/fixtures/documents/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
+    let req = SignRequest {
+        key: LABEL,
+        kind: SignKind::Personal,
+        reason: Some("Phê duyệt"),
+        tsa: None,
+        placement: None,
+        appearance: None,
+    };
+    sign_pdf(backend, input, &req, NOW).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_office_seals_only_a_document_an_official_signed_and_the_anchors_vouch_for() {
+    let official = SoftBackend::ephemeral(NOW).unwrap();
+    let stranger = SoftBackend::ephemeral(NOW).unwrap();
+    let unsigned = fixture("ke-hoach-1-trang.pdf");
+    let none = Anchors::default();
+    let theirs = Anchors::from_der(vec![official.certificate().to_vec()]).unwrap();
+    let others = Anchors::from_der(vec![stranger.certificate().to_vec()]).unwrap();
+
+    // Nothing signed: with or without anchors, nothing to issue.
+    for anchors in [&none, &theirs] {
+        let report = verify_with(&unsigned, anchors, NOW).unwrap();
+        assert_eq!(report.verdict, "no_signatures");
+        let e = check_sealable(&report, !anchors.is_empty()).unwrap_err();
+        assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+    }
+
+    let signed = sign(&official, unsigned.clone()).await.pdf;
+    // Without anchors an intact signature is enough; with them, it must
+    // chain to them.
+    let report = verify_with(&signed, &none, NOW).unwrap();
+    check_sealable(&report, false).unwrap();
+    let report = verify_with(&signed, &theirs, NOW).unwrap();
+    check_sealable(&report, true).unwrap();
+    let report = verify_with(&signed, &others, NOW).unwrap();
+    assert_eq!(report.verdict, "untrusted");
+    let e = check_sealable(&report, true).unwrap_err();
+    assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+
+    // A trusted official's signature next to an untrusted one: the seal
+    // would vouch for both, so no.
+    let both = sign(&stranger, signed.clone()).await.pdf;
+    let report = verify_with(&both, &theirs, NOW).unwrap();
+    assert!(report.signatures.iter().all(|s| s.intact), "{report:?}");
+    let e = check_sealable(&report, true).unwrap_err();
+    assert!(matches!(e, SigningError::NotApproved(_)), "{e}");
+
+    // A signature broken by a changed byte is still `signature_broken`.
+    let mut changed = signed.clone();
+    let inside = changed.windows(6).position(|w| w == b"stream").unwrap() + 20;
+    changed[inside] ^= 0x01;
+    let report = verify_with(&changed, &none, NOW).unwrap();
+    let e = check_sealable(&report, false).unwrap_err();
+    assert!(matches!(e, SigningError::SignatureBroken(_)), "{e}");
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_signed_file_is_audited_before_it_takes_its_name_and_never_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("da-ky.pdf");
+
+    // The audit fails: no output, nothing half-written left behind.
+    let failed = write_audited(&out, b"%PDF-1.7 signed", async {
+        // Staged whole and private while the audit runs, not yet named.
+        assert!(!out.exists());
+        let staged = files_in(dir.path());
+        assert_eq!(staged.len(), 1, "{staged:?}");
+        let tmp = dir.path().join(&staged[0]);
+        assert_eq!(std::fs::read(&tmp).unwrap(), b"%PDF-1.7 signed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&tmp).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        Err::<(), _>("the database is gone")
+    })
+    .await;
+    let e = failed.unwrap_err();
+    assert!(matches!(e, WriteError::Audit(_)), "{e}");
+    assert!(e.to_string().contains("the database is gone"), "{e}");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+
+    // An older file of that name stays as it was when the audit fails.
+    std::fs::write(&out, b"older").unwrap();
+    let failed = write_audited(&out, b"newer", async { Err::<(), _>("no") }).await;
+    assert!(failed.is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), b"older");
+    assert_eq!(files_in(dir.path()), vec!["da-ky.pdf".to_owned()]);
+
+    // The audit succeeds: the whole file, private, under its name.
+    write_audited(&out, b"%PDF-1.7 signed", async { Ok::<(), &str>(()) })
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7 signed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(files_in(dir.path()), vec!["da-ky.pdf".to_owned()]);
+
+    // A folder that is not there: the write fails before any audit.
+    let missing = dir.path().join("no-such-dir").join("out.pdf");
+    let audited = std::sync::atomic::AtomicBool::new(false);
+    let e = write_audited(&missing, b"x", async {
+        audited.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok::<(), &str>(())
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, WriteError::Write(_)), "{e}");
+    assert!(!audited.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+/// A PDF of `objects` (bodies of objects 1…n, 1 the catalog) with a correct
+/// cross-reference table and the trailer's /Size given as `size`.
+fn pdf_with_size(objects: &[&str], size: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<</Size {size} /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn new_objects_are_numbered_above_every_number_the_file_uses_whatever_its_size_says() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    // /Size 2 for three objects, and the catalog and the page name objects
+    // 4 and 6 that are not there (null): the next numbers by /Size, or by
+    // the objects defined, would give those references our objects.
+    let objects = [
+        "<</Type /Catalog /Pages 2 0 R /OpenAction 4 0 R>>",
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Thumb 6 0 R>>",
+    ];
+    for size in [2, 4] {
+        let input = pdf_with_size(&objects, size);
+        let signed = sign(&backend, input.clone()).await.pdf;
+        let doc = lopdf::Document::load_mem(&signed).unwrap();
+        for missing in [4, 6] {
+            assert!(
+                doc.get_object((missing, 0)).is_err(),
+                "/Size {size}: object {missing} is still missing, not one of ours"
+            );
+        }
+        let sig = doc
+            .objects
+            .iter()
+            .find(|(_, o)| o.as_dict().is_ok_and(|d| d.has(b"ByteRange")))
+            .map(|(id, _)| *id)
+            .unwrap();
+        assert!(sig.0 > 6, "/Size {size}: the signature is object {sig:?}");
+        let report = verify::verify(&signed).unwrap();
+        assert!(report.signatures[0].intact, "{report:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_file_with_more_revisions_than_its_parse_budget_is_refused_before_any_is_read() {
+    use super::verify::{Limits, verify_limited};
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let mut pdf = fixture("ke-hoach-1-trang.pdf");
+    let mut revisions = Vec::new();
+    for _ in 0..4 {
+        pdf = sign(&backend, pdf).await.pdf;
+        revisions.push(pdf.len());
+    }
+    let none = Anchors::default();
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The latest revision (the whole file) and the three the earlier
+    // signatures signed, each parsed once.
+    let total: usize = revisions.iter().sum();
+    let limits = |parse_budget| Limits {
+        parse_budget,
+        deadline: later,
+    };
+    let report = verify_limited(&pdf, &none, NOW, limits(total)).unwrap();
+    assert_eq!(report.signatures.len(), 4);
+    assert!(report.signatures.iter().all(|s| s.intact), "{report:?}");
+    let e = verify_limited(&pdf, &none, NOW, limits(total - 1)).unwrap_err();
+    let SigningError::TooManyRevisions { parse, limit } = &e else {
+        panic!("{e}");
+    };
+    assert_eq!((*parse, *limit), (total, total - 1));
+    assert!(e.to_string().contains("too many revisions"), "{e}");
+
+    // The default: a small multiple of the file's size, never under 256 MiB.
+    assert_eq!(verify::parse_budget(1024), 256 * 1024 * 1024);
+    assert_eq!(
+        verify::parse_budget(pdf::MAX_PDF_BYTES),
+        8 * pdf::MAX_PDF_BYTES
+    );
+    // 64 revisions of almost 50 MiB each are far over it.
+    assert!(64 * (pdf::MAX_PDF_BYTES - 1024) > verify::parse_budget(pdf::MAX_PDF_BYTES));
+
+    // Past its deadline, no further revision is parsed.
+    let past = Limits {
+        parse_budget: usize::MAX,
+        deadline: std::time::Instant::now() - std::time::Duration::from_millis(1),
+    };
+    let e = verify_limited(&pdf, &none, NOW, past).unwrap_err();
+    assert!(matches!(e, SigningError::Timeout), "{e}");
+}
+
+/// Appends an incremental update to `pdf` that writes `objects` (number,
+/// body), with a cross-reference table whose /Prev is the last section.
+fn append_update(pdf: &[u8], objects: &[(u32, &str)]) -> Vec<u8> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let mut out = pdf.to_vec();
+    let mut offsets = Vec::new();
+    for (n, body) in objects {
+        offsets.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (n, offset) in &offsets {
+        out.extend_from_slice(format!("{n} 1\n{offset:010} 00000 n \n").as_bytes());
+    }
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap();
+    let size = size.max(
+        objects
+            .iter()
+            .map(|(n, _)| i64::from(*n) + 1)
+            .max()
+            .unwrap(),
+    );
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {size} /Root {} 0 R /Prev {}>>\nstartxref\n{xref}\n%%EOF\n",
+            root.0, doc.xref_start
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn an_object_written_after_signing_that_cannot_be_read_is_a_change() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let signed = sign(&backend, fixture("ke-hoach-1-trang.pdf")).await.pdf;
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let fresh = doc.max_id + 5;
+    // A new object that lopdf skips (a viewer may read it its own way),
+    // alone, or with a well-formed object next to it.
+    for update in [
+        vec![(fresh, "<< /Type /Annot /Subtype /FreeText ( >>")],
+        vec![
+            (fresh, "<< /Type /Annot /Subtype /FreeText ( >>"),
+            (fresh + 1, "<< /Producer (x) >>"),
+        ],
+    ] {
+        let (num, body) = update[0];
+        let changed = append_update(&signed, &update);
+        let loaded = pdf::load(&changed).unwrap();
+        assert!(
+            super::changes::unreadable(&loaded).any(|(n, _)| n == num),
+            "lopdf reads {body:?} after all: {:?} {:?}",
+            loaded.objects.get(&(num, 0)),
+            loaded.reference_table.entries.get(&num)
+        );
+        let report = verify::verify(&changed).unwrap();
+        let s = &report.signatures[0];
+        assert!(s.intact && s.modified_after, "{report:?}");
+        assert_eq!(s.changes_after, "other", "{report:?}");
+        assert!(
+            s.changes_detail
+                .as_deref()
+                .unwrap()
+                .contains("cannot be read"),
+            "{report:?}"
+        );
+        assert_eq!(report.verdict, "modified");
+    }
+    // The signed revision as it is: nothing unreadable, nothing changed.
+    let report = verify::verify(&signed).unwrap();
+    assert_eq!(report.signatures[0].changes_after, "none");
+}
+
+#[tokio::test]
+async fn a_person_s_place_is_held_by_the_parses_their_requests_gave_up_on() {
+    use std::time::Duration;
+    let slots = service::PersonSlots::default();
+    let first: std::sync::Arc<dyn std::any::Any + Send + Sync> =
+        std::sync::Arc::new(slots.take("u1").unwrap());
+    let second = slots.take("u1").unwrap();
+    assert!(matches!(slots.take("u1"), Err(SigningError::Busy)));
+    drop(slots.take("u2").unwrap());
+    drop(second);
+    assert_eq!(slots.count("u1"), 1);
+
+    // The request stops waiting for its parse; the parse goes on, and
+    // keeps the person's place until it ends.
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let slow = holding(
+        first,
+        within(Duration::from_millis(50), move || {
+            let _ = wait.recv_timeout(Duration::from_secs(20));
+            Ok(())
+        }),
+    )
+    .await;
+    assert!(matches!(slow, Err(SigningError::Timeout)), "{slow:?}");
+    assert_eq!(slots.count("u1"), 1, "the parse still holds the place");
+    let _another = slots.take("u1").unwrap();
+    assert!(matches!(slots.take("u1"), Err(SigningError::Busy)));
+    done.send(()).unwrap();
+    for _ in 0..200 {
+        if slots.count("u1") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(slots.count("u1"), 1, "given back when the parse ended");
+}
