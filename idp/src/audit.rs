@@ -91,6 +91,8 @@ kinds! {
     CasValidationFailed => "cas.validation_failed",
     /// A proxy-granting ticket was delivered to a proxy callback.
     CasProxyGranted => "cas.proxy_granted",
+    /// A proxy ticket was issued (detail: the session, the target service, the chain).
+    CasProxyTicketIssued => "cas.proxy_ticket_issued",
     // The outbox.
     /// A back-channel logout token could not be delivered.
     BackchannelGivenUp => "logout.backchannel_given_up",
