@@ -91,6 +91,8 @@ kinds! {
     CasValidationFailed => "cas.validation_failed",
     /// A proxy-granting ticket was delivered to a proxy callback.
     CasProxyGranted => "cas.proxy_granted",
+    /// A proxy ticket was issued (detail: the session, the target service, the chain).
+    CasProxyTicketIssued => "cas.proxy_ticket_issued",
     // SAML.
     /// A signed SAML response was issued to an SP (detail: the ACS URL, the request or IdP-initiated).
     SamlResponseIssued => "saml.response_issued",

@@ -165,6 +165,28 @@ pub enum Outcome {
     Refused(String),
 }
 
+/// POSTs `fields` as a form to `target` and says what became of it: the
+/// delivery of back-channel logout tokens and CAS single-logout requests.
+pub async fn post_form(idp: &Idp, target: &str, fields: &[(&str, &str)]) -> Outcome {
+    match idp.http.post(target).form(fields).send().await {
+        Ok(r) => answered(r.status()),
+        Err(e) => Outcome::Retry(format!("unreachable: {e}")),
+    }
+}
+
+/// The outcome an HTTP answer means: 2xx delivered; another 4xx refused
+/// (the app rejected the message, OIDC Back-Channel Logout §2.8) but 408 and
+/// 429, which are worth retrying like any other status.
+fn answered(status: reqwest::StatusCode) -> Outcome {
+    if status.is_success() {
+        Outcome::Delivered
+    } else if status.is_client_error() && !matches!(status.as_u16(), 408 | 429) {
+        Outcome::Refused(format!("the app answered {status}"))
+    } else {
+        Outcome::Retry(format!("the app answered {status}"))
+    }
+}
+
 /// What to do after an attempt made `attempts` tries at `now`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
@@ -257,6 +279,29 @@ async fn deliver(idp: &Idp, item: OutboxItem) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_answer_is_delivered_refused_or_retried() {
+        use reqwest::StatusCode as S;
+        for ok in [S::OK, S::NO_CONTENT] {
+            assert!(matches!(super::answered(ok), Outcome::Delivered));
+        }
+        for no in [S::BAD_REQUEST, S::NOT_FOUND, S::GONE] {
+            assert!(matches!(super::answered(no), Outcome::Refused(_)), "{no}");
+        }
+        for again in [
+            S::REQUEST_TIMEOUT,
+            S::TOO_MANY_REQUESTS,
+            S::INTERNAL_SERVER_ERROR,
+            S::SERVICE_UNAVAILABLE,
+            S::FOUND,
+        ] {
+            assert!(
+                matches!(super::answered(again), Outcome::Retry(_)),
+                "{again}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

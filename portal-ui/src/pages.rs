@@ -103,6 +103,8 @@ pub struct PortalPage {
 pub struct LogoutConfirmPage {
     pub chrome: Chrome,
     pub csrf: String,
+    /// Where the form posts: `/logout` (OIDC end-session) or `/cas/logout`.
+    pub action: String,
     /// Hidden fields carried to the POST: (name, value).
     pub fields: Vec<(String, String)>,
 }
@@ -319,10 +321,12 @@ mod tests {
         let page = LogoutConfirmPage {
             chrome: chrome(Lang::Vi),
             csrf: "c".into(),
+            action: "/cas/logout".into(),
             fields: vec![("state".into(), "a\"b".into())],
         };
         let html = page.render().unwrap();
         assert!(html.contains(r#"name="state" value="a&#34;b""#));
+        assert!(html.contains(r#"action="/cas/logout""#));
     }
 
     const LIMITS: ImageLimits = ImageLimits {

@@ -107,7 +107,7 @@ async fn client(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn spawn_idp() -> Idp {
+pub(crate) fn spawn_idp() -> Idp {
     let idp = Idp::spawn(&Backends {
         env: vec![(
             "IDP_CAS__ALLOW_HTTP_PROXY_CALLBACK_ON_LOOPBACK".into(),
@@ -119,7 +119,7 @@ fn spawn_idp() -> Idp {
     idp
 }
 
-fn login_url(idp: &Idp, service: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn login_url(idp: &Idp, service: &str, extra: &[(&str, &str)]) -> String {
     let mut u = url::Url::parse(&idp.url("/cas/login")).unwrap();
     u.query_pairs_mut().append_pair("service", service);
     for (k, v) in extra {
@@ -130,7 +130,12 @@ fn login_url(idp: &Idp, service: &str, extra: &[(&str, &str)]) -> String {
 
 /// Opens `/cas/login` for `service`, through the sign-in form when the
 /// browser has no session; returns the ticket the service is sent back with.
-async fn ticket_for(idp: &Idp, browser: &Browser, service: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) async fn ticket_for(
+    idp: &Idp,
+    browser: &Browser,
+    service: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let back = browser
         .sign_in_via(
             &idp.base,
@@ -146,13 +151,13 @@ async fn ticket_for(idp: &Idp, browser: &Browser, service: &str, extra: &[(&str,
 }
 
 /// A raw validation call; returns the body.
-async fn raw(idp: &Idp, path: &str, q: &[(&str, &str)]) -> String {
+pub(crate) async fn raw(idp: &Idp, path: &str, q: &[(&str, &str)]) -> String {
     let r = rp_http().get(idp.url(path)).query(q).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     r.text().await.unwrap()
 }
 
-fn failure_code(xml: &str) -> String {
+pub(crate) fn failure_code(xml: &str) -> String {
     let start = xml
         .find("code=\"")
         .unwrap_or_else(|| panic!("no failure: {xml}"))
@@ -187,12 +192,22 @@ async fn cas_validation_with_attributes_proxy_tickets_and_refusals() {
         None,
     );
     idp.cli_ok(
-        &["cas", "service", "add", "lich", "--pattern", calendar],
+        &[
+            "cas",
+            "service",
+            "add",
+            "lich",
+            "--pattern",
+            calendar,
+            "--accept-proxy",
+        ],
         None,
     );
     let listed = idp.cli_ok(&["cas", "service", "list"], None);
     assert!(
-        listed.contains("docs\tVăn bản (CAS)") && listed.contains("lich\tlich"),
+        listed.contains("docs\tVăn bản (CAS)")
+            && listed.contains("lich\tlich")
+            && listed.contains("proxied-to"),
         "{listed}"
     );
     // A match-all, a relative pattern and an unknown attribute are refused.
@@ -449,6 +464,7 @@ async fn cas_validation_with_attributes_proxy_tickets_and_refusals() {
         "cas.ticket_validated",
         "cas.validation_failed",
         "cas.proxy_granted",
+        "cas.proxy_ticket_issued",
     ] {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
     }

@@ -10,6 +10,7 @@ mod backchannel;
 mod brute_force;
 mod cas;
 mod cas_apache;
+mod cas_policy;
 mod chromium;
 mod clients;
 mod conformance;

@@ -21,6 +21,10 @@ pub struct NewService {
     pub app: Option<String>,
     pub logout_url: Option<String>,
     pub allow_proxy: bool,
+    /// May be the `targetService` of a proxy ticket.
+    pub accept_proxy: bool,
+    /// Sign-in for the service needs a second factor (`acr` 2).
+    pub require_mfa: bool,
     /// Allow plain http patterns (and logout URL) outside loopback: an
     /// intranet app with no certificate yet, as for OIDC redirect URIs.
     pub insecure_http: bool,
@@ -40,6 +44,11 @@ pub enum CasAdminError {
     NoApp(String),
     #[error("--logout-url: {0}")]
     BadLogoutUrl(String),
+    #[error(
+        "CAS service {0} already has this pattern (compared after normalising case, port and escapes); \
+         give a longer or shorter prefix, or change {0}"
+    )]
+    SamePattern(String),
     #[error("CAS service {0} already exists")]
     Exists(String),
     #[error("no CAS service {0}")]
@@ -73,6 +82,12 @@ pub async fn add(
     // Tickets travel in the service URL: https, or http on loopback, or
     // anywhere only when asked for — the rule of OIDC redirect URIs.
     check_redirect_uri(&n.pattern, n.insecure_http).map_err(CasAdminError::BadPattern)?;
+    // Stored in normal form, so what is shown is what is compared.
+    let pattern = registry::normalize(&n.pattern)
+        .ok_or_else(|| CasAdminError::BadPattern(format!("{}: not a service URL", n.pattern)))?;
+    if let Some(other) = registry::same_pattern(&store.cas_services().await?, &pattern, n.exact) {
+        return Err(CasAdminError::SamePattern(other.id.clone()));
+    }
     let mut attributes: Vec<String> = Vec::new();
     for a in &n.attributes {
         let a = Attribute::parse(a).ok_or_else(|| CasAdminError::BadAttribute(a.clone()))?;
@@ -108,11 +123,13 @@ pub async fn add(
     let s = CasService {
         id: n.id,
         name,
-        pattern: n.pattern,
+        pattern,
         exact: n.exact,
         attributes,
         logout_url: n.logout_url,
         allow_proxy: n.allow_proxy,
+        accept_proxy: n.accept_proxy,
+        require_mfa: n.require_mfa,
         app_id: n.app,
         created_at: now,
     };
@@ -123,7 +140,7 @@ pub async fn add(
         Kind::AdminCasServiceAdded,
         &s.id,
         Some(format!(
-            "pattern {}{}{}; attributes {}; proxy {}; logout {}",
+            "pattern {}{}{}; attributes {}; proxy {}; proxied to {}; second factor {}; logout {}",
             s.pattern,
             if s.exact { " (exact)" } else { "" },
             if n.insecure_http {
@@ -133,6 +150,8 @@ pub async fn add(
             },
             s.attributes.join(","),
             s.allow_proxy,
+            s.accept_proxy,
+            s.require_mfa,
             s.logout_url.as_deref().unwrap_or("-")
         )),
         now,
@@ -234,6 +253,50 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{loopback}: {e}"));
         }
+        // The same pattern as another service's, however it is spelt: refused;
+        // a longer prefix, or an exact URL, is not the same.
+        for same in [
+            "https://vanban.gov.vn/cas",
+            "HTTPS://Vanban.gov.vn:443/%63as",
+        ] {
+            let e = add(&s, new("dup", same), &Actor::cli(), 1)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, CasAdminError::SamePattern(ref id) if id == "vanban"),
+                "{same}: {e}"
+            );
+        }
+        add(
+            &s,
+            new("deeper", "https://vanban.gov.vn/cas/x"),
+            &Actor::cli(),
+            1,
+        )
+        .await
+        .unwrap();
+        let mut n = new("exact", "https://vanban.gov.vn/cas");
+        n.exact = true;
+        add(&s, n, &Actor::cli(), 1).await.unwrap();
+        // Stored in normal form.
+        let a = add(
+            &s,
+            new("norm", "HTTPS://Norm.gov.vn:443/%61pp"),
+            &Actor::cli(),
+            1,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.pattern, "https://norm.gov.vn/app");
+        let e = add(
+            &s,
+            new("climb", "https://c.gov.vn/app/..;/x"),
+            &Actor::cli(),
+            1,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, CasAdminError::BadPattern(_)), "{e}");
         remove(&s, "vanban", &Actor::cli(), 2).await.unwrap();
         assert!(s.cas_service("vanban").await.unwrap().is_none());
         assert!(matches!(

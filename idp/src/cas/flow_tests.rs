@@ -25,6 +25,8 @@ async fn setup() -> (TestIdp, UserId) {
             attributes: vec!["email".into(), "name".into(), "unit".into()],
             logout_url: Some("https://vanban.binhphuoc.gov.vn/cas/slo".into()),
             allow_proxy: false,
+            accept_proxy: false,
+            require_mfa: false,
             app_id: None,
             created_at: t.now(),
         })
@@ -212,6 +214,8 @@ async fn a_retired_legacy_account_is_not_released() {
             attributes: vec!["email".into(), "legacy_username".into()],
             logout_url: None,
             allow_proxy: false,
+            accept_proxy: false,
+            require_mfa: false,
             app_id: Some("vanban-app".into()),
             created_at: t.now(),
         })
@@ -300,6 +304,8 @@ async fn only_the_tickets_own_service_may_receive_a_pgt() {
             attributes: vec![],
             logout_url: None,
             allow_proxy: true,
+            accept_proxy: false,
+            require_mfa: false,
             app_id: None,
             created_at: t.now(),
         })

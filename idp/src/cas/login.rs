@@ -4,8 +4,10 @@
 //! without a session goes back with no ticket; otherwise the portal's
 //! sign-in form, which resumes here through the same pending request as an
 //! OIDC authorization (`oidc::authorize::Pending` with its `cas` part), with
-//! second factors asked the same way. An unregistered service gets a page,
-//! never a redirect.
+//! second factors asked the same way. A service registered with
+//! `--require-mfa` is an OIDC client's `require_mfa`: the sign-in needs a
+//! second factor (`acr` 2), and a live session without one steps up first.
+//! An unregistered service gets a page, never a redirect.
 
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use super::tickets::{self, Kind, Ticket};
 use super::{CasError, registry};
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
+use crate::auth::mfa;
 use crate::auth::session::SsoSession;
 use crate::cache::keys;
 use crate::crypto;
@@ -46,6 +49,11 @@ pub enum Step {
     Login {
         req_id: String,
     },
+    /// Signed in, but the service needs a second factor the session lacks:
+    /// set this second-factor cookie and show the second-factor page.
+    SecondFactor {
+        token: String,
+    },
     Refuse(Refusal),
 }
 
@@ -71,16 +79,23 @@ pub async fn start(
         return Ok(Step::Refuse(Refusal::UnknownService));
     };
     let renew = super::flag(req.renew.as_deref());
+    let mut step_up = None;
     if !renew {
         if let Some(sess) = session {
-            return Ok(Step::Redirect(
-                issue(idp, &service, &service_url, sess, false, now).await?,
-            ));
-        }
-        if super::flag(req.gateway.as_deref()) {
+            if !service.require_mfa || sess.acr == mfa::ACR_MFA {
+                return Ok(Step::Redirect(
+                    issue(idp, &service, &service_url, sess, false, now).await?,
+                ));
+            }
+            step_up = Some(sess);
+        } else if super::flag(req.gateway.as_deref()) {
             // §2.1.1: no session and no asking: back without a ticket.
             return Ok(Step::Redirect(service_url));
         }
+    }
+    if step_up.is_some() && super::flag(req.gateway.as_deref()) {
+        // Gateway never asks anything, a second factor included.
+        return Ok(Step::Redirect(service_url));
     }
     let pending = Pending {
         client_id: ClientId::from(super::client_label(&service.id).as_str()),
@@ -94,7 +109,7 @@ pub async fn start(
         force_login: renew,
         login_hint: None,
         ui_locales: None,
-        need_mfa: false,
+        need_mfa: service.require_mfa,
         cas: Some(CasPending {
             service: service_url,
             service_id: service.id,
@@ -109,7 +124,22 @@ pub async fn start(
             Duration::from_secs(idp.config.session.login_request_ttl_secs),
         )
         .await?;
-    Ok(Step::Login { req_id })
+    match step_up {
+        Some(sess) => {
+            let half = mfa::Half {
+                user_id: sess.user_id.clone(),
+                req: Some(req_id),
+                step_up: Some(sess.sid.clone()),
+                then: None,
+                passed: None,
+                created_at: now,
+            };
+            Ok(Step::SecondFactor {
+                token: half.save(idp).await?,
+            })
+        }
+        None => Ok(Step::Login { req_id }),
+    }
 }
 
 /// After the portal's sign-in (password, and second factor when one is
@@ -122,6 +152,14 @@ pub async fn resume(
     now: i64,
 ) -> Result<String, CasError> {
     match idp.store.cas_service(&p.service_id).await? {
+        // A factor enrolled in this sign-in is not yet one proven
+        // (`portal::login::complete`): `/cas/login` again asks for it.
+        Some(s) if s.require_mfa && sess.acr != mfa::ACR_MFA => Ok(format!(
+            "/cas/login?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("service", &p.service)
+                .finish()
+        )),
         Some(s) if registry::matches(&s, &p.service) => {
             issue(idp, &s, &p.service, sess, true, now).await
         }
@@ -147,6 +185,8 @@ pub async fn issue(
         user_id: sess.user_id.clone(),
         sid: sess.sid.clone(),
         auth_time: sess.auth_time,
+        acr: sess.acr.clone(),
+        amr: sess.amr.clone(),
         fresh,
         proxies: Vec::new(),
         expires_at: now + i64::try_from(ttl).unwrap_or(60),

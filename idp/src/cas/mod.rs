@@ -7,6 +7,7 @@
 //! `proxy` (`/proxy` §2.7 and the proxy callback §2.5.4), `response`
 //! (the XML and JSON bodies, appendix A and §2.5.8 (JSON)), `slo` (single
 //! logout: the SAML `logoutRequest` of appendix C, through the outbox).
+//! `flow_tests` and `policy_tests` run them on the in-process IdP.
 
 pub mod login;
 pub mod logout;
@@ -19,6 +20,8 @@ pub mod validate;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod policy_tests;
 
 use crate::auth::session::SessionError;
 use crate::cache::CacheError;
@@ -40,6 +43,9 @@ pub enum CasError {
     /// Ending the portal session (`/cas/logout`).
     #[error(transparent)]
     Oidc(#[from] crate::oidc::OidcError),
+    /// The step-up to a second factor (`--require-mfa`).
+    #[error(transparent)]
+    Mfa(#[from] crate::auth::mfa::MfaError),
     #[error("writing XML: {0}")]
     Xml(#[from] std::io::Error),
 }
@@ -49,6 +55,32 @@ pub enum CasError {
 pub const MAX_URL: usize = 2048;
 /// The longest ticket accepted (§3.1.1: at least 32 characters, up to 256 expected).
 pub const MAX_TICKET: usize = 256;
+
+/// The longest chain of proxies a proxy-granting ticket may stand at the
+/// end of (§2.6.2 `cas:proxies`): a PGT is not delivered to a sixth proxy.
+pub const MAX_PROXY_CHAIN: usize = 5;
+
+/// `true` while the portal session `sid` lives: not ended, and neither idle
+/// nor past its absolute lifetime (`auth::session`). A PGT yields proxy
+/// tickets, and a ticket validates, only then. Reading it does not keep the
+/// session alive: only the person's own use of the portal does.
+pub async fn session_live(idp: &crate::Idp, sid: &str, now: i64) -> Result<bool, CasError> {
+    if crate::auth::session::has_ended(&idp.cache, sid).await? {
+        return Ok(false);
+    }
+    let Some(row) = idp.store.session_by_sid(sid).await? else {
+        return Ok(false);
+    };
+    if row.ended_at.is_some() {
+        return Ok(false);
+    }
+    let cfg = &idp.config.session;
+    Ok(
+        crate::auth::session::peek_by_hash(&idp.cache, cfg, &row.key_hash, now)
+            .await?
+            .is_some_and(|s| s.sid == sid),
+    )
+}
 
 /// `true` for a CAS boolean parameter that is set (`renew`, `gateway`):
 /// present and not `false` (§2.1.1: "if this parameter is set").

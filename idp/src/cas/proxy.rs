@@ -6,9 +6,16 @@
 //! service the ticket was issued to must be allowed to proxy
 //! (UNAUTHORIZED_SERVICE_PROXY otherwise), and the callback must match that
 //! same service's pattern (INVALID_PROXY_CALLBACK otherwise): a service
-//! cannot borrow another service's permission by naming its callback. With
-//! the PGT, `/cas/proxy` issues proxy tickets for registered target services
-//! while the session lives.
+//! cannot borrow another service's permission by naming its callback. A
+//! chain of proxies is at most [`MAX_PROXY_CHAIN`] long.
+//!
+//! With the PGT, `/cas/proxy` issues proxy tickets while the session it came
+//! from lives (not ended, not idle, not past its absolute lifetime), while
+//! the service it was delivered to may still proxy, and only for a
+//! `targetService` matching a registered service that accepts proxy tickets
+//! (`--accept-proxy`): the rule is the target's consent, so one service that
+//! may proxy cannot act for the person at every other app. Every proxy
+//! ticket issued is audited (`cas.proxy_ticket_issued`).
 
 use std::net::IpAddr;
 
@@ -16,10 +23,10 @@ use serde::Deserialize;
 
 use super::response::{Code, Failure};
 use super::tickets::{self, Granting, Kind, Ticket};
-use super::{CasError, MAX_TICKET, MAX_URL, registry};
+use super::{CasError, MAX_PROXY_CHAIN, MAX_TICKET, MAX_URL, registry};
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
-use crate::auth::session;
+use crate::auth::mfa;
 use crate::store::CasService;
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,12 +86,21 @@ pub async fn callback(
     if !registry::matches(svc, &normal) {
         return bad("pgtUrl is not a URL of the service the ticket was issued to");
     }
+    if t.proxies.len() >= MAX_PROXY_CHAIN {
+        return Ok(Err(Failure::new(
+            Code::UnauthorizedServiceProxy,
+            format!("the chain of proxies would be longer than {MAX_PROXY_CHAIN}"),
+        )));
+    }
     let mut proxies = vec![normal.clone()];
     proxies.extend(t.proxies.iter().cloned());
     let g = Granting {
+        service_id: svc.id.clone(),
         user_id: t.user_id.clone(),
         sid: t.sid.clone(),
         auth_time: t.auth_time,
+        acr: t.acr.clone(),
+        amr: t.amr.clone(),
         proxies,
     };
     let pgt = tickets::grant(&idp.cache, &g, idp.config.session.absolute_timeout_secs).await?;
@@ -144,10 +160,23 @@ async fn issue(
     let Some(g) = tickets::granting(&idp.cache, pgt).await? else {
         return fail(Code::InvalidTicket, "pgt not recognised");
     };
-    // The PGT lives no longer than its session.
-    if session::has_ended(&idp.cache, &g.sid).await? {
+    // The PGT lives no longer than its session: ended, idle or too old.
+    if !super::session_live(idp, &g.sid, now).await? {
         tickets::drop_granting(&idp.cache, pgt).await?;
         return fail(Code::InvalidTicket, "the sign-in session has ended");
+    }
+    // The permission to proxy is checked again: it may have been withdrawn.
+    let may_proxy = idp
+        .store
+        .cas_service(&g.service_id)
+        .await?
+        .is_some_and(|s| s.allow_proxy);
+    if !may_proxy || g.proxies.len() > MAX_PROXY_CHAIN {
+        tickets::drop_granting(&idp.cache, pgt).await?;
+        return fail(
+            Code::UnauthorizedServiceProxy,
+            "the service holding the pgt may no longer proxy",
+        );
     }
     let Some(target) = registry::normalize(target) else {
         return fail(Code::UnauthorizedService, "targetService is not a URL");
@@ -155,19 +184,46 @@ async fn issue(
     let Some(svc) = registry::find(&idp.store, &target).await? else {
         return fail(Code::UnauthorizedService, "targetService is not registered");
     };
+    if !svc.accept_proxy {
+        return fail(
+            Code::UnauthorizedService,
+            "targetService does not accept proxy tickets",
+        );
+    }
+    if svc.require_mfa && g.acr != mfa::ACR_MFA {
+        return fail(
+            Code::UnauthorizedService,
+            "targetService needs a sign-in with a second factor",
+        );
+    }
     let ttl = idp.config.cas.ticket_ttl_secs;
     let t = Ticket {
         kind: Kind::Proxy,
         service: target,
-        service_id: svc.id,
+        service_id: svc.id.clone(),
         user_id: g.user_id,
         sid: g.sid,
         auth_time: g.auth_time,
+        acr: g.acr,
+        amr: g.amr,
         fresh: false,
         proxies: g.proxies,
         expires_at: now + i64::try_from(ttl).unwrap_or(60),
     };
-    Ok(Ok(tickets::issue(&idp.cache, &t, ttl).await?))
+    let pt = tickets::issue(&idp.cache, &t, ttl).await?;
+    let mut e = Event::new(AuditKind::CasProxyTicketIssued, now)
+        .actor(&t.user_id)
+        .subject(&t.user_id)
+        .detail(format!(
+            "sid {}; by {}; targetService {}; proxies {}",
+            t.sid,
+            super::client_label(&g.service_id),
+            t.service,
+            t.proxies.join(" ")
+        ));
+    e.client_id = Some(super::client_label(&svc.id));
+    idp.audit(e).await;
+    Ok(Ok(pt))
 }
 
 #[cfg(test)]

@@ -46,13 +46,29 @@ impl Code {
 pub struct Failure {
     pub code: Code,
     pub description: String,
+    /// The calling server alone made the request wrong (a missing `service`,
+    /// a bad `format`): counted against its per-address limit of failed
+    /// calls. A ticket, whatever it is, comes from the person's browser: a
+    /// refusal because of it is never counted, or one person could block an
+    /// app server for everyone (and 256 random bits are not guessed).
+    pub counted: bool,
 }
 
 impl Failure {
+    /// A refusal not counted against the caller (see [`Failure::counted`]).
     pub fn new(code: Code, description: impl Into<String>) -> Failure {
         Failure {
             code,
             description: description.into(),
+            counted: false,
+        }
+    }
+
+    /// A malformed request the caller alone is answerable for: counted.
+    pub fn malformed(code: Code, description: impl Into<String>) -> Failure {
+        Failure {
+            counted: true,
+            ..Failure::new(code, description)
         }
     }
 }
@@ -173,8 +189,14 @@ pub fn validation_json(r: &Result<Success, Failure>) -> Value {
             ok.insert("user".into(), json!(s.user));
             if !s.attributes.is_empty() {
                 let mut attrs = Map::new();
+                // A name given more than once (`amr`) is one list.
                 for (name, value) in &s.attributes {
-                    attrs.insert(name.clone(), json!([value]));
+                    match attrs.get_mut(name) {
+                        Some(Value::Array(list)) => list.push(json!(value)),
+                        _ => {
+                            attrs.insert(name.clone(), json!([value]));
+                        }
+                    }
                 }
                 ok.insert("attributes".into(), Value::Object(attrs));
             }
@@ -265,6 +287,15 @@ mod tests {
         };
         let j = validation_json(&Ok(s.clone()));
         let ok = &j["serviceResponse"]["authenticationSuccess"];
+        let two = Success {
+            attributes: vec![("amr".into(), "pwd".into()), ("amr".into(), "otp".into())],
+            ..s.clone()
+        };
+        let j2 = validation_json(&Ok(two));
+        assert_eq!(
+            j2["serviceResponse"]["authenticationSuccess"]["attributes"]["amr"],
+            json!(["pwd", "otp"])
+        );
         assert_eq!(ok["user"], "tamtt@binhphuoc.gov.vn");
         assert_eq!(ok["attributes"]["email"][0], "tamtt@binhphuoc.gov.vn");
         assert_eq!(ok["proxyGrantingTicket"], "PGTIOU-1");

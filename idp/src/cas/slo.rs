@@ -1,9 +1,10 @@
 //! CAS single logout (CAS 3.0 §2.3.3 and appendix C): when a portal session
 //! ends, every service that validated a ticket in it and registered a
 //! logout URL is sent `logoutRequest=<samlp:LogoutRequest …>` naming the
-//! ticket as its `SessionIndex`, by POST through the outbox (retried like
-//! back-channel logout, given up after a day with an audit event). The
-//! sign-out page lists these services beside the OIDC apps.
+//! ticket as its `SessionIndex`, by POST through the outbox (sent and its
+//! answer judged by `outbox::post_form`, as back-channel logout is: retried,
+//! given up after a day with an audit event). The sign-out page lists these
+//! services beside the OIDC apps.
 
 use serde::{Deserialize, Serialize};
 
@@ -113,20 +114,7 @@ pub async fn deliver(idp: &Idp, item: &OutboxItem) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let sent = idp
-        .http
-        .post(&item.target)
-        .form(&[("logoutRequest", body.as_str())])
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => Outcome::Delivered,
-        Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
-            Outcome::Refused(format!("the app answered {}", r.status()))
-        }
-        Ok(r) => Outcome::Retry(format!("the app answered {}", r.status())),
-        Err(e) => Outcome::Retry(format!("unreachable: {e}")),
-    }
+    outbox::post_form(idp, &item.target, &[("logoutRequest", body.as_str())]).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! `PT-` proxy tickets, single-use, bound to the service URL they were issued
 //! for and taken atomically at validation (two validations on two nodes
 //! cannot both succeed); `PGT-` proxy-granting tickets, kept as long as the
-//! session may live; `PGTIOU-`, which only travels. Each is the prefix and a
+//! session may live and honoured only while it does (`super::session_live`);
+//! `PGTIOU-`, which only travels. Each is the prefix and a
 //! 256-bit random value; the cache key is its hash (`cache::keys`).
 
 use std::time::Duration;
@@ -65,6 +66,12 @@ pub struct Ticket {
     /// The portal session the ticket was issued in.
     pub sid: String,
     pub auth_time: i64,
+    /// The session's `acr` when the ticket was issued: `2` with a second factor.
+    #[serde(default)]
+    pub acr: String,
+    /// How the person signed in (RFC 8176 values: `pwd`, `mfa`, `otp`…).
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// Issued right after the person typed their password (`renew`, §2.1.1).
     pub fresh: bool,
     /// The proxy callbacks a proxy ticket went through, most recent first (§2.6.2).
@@ -76,9 +83,16 @@ pub struct Ticket {
 /// What a proxy-granting ticket stands for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Granting {
+    /// The service the PGT was delivered to: it must still be allowed to proxy.
+    #[serde(default)]
+    pub service_id: String,
     pub user_id: UserId,
     pub sid: String,
     pub auth_time: i64,
+    #[serde(default)]
+    pub acr: String,
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// The callbacks of the chain, most recent first (its own `pgtUrl` first).
     pub proxies: Vec<String>,
 }
@@ -139,6 +153,8 @@ mod tests {
             user_id: UserId::from("u1"),
             sid: "s1".into(),
             auth_time: 1,
+            acr: "1".into(),
+            amr: vec!["pwd".into()],
             fresh: false,
             proxies: vec![],
             expires_at,
@@ -191,9 +207,12 @@ mod tests {
     async fn a_granting_ticket_is_read_many_times_until_dropped() {
         let cache = Cache::Memory(MemoryCache::new());
         let g = Granting {
+            service_id: "cong".into(),
             user_id: UserId::from("u1"),
             sid: "s1".into(),
             auth_time: 1,
+            acr: "1".into(),
+            amr: vec!["pwd".into()],
             proxies: vec!["https://proxy.gov.vn/cb".into()],
         };
         let id = grant(&cache, &g, 600).await.unwrap();

@@ -6,6 +6,15 @@
 //! spent by any attempt: one that names another service is refused and the
 //! ticket is gone (§2.5.1 "MUST be invalidated"). Proxy tickets are refused
 //! at `serviceValidate` (§2.5: INVALID_TICKET_SPEC).
+//!
+//! The validation is recorded for single logout before the session is
+//! checked, and undone when the session has ended: a sign-out that ran in
+//! between either finds the record (and tells the service) or is seen by the
+//! check (and the ticket is refused), so no service keeps a session the IdP
+//! ended. A service registered `--require-mfa` takes only tickets of a
+//! sign-in with a second factor. `/p3/` releases `acr` (`1`, or `2` with a
+//! second factor) and `amr` (RFC 8176 values, one per method) beside the
+//! appendix A attributes.
 
 use serde::Deserialize;
 
@@ -16,7 +25,7 @@ use super::tickets::{self, Kind, Ticket};
 use super::{CasError, MAX_TICKET, MAX_URL};
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
-use crate::auth::session;
+use crate::auth::mfa;
 use crate::store::{CasService, CasSessionRow};
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,8 +98,16 @@ async fn check(
     now: i64,
 ) -> Result<Result<Success, Failure>, CasError> {
     let fail = |code, why: &str| Ok(Err(Failure::new(code, why)));
-    let (Some(service), Some(ticket)) = (req.service.as_deref(), req.ticket.as_deref()) else {
-        return fail(Code::InvalidRequest, "service and ticket are required");
+    // The service URL is the calling server's own: without it the request
+    // is malformed by the caller (counted). The ticket is the browser's.
+    let Some(service) = req.service.as_deref() else {
+        return Ok(Err(Failure::malformed(
+            Code::InvalidRequest,
+            "service is required",
+        )));
+    };
+    let Some(ticket) = req.ticket.as_deref() else {
+        return fail(Code::InvalidRequest, "ticket is required");
     };
     if service.len() > MAX_URL
         || ticket.len() > MAX_TICKET
@@ -127,12 +144,15 @@ async fn check(
             "renew: the ticket was not issued from a fresh sign-in",
         );
     }
-    if session::has_ended(&idp.cache, &t.sid).await? {
-        return fail(Code::InvalidTicket, "the sign-in session has ended");
-    }
     let Some(svc) = idp.store.cas_service(&t.service_id).await? else {
         return fail(Code::InvalidService, "the service is no longer registered");
     };
+    if svc.require_mfa && t.acr != mfa::ACR_MFA {
+        return fail(
+            Code::InvalidTicket,
+            "the service needs a sign-in with a second factor",
+        );
+    }
     let Some(user) = idp
         .store
         .user_by_id(&t.user_id)
@@ -141,6 +161,9 @@ async fn check(
     else {
         return fail(Code::InvalidTicket, "the account is disabled");
     };
+    if !super::session_live(idp, &t.sid, now).await? {
+        return fail(Code::InvalidTicket, "the sign-in session has ended");
+    }
     let pgt_iou = match req.pgt_url.as_deref() {
         None => None,
         Some(_) if endpoint == Endpoint::V1 => None,
@@ -149,6 +172,9 @@ async fn check(
             Err(f) => return Ok(Err(f)),
         },
     };
+    // Recorded first, then the session checked again (see the module
+    // comment): a sign-out during the checks above or the proxy callback
+    // cannot leave this service signed in.
     idp.store
         .record_cas_session(&CasSessionRow {
             sid: t.sid.clone(),
@@ -158,6 +184,13 @@ async fn check(
             created_at: now,
         })
         .await?;
+    if !super::session_live(idp, &t.sid, now).await? {
+        idp.store.forget_cas_session(&t.sid, ticket).await?;
+        if let Some(iou) = &pgt_iou {
+            tracing::info!(pgt_iou = %iou, sid = %t.sid, "a PGT of a session that ended meanwhile: it yields nothing");
+        }
+        return fail(Code::InvalidTicket, "the sign-in session has ended");
+    }
     let attributes = if attributes {
         released(idp, &svc, &user, &t).await?
     } else {
@@ -205,6 +238,17 @@ async fn released(
         crate::signing::tsp::rfc3339(t.auth_time),
     ));
     out.push(("isFromNewLogin".into(), t.fresh.to_string()));
+    // How the person signed in: `acr` as in OIDC (`1` password, `2` with a
+    // second factor) and each RFC 8176 `amr` value.
+    let acr = if t.acr.is_empty() {
+        mfa::ACR_PASSWORD
+    } else {
+        t.acr.as_str()
+    };
+    out.push(("acr".into(), acr.to_owned()));
+    for m in &t.amr {
+        out.push(("amr".into(), m.clone()));
+    }
     out.push((
         "longTermAuthenticationRequestTokenUsed".into(),
         "false".into(),

@@ -42,6 +42,14 @@ pub enum ServiceCommand {
         /// The service may receive proxy-granting tickets (its pgtUrl matches the pattern).
         #[arg(long)]
         allow_proxy: bool,
+        /// Other services allowed to proxy may get proxy tickets for this
+        /// service (it is a valid targetService); off by default.
+        #[arg(long)]
+        accept_proxy: bool,
+        /// Sign-in for this service needs a second factor (acr 2), as an OIDC
+        /// client registered with --require-mfa; a session without one steps up.
+        #[arg(long)]
+        require_mfa: bool,
         /// Allow a plain http pattern and logout URL outside loopback (an
         /// intranet app with no certificate yet); tickets then travel unencrypted.
         #[arg(long)]
@@ -66,6 +74,8 @@ pub(super) async fn run(config: &Config, cmd: CasCommand) -> Result<(), CliError
             app,
             logout_url,
             allow_proxy,
+            accept_proxy,
+            require_mfa,
             insecure_http,
         } => {
             let n = NewService {
@@ -77,6 +87,8 @@ pub(super) async fn run(config: &Config, cmd: CasCommand) -> Result<(), CliError
                 app,
                 logout_url,
                 allow_proxy,
+                accept_proxy,
+                require_mfa,
                 insecure_http,
             };
             let s = cas::add(&store, n, &Actor::cli(), now()).await?;
@@ -92,13 +104,15 @@ pub(super) async fn run(config: &Config, cmd: CasCommand) -> Result<(), CliError
         ServiceCommand::List => {
             for s in store.cas_services().await? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     s.id,
                     s.name,
                     s.pattern,
                     if s.exact { "exact" } else { "prefix" },
                     s.attributes.join(","),
                     if s.allow_proxy { "proxy" } else { "-" },
+                    if s.accept_proxy { "proxied-to" } else { "-" },
+                    if s.require_mfa { "mfa" } else { "-" },
                     s.logout_url.unwrap_or_else(|| "-".into())
                 );
             }

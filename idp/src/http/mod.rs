@@ -94,11 +94,13 @@ pub fn router(idp: Arc<Idp>) -> Router {
         d::USERINFO,
         get(oidc::userinfo_any).post(oidc::userinfo_any),
     );
+    // CAS apps call these; only what the app alone got wrong counts, and
+    // the refusal is a CAS answer.
+    let mut cas_backchannel = Router::new();
     if idp.config.cas.enabled {
-        pages = pages
-            .route("/cas/login", get(cas::login_get))
-            .route("/cas/logout", get(cas::logout_get));
-        backchannel = backchannel
+        pages = pages.route("/cas/logout", get(cas::logout_get).post(cas::logout_post));
+        pages = pages.route("/cas/login", get(cas::login_get));
+        cas_backchannel = cas_backchannel
             .route("/cas/validate", get(cas::validate_get))
             .route("/cas/serviceValidate", get(cas::service_validate_get))
             .route("/cas/proxyValidate", get(cas::proxy_validate_get))
@@ -145,10 +147,13 @@ pub fn router(idp: Arc<Idp>) -> Router {
         Arc::clone(&idp),
         rate::backchannel,
     ));
+    let cas_backchannel =
+        cas_backchannel.route_layer(middleware::from_fn_with_state(Arc::clone(&idp), rate::cas));
     Router::new()
         .merge(public)
         .merge(pages)
         .merge(backchannel)
+        .merge(cas_backchannel)
         .route("/", get(portal::home_get))
         .route(
             "/login/second-factor",

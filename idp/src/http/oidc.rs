@@ -271,6 +271,7 @@ async fn logout(idp: &Idp, ctx: &Ctx, req: &EndSessionRequest, confirmed: bool) 
                 LogoutConfirmPage {
                     chrome,
                     csrf,
+                    action: "/logout".into(),
                     fields,
                 }
             })

@@ -136,8 +136,37 @@ pub struct FailedCall;
 /// Middleware of the app-facing endpoints: every call reserves a failure
 /// before it runs (so parallel failures cannot pass the limit together) and
 /// gives it back when it works, so a working app is never slowed; an
-/// address past the limit is refused before any lookup.
+/// address past the limit is refused before any lookup, with an OAuth error.
 pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Response {
+    failures(&idp, req, next, |_, _| {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({
+                "error": "temporarily_unavailable",
+                "error_description": "too many failed requests from this address; retry later",
+            })),
+        )
+            .into_response()
+    })
+    .await
+}
+
+/// The same limit on the CAS validation and proxy endpoints, refused in the
+/// CAS answer the caller reads (`http::cas::too_many`). What counts there is
+/// only what the calling server alone got wrong (`cas::response::Failure::counted`).
+pub async fn cas(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Response {
+    failures(&idp, req, next, |req, retry_after| {
+        super::cas::too_many(req.uri().path(), req.uri().query(), retry_after)
+    })
+    .await
+}
+
+async fn failures(
+    idp: &Idp,
+    req: Request,
+    next: Next,
+    refused: impl FnOnce(&Request, u64) -> Response,
+) -> Response {
     let Some(ip) = client(&req) else {
         return next.run(req).await;
     };
@@ -164,14 +193,7 @@ pub async fn backchannel(State(idp): State<Arc<Idp>>, req: Request, next: Next) 
         }
     };
     tracing::info!(client = %ip, path = req.uri().path(), "rate limit: too many failed calls from one address (http.rate_limit_failures)");
-    let mut resp = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({
-            "error": "temporarily_unavailable",
-            "error_description": "too many failed requests from this address; retry later",
-        })),
-    )
-        .into_response();
+    let mut resp = refused(&req, retry_after);
     set_retry_after(&mut resp, retry_after);
     resp
 }

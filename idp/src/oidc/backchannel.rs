@@ -93,19 +93,5 @@ pub async fn deliver(idp: &Idp, item: &OutboxItem) -> Outcome {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let sent = idp
-        .http
-        .post(&item.target)
-        .form(&[("logout_token", token.as_str())])
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => Outcome::Delivered,
-        // 400 means the app rejected the token (§2.8); 408 and 429 are worth retrying.
-        Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
-            Outcome::Refused(format!("the app answered {}", r.status()))
-        }
-        Ok(r) => Outcome::Retry(format!("the app answered {}", r.status())),
-        Err(e) => Outcome::Retry(format!("unreachable: {e}")),
-    }
+    outbox::post_form(idp, &item.target, &[("logout_token", token.as_str())]).await
 }

@@ -279,10 +279,11 @@ pub async fn finish(idp: &Idp, d: Done<'_>, now: i64) -> Result<LoginResult, Log
         None => Vec::new(),
     };
     if let Some(old) = d.old_cookie {
-        // A new sign-in gets a new session id (no fixation).
-        if let Some(old) = session::destroy(&idp.cache, &idp.config.session, old).await? {
-            idp.store.end_session_row(&old.sid, now).await?;
-        }
+        // A new sign-in gets a new session id (no fixation). The old session
+        // ends like any sign-out: its grants revoked, and its OIDC apps and
+        // CAS services told (back channel, single logout), so none of them
+        // keeps a session the IdP ended.
+        crate::oidc::logout::sign_out(idp, old, None, d.ip.clone(), now).await?;
     }
     let amr_text = d.amr.join(" ");
     let (cookie, sess) =

@@ -17,6 +17,11 @@ pub struct CasService {
     pub logout_url: Option<String>,
     /// May receive proxy-granting tickets at a `pgtUrl` matching `pattern`.
     pub allow_proxy: bool,
+    /// May be the `targetService` of a proxy ticket (another service may act
+    /// for the person here).
+    pub accept_proxy: bool,
+    /// Sign-in for this service needs a second factor (`acr` 2).
+    pub require_mfa: bool,
     /// The portal app whose linked account is `legacy_username`.
     pub app_id: Option<String>,
     pub created_at: i64,
@@ -31,6 +36,8 @@ struct Row {
     attributes: String,
     logout_url: Option<String>,
     allow_proxy: i64,
+    accept_proxy: i64,
+    require_mfa: i64,
     app_id: Option<String>,
     created_at: i64,
 }
@@ -46,6 +53,8 @@ impl TryFrom<Row> for CasService {
             exact: r.exact != 0,
             logout_url: r.logout_url,
             allow_proxy: r.allow_proxy != 0,
+            accept_proxy: r.accept_proxy != 0,
+            require_mfa: r.require_mfa != 0,
             app_id: r.app_id,
             created_at: r.created_at,
         })
@@ -64,15 +73,16 @@ pub struct CasSessionRow {
 
 macro_rules! columns {
     () => {
-        "id, name, pattern, exact, attributes, logout_url, allow_proxy, app_id, created_at"
+        "id, name, pattern, exact, attributes, logout_url, allow_proxy, accept_proxy, require_mfa, app_id, created_at"
     };
 }
 
 impl Store {
     pub async fn create_cas_service(&self, s: &CasService) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO cas_services (id, name, pattern, exact, attributes, logout_url, allow_proxy, app_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO cas_services (id, name, pattern, exact, attributes, logout_url, allow_proxy, \
+             accept_proxy, require_mfa, app_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&s.id)
         .bind(&s.name)
@@ -81,6 +91,8 @@ impl Store {
         .bind(to_json(&s.attributes))
         .bind(&s.logout_url)
         .bind(i64::from(s.allow_proxy))
+        .bind(i64::from(s.accept_proxy))
+        .bind(i64::from(s.require_mfa))
         .bind(&s.app_id)
         .bind(s.created_at)
         .execute(&self.pool)
@@ -141,6 +153,17 @@ impl Store {
         .bind(r.created_at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Forgets one validated ticket of session `sid` (its validation was
+    /// refused after it was recorded).
+    pub async fn forget_cas_session(&self, sid: &str, ticket: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cas_sessions WHERE sid = $1 AND ticket = $2")
+            .bind(sid)
+            .bind(ticket)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -149,6 +149,17 @@ impl Store {
         })
     }
 
+    /// The row of session `sid`, ended or not.
+    pub async fn session_by_sid(&self, sid: &str) -> Result<Option<SessionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT sid, user_id, key_hash, created_at, ip, user_agent, ended_at FROM sso_sessions \
+             WHERE sid = $1",
+        )
+        .bind(sid)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn end_session_row(&self, sid: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE sso_sessions SET ended_at = $1 WHERE sid = $2 AND ended_at IS NULL")
             .bind(now)

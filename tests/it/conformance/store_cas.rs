@@ -12,6 +12,8 @@ pub(super) async fn cas_services(s: &Store) {
         attributes: vec!["email".into(), "legacy_username".into()],
         logout_url: Some("https://vanban.gov.vn/slo".into()),
         allow_proxy: true,
+        accept_proxy: true,
+        require_mfa: true,
         app_id: Some("vanban".into()),
         created_at: 100,
     };
@@ -28,6 +30,8 @@ pub(super) async fn cas_services(s: &Store) {
         attributes: vec![],
         logout_url: None,
         allow_proxy: false,
+        accept_proxy: false,
+        require_mfa: false,
         app_id: None,
         created_at: 101,
     };
