@@ -217,6 +217,7 @@ impl Apache {
                CASValidateURL https://127.0.0.1:{tls}/cas/serviceValidate\n\
                CASCertificatePath {dirs}/ca.pem\n\
                CASCookiePath {dirs}/cas-cookies/\n\
+               CASDebug On\n\
                <Directory {dirs}/www/secret>\n\
                  AuthType CAS\n\
                  Require valid-user\n\
