@@ -72,18 +72,7 @@ async fn start_app() -> (String, App) {
 
 /// The Python of `target/cas-venv` (or `CAS_PYTHON`).
 fn cas_python() -> PathBuf {
-    let p = std::env::var_os("CAS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().unwrap();
-            exe.ancestors().nth(3).unwrap().join("cas-venv/bin/python")
-        });
-    assert!(
-        p.exists(),
-        "{} is missing: tests/run.sh installs python-cas into target/cas-venv",
-        p.display()
-    );
-    p
+    crate::harness::util::venv_python("cas-venv", "CAS_PYTHON", "python-cas")
 }
 
 /// Runs `tests/cas/client.py ARGS` (blocking: python-cas is synchronous) and reads its JSON.

@@ -23,18 +23,7 @@ use crate::harness::{Backends, Idp, PASSWORD};
 
 /// The Python of `target/saml-venv` (or `SAML_PYTHON`).
 fn sp_python() -> PathBuf {
-    let p = std::env::var_os("SAML_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().unwrap();
-            exe.ancestors().nth(3).unwrap().join("saml-venv/bin/python")
-        });
-    assert!(
-        p.exists(),
-        "{} is missing: tests/run.sh installs pysaml2 into target/saml-venv",
-        p.display()
-    );
-    p
+    crate::harness::util::venv_python("saml-venv", "SAML_PYTHON", "pysaml2")
 }
 
 /// One SP: its settings for `tests/saml/sp.py`.

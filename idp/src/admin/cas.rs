@@ -88,26 +88,9 @@ pub async fn add(
     if let Some(other) = registry::same_pattern(&store.cas_services().await?, &pattern, n.exact) {
         return Err(CasAdminError::SamePattern(other.id.clone()));
     }
-    let mut attributes: Vec<String> = Vec::new();
-    for a in &n.attributes {
-        let a = Attribute::parse(a).ok_or_else(|| CasAdminError::BadAttribute(a.clone()))?;
-        if !attributes.iter().any(|x| x == a.as_str()) {
-            attributes.push(a.as_str().to_owned());
-        }
-    }
-    if attributes.is_empty() {
-        attributes = Attribute::DEFAULT
-            .iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
-    }
-    if attributes
-        .iter()
-        .any(|a| a == Attribute::LegacyUsername.as_str())
-        && n.app.is_none()
-    {
-        return Err(CasAdminError::LegacyNeedsApp);
-    }
+    let attributes = Attribute::release_list(&n.attributes, n.app.is_some())
+        .map_err(CasAdminError::BadAttribute)?
+        .ok_or(CasAdminError::LegacyNeedsApp)?;
     if let Some(app) = &n.app
         && store.app(app).await?.is_none()
     {

@@ -73,26 +73,9 @@ pub async fn add(
         Some("persistent") => "persistent",
         Some(_) => return Err(SamlAdminError::BadNameId),
     };
-    let mut attributes: Vec<String> = Vec::new();
-    for a in &n.attributes {
-        let a = Attribute::parse(a).ok_or_else(|| SamlAdminError::BadAttribute(a.clone()))?;
-        if !attributes.iter().any(|x| x == a.as_str()) {
-            attributes.push(a.as_str().to_owned());
-        }
-    }
-    if attributes.is_empty() {
-        attributes = Attribute::DEFAULT
-            .iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
-    }
-    if attributes
-        .iter()
-        .any(|a| a == Attribute::LegacyUsername.as_str())
-        && n.app.is_none()
-    {
-        return Err(SamlAdminError::LegacyNeedsApp);
-    }
+    let attributes = Attribute::release_list(&n.attributes, n.app.is_some())
+        .map_err(SamlAdminError::BadAttribute)?
+        .ok_or(SamlAdminError::LegacyNeedsApp)?;
     if let Some(app) = &n.app
         && store.app(app).await?.is_none()
     {

@@ -71,6 +71,30 @@ impl Attribute {
     pub fn parse(s: &str) -> Option<Attribute> {
         Attribute::ALL.into_iter().find(|a| a.as_str() == s)
     }
+
+    /// What an administrator named (`--attribute`), checked and without
+    /// repeats; [`Attribute::DEFAULT`] when nothing was named. `Err` is the
+    /// first unknown name. `legacy_username` needs the app (`has_app`):
+    /// `Ok(None)` when it is named without one.
+    pub fn release_list(names: &[String], has_app: bool) -> Result<Option<Vec<String>>, String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in names {
+            let a = Attribute::parse(n).ok_or_else(|| n.clone())?;
+            if !out.iter().any(|x| x == a.as_str()) {
+                out.push(a.as_str().to_owned());
+            }
+        }
+        if out.is_empty() {
+            out = Attribute::DEFAULT
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect();
+        }
+        if !has_app && out.iter().any(|a| a == Attribute::LegacyUsername.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(out))
+    }
 }
 
 /// Why a pattern is refused, said to the administrator.

@@ -50,8 +50,14 @@ impl Kind {
 }
 
 /// A new ticket of `kind`: its prefix and 256 random bits (base64url).
+/// A new ticket of `kind`: its prefix and 256 random bits in hex, so only
+/// `A-Z a-z 0-9 -` (CAS 3.0 §3.7; mod_auth_cas ignores a ticket with `_`).
 pub fn new_id(kind: Kind) -> Result<String, CasError> {
-    Ok(format!("{}{}", kind.prefix(), crypto::random_token()?))
+    let hex: String = crypto::random_bytes(32)?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(format!("{}{hex}", kind.prefix()))
 }
 
 /// What a service or proxy ticket stands for.
@@ -143,6 +149,26 @@ pub async fn drop_granting(cache: &Cache, id: &str) -> Result<(), CasError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tickets_use_only_the_characters_cas_allows() -> Result<(), CasError> {
+        for kind in [
+            Kind::Service,
+            Kind::Proxy,
+            Kind::ProxyGranting,
+            Kind::ProxyGrantingIou,
+        ] {
+            let id = new_id(kind)?;
+            assert!(id.starts_with(kind.prefix()));
+            assert!(id.len() >= 32 + kind.prefix().len() && id.len() <= super::super::MAX_TICKET);
+            assert!(
+                id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{id}"
+            );
+            assert_eq!(Kind::of(&id), Some(kind));
+        }
+        Ok(())
+    }
     use crate::cache::MemoryCache;
 
     fn ticket(expires_at: i64) -> Ticket {

@@ -105,7 +105,12 @@ impl Idp {
         };
         let start = Instant::now();
         let mut idp = idp;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Listening, by its own word: a port that answers could be another
+        // test's peer that took it first (the idp then stops at its bind).
+        let listening = format!("listening addr=127.0.0.1:{port}");
+        while !idp.log().contains(&listening)
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        {
             if start.elapsed() > Duration::from_secs(20) || idp.child.try_wait().unwrap().is_some()
             {
                 panic!("idp did not start:\n{}", idp.log());

@@ -57,19 +57,7 @@ pub fn sample(name: &str) -> PathBuf {
 /// The Python with pyHanko: `PYHANKO_PYTHON`, or the venv tests/run.sh
 /// makes beside the build (`target/debug/deps/it-…` → `target/pyhanko-venv`).
 pub fn pyhanko_python() -> PathBuf {
-    let p = std::env::var_os("PYHANKO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().unwrap();
-            let target = exe.ancestors().nth(3).unwrap();
-            target.join("pyhanko-venv").join("bin").join("python")
-        });
-    assert!(
-        p.exists(),
-        "{} is missing: tests/run.sh installs pyHanko into target/pyhanko-venv",
-        p.display()
-    );
-    p
+    super::util::venv_python("pyhanko-venv", "PYHANKO_PYTHON", "pyHanko")
 }
 
 fn pyhanko_script(name: &str) -> PathBuf {

@@ -6,12 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A loopback port free now, picked at random in 20000-31999 (below the
+/// kernel's ephemeral range): tests run as parallel processes, and ports
+/// the kernel hands out for port 0 come back soon after they are closed,
+/// so two peers starting at once could otherwise be given the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        let port = 20_000 + u16::try_from(h.finish() % 12_000).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The server binary: `IDP_BIN`, or `idp` in the profile folder this test
@@ -74,4 +82,24 @@ pub fn openssl(dir: &Path, args: &[&str]) {
         "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The Python of a venv tests/run.sh makes beside the build
+/// (`target/debug/deps/it-…` → `target/{venv}`), or the one `env` names;
+/// `what` says what the venv holds, for the message when it is missing.
+pub fn venv_python(venv: &str, env: &str, what: &str) -> PathBuf {
+    let p = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+        let exe = std::env::current_exe().unwrap();
+        exe.ancestors()
+            .nth(3)
+            .unwrap()
+            .join(venv)
+            .join("bin/python")
+    });
+    assert!(
+        p.exists(),
+        "{} is missing: tests/run.sh installs {what} into target/{venv}",
+        p.display()
+    );
+    p
 }
