@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn ids_carry_their_prefix_and_256_bits() {
         let id = new_id(Kind::Service).unwrap();
-        assert!(id.starts_with("ST-") && id.len() == 3 + 43, "{id}");
+        assert!(id.starts_with("ST-") && id.len() == 3 + 64, "{id}");
         assert_eq!(Kind::of(&id), Some(Kind::Service));
         assert_eq!(Kind::of("PGTIOU-x"), Some(Kind::ProxyGrantingIou));
         assert_eq!(Kind::of("PGT-x"), Some(Kind::ProxyGranting));

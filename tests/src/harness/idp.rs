@@ -107,8 +107,12 @@ impl Idp {
         let mut idp = idp;
         // Listening, by its own word: a port that answers could be another
         // test's peer that took it first (the idp then stops at its bind).
-        let listening = format!("listening addr=127.0.0.1:{port}");
-        while !idp.log().contains(&listening)
+        // (The line is logged after the bind; the port is in its issuer.)
+        let listening = format!("127.0.0.1:{port}");
+        while !idp
+            .log()
+            .lines()
+            .any(|l| l.contains("listening") && l.contains(&listening))
             || std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
         {
             if start.elapsed() > Duration::from_secs(20) || idp.child.try_wait().unwrap().is_some()
