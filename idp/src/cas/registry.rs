@@ -72,6 +72,32 @@ impl Attribute {
         Attribute::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
+    /// This attribute's value for `user` (`None` or empty: not released);
+    /// `app_id` is the app whose linked account `legacy_username` gives, by
+    /// the rule of the OIDC claim (only while the app's last export lists
+    /// the account as active). CAS and SAML release the same values.
+    pub async fn value(
+        self,
+        store: &crate::store::Store,
+        user: &crate::store::User,
+        app_id: Option<&str>,
+    ) -> Result<Option<String>, crate::store::StoreError> {
+        let v = match self {
+            Attribute::Email => Some(user.email.to_string()),
+            Attribute::Name => Some(user.name.clone()),
+            Attribute::Unit => user.unit.clone(),
+            Attribute::Title => user.title.clone(),
+            Attribute::Phone => user.phone.clone(),
+            Attribute::LegacyUsername => match app_id {
+                Some(app) => crate::admin::links::releasable_link(store, app, &user.id)
+                    .await?
+                    .map(|l| l.username),
+                None => None,
+            },
+        };
+        Ok(v.filter(|v| !v.is_empty()))
+    }
+
     /// What an administrator named (`--attribute`), checked and without
     /// repeats; [`Attribute::DEFAULT`] when nothing was named. `Err` is the
     /// first unknown name. `legacy_username` needs the app (`has_app`):

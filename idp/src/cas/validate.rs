@@ -19,7 +19,7 @@
 use serde::Deserialize;
 
 use super::proxy;
-use super::registry::{self, Attribute};
+use super::registry;
 use super::response::{Code, Failure, Success};
 use super::tickets::{self, Kind, Ticket};
 use super::{CasError, MAX_TICKET, MAX_URL};
@@ -214,22 +214,7 @@ async fn released(
 ) -> Result<Vec<(String, String)>, CasError> {
     let mut out = Vec::new();
     for a in registry::attributes(svc) {
-        let value = match a {
-            Attribute::Email => Some(user.email.to_string()),
-            Attribute::Name => Some(user.name.clone()),
-            Attribute::Unit => user.unit.clone(),
-            Attribute::Title => user.title.clone(),
-            Attribute::Phone => user.phone.clone(),
-            // The same rule as the OIDC claim: only a link to an account
-            // the app's last export lists as active.
-            Attribute::LegacyUsername => match &svc.app_id {
-                Some(app) => crate::admin::links::releasable_link(&idp.store, app, &user.id)
-                    .await?
-                    .map(|l| l.username),
-                None => None,
-            },
-        };
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
+        if let Some(v) = a.value(&idp.store, user, svc.app_id.as_deref()).await? {
             out.push((a.as_str().to_owned(), v));
         }
     }

@@ -82,22 +82,7 @@ pub async fn released(
         let Some(a) = Attribute::parse(name) else {
             continue;
         };
-        let value = match a {
-            Attribute::Email => Some(user.email.to_string()),
-            Attribute::Name => Some(user.name.clone()),
-            Attribute::Unit => user.unit.clone(),
-            Attribute::Title => user.title.clone(),
-            Attribute::Phone => user.phone.clone(),
-            // The rule of the OIDC claim: only an account the app's last
-            // export lists as active.
-            Attribute::LegacyUsername => match &sp.row.app_id {
-                Some(app) => crate::admin::links::releasable_link(&idp.store, app, &user.id)
-                    .await?
-                    .map(|l| l.username),
-                None => None,
-            },
-        };
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
+        if let Some(v) = a.value(&idp.store, user, sp.row.app_id.as_deref()).await? {
             out.push((a, v));
         }
     }
