@@ -36,29 +36,31 @@ struct Sp {
 impl Sp {
     /// A new SP at `base` with its own key, trusting the IdP's metadata.
     fn new(dir: &Path, name: &str, idp: &Idp, signed: bool) -> Sp {
-        let key = format!("{name}.key");
-        let cert = format!("{name}.crt");
-        openssl(
-            dir,
-            &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &cert,
-                "-days", "2", "-subj", "/CN=sp",
-            ],
-        );
+        let (key, cert) = keypair(dir, name);
         let base = format!("http://127.0.0.1:9/{name}");
         Sp {
             name: name.to_owned(),
             settings: json!({
                 "base": base,
-                "key": dir.join(&key),
-                "cert": dir.join(&cert),
+                "key": key,
+                "cert": cert,
                 "idp_metadata": dir.join("idp-metadata.xml"),
                 "idp": idp.url("/saml/metadata"),
+                "idp_sso": idp.url("/saml/sso"),
                 "idp_slo": idp.url("/saml/slo"),
                 "signed": signed,
             }),
             entity_id: format!("{base}/sp"),
         }
+    }
+
+    /// The SP also asks for encrypted assertions: a second key, published
+    /// in its metadata for encryption.
+    fn encrypting(mut self, dir: &Path) -> Sp {
+        let (key, cert) = keypair(dir, &format!("{}-enc", self.name));
+        self.settings["enc_key"] = json!(key);
+        self.settings["enc_cert"] = json!(cert);
+        self
     }
 
     fn run(&self, cmd: &str, args: &[&str]) -> Output {
@@ -84,6 +86,17 @@ impl Sp {
 
     /// Registers the SP at the IdP from its metadata, with `extra` options.
     fn register(&self, idp: &Idp, dir: &Path, extra: &[&str]) {
+        self.register_edited(idp, dir, extra, |m| m);
+    }
+
+    /// The same with its metadata changed by `edit` first.
+    fn register_edited(
+        &self,
+        idp: &Idp,
+        dir: &Path,
+        extra: &[&str],
+        edit: impl Fn(String) -> String,
+    ) {
         let out = self.run("metadata", &[]);
         assert!(
             out.status.success(),
@@ -91,11 +104,24 @@ impl Sp {
             String::from_utf8_lossy(&out.stderr)
         );
         let file = dir.join(format!("{}-metadata.xml", self.name));
-        std::fs::write(&file, &out.stdout).unwrap();
+        std::fs::write(&file, edit(String::from_utf8(out.stdout).unwrap())).unwrap();
         let mut args = vec!["saml", "sp", "add", "--metadata", file.to_str().unwrap()];
         args.extend_from_slice(extra);
         idp.cli_ok(&args, None);
     }
+}
+
+/// A new RSA key and its self-signed certificate: `dir/STEM.key`, `dir/STEM.crt`.
+fn keypair(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+    let (key, cert) = (format!("{stem}.key"), format!("{stem}.crt"));
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &cert,
+            "-days", "2", "-subj", "/CN=sp",
+        ],
+    );
+    (dir.join(key), dir.join(cert))
 }
 
 /// The IdP's metadata, written for the SPs, its certificate as PEM, and
@@ -597,4 +623,298 @@ async fn one_sign_in_opens_oidc_cas_and_saml_apps_and_one_sign_out_ends_all() {
     assert!(location(&r).starts_with("/login?req="));
     let r = browser.get(cas.as_str()).await;
     assert!(location(&r).starts_with("/login?req="));
+}
+
+/// A message POSTed to `path` as an SP's page submits it: kept by the IdP
+/// and brought back by the browser's GET, whose response is returned.
+async fn post_binding(
+    idp: &Idp,
+    browser: &Browser,
+    path: &str,
+    saml_request: &str,
+) -> reqwest::Response {
+    let r = browser
+        .post(
+            &idp.url(path),
+            &[("SAMLRequest", saml_request), ("RelayState", "rs-post")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r);
+    assert!(to.starts_with(&format!("{path}?continue=")), "{to}");
+    browser.get(&idp.url(&to)).await
+}
+
+async fn refused_by_post(idp: &Idp, browser: &Browser, path: &str, xml: &str) {
+    let r = post_binding(idp, browser, path, &B64.encode(xml)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{xml}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Yêu cầu đăng nhập SAML"), "{page}");
+}
+
+/// `xml` with its `EncryptedData` decrypted by `xmlsec1` with the key `key`.
+fn xmlsec_decrypt(dir: &Path, xml: &str, key: &Value) -> String {
+    let file = dir.join("to-decrypt.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("xmlsec1")
+        .args(["--decrypt", "--privkey-pem"])
+        .arg(key.as_str().unwrap())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlsec1 --decrypt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn saml_post_binding_signed_requests_and_encrypted_assertions() {
+    let idp = Idp::spawn(&Backends::default());
+    idp.add_person();
+    let dir = tempfile::tempdir().unwrap();
+    idp_metadata(&idp, dir.path()).await;
+    // eCabinet signs its requests and sends them by POST, asks for
+    // encrypted assertions (a second key, for encryption, in its metadata),
+    // and takes logout messages by POST only.
+    let mut ecab = Sp::new(dir.path(), "ecabinet", &idp, true).encrypting(dir.path());
+    ecab.settings["slo_post"] = json!(true);
+    ecab.register(&idp, dir.path(), &[]);
+    // The calendar also asks for encryption, listing AES-128-CBC only.
+    let mut calendar = Sp::new(dir.path(), "calendar", &idp, false).encrypting(dir.path());
+    calendar.settings["slo_post"] = json!(true);
+    calendar.register_edited(&idp, dir.path(), &[], |m| {
+        let at = m.find("use=\"encryption\"").unwrap();
+        // pysaml2 writes the metadata namespace as ns0.
+        let close = at + m[at..].find("</ns0:KeyDescriptor>").unwrap();
+        format!(
+            "{}<ns0:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>{}",
+            &m[..close],
+            &m[close..]
+        )
+    });
+    let browser = Browser::new();
+
+    // Hostile variants of a signed request are refused before anyone signs in.
+    let login = ecab.json("login-post", &[]);
+    let signed = decode(login["saml_request"].as_str().unwrap());
+    assert!(signed.contains("Signature"), "{signed}");
+    let body = signed.trim_start_matches("<?xml version=\"1.0\"?>").trim();
+    // One changed attribute: the digest no longer holds.
+    let changed = body.replacen(
+        " Version=\"2.0\"",
+        " Version=\"2.0\" ForceAuthn=\"true\"",
+        1,
+    );
+    assert_ne!(changed, body);
+    refused_by_post(&idp, &browser, "/saml/sso", &changed).await;
+    // Wrapped: the signed request inside another with the attacker's ACS;
+    // then the signature lifted to the outer one, still naming the inner.
+    let acs = format!("{}/acs", ecab.settings["base"].as_str().unwrap());
+    let outer = |inner: &str, sig: &str| {
+        format!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_wrap" Version="2.0" IssueInstant="{}" Destination="{}" AssertionConsumerServiceURL="{acs}"><saml:Issuer>{}</saml:Issuer>{sig}<samlp:Extensions>{inner}</samlp:Extensions></samlp:AuthnRequest>"#,
+            idp::signing::tsp::rfc3339(idp::now()),
+            idp.url("/saml/sso"),
+            ecab.entity_id,
+        )
+    };
+    refused_by_post(&idp, &browser, "/saml/sso", &outer(body, "")).await;
+    let sig_start = body.find("<ns2:Signature").unwrap();
+    let sig_end = body.find("</ns2:Signature>").unwrap() + "</ns2:Signature>".len();
+    let lifted = outer(
+        &format!("{}{}", &body[..sig_start], &body[sig_end..]),
+        &body[sig_start..sig_end].replacen(
+            "<ns2:Signature",
+            "<ns2:Signature xmlns:ns2=\"http://www.w3.org/2000/09/xmldsig#\"",
+            1,
+        ),
+    );
+    refused_by_post(&idp, &browser, "/saml/sso", &lifted).await;
+    // Signed by another key, which the message carries in its KeyInfo: the
+    // registered certificate is the only one trusted.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("idp-metadata.xml"),
+        other.path().join("idp-metadata.xml"),
+    )
+    .unwrap();
+    let impostor = Sp::new(other.path(), "ecabinet", &idp, true);
+    assert_eq!(impostor.entity_id, ecab.entity_id);
+    let forged = impostor.json("login-post", &[]);
+    refused_by_post(
+        &idp,
+        &browser,
+        "/saml/sso",
+        &decode(forged["saml_request"].as_str().unwrap()),
+    )
+    .await;
+
+    // The request as signed: the sign-in form, then a response whose
+    // assertion only eCabinet can read.
+    let r = browser
+        .post(
+            &idp.url("/saml/sso"),
+            &[
+                ("SAMLRequest", login["saml_request"].as_str().unwrap()),
+                ("RelayState", "rs-post"),
+            ],
+        )
+        .await;
+    let to = browser
+        .sign_in_via(&idp.base, &idp.url(&location(&r)), "tamtt", PASSWORD)
+        .await;
+    let (resp, relay) = post_form(&idp, &browser, &to).await;
+    assert_eq!(relay.as_deref(), Some("rs-post"));
+    let xml = decode(&resp);
+    assert!(
+        xml.contains("<saml:EncryptedAssertion xmlns:saml="),
+        "{xml}"
+    );
+    assert!(xml.contains("xmlenc11#aes256-gcm"), "{xml}");
+    assert!(
+        !xml.contains("<saml:Assertion") && !xml.contains("tamtt@"),
+        "{xml}"
+    );
+    xmlsec_verify(
+        dir.path(),
+        &xml,
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+    );
+    let clear = xmlsec_decrypt(dir.path(), &xml, &ecab.settings["enc_key"]);
+    let assertion = format!(
+        "<saml:Assertion{}</saml:Assertion>",
+        between(&clear, "<saml:Assertion", "</saml:Assertion>")
+    );
+    xmlsec_verify(
+        dir.path(),
+        &assertion,
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    );
+    // The signing key does not open it: it was encrypted to the other one.
+    let file = dir.path().join("wrong-key.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let wrong = Command::new("xmlsec1")
+        .args(["--decrypt", "--privkey-pem"])
+        .arg(ecab.settings["key"].as_str().unwrap())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let v = ecab.json("acs", &[&resp, login["id"].as_str().unwrap()]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+    assert_eq!(v["attributes"]["mail"][0], "tamtt@binhphuoc.gov.vn");
+    let session_index = v["session_index"].as_str().unwrap().to_owned();
+    // The same signed request again is a replay.
+    refused_by_post(&idp, &browser, "/saml/sso", &signed).await;
+
+    // The calendar's assertion comes in AES-128-CBC, which it reads.
+    let cal = calendar.json("login", &[]);
+    let r = browser.get(cal["url"].as_str().unwrap()).await;
+    let (resp, _) = post_form(&idp, &browser, &location(&r)).await;
+    assert!(decode(&resp).contains("xmlenc#aes128-cbc"));
+    let v = calendar.json("acs", &[&resp, cal["id"].as_str().unwrap()]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+
+    // Single logout by POST: a changed signed LogoutRequest is refused and
+    // signs nobody out; the one eCabinet signed ends the session and goes
+    // back with a signed LogoutResponse.
+    let nameid_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+    let logout = ecab.json(
+        "logout-post",
+        &["tamtt@binhphuoc.gov.vn", nameid_format, &session_index],
+    );
+    let logout_xml = decode(logout["saml_request"].as_str().unwrap());
+    let bad = logout_xml.replace(&session_index, "_other");
+    assert_ne!(bad, logout_xml);
+    refused_by_post(&idp, &browser, "/saml/slo", &bad).await;
+    let r = browser
+        .get(calendar.json("login", &[])["url"].as_str().unwrap())
+        .await;
+    assert!(
+        location(&r).starts_with("/saml/post/"),
+        "still signed in: {}",
+        location(&r)
+    );
+    let r = post_binding(
+        &idp,
+        &browser,
+        "/saml/slo",
+        logout["saml_request"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let progress = location(&r);
+    assert!(progress.starts_with("/logout/done/"), "{progress}");
+    let r = browser.get(&idp.url(&progress)).await;
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = r.text().await.unwrap();
+    // The calendar takes its LogoutRequest by POST: its frame is the IdP's
+    // page that posts it, signed, which pysaml2 reads.
+    let frame = unescape(between(&page, "<iframe src=\"", "\""));
+    assert!(frame.starts_with(&idp.url("/saml/post/")), "{page}");
+    assert!(csp.contains(&format!("frame-src {}", idp.base)), "{csp}");
+    let (field, value) =
+        post_page(&Browser::new(), &frame, "http://127.0.0.1:9/calendar/slo").await;
+    assert_eq!(field, "SAMLRequest");
+    assert_eq!(
+        calendar.json("slo-post", &[&value])["name_id"],
+        "tamtt@binhphuoc.gov.vn"
+    );
+    // Then back to eCabinet with its signed LogoutResponse, by POST too.
+    let next = unescape(between(&page, "data-next=\"", "\""));
+    let (field, value) = post_page(&browser, &next, "http://127.0.0.1:9/ecabinet/slo").await;
+    assert_eq!(field, "SAMLResponse");
+    let v = ecab.json("slo-response-post", &[&value]);
+    assert_eq!(v["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
+    assert_eq!(v["in_response_to"], logout["id"]);
+    let r = browser
+        .get(calendar.json("login", &[])["url"].as_str().unwrap())
+        .await;
+    assert!(location(&r).starts_with("/login?req="), "{}", location(&r));
+
+    // Each hostile message was refused for what was wrong with it.
+    let why: Vec<String> = crate::harness::audit_events(&idp)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "saml.request_refused")
+        .filter_map(|e| e.detail)
+        .collect();
+    for reason in [
+        "the XML signature: the Signature is not a child of the message",
+        "the XML signature: the Reference does not name the message's ID",
+        "was already answered (a replay)",
+        "the LogoutRequest's signature does not verify: the XML signature:",
+    ] {
+        assert!(why.iter().any(|w| w.contains(reason)), "{reason}: {why:?}");
+    }
+    // The changed request and the impostor's: the cryptography said no.
+    assert_eq!(
+        why.iter()
+            .filter(|w| w.starts_with("the XML signature:"))
+            .count(),
+        4,
+        "{why:?}"
+    );
+}
+
+/// The IdP's POST page at `url`: it posts to `action`, may be framed by
+/// the IdP's own pages only; (field, value) of the message it carries.
+async fn post_page(browser: &Browser, url: &str, action: &str) -> (String, String) {
+    let r = browser.get(url).await;
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    assert_eq!(r.headers()["x-frame-options"], "SAMEORIGIN");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
+    for field in ["SAMLRequest", "SAMLResponse"] {
+        if let Some(v) = hidden(&html, field) {
+            return (field.to_owned(), v);
+        }
+    }
+    panic!("no SAML message in {html}");
 }

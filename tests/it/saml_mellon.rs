@@ -2,9 +2,10 @@
 //! libapache2-mod-auth-mellon, on lasso and xmlsec), unchanged, signing in
 //! through the IdP by SAML 2.0: registered from the metadata mellon serves
 //! (fetched by `idp saml sp add --metadata URL`), it sends a signed
-//! AuthnRequest by HTTP-Redirect, checks the signed response the browser
-//! brings to its ACS and shows the page to the person the IdP names. The
-//! same response brought again, or changed, opens nothing.
+//! AuthnRequest by HTTP-Redirect, decrypts the encrypted assertion and
+//! checks the signed response the browser brings to its ACS, and shows the
+//! page to the person the IdP names. The same response brought again, or
+//! changed, opens nothing.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -83,10 +84,21 @@ async fn apache_mod_auth_mellon_shows_its_page_to_the_person_signed_in_and_to_no
     let page = r.text().await.unwrap();
     assert!(page.contains("Onewin: tamtt@binhphuoc.gov.vn"), "{page}");
 
-    // The same response in another browser (a replay), and one with the
-    // person changed (its signature broken): mellon lets nobody in.
+    // Mellon's metadata gives an encryption key: the assertion came
+    // encrypted (AES-256-GCM), and lasso decrypted it.
     let xml = String::from_utf8(B64.decode(&response).unwrap()).unwrap();
-    let forged = B64.encode(xml.replace(">tamtt@binhphuoc.gov.vn<", ">admin@binhphuoc.gov.vn<"));
+    assert!(
+        xml.contains("<saml:EncryptedAssertion xmlns:saml="),
+        "{xml}"
+    );
+    assert!(!xml.contains("tamtt@"), "{xml}");
+
+    // The same response in another browser (a replay), and one with the
+    // encrypted assertion changed (the response's signature broken):
+    // mellon lets nobody in.
+    let at = xml.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let flipped = if xml[at..].starts_with('A') { "B" } else { "A" };
+    let forged = B64.encode(format!("{}{flipped}{}", &xml[..at], &xml[at + 1..]));
     for resp in [response.as_str(), forged.as_str()] {
         let stranger = Browser::new();
         let r = stranger

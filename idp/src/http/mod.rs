@@ -269,7 +269,9 @@ async fn observe(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) ->
     }
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(X_FRAME_OPTIONS) {
+        h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     // A page that frames apps (front-channel logout) sets its own, stricter elsewhere.
     if !h.contains_key(CONTENT_SECURITY_POLICY) {
         h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));

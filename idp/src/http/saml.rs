@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_ui::pages::{Chrome, SamlPostPage};
@@ -22,7 +22,7 @@ use crate::Idp;
 use crate::auth::session::{self, SsoSession};
 use crate::cache::keys;
 use crate::refusal::Refusal;
-use crate::saml::bindings::{self, Incoming};
+use crate::saml::bindings::{self, Direction, Incoming};
 use crate::saml::slo::{self, Outcome};
 use crate::saml::sso::{self, Step};
 
@@ -70,27 +70,9 @@ fn step_response(step: Result<Step, crate::saml::SamlError>, ctx: &Ctx) -> Respo
 /// `GET /saml/sso`: an AuthnRequest by the Redirect binding, or one that
 /// came by POST (`?continue=ID`).
 pub async fn sso_get(State(idp): St, ctx: Ctx, RawQuery(q): RawQuery) -> Response {
-    let q = q.unwrap_or_default();
-    let incoming = match continue_id(&q) {
-        Some(id) => match idp
-            .cache
-            .take_json::<Incoming>(&keys::saml_incoming(&id))
-            .await
-        {
-            Ok(Some(m)) => Ok(m),
-            Ok(None) => {
-                return error::refused(Refusal::LoginExpired, ctx.lang, "/", &ctx.request_id);
-            }
-            Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
-        },
-        None => bindings::from_query(&q),
-    };
-    let incoming = match incoming {
+    let incoming = match incoming_of_get(&idp, &ctx, q).await {
         Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML request unreadable");
-            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
-        }
+        Err(resp) => return resp,
     };
     let sess = match live_session(&idp, &ctx).await {
         Ok(s) => s,
@@ -100,6 +82,35 @@ pub async fn sso_get(State(idp): St, ctx: Ctx, RawQuery(q): RawQuery) -> Respons
         sso::start(&idp, incoming, sess.as_ref(), crate::now()).await,
         &ctx,
     )
+}
+
+/// The message of a GET: by the Redirect binding, or the one a POST kept
+/// (`?continue=ID`, once).
+async fn incoming_of_get(idp: &Idp, ctx: &Ctx, q: Option<String>) -> Result<Incoming, Response> {
+    let q = q.unwrap_or_default();
+    let incoming = match continue_id(&q) {
+        Some(id) => match idp
+            .cache
+            .take_json::<Incoming>(&keys::saml_incoming(&id))
+            .await
+        {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => {
+                return Err(error::refused(
+                    Refusal::LoginExpired,
+                    ctx.lang,
+                    "/",
+                    &ctx.request_id,
+                ));
+            }
+            Err(e) => return Err(error::internal(&e, true, ctx.lang, &ctx.request_id)),
+        },
+        None => bindings::from_query(&q),
+    };
+    incoming.map_err(|e| {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML message unreadable");
+        error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id)
+    })
 }
 
 /// `continue=ID` alone in a query.
@@ -137,15 +148,27 @@ pub async fn sso_post(
     ctx: Ctx,
     f: Result<Form<PostFields>, FormRejection>,
 ) -> Response {
-    let incoming = match read_form(f) {
-        Ok(m) => m,
+    match read_form(f) {
+        Ok(m) => keep_for_get(&idp, &ctx, m, "AuthnRequest", "/saml/sso").await,
         Err(e) => {
             tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML request unreadable");
-            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+            error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id)
         }
-    };
-    // Only a readable AuthnRequest from a registered SP is kept for the GET.
-    match sso::from_registered_sp(&idp, &incoming).await {
+    }
+}
+
+/// A request that came by POST (cross-site: without the `SameSite=Lax`
+/// session cookie) is kept a minute, when it is a readable `kind` from a
+/// registered SP, and the browser sent to `path?continue=ID` to bring it
+/// back with its cookie.
+async fn keep_for_get(
+    idp: &Idp,
+    ctx: &Ctx,
+    incoming: Incoming,
+    kind: &str,
+    path: &str,
+) -> Response {
+    match sso::from_registered_sp(idp, &incoming, kind).await {
         Ok(true) => {}
         Ok(false) => {
             return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
@@ -163,7 +186,7 @@ pub async fn sso_post(
     {
         return error::internal(&e, true, ctx.lang, &ctx.request_id);
     }
-    see_other(&format!("/saml/sso?continue={id}"))
+    see_other(&format!("{path}?continue={id}"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,11 +237,14 @@ pub async fn post_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Respo
     let mut resp = error::render(&page, &ctx.request_id);
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-         form-action {origin}; base-uri 'none'; frame-ancestors 'none'"
+         form-action {origin}; base-uri 'none'; frame-ancestors 'self'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
     }
+    // The sign-out page frames it for an SP whose logout endpoint takes POST.
+    resp.headers_mut()
+        .insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -232,30 +258,35 @@ pub async fn post_js_get() -> Response {
     )
 }
 
-/// `GET /saml/slo`: a LogoutRequest or LogoutResponse by the Redirect binding.
+/// `GET /saml/slo`: a LogoutRequest or LogoutResponse by the Redirect
+/// binding, or a LogoutRequest that came by POST (`?continue=ID`).
 pub async fn slo_get(State(idp): St, ctx: Ctx, RawQuery(q): RawQuery) -> Response {
-    let incoming = bindings::from_query(&q.unwrap_or_default()).map_err(|e| e.to_string());
-    slo(&idp, &ctx, incoming).await
+    match incoming_of_get(&idp, &ctx, q).await {
+        Ok(m) => slo(&idp, &ctx, m).await,
+        Err(resp) => resp,
+    }
 }
 
-/// `POST /saml/slo`: the same by the POST binding (a LogoutResponse; a
-/// LogoutRequest must come signed by Redirect).
+/// `POST /saml/slo`: the same by the POST binding; a LogoutRequest is kept
+/// for the browser's GET, which brings the session cookie.
 pub async fn slo_post(
     State(idp): St,
     ctx: Ctx,
     f: Result<Form<PostFields>, FormRejection>,
 ) -> Response {
-    slo(&idp, &ctx, read_form(f)).await
-}
-
-async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Response {
-    let incoming = match incoming {
-        Ok(m) => m,
+    match read_form(f) {
+        Ok(m) if m.direction == Direction::Request => {
+            keep_for_get(&idp, &ctx, m, "LogoutRequest", "/saml/slo").await
+        }
+        Ok(m) => slo(&idp, &ctx, m).await,
         Err(e) => {
             tracing::warn!(request_id = %ctx.request_id, error = %e, "SAML logout message unreadable");
-            return error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id);
+            error::refused(Refusal::BadSamlRequest, ctx.lang, "/", &ctx.request_id)
         }
-    };
+    }
+}
+
+async fn slo(idp: &Idp, ctx: &Ctx, incoming: Incoming) -> Response {
     let now = crate::now();
     let asked = match slo::receive(idp, incoming, now).await {
         Ok(Outcome::Acknowledged) => return StatusCode::NO_CONTENT.into_response(),
@@ -289,7 +320,7 @@ async fn slo(idp: &Idp, ctx: &Ctx, incoming: Result<Incoming, String>) -> Respon
     };
     // Success when its session ended, or when the browser has none left.
     let ended = signed_out.is_some() || sess.is_none();
-    let respond_to = match asked.response_url(idp, ended, now) {
+    let respond_to = match asked.response_url(idp, ended, now).await {
         Ok(u) => u,
         Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
     };

@@ -22,9 +22,9 @@ use crate::store::{SamlKeyRow, Store};
 
 pub const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const ALG_RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-const ALG_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-const ALG_ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-const ALG_SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+pub const ALG_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+pub const ALG_ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+pub const ALG_SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
 /// The subject of the IdP's self-signed certificate.
 const SUBJECT: &str = "CN=dangnhap SAML IdP,O=dangnhap";

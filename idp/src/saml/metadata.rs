@@ -2,12 +2,14 @@
 //! theirs (read once when an administrator registers an SP, kept as
 //! [`SpMetadata`]: the endpoints and certificates every later check uses).
 
+use aws_lc_rs::rsa::OaepPublicEncryptingKey;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use super::dsig::{self, IdpKey, NS_DS, Unsigned};
 use super::xml::{self, Element, Limits, Writer};
+use super::xmlenc::{Method, transport_key};
 use super::{
     BINDING_POST, BINDING_REDIRECT, NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT, NS_MD,
     SamlError,
@@ -117,8 +119,12 @@ pub struct SpMetadata {
     pub slo: Vec<Endpoint>,
     /// Certificates (DER, base64) its requests are signed with.
     pub signing_certs: Vec<String>,
-    /// A certificate (DER, base64) to encrypt assertions to, when it gives one.
+    /// Certificates (DER, base64) with an RSA key to encrypt assertions to,
+    /// when it gives one (the first is used).
     pub encryption_certs: Vec<String>,
+    /// The `EncryptionMethod`s its encryption key descriptors list.
+    #[serde(default)]
+    pub encryption_methods: Vec<String>,
     pub authn_requests_signed: bool,
     pub want_assertions_signed: bool,
     pub name_id_formats: Vec<String>,
@@ -130,6 +136,16 @@ impl SpMetadata {
             .iter()
             .filter_map(|c| B64.decode(c).ok())
             .collect()
+    }
+
+    /// The key to encrypt assertions to and the method, when the SP asks
+    /// for encrypted assertions by giving an encryption certificate.
+    pub fn encryption(&self) -> Option<(OaepPublicEncryptingKey, Method)> {
+        let der = B64.decode(self.encryption_certs.first()?).ok()?;
+        Some((
+            transport_key(&der)?,
+            Method::for_sp(&self.encryption_methods),
+        ))
     }
 
     /// The default ACS: `isDefault`, else the lowest index, else the first.
@@ -201,6 +217,7 @@ pub fn parse_sp(
         slo: Vec::new(),
         signing_certs: Vec::new(),
         encryption_certs: Vec::new(),
+        encryption_methods: Vec::new(),
         authn_requests_signed: flag(sp, "AuthnRequestsSigned"),
         want_assertions_signed: flag(sp, "WantAssertionsSigned"),
         name_id_formats: sp
@@ -228,14 +245,31 @@ pub fn parse_sp(
                 x509_cert::Certificate::from_der(&der)
                     .map_err(|e| bad(format!("{entity_id}: a certificate does not parse: {e}")))?;
             }
+            // A key for both (no `use`) encrypts only when it is RSA; one
+            // given for encryption must be.
+            let rsa = transport_key(&der).is_some();
             match kd.attr("use") {
                 Some("signing") => m.signing_certs.push(b64),
+                Some("encryption") if !rsa => {
+                    return Err(bad(format!(
+                        "{entity_id}: the encryption certificate holds no RSA key of 2048 bits or more (assertions are encrypted by RSA-OAEP)"
+                    )));
+                }
                 Some("encryption") => m.encryption_certs.push(b64),
                 _ => {
-                    m.signing_certs.push(b64.clone());
-                    m.encryption_certs.push(b64);
+                    if rsa {
+                        m.encryption_certs.push(b64.clone());
+                    }
+                    m.signing_certs.push(b64);
                 }
             }
+        }
+        if kd.attr("use") != Some("signing") {
+            m.encryption_methods.extend(
+                kd.children_named(NS_MD, "EncryptionMethod")
+                    .filter_map(|e| e.attr("Algorithm"))
+                    .map(str::to_owned),
+            );
         }
     }
     for e in sp.children_named(NS_MD, "AssertionConsumerService") {

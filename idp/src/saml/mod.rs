@@ -14,7 +14,9 @@ pub mod metadata;
 pub mod registry;
 pub mod slo;
 pub mod sso;
+pub mod verify;
 pub mod xml;
+pub mod xmlenc;
 
 use crate::auth::session::SessionError;
 use crate::cache::CacheError;

@@ -1,18 +1,23 @@
-//! Single Logout (SAML 2.0 profiles §4.4), front channel. When a portal
-//! session ends, each SP signed in to from it gets a signed LogoutRequest
-//! by the Redirect binding in a frame of the sign-out page (beside the OIDC
-//! front-channel apps). An SP that starts the logout sends its signed
-//! LogoutRequest to `/saml/slo`: the portal session ends (every other app
-//! hears of it as from any sign-out) and the browser goes back to the SP
-//! with a signed LogoutResponse. An SP's LogoutResponse to our request
-//! (inside its frame) needs nothing more.
+//! Single Logout (SAML 2.0 profiles §4.4), front channel, both bindings.
+//! When a portal session ends, each SP signed in to from it gets a signed
+//! LogoutRequest in a frame of the sign-out page (beside the OIDC
+//! front-channel apps): by the Redirect binding, or by an auto-submitted
+//! form (`/saml/post/{id}`) to an SP whose SLO endpoint takes POST only.
+//! An SP that starts the logout sends its signed LogoutRequest to
+//! `/saml/slo`: the portal session ends (every other app hears of it as
+//! from any sign-out) and the browser goes back to the SP with a signed
+//! LogoutResponse by the binding of its endpoint. An SP's LogoutResponse
+//! to our request (inside its frame) needs nothing more.
 
 use super::bindings::{self, Direction, Incoming};
+use super::dsig::{self, Unsigned};
+use super::metadata::Endpoint;
 use super::registry::{self, Sp};
+use super::sso::{self, PostForm};
 use super::xml::{self, Element, Limits, Writer};
 use super::{
-    BINDING_REDIRECT, CLOCK_SKEW_SECS, NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS,
-    STATUS_PARTIAL_LOGOUT, STATUS_RESPONDER, STATUS_SUCCESS, SamlError, instant, parse_instant,
+    BINDING_POST, CLOCK_SKEW_SECS, NS_SAML, NS_SAMLP, REQUEST_MAX_AGE_SECS, STATUS_PARTIAL_LOGOUT,
+    STATUS_RESPONDER, STATUS_SUCCESS, Saml, SamlError, instant, parse_instant,
 };
 use crate::Idp;
 use crate::audit::{Event, Kind as AuditKind};
@@ -29,7 +34,7 @@ fn logout_request(
     sp_entity: &str,
     session_index: &str,
     now: i64,
-) -> Result<String, SamlError> {
+) -> Result<Unsigned, SamlError> {
     let id = super::new_id()?;
     let mut w = Writer::new();
     w.open(
@@ -43,8 +48,9 @@ fn logout_request(
             ("Version", Some("2.0")),
         ],
     )
-    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer)
-    .leaf(
+    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer);
+    let at = w.mark();
+    w.leaf(
         "saml:NameID",
         &[("saml", NS_SAML)],
         &[
@@ -54,7 +60,11 @@ fn logout_request(
         name_id,
     )
     .leaf("samlp:SessionIndex", &[], &[], session_index);
-    Ok(w.finish())
+    Ok(Unsigned {
+        xml: w.finish(),
+        at,
+        id,
+    })
 }
 
 /// A LogoutResponse with `status` to `destination`.
@@ -64,7 +74,7 @@ fn logout_response(
     in_response_to: &str,
     status: (&str, Option<&str>),
     now: i64,
-) -> Result<String, SamlError> {
+) -> Result<Unsigned, SamlError> {
     let id = super::new_id()?;
     let mut w = Writer::new();
     w.open(
@@ -78,18 +88,51 @@ fn logout_response(
             ("Version", Some("2.0")),
         ],
     )
-    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer)
-    .open("samlp:Status", &[], &[])
-    .open("samlp:StatusCode", &[], &[("Value", Some(status.0))]);
+    .leaf("saml:Issuer", &[("saml", NS_SAML)], &[], issuer);
+    let at = w.mark();
+    w.open("samlp:Status", &[], &[])
+        .open("samlp:StatusCode", &[], &[("Value", Some(status.0))]);
     if let Some(second) = status.1 {
         w.leaf("samlp:StatusCode", &[], &[("Value", Some(second))], "");
     }
-    Ok(w.finish())
+    Ok(Unsigned {
+        xml: w.finish(),
+        at,
+        id,
+    })
+}
+
+/// Where the browser takes `message` to `to` by `ep`'s binding: the signed
+/// Redirect URL, or (POST) the IdP's page that posts it there signed
+/// (held two minutes for any browser: the session it was for has ended).
+async fn via_browser(
+    idp: &Idp,
+    saml: &Saml,
+    ep: &Endpoint,
+    to: &str,
+    direction: Direction,
+    message: Unsigned,
+    relay_state: Option<&str>,
+) -> Result<String, SamlError> {
+    if ep.binding != BINDING_POST {
+        return bindings::redirect_url(&saml.key, to, direction, &message.xml, relay_state);
+    }
+    let xml = dsig::sign_enveloped(&saml.key, message)?;
+    let form = PostForm {
+        sid: String::new(),
+        action: to.to_owned(),
+        field: direction.param().to_owned(),
+        value: bindings::post_value(&xml),
+        relay_state: relay_state.map(str::to_owned),
+    };
+    let path = sso::post_via_browser(idp, &form).await?;
+    Ok(format!("{}{path}", idp.config.issuer))
 }
 
 /// Tells each SP of the ended session `sid`, for the sign-out page: a
-/// frame with a signed LogoutRequest where the SP has a Redirect SLO
-/// endpoint. Errors are logged: the person is signed out whatever an SP hears.
+/// frame with a signed LogoutRequest where the SP has an SLO endpoint
+/// (Redirect preferred). Errors are logged: the person is signed out
+/// whatever an SP hears.
 pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
     let Some(saml) = idp.saml.as_ref() else {
         return Vec::new();
@@ -111,10 +154,10 @@ pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
                 continue;
             }
         };
-        let notice = match sp.meta.slo_endpoint(Some(BINDING_REDIRECT)) {
+        let notice = match sp.meta.slo_endpoint(None) {
             None => Notice::Unreachable,
             Some(ep) => {
-                let url = logout_request(
+                let url = match logout_request(
                     &saml.urls.entity_id,
                     &ep.location,
                     &row.name_id,
@@ -122,10 +165,12 @@ pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
                     &sp.row.entity_id,
                     &row.session_index,
                     now,
-                )
-                .and_then(|x| {
-                    bindings::redirect_url(&saml.key, &ep.location, Direction::Request, &x, None)
-                });
+                ) {
+                    Ok(m) => {
+                        via_browser(idp, saml, ep, &ep.location, Direction::Request, m, None).await
+                    }
+                    Err(e) => Err(e),
+                };
                 match url {
                     Ok(url) => Notice::Front { url },
                     Err(e) => {
@@ -150,7 +195,8 @@ pub struct LogoutAsked {
     pub initiator: String,
     pub name_id: String,
     request_id: String,
-    /// The SP's SLO endpoint for the response.
+    /// The SP's SLO endpoint for the response, and where on it.
+    endpoint: Endpoint,
     respond_to: String,
     relay_state: Option<String>,
 }
@@ -213,23 +259,18 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
         .await);
     }
     // A LogoutRequest must be signed (profiles §4.4.4.1): by the Redirect
-    // binding's query signature, with the SP's registered certificate.
-    match &incoming.signature {
-        Some(sig) if sig.verify(&sp.meta.signing_certs_der()) => {}
-        Some(_) => {
-            return Ok(refused(
-                idp,
-                Some(&sp),
-                "the LogoutRequest's signature does not verify",
-                now,
-            )
-            .await);
+    // binding's query signature or an XML signature by the POST binding,
+    // with the SP's registered certificate.
+    match super::verify::signatures(&incoming, &root, &sp.meta.signing_certs_der()) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(refused(idp, Some(&sp), "an unsigned LogoutRequest", now).await);
         }
-        None => {
+        Err(why) => {
             return Ok(refused(
                 idp,
                 Some(&sp),
-                "an unsigned LogoutRequest (send it signed, by HTTP-Redirect)",
+                &format!("the LogoutRequest's signature does not verify: {why}"),
                 now,
             )
             .await);
@@ -281,11 +322,11 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
     else {
         return Ok(refused(idp, Some(&sp), "a LogoutRequest without NameID", now).await);
     };
-    let Some(ep) = sp.meta.slo_endpoint(Some(BINDING_REDIRECT)) else {
+    let Some(ep) = sp.meta.slo_endpoint(None) else {
         return Ok(refused(
             idp,
             Some(&sp),
-            "the SP has no HTTP-Redirect SingleLogoutService for the response",
+            "the SP has no SingleLogoutService for the response",
             now,
         )
         .await);
@@ -298,15 +339,21 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
             .response_location
             .clone()
             .unwrap_or_else(|| ep.location.clone()),
+        endpoint: ep.clone(),
         relay_state: incoming.relay_state,
     }))
 }
 
 impl LogoutAsked {
-    /// The signed LogoutResponse to the SP, by the Redirect binding:
-    /// Success when its session ended (or none was left), PartialLogout
-    /// when the browser's session is not the one it named.
-    pub fn response_url(&self, idp: &Idp, ended: bool, now: i64) -> Result<String, SamlError> {
+    /// Where the browser takes the signed LogoutResponse to the SP, by the
+    /// binding of its endpoint: Success when its session ended (or none was
+    /// left), PartialLogout when the browser's session is not the one it named.
+    pub async fn response_url(
+        &self,
+        idp: &Idp,
+        ended: bool,
+        now: i64,
+    ) -> Result<String, SamlError> {
         let saml = idp
             .saml
             .as_ref()
@@ -322,13 +369,16 @@ impl LogoutAsked {
             },
             now,
         )?;
-        bindings::redirect_url(
-            &saml.key,
+        via_browser(
+            idp,
+            saml,
+            &self.endpoint,
             &self.respond_to,
             Direction::Response,
-            &xml,
+            xml,
             self.relay_state.as_deref(),
         )
+        .await
     }
 }
 

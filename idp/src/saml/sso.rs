@@ -120,6 +120,17 @@ async fn check(
             instant(issued)
         ));
     }
+    // Every signature it carries must verify (the Redirect binding's query
+    // signature, an XML signature by the POST binding), with the SP's
+    // registered certificates; one is required when the SP's metadata or
+    // our configuration says so.
+    let signed = match super::verify::signatures(incoming, root, &sp.meta.signing_certs_der()) {
+        Ok(s) => s,
+        Err(why) => return refuse(why),
+    };
+    if !signed && (sp.meta.authn_requests_signed || idp.config.saml.want_authn_requests_signed) {
+        return refuse("unsigned, but signed requests are required".into());
+    }
     match root.attr("Destination") {
         Some(d) if d != idp_sso(idp) => {
             return refuse(format!(
@@ -127,33 +138,11 @@ async fn check(
                 super::clip(d)
             ));
         }
-        // A signed message names where it is for (bindings §3.4.5.2).
-        None if incoming.signature.is_some() => {
+        // A signed message names where it is for (bindings §3.4.5.2, §3.5.5.2).
+        None if signed => {
             return refuse("a signed request without Destination".into());
         }
         _ => {}
-    }
-    // A signature: checked when there is one (Redirect), required when the
-    // SP's metadata or our configuration says so.
-    let signed = match &incoming.signature {
-        Some(sig) => {
-            if !sig.verify(&sp.meta.signing_certs_der()) {
-                return refuse(
-                    "the query signature does not verify with the SP's registered certificate"
-                        .into(),
-                );
-            }
-            true
-        }
-        None => false,
-    };
-    if !signed && (sp.meta.authn_requests_signed || idp.config.saml.want_authn_requests_signed) {
-        return refuse(if root.child(dsig::NS_DS, "Signature").is_some() {
-            "a signed request by the POST binding (send signed AuthnRequests by HTTP-Redirect)"
-                .into()
-        } else {
-            "unsigned, but signed requests are required".into()
-        });
     }
     if let Some(b) = root.attr("ProtocolBinding")
         && b != BINDING_POST
@@ -306,16 +295,22 @@ pub async fn start(
     })
 }
 
-/// Whether `incoming` reads as an AuthnRequest whose Issuer is a registered
-/// SP (what a POST-bound request must be before it is kept for the GET).
-pub async fn from_registered_sp(idp: &Idp, incoming: &Incoming) -> Result<bool, SamlError> {
+/// Whether `incoming` reads as a request `kind` (`AuthnRequest`,
+/// `LogoutRequest`) whose Issuer is a registered SP (what a POST-bound
+/// request must be before it is kept for the GET).
+pub async fn from_registered_sp(
+    idp: &Idp,
+    incoming: &Incoming,
+    kind: &str,
+) -> Result<bool, SamlError> {
+    if incoming.direction != Direction::Request {
+        return Ok(false);
+    }
     let Ok(root) = xml::parse(&incoming.xml, Limits::MESSAGE) else {
         return Ok(false);
     };
     match root.child(NS_SAML, "Issuer").map(Element::trimmed) {
-        Some(issuer) if root.is(NS_SAMLP, "AuthnRequest") => {
-            Ok(idp.store.saml_sp(issuer).await?.is_some())
-        }
+        Some(issuer) if root.is(NS_SAMLP, kind) => Ok(idp.store.saml_sp(issuer).await?.is_some()),
         _ => Ok(false),
     }
 }
@@ -492,7 +487,11 @@ async fn issue(
             .collect(),
         now,
     };
-    let assertion = dsig::sign_enveloped(&saml.key, assertion(&a)?)?;
+    let mut assertion = dsig::sign_enveloped(&saml.key, assertion(&a)?)?;
+    let encrypted = sp.meta.encryption();
+    if let Some((key, method)) = &encrypted {
+        assertion = super::xmlenc::encrypt_assertion(&assertion, key, *method)?;
+    }
     let xml = response(idp, p, (STATUS_SUCCESS, None), Some(&assertion), now)?;
     idp.store
         .record_saml_session(&SamlSessionRow {
@@ -508,12 +507,16 @@ async fn issue(
         .actor(&sess.user_id)
         .subject(&sess.user_id)
         .detail(format!(
-            "sid {}; ACS {}; {}",
+            "sid {}; ACS {}; {}{}",
             sess.sid,
             p.acs,
             match &p.request_id {
                 Some(id) => format!("in response to {id}"),
                 None => "IdP-initiated".into(),
+            },
+            match &encrypted {
+                Some((_, m)) => format!("; assertion encrypted ({})", m.uri()),
+                None => String::new(),
             }
         ));
     e.client_id = Some(sp.label());
