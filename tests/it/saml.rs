@@ -196,6 +196,9 @@ async fn post_form(idp: &Idp, browser: &Browser, to: &str) -> (String, Option<St
         .unwrap()
         .to_owned();
     assert!(csp.contains("form-action http://127.0.0.1:9"), "{csp}");
+    // A response with an assertion is framed by no page.
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
     let html = r.text().await.unwrap();
     assert!(html.contains(r#"action="http://127.0.0.1:9/"#), "{html}");
     let resp = hidden(&html, "SAMLResponse").expect("SAMLResponse in the form");

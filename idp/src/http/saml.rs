@@ -227,6 +227,13 @@ pub async fn post_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Respo
     let origin = url::Url::parse(&form.action)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| "'none'".into());
+    // A logout message (held for no session: it carries no assertion) is
+    // framed by the IdP's own sign-out page; anything else by no page.
+    let (ancestors, frame_options) = if form.sid.is_empty() {
+        ("'self'", "SAMEORIGIN")
+    } else {
+        ("'none'", "DENY")
+    };
     let page = SamlPostPage {
         chrome: Chrome::new(ctx.lang, "/"),
         action: form.action,
@@ -237,14 +244,13 @@ pub async fn post_get(State(idp): St, ctx: Ctx, Path(id): Path<String>) -> Respo
     let mut resp = error::render(&page, &ctx.request_id);
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-         form-action {origin}; base-uri 'none'; frame-ancestors 'self'"
+         form-action {origin}; base-uri 'none'; frame-ancestors {ancestors}"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
     }
-    // The sign-out page frames it for an SP whose logout endpoint takes POST.
     resp.headers_mut()
-        .insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+        .insert(X_FRAME_OPTIONS, HeaderValue::from_static(frame_options));
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp

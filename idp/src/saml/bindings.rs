@@ -76,6 +76,9 @@ pub struct Incoming {
     pub relay_state: Option<String>,
     /// Redirect binding only, when signed.
     pub signature: Option<QuerySignature>,
+    /// It came by the POST binding (where an XML signature belongs).
+    #[serde(default)]
+    pub post: bool,
 }
 
 fn decode_b64(s: &str) -> Result<Vec<u8>, BindingError> {
@@ -173,6 +176,7 @@ pub fn from_query(raw_query: &str) -> Result<Incoming, BindingError> {
         xml,
         relay_state,
         signature,
+        post: false,
     })
 }
 
@@ -197,6 +201,7 @@ pub fn from_form(
         xml: String::from_utf8(xml).map_err(|_| BindingError::Utf8)?,
         relay_state: relay(relay_state.map(str::to_owned))?,
         signature: None,
+        post: true,
     })
 }
 

@@ -109,6 +109,14 @@ pub struct Endpoint {
     pub default: bool,
 }
 
+/// An SP's key for encryption: its certificate (DER, base64, an RSA key of
+/// 2048 bits or more) and the `EncryptionMethod`s listed beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptTo {
+    pub cert: String,
+    pub methods: Vec<String>,
+}
+
 /// What an SP's metadata says that we use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpMetadata {
@@ -119,12 +127,11 @@ pub struct SpMetadata {
     pub slo: Vec<Endpoint>,
     /// Certificates (DER, base64) its requests are signed with.
     pub signing_certs: Vec<String>,
-    /// Certificates (DER, base64) with an RSA key to encrypt assertions to,
-    /// when it gives one (the first is used).
-    pub encryption_certs: Vec<String>,
-    /// The `EncryptionMethod`s its encryption key descriptors list.
+    /// Where assertions are encrypted to: the SP's first key descriptor
+    /// for encryption, when it gives one. (SPs registered before this was
+    /// read have none until registered again with `--replace`.)
     #[serde(default)]
-    pub encryption_methods: Vec<String>,
+    pub encrypt_to: Option<EncryptTo>,
     pub authn_requests_signed: bool,
     pub want_assertions_signed: bool,
     pub name_id_formats: Vec<String>,
@@ -139,13 +146,11 @@ impl SpMetadata {
     }
 
     /// The key to encrypt assertions to and the method, when the SP asks
-    /// for encrypted assertions by giving an encryption certificate.
+    /// for encrypted assertions (`use="encryption"`).
     pub fn encryption(&self) -> Option<(OaepPublicEncryptingKey, Method)> {
-        let der = B64.decode(self.encryption_certs.first()?).ok()?;
-        Some((
-            transport_key(&der)?,
-            Method::for_sp(&self.encryption_methods),
-        ))
+        let to = self.encrypt_to.as_ref()?;
+        let der = B64.decode(&to.cert).ok()?;
+        Some((transport_key(&der)?, Method::for_sp(&to.methods)?))
     }
 
     /// The default ACS: `isDefault`, else the lowest index, else the first.
@@ -216,8 +221,7 @@ pub fn parse_sp(
         acs: Vec::new(),
         slo: Vec::new(),
         signing_certs: Vec::new(),
-        encryption_certs: Vec::new(),
-        encryption_methods: Vec::new(),
+        encrypt_to: None,
         authn_requests_signed: flag(sp, "AuthnRequestsSigned"),
         want_assertions_signed: flag(sp, "WantAssertionsSigned"),
         name_id_formats: sp
@@ -245,31 +249,32 @@ pub fn parse_sp(
                 x509_cert::Certificate::from_der(&der)
                     .map_err(|e| bad(format!("{entity_id}: a certificate does not parse: {e}")))?;
             }
-            // A key for both (no `use`) encrypts only when it is RSA; one
-            // given for encryption must be.
-            let rsa = transport_key(&der).is_some();
-            match kd.attr("use") {
-                Some("signing") => m.signing_certs.push(b64),
-                Some("encryption") if !rsa => {
-                    return Err(bad(format!(
-                        "{entity_id}: the encryption certificate holds no RSA key of 2048 bits or more (assertions are encrypted by RSA-OAEP)"
-                    )));
-                }
-                Some("encryption") => m.encryption_certs.push(b64),
-                _ => {
-                    if rsa {
-                        m.encryption_certs.push(b64.clone());
-                    }
-                    m.signing_certs.push(b64);
-                }
+            // Assertions are encrypted only for an SP that gives a key for
+            // encryption (a key without `use` signs only: an SP that never
+            // set up decryption is not sent what it cannot read).
+            if kd.attr("use") != Some("encryption") {
+                m.signing_certs.push(b64);
+                continue;
             }
-        }
-        if kd.attr("use") != Some("signing") {
-            m.encryption_methods.extend(
-                kd.children_named(NS_MD, "EncryptionMethod")
-                    .filter_map(|e| e.attr("Algorithm"))
-                    .map(str::to_owned),
-            );
+            if m.encrypt_to.is_some() {
+                continue;
+            }
+            if transport_key(&der).is_none() {
+                return Err(bad(format!(
+                    "{entity_id}: the encryption certificate holds no RSA key of 2048 bits or more (assertions are encrypted by RSA-OAEP)"
+                )));
+            }
+            let methods: Vec<String> = kd
+                .children_named(NS_MD, "EncryptionMethod")
+                .filter_map(|e| e.attr("Algorithm"))
+                .map(str::to_owned)
+                .collect();
+            if Method::for_sp(&methods).is_none() {
+                return Err(bad(format!(
+                    "{entity_id}: its encryption key lists only methods we do not have (AES-128/256 in GCM or CBC)"
+                )));
+            }
+            m.encrypt_to = Some(EncryptTo { cert: b64, methods });
         }
     }
     for e in sp.children_named(NS_MD, "AssertionConsumerService") {
@@ -375,7 +380,7 @@ mod tests {
         // SOAP logout is not ours to use.
         assert_eq!(m.slo.len(), 1);
         assert_eq!(m.signing_certs_der(), vec![key.cert_der().to_vec()]);
-        assert!(m.encryption_certs.is_empty());
+        assert!(m.encrypt_to.is_none());
         assert!(m.authn_requests_signed && m.want_assertions_signed);
         // Plain http is refused by the caller's rule, naming the SP.
         let plain = sp_metadata(&key.cert_b64(), "http://motcua.binhphuoc.gov.vn/acs");

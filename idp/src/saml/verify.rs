@@ -62,27 +62,31 @@ impl XmlDsig for Bergshamra {
 /// The implementation in use.
 static XML_DSIG: &dyn XmlDsig = &Bergshamra;
 
-/// Whether `incoming` (read into `root`) is signed by one of `certs`:
-/// `Ok(true)` when every signature it carries (the Redirect binding's query
-/// signature, an XML signature) verifies, `Ok(false)` when it carries none,
-/// `Err` with the reason when one does not verify: a bad signature is never
-/// taken for none.
+/// Whether `incoming` (read into `root`) is signed by one of `certs`, by
+/// its binding's means: `Ok(true)` when it carries the Redirect binding's
+/// query signature, or an XML signature by the POST binding, and it
+/// verifies; `Ok(false)` when it carries none; `Err` with the reason when
+/// one does not verify or is in the wrong place: a bad signature is never
+/// taken for none, nor one binding's for the other's.
 pub fn signatures(incoming: &Incoming, root: &Element, certs: &[Vec<u8>]) -> Result<bool, String> {
-    let mut signed = false;
+    let xml_signed = count(root, NS_DS, "Signature") > 0;
+    if !incoming.post && xml_signed {
+        // Bindings §3.4.4.1: the XML signature is removed and the query signed.
+        return Err("an XML signature by the Redirect binding (sign the query instead)".into());
+    }
     if let Some(sig) = &incoming.signature {
         if !sig.verify(certs) {
             return Err(
                 "the query signature does not verify with the SP's registered certificate".into(),
             );
         }
-        signed = true;
+        return Ok(true);
     }
-    if count(root, NS_DS, "Signature") > 0 {
+    if xml_signed {
         enveloped(&incoming.xml, root, certs)
             .map_err(|why| format!("the XML signature: {}", super::clip(&why)))?;
-        signed = true;
     }
-    Ok(signed)
+    Ok(xml_signed)
 }
 
 /// Checks the enveloped signature of `root`, read from `xml`.
@@ -252,6 +256,17 @@ mod tests {
             check(&doubled, &certs),
             Err("more than one Signature".into())
         );
+        // An XML signature by the Redirect binding: refused, not checked.
+        let root = parse(&good, Limits::MESSAGE).map_err(|e| SamlError::Key(e.to_string()))?;
+        let by = |post: bool| Incoming {
+            direction: super::super::bindings::Direction::Request,
+            xml: good.clone(),
+            relay_state: None,
+            signature: None,
+            post,
+        };
+        assert_eq!(signatures(&by(true), &root, &certs), Ok(true));
+        assert!(signatures(&by(false), &root, &certs).is_err_and(|e| e.contains("Redirect")));
         // RSA-SHA1 named instead: refused by name before any cryptography.
         let sha1 = good.replace(ALG_RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#rsa-sha1");
         assert!(check(&sha1, &certs).is_err_and(|e| e.contains("RSA-SHA256 only")));

@@ -31,6 +31,12 @@ pub enum XmlError {
     UnknownPrefix(String),
     #[error("not one root element")]
     Root,
+    #[error("more than {0} attributes on one element")]
+    TooManyAttributes(usize),
+    #[error("a character XML does not allow (U+{0:04X})")]
+    Char(u32),
+    #[error("a tab or line break written as such inside an attribute value")]
+    AttributeWhitespace,
     #[error("malformed XML: {0}")]
     Malformed(String),
 }
@@ -41,6 +47,8 @@ pub struct Limits {
     pub bytes: usize,
     pub depth: usize,
     pub elements: usize,
+    /// Attributes on one element.
+    pub attributes: usize,
 }
 
 impl Limits {
@@ -49,12 +57,14 @@ impl Limits {
         bytes: 64 * 1024,
         depth: 16,
         elements: 500,
+        attributes: 32,
     };
     /// An SP's metadata, given by an administrator.
     pub const METADATA: Limits = Limits {
         bytes: 1024 * 1024,
         depth: 24,
         elements: 10_000,
+        attributes: 64,
     };
 }
 
@@ -120,7 +130,9 @@ pub fn parse(input: &str, limits: Limits) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut events = 0usize;
     loop {
+        events += 1;
         let (ns, event) = reader
             .read_resolved_event()
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
@@ -146,8 +158,17 @@ pub fn parse(input: &str, limits: Limits) -> Result<Element, XmlError> {
                     name: e.local_name().as_ref().to_owned(),
                     ..Element::default()
                 };
-                for a in e.attributes() {
+                for (n, a) in e.attributes().enumerate() {
+                    if n >= limits.attributes {
+                        return Err(XmlError::TooManyAttributes(limits.attributes));
+                    }
                     let a = a.map_err(|e| XmlError::Malformed(e.to_string()))?;
+                    // XML would read a literal tab or line break as a space
+                    // (quick-xml does; not every parser does): not allowed,
+                    // so two readers never see different values.
+                    if a.value.contains(['\t', '\n', '\r']) {
+                        return Err(XmlError::AttributeWhitespace);
+                    }
                     let key = a.key;
                     if key.as_namespace_binding().is_some() {
                         continue;
@@ -162,6 +183,7 @@ pub fn parse(input: &str, limits: Limits) -> Result<Element, XmlError> {
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| XmlError::Malformed(e.to_string()))?
                         .into_owned();
+                    allowed(&value)?;
                     el.attrs.push(Attr {
                         ns: ans,
                         name: local.as_ref().to_owned(),
@@ -199,7 +221,10 @@ pub fn parse(input: &str, limits: Limits) -> Result<Element, XmlError> {
             }
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::PI(_) => return Err(XmlError::Instruction),
-            Event::Decl(_) | Event::Comment(_) => {}
+            // The XML declaration only first, before anything else.
+            Event::Decl(_) if events == 1 => {}
+            Event::Decl(_) => return Err(XmlError::Instruction),
+            Event::Comment(_) => {}
             Event::Eof => break,
         }
     }
@@ -216,7 +241,17 @@ fn close(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
     }
 }
 
+/// Refuses characters XML 1.0 does not allow (most C0 controls; a
+/// character reference cannot bring them in either).
+fn allowed(s: &str) -> Result<(), XmlError> {
+    match s.chars().find(|c| xml_char(*c) != *c) {
+        Some(c) => Err(XmlError::Char(u32::from(c))),
+        None => Ok(()),
+    }
+}
+
 fn push_text(stack: &mut [Element], s: &str) -> Result<(), XmlError> {
+    allowed(s)?;
     match stack.last_mut() {
         Some(el) => {
             el.text.push_str(s);
@@ -375,6 +410,45 @@ mod tests {
         assert_eq!(
             parse("<l><?php x ?></l>", Limits::MESSAGE),
             Err(XmlError::Instruction)
+        );
+    }
+
+    #[test]
+    fn what_two_readers_could_read_differently_is_refused() {
+        // A declaration anywhere but first is an instruction by another name.
+        assert!(parse(r#"<?xml version="1.0"?><l/>"#, Limits::MESSAGE).is_ok());
+        assert_eq!(
+            parse(r#"<l><?xml version="1.0"?></l>"#, Limits::MESSAGE),
+            Err(XmlError::Instruction)
+        );
+        // Control characters, written or referenced.
+        assert_eq!(
+            parse("<l>a\u{1}b</l>", Limits::MESSAGE),
+            Err(XmlError::Char(1))
+        );
+        assert_eq!(
+            parse("<l>&#x1;</l>", Limits::MESSAGE),
+            Err(XmlError::Char(1))
+        );
+        assert_eq!(
+            parse("<l a=\"&#x8;\"/>", Limits::MESSAGE),
+            Err(XmlError::Char(8))
+        );
+        // A literal line break in an attribute (a reference to one is fine).
+        assert_eq!(
+            parse("<l ID=\"a\nb\"/>", Limits::MESSAGE),
+            Err(XmlError::AttributeWhitespace)
+        );
+        let ok = parse("<l ID=\"a&#10;b\"/>", Limits::MESSAGE);
+        assert_eq!(
+            ok.map(|l| l.attr("ID").map(str::to_owned)),
+            Ok(Some("a\nb".into()))
+        );
+        // Attributes per element are counted.
+        let many: String = (0..40).map(|i| format!(" a{i}=\"x\"")).collect();
+        assert_eq!(
+            parse(&format!("<l{many}/>"), Limits::MESSAGE),
+            Err(XmlError::TooManyAttributes(32))
         );
     }
 

@@ -1,7 +1,8 @@
 //! Encrypted assertions (XML Encryption, SAML core §2.3.4) for SPs whose
 //! metadata gives an encryption certificate. The assertion is signed
 //! first, then encrypted whole under a fresh AES key, AES-256-GCM unless
-//! the SP's metadata lists only other methods we have; the key goes to the
+//! the SP's metadata lists other methods (our first choice among them;
+//! registration refuses a list with none we have); the key goes to the
 //! SP under its certificate's RSA key by RSA-OAEP (`rsa-oaep-mgf1p`, the
 //! key transport every SP decrypts). Written in canonical form like the
 //! rest of the response, whose signature covers it as written.
@@ -54,13 +55,16 @@ impl Method {
         }
     }
 
-    /// What the SP's metadata lists (`EncryptionMethod`), our first choice
-    /// among them; AES-256-GCM when it lists none we have.
-    pub fn for_sp(listed: &[String]) -> Method {
+    /// Our first choice among what the SP's metadata lists
+    /// (`EncryptionMethod`), AES-256-GCM when it lists nothing; `None` when
+    /// it lists only methods we do not have.
+    pub fn for_sp(listed: &[String]) -> Option<Method> {
+        if listed.is_empty() {
+            return Some(Method::Aes256Gcm);
+        }
         Method::ALL
             .into_iter()
             .find(|m| listed.iter().any(|l| l == m.uri()))
-            .unwrap_or(Method::Aes256Gcm)
     }
 }
 
@@ -193,14 +197,14 @@ mod tests {
 
     #[test]
     fn the_sp_list_picks_the_method() {
-        assert_eq!(Method::for_sp(&[]), Method::Aes256Gcm);
+        assert_eq!(Method::for_sp(&[]), Some(Method::Aes256Gcm));
         let cbc = vec![
             "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".to_owned(),
             Method::Aes128Cbc.uri().to_owned(),
         ];
-        assert_eq!(Method::for_sp(&cbc), Method::Aes128Cbc);
+        assert_eq!(Method::for_sp(&cbc), Some(Method::Aes128Cbc));
         let unknown = vec!["urn:x".to_owned()];
-        assert_eq!(Method::for_sp(&unknown), Method::Aes256Gcm);
+        assert_eq!(Method::for_sp(&unknown), None);
     }
 
     #[test]
