@@ -3,6 +3,7 @@
 # machine, load generator included, and print a Markdown table for the README.
 #   tests/bench/run.sh            # 10 s per run, 64 connections, 16 workers
 #   SECS=30 CONN=128 WORKERS=32 tests/bench/run.sh
+#   PERF=1 tests/bench/run.sh     # and where the server's CPU goes in each flow
 # Only loopback is used. Discovery, JWKS and client_credentials run on both
 # servers with wrk; refresh chains, OIDC authorize→token rounds, CAS
 # login→validate rounds and SAML AuthnRequest→signed Response rounds need a
@@ -95,7 +96,15 @@ export SERVICE=$service SP_ENTITY_ID=$sp_entity_id ACS=$acs
 echo "| flow (dangnhap only, $WORKERS workers) | per second | p50 | p99 |"
 echo "|---|---|---|---|"
 for mode in refresh authorize cas saml; do
+  if [ "${PERF:-}" ]; then
+    perf record -q -F 499 -p $idp_pid -o "$work/perf-$mode.data" 2>/dev/null & perf_pid=$!
+  fi
   cargo bench -q -p tests --bench load -- "$mode" "$SECS" "$WORKERS"
+  if [ "${PERF:-}" ]; then
+    kill -INT $perf_pid; wait $perf_pid || true
+    perf report -q -i "$work/perf-$mode.data" --no-children --sort dso,sym --percent-limit 2 2>/dev/null \
+      | grep -v '^$' | head -12 | sed "s/^/perf $mode: /" >&2
+  fi
 done
 echo
 echo "RSS: dangnhap idle ${idp_idle} MB, peak $(rss $idp_pid VmHWM) MB; node oidc-provider idle ${node_idle} MB, peak $(rss $node_pid VmHWM) MB"
