@@ -21,7 +21,10 @@ WORKERS=${WORKERS:-16}
 command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -q --no-install-recommends wrk; }
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 cargo build -q --release -p idp
-cargo bench -q -p tests --bench load --no-run 2>/dev/null
+# The load generator runs as its own binary: a cargo call between the
+# flows could wait for another build's lock on the target directory.
+load_bin=$(cargo bench -p tests --bench load --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p')
+[ -x "$load_bin" ] || { echo "the load generator did not build: cargo bench -p tests --bench load --no-run" >&2; exit 1; }
 
 work=$(mktemp -d)
 pids=()
@@ -99,7 +102,7 @@ for mode in refresh authorize cas saml; do
   if [ "${PERF:-}" ]; then
     perf record -q -F 499 -p $idp_pid -o "$work/perf-$mode.data" 2>/dev/null & perf_pid=$!
   fi
-  cargo bench -q -p tests --bench load -- "$mode" "$SECS" "$WORKERS"
+  "$load_bin" "$mode" "$SECS" "$WORKERS"
   if [ "${PERF:-}" ]; then
     kill -INT $perf_pid; wait $perf_pid || true
     perf report -q -i "$work/perf-$mode.data" --no-children --sort dso,sym --percent-limit 2 2>/dev/null \
