@@ -462,17 +462,31 @@ impl Staged {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let staged = Staged {
-            tmp: dir.join(format!(".{name}.{}.partial", crate::crypto::random_id()?)),
-            path: path.to_path_buf(),
-            published: false,
-        };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         // Created private: never wider, not even for a moment.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&staged.tmp)?;
+        // The name need only be new: create_new refuses one that is taken
+        // (a file or a symbolic link planted there), and another is tried.
+        // Not the key-grade generator: its first use in a process gathers
+        // entropy for some 20 ms, a seventh of a command-line signature.
+        let mut attempt = 0;
+        let (tmp, mut f) = loop {
+            let tmp = dir.join(format!(".{name}.{}.partial", temporary_suffix()));
+            match options.open(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let staged = Staged {
+            tmp,
+            path: path.to_path_buf(),
+            published: false,
+        };
         f.write_all(bytes)?;
         f.sync_all()?;
         Ok(staged)
@@ -503,6 +517,24 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// 128 bits for a temporary file's name, from the operating system's
+/// generator through the standard library's hash keys (no key-grade
+/// generator to seed), with the process and the time.
+fn temporary_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
 }
 
 fn parent_dir(path: &Path) -> &Path {
