@@ -12,18 +12,26 @@
 #
 # usage: tests/bench/sign_bench.sh [N]   (N in-process signatures, default 50)
 # Uses target/release/idp when it exists (cargo build --release -p idp),
-# else target/debug/idp; says which. Installs pyHanko with its PKCS#11 extra
+# else target/debug/idp; says which. IDP_BIN and SIGN_BENCH_BIN name other
+# builds of both (a before/after on one machine). Installs pyHanko with its PKCS#11 extra
 # into target/bench-venv (from PyPI wheels) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-50}
 RUNS=${RUNS:-10}
 
-profile=debug
-[ -x target/release/idp ] && profile=release
-cargo build -q -p idp $([ $profile = release ] && echo --release) --bin idp --example sign_bench
-IDP=$PWD/target/$profile/idp
-EXAMPLE=$PWD/target/$profile/examples/sign_bench
+if [ -n "${IDP_BIN:-}" ] && [ -n "${SIGN_BENCH_BIN:-}" ]; then
+  # Binaries built elsewhere (another revision, for a before/after).
+  profile=given
+  IDP=$IDP_BIN
+  EXAMPLE=$SIGN_BENCH_BIN
+else
+  profile=debug
+  [ -x target/release/idp ] && profile=release
+  cargo build -q -p idp $([ $profile = release ] && echo --release) --bin idp --example sign_bench
+  IDP=$PWD/target/$profile/idp
+  EXAMPLE=$PWD/target/$profile/examples/sign_bench
+fi
 
 venv=target/bench-venv
 if ! "$venv/bin/python" -c "import pyhanko.sign.pkcs11" 2>/dev/null; then

@@ -163,7 +163,12 @@ fn read_pdf(path: &PathBuf) -> Result<Vec<u8>, CliError> {
             }
         )));
     }
-    std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))
+    // With room after it for the update, so signing appends in place.
+    let mut bytes = Vec::with_capacity(pdf::with_room(usize::try_from(len).unwrap_or(0)));
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    Ok(bytes)
 }
 
 pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliError> {
@@ -197,10 +202,28 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             };
             let appearance =
                 appearance_from_flags(image.as_ref(), name, title, office, placement.is_some())?;
-            let bytes = read_pdf(&input)?;
-            let (store, master) = crate::open_store(config).await?;
+            // The document, the database and the token are opened side by
+            // side: each mostly waits on the disk or the token's own files.
+            let path = input.clone();
+            let read = async move {
+                tokio::task::spawn_blocking(move || read_pdf(&path))
+                    .await
+                    .map_err(|e| fail(format!("reading the document: {e}")))?
+            };
+            let token = async {
+                match config.signing.backend {
+                    SigningBackend::Pkcs11 => Some(policy::open_pkcs11(&config.signing).await),
+                    SigningBackend::Soft => None,
+                }
+            };
+            let (bytes, opened, token) = tokio::join!(read, crate::open_store(config), token);
+            let bytes = bytes?;
+            let (store, master) = opened?;
             let now = now();
-            let backend = policy::open_backend(&config.signing, &store, &master, now).await?;
+            let backend = match token {
+                Some(token) => token?,
+                None => policy::open_backend(&config.signing, &store, &master, now).await?,
+            };
             let tsa = match &config.signing.tsa_url {
                 Some(url) => Some(
                     tsp::TsaClient::new(url)

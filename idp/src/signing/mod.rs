@@ -3,8 +3,9 @@
 //! (the embedded software key now; a PKCS#11 token next), and
 //! verification. See the README's Architecture section.
 //!
-//! The flow: the PDF is parsed on the blocking pool under a size cap and a
-//! time limit ([`pdf`]), an update with an empty signature is appended, the
+//! The flow: the PDF's dictionaries are read on the blocking pool under a
+//! size cap and a time limit ([`pdf`], [`reader`]), an update with an empty
+//! signature is appended to the document's own buffer, the
 //! bytes around /Contents are hashed, the CMS signed attributes are built
 //! and signed by the backend ([`cms`]), the result checked against the
 //! certificate, and /Contents filled. Nothing is written to disk until the
@@ -24,8 +25,12 @@ pub mod pdf;
 pub mod pkcs11;
 pub mod placement;
 pub mod policy;
+mod reader;
+#[cfg(test)]
+mod reader_tests;
 pub mod service;
 pub mod soft;
+mod syntax;
 #[cfg(test)]
 mod tests;
 pub mod trust;
@@ -294,7 +299,7 @@ pub async fn begin(
     let name = cms::subject(&signer);
     let (position, shown) = appearance::visible(req.placement, req.appearance.as_ref(), &name);
     let (prepared, input_ctx, input_len) = on_blocking(move || {
-        let doc = pdf::load(&input)?;
+        let doc = pdf::load_for_signing(&input)?;
         // A certification that allows no change would be broken by ours.
         if pdf::docmdp_permission(&doc) == Some(1) {
             return Err(SigningError::Certified);
@@ -306,13 +311,15 @@ pub async fn begin(
             position,
             appearance: shown.as_ref(),
         };
-        let prepared = pdf::prepare(&input, &doc, &fields)?;
-        // The update is appended, so the document as it came begins the
-        // signed range and the signed file: its bytes are hashed once for
-        // all three digests (a pass over 10 MB costs several milliseconds).
+        // The update is appended to the document's own vector (no copy of
+        // it), so the document as it came begins the signed range and the
+        // signed file: its bytes are hashed once for all three digests (a
+        // pass over 10 MB costs several milliseconds).
+        let len = input.len();
+        let prepared = pdf::prepare_in(input, &doc, &fields)?;
         let mut ctx = Context::new(&SHA256);
-        ctx.update(&input);
-        Ok((prepared, ctx, input.len()))
+        ctx.update(&prepared.bytes[..len]);
+        Ok((prepared, ctx, len))
     })
     .await?;
     let input_sha256 = hex(input_ctx.clone().finish().as_ref());
@@ -455,17 +462,31 @@ impl Staged {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let staged = Staged {
-            tmp: dir.join(format!(".{name}.{}.partial", crate::crypto::random_id()?)),
-            path: path.to_path_buf(),
-            published: false,
-        };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         // Created private: never wider, not even for a moment.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&staged.tmp)?;
+        // The name need only be new: create_new refuses one that is taken
+        // (a file or a symbolic link planted there), and another is tried.
+        // Not the key-grade generator: its first use in a process gathers
+        // entropy for some 20 ms, a seventh of a command-line signature.
+        let mut attempt = 0;
+        let (tmp, mut f) = loop {
+            let tmp = dir.join(format!(".{name}.{}.partial", temporary_suffix()));
+            match options.open(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let staged = Staged {
+            tmp,
+            path: path.to_path_buf(),
+            published: false,
+        };
         f.write_all(bytes)?;
         f.sync_all()?;
         Ok(staged)
@@ -496,6 +517,24 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// 128 bits for a temporary file's name, from the operating system's
+/// generator through the standard library's hash keys (no key-grade
+/// generator to seed), with the process and the time.
+fn temporary_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
 }
 
 fn parent_dir(path: &Path) -> &Path {

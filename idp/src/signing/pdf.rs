@@ -8,6 +8,9 @@
 //! A PDF from outside is hostile: the size is capped before parsing, lopdf
 //! (≥ 0.42, RUSTSEC-2026-0187) bounds nesting, decompression is bounded, and
 //! the caller runs the parse on the blocking pool under a time limit.
+//! Signing reads the file with [`load_for_signing`] (every dictionary, no
+//! stream data, [`super::reader`]); verification with [`load`] (lopdf, all
+//! of it).
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -49,7 +52,7 @@ const BYTE_RANGE_ROOM: usize = 48;
 
 /// The most indirect objects a PDF may number (ISO 32000-1 Annex C): a
 /// trailer claiming more is refused rather than overflowing our numbering.
-const MAX_OBJECTS: u32 = 8_388_607;
+pub(super) const MAX_OBJECTS: u32 = 8_388_607;
 
 /// How deep an object we copy may nest (lopdf bounds what it parses; this
 /// bounds what we write back).
@@ -115,12 +118,27 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
     Ok(doc)
 }
 
+/// Reads a PDF as signing needs it ([`super::reader`]): every object's
+/// dictionary, no stream's data, so a 10 MB file of images costs what its
+/// few dozen dictionaries cost. Refuses what [`load`] refuses: encrypted
+/// files, cross-reference data that does not read as written, more entries
+/// than the file's size allows, streams that inflate past the caps.
+pub fn load_for_signing(bytes: &[u8]) -> Result<Document, SigningError> {
+    check_bytes(bytes)?;
+    match super::reader::read(bytes) {
+        Err(SigningError::Malformed(_)) if find(bytes, b"/Encrypt").is_some() => {
+            Err(SigningError::Encrypted)
+        }
+        other => other,
+    }
+}
+
 /// The most cross-reference entries a file may claim per byte of it: a
 /// table entry takes 20 bytes and an object at least a few even compressed,
 /// so more is a file built to make the parser allocate (the slack lets tiny
 /// test files claim a few thousand).
-const ENTRIES_PER_BYTE_DIVISOR: usize = 8;
-const ENTRIES_SLACK: usize = 4096;
+pub(super) const ENTRIES_PER_BYTE_DIVISOR: usize = 8;
+pub(super) const ENTRIES_SLACK: usize = 4096;
 
 /// The unsigned integer that follows `at` (after white space), if any.
 fn number_after(bytes: &[u8], at: usize) -> Option<u64> {
@@ -477,6 +495,29 @@ fn first_free_number(doc: &Document) -> u32 {
 /// Writes the incremental update that adds an invisible signature field on
 /// the first page, with room for the signature.
 pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepared, SigningError> {
+    let mut out = Vec::with_capacity(original.len() + UPDATE_ROOM);
+    out.extend_from_slice(original);
+    prepare_in(out, doc, sig)
+}
+
+/// Room reserved after the document for its update: the /Contents
+/// placeholder in hex and the few objects around it (an appearance's
+/// image may make the vector grow once more).
+const UPDATE_ROOM: usize = 2 * CONTENTS_BYTES + 16 * 1024;
+
+/// The capacity for a document of `len` bytes that its update fits in
+/// without a copy (see [`prepare_in`]).
+pub fn with_room(len: usize) -> usize {
+    len.saturating_add(UPDATE_ROOM)
+}
+
+/// [`prepare`] appending to `original` itself, as [`super::begin`] does:
+/// a 10 MB document is not copied once more.
+pub fn prepare_in(
+    mut original: Vec<u8>,
+    doc: &Document,
+    sig: &SigFields,
+) -> Result<Prepared, SigningError> {
     let root_id = doc
         .trailer
         .get(b"Root")
@@ -605,9 +646,12 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         }
     }
 
-    let mut out = Vec::with_capacity(original.len() + 2 * CONTENTS_BYTES + 4096);
-    out.extend_from_slice(original);
-    if !original.ends_with(b"\n") && !original.ends_with(b"\r") {
+    let xref_is_stream = !original
+        .get(doc.xref_start..)
+        .is_some_and(|rest| rest.starts_with(b"xref"));
+    original.reserve(UPDATE_ROOM);
+    let mut out = original;
+    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
         out.push(b'\n');
     }
     let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
@@ -654,9 +698,6 @@ pub fn prepare(original: &[u8], doc: &Document, sig: &SigFields) -> Result<Prepa
         "Prev",
         Object::Integer(i64::try_from(doc.xref_start).unwrap_or(0)),
     );
-    let xref_is_stream = !original
-        .get(doc.xref_start..)
-        .is_some_and(|rest| rest.starts_with(b"xref"));
     if xref_is_stream {
         let xref_id: ObjectId = (next, 0);
         next += 1;

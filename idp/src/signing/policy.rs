@@ -98,23 +98,27 @@ pub async fn open_backend(
 ) -> Result<Arc<dyn KeyBackend>, SigningError> {
     match cfg.backend {
         SigningBackend::Soft => Ok(Arc::new(soft::SoftBackend::open(store, master, now).await?)),
-        SigningBackend::Pkcs11 => {
-            let module = cfg
-                .module
-                .clone()
-                .ok_or_else(|| SigningError::Key("signing.module is not set".into()))?;
-            let token = cfg
-                .token_label
-                .clone()
-                .ok_or_else(|| SigningError::Key("signing.token_label is not set".into()))?;
-            let pin = cfg
-                .user_pin()
-                .map_err(|e| SigningError::Key(e.to_string()))?;
-            let backend =
-                super::on_blocking(move || Pkcs11Backend::open(&module, &token, pin)).await?;
-            Ok(Arc::new(backend))
-        }
+        SigningBackend::Pkcs11 => open_pkcs11(cfg).await,
     }
+}
+
+/// The PKCS#11 token of `cfg` (module, token label, PIN), logged in. It
+/// needs no database, so the command line opens it while the database
+/// opens.
+pub async fn open_pkcs11(cfg: &SigningConfig) -> Result<Arc<dyn KeyBackend>, SigningError> {
+    let module = cfg
+        .module
+        .clone()
+        .ok_or_else(|| SigningError::Key("signing.module is not set".into()))?;
+    let token = cfg
+        .token_label
+        .clone()
+        .ok_or_else(|| SigningError::Key("signing.token_label is not set".into()))?;
+    let pin = cfg
+        .user_pin()
+        .map_err(|e| SigningError::Key(e.to_string()))?;
+    let backend = super::on_blocking(move || Pkcs11Backend::open(&module, &token, pin)).await?;
+    Ok(Arc::new(backend))
 }
 
 #[cfg(test)]

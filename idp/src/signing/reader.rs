@@ -1,0 +1,546 @@
+//! Reading a PDF for signing without its stream data (ISO 32000-1 §7.5):
+//! the cross-reference sections from `startxref` back along /Prev (tables
+//! §7.5.4, streams §7.5.8, hybrid files §7.5.8.4), the newest trailer, and
+//! every object's dictionary, parsed where the cross-reference data puts
+//! it. A stream's data is neither copied nor decoded, except an object
+//! stream's (§7.5.7), whose members are objects.
+//!
+//! lopdf's loader copies every stream: for a 10 MB file of images that was
+//! most of a signature's time. Signing reads the catalog, the form and the
+//! page tree, and must give its new objects numbers no object uses or
+//! refers to, so it needs every dictionary but no stream; verification
+//! keeps lopdf's full load ([`super::pdf::load`]).
+//!
+//! What is read from outside is bounded as lopdf bounds it: the entries a
+//! file may claim for its size, a cross-reference stream's field widths,
+//! the nesting of objects ([`syntax::MAX_DEPTH`]), and the bytes all the
+//! streams decoded may inflate to ([`MAX_DECODED_TOTAL`]).
+
+use std::collections::{BTreeMap, HashSet};
+
+use lopdf::xref::{Xref, XrefEntry, XrefType};
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+
+use super::SigningError;
+use super::syntax::{Lexer, is_space};
+
+/// The most one stream may inflate to (as [`super::pdf`]'s loader).
+const MAX_DECODED: usize = 64 * 1024 * 1024;
+
+/// The most all the streams decoded for one file may inflate to together.
+const MAX_DECODED_TOTAL: usize = 512 * 1024 * 1024;
+
+/// The most cross-reference sections a chain of /Prev may have.
+const MAX_SECTIONS: usize = 10_000;
+
+fn damaged(what: impl Into<String>) -> SigningError {
+    SigningError::Malformed(format!(
+        "the cross-reference data is damaged: {}",
+        what.into()
+    ))
+}
+
+/// What one file may claim, for its size.
+struct Bounds {
+    /// Cross-reference entries, over all sections.
+    entries: u64,
+    /// Bytes decoded so far.
+    decoded: usize,
+}
+
+impl Bounds {
+    /// Refuses a /Size no honest file of `len` bytes claims (as
+    /// [`super::pdf::prescan`] does for lopdf).
+    fn check_size(&self, trailer: &Dictionary, len: usize) -> Result<(), SigningError> {
+        match trailer.get(b"Size").and_then(Object::as_i64) {
+            Ok(n)
+                if n < 0 || n as u64 > self.entries || n >= i64::from(super::pdf::MAX_OBJECTS) =>
+            {
+                Err(SigningError::Malformed(format!(
+                    "the file claims {n} objects (/Size), more than a file of {len} bytes can hold"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Decodes `stream`'s data within what is left of the file's budget.
+    fn decode(&mut self, stream: &Stream) -> Result<Vec<u8>, Decode> {
+        let left = MAX_DECODED.min(MAX_DECODED_TOTAL.saturating_sub(self.decoded));
+        let data = match stream.decompressed_content_with_limit(left) {
+            Ok(data) => data,
+            // No filter: the data as it is.
+            Err(_) if !stream.dict.has(b"Filter") => stream.content.clone(),
+            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
+                limit,
+            })) => {
+                return Err(Decode::TooLarge(SigningError::Malformed(format!(
+                    "a stream inflates to more than its share ({limit} bytes, what is left) of \
+                     the {MAX_DECODED_TOTAL} bytes one file may inflate to"
+                ))));
+            }
+            Err(e) => return Err(Decode::Broken(e.to_string())),
+        };
+        self.decoded += data.len();
+        Ok(data)
+    }
+}
+
+/// Why a stream did not decode: past the budget (the file is refused), or
+/// broken (an object stream's members are then left out, as lopdf leaves
+/// them out).
+enum Decode {
+    TooLarge(SigningError),
+    Broken(String),
+}
+
+/// One cross-reference section: its entries and its trailer.
+struct Section {
+    entries: BTreeMap<u32, XrefEntry>,
+    trailer: Dictionary,
+}
+
+/// Reads `bytes` (already checked by [`super::pdf::check_bytes`]) into a
+/// [`Document`] whose streams have their dictionaries and no data, except
+/// object streams, whose members are loaded as lopdf loads them. Refuses
+/// cross-reference data that does not read as written (lopdf would rebuild
+/// it; an update on top would point at wrong offsets) and encrypted files.
+pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
+    // Offsets count from the header, as lopdf counts them.
+    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
+        .ok_or(SigningError::NotPdf)?;
+    let pdf = &bytes[header..];
+    let mut bounds = Bounds {
+        entries: (pdf.len() / super::pdf::ENTRIES_PER_BYTE_DIVISOR + super::pdf::ENTRIES_SLACK)
+            as u64,
+        decoded: 0,
+    };
+    let start = xref_start(pdf)?;
+
+    // Newest first: a newer section's entry wins; a hybrid file's stream
+    // fills in what its table leaves free.
+    let mut merged: BTreeMap<u32, XrefEntry> = BTreeMap::new();
+    let mut trailer: Option<Dictionary> = None;
+    let mut seen = HashSet::new();
+    let mut at = Some(start);
+    let mut claimed: u64 = 0;
+    while let Some(offset) = at {
+        if !seen.insert(offset) {
+            break;
+        }
+        if seen.len() > MAX_SECTIONS {
+            return Err(damaged("too many sections"));
+        }
+        let mut section = section_at(pdf, offset, &mut bounds, &mut claimed)?;
+        if section.trailer.has(b"Encrypt") {
+            return Err(SigningError::Encrypted);
+        }
+        bounds.check_size(&section.trailer, pdf.len())?;
+        if let Some(stream_at) = position(section.trailer.get(b"XRefStm").ok(), pdf)? {
+            let hybrid = section_at(pdf, stream_at, &mut bounds, &mut claimed)?;
+            bounds.check_size(&hybrid.trailer, pdf.len())?;
+            for (num, entry) in hybrid.entries {
+                match section.entries.get(&num) {
+                    Some(XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }) => {}
+                    _ => {
+                        section.entries.insert(num, entry);
+                    }
+                }
+            }
+        }
+        at = position(section.trailer.get(b"Prev").ok(), pdf)?;
+        for (num, entry) in section.entries {
+            merged.entry(num).or_insert(entry);
+        }
+        if trailer.is_none() {
+            let mut t = section.trailer;
+            t.remove(b"Prev");
+            t.remove(b"XRefStm");
+            trailer = Some(t);
+        }
+    }
+    let trailer = trailer.ok_or_else(|| damaged("no trailer"))?;
+
+    let mut doc = Document::new();
+    doc.objects = objects(pdf, &merged, &mut bounds)?;
+    let last_entry = merged.keys().next_back().copied().unwrap_or(0);
+    let last_object = doc.objects.keys().next_back().map_or(0, |id| id.0);
+    doc.max_id = last_entry.max(last_object);
+    doc.reference_table = Xref {
+        cross_reference_type: XrefType::CrossReferenceTable,
+        size: last_entry.saturating_add(1),
+        entries: merged,
+    };
+    doc.trailer = trailer;
+    doc.xref_start = start;
+    Ok(doc)
+}
+
+/// The offset `startxref` names, near the end of the file.
+fn xref_start(pdf: &[u8]) -> Result<usize, SigningError> {
+    let tail_from = pdf.len().saturating_sub(1024);
+    let at = memchr::memmem::rfind(&pdf[tail_from..], b"startxref")
+        .map(|i| tail_from + i + b"startxref".len())
+        .ok_or_else(|| damaged("no startxref"))?;
+    let mut lexer = Lexer::new(pdf, at);
+    lexer.space();
+    lexer
+        .unsigned()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n < pdf.len())
+        .ok_or_else(|| damaged("startxref names no offset in the file"))
+}
+
+/// An offset given in a trailer (/Prev, /XRefStm), if any.
+fn position(value: Option<&Object>, pdf: &[u8]) -> Result<Option<usize>, SigningError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    value
+        .as_i64()
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n < pdf.len())
+        .map(Some)
+        .ok_or_else(|| damaged("an offset outside the file"))
+}
+
+/// The section at `offset`: a table with its trailer, or a stream.
+fn section_at(
+    pdf: &[u8],
+    offset: usize,
+    bounds: &mut Bounds,
+    claimed: &mut u64,
+) -> Result<Section, SigningError> {
+    let mut lexer = Lexer::new(pdf, offset);
+    lexer.space();
+    if lexer.tag(b"xref") {
+        table(&mut lexer, bounds, claimed)
+    } else {
+        xref_stream(pdf, offset, bounds, claimed)
+    }
+}
+
+/// A cross-reference table and its trailer (§7.5.4, §7.5.5). Entries are
+/// read as tokens, so a writer's 19-byte lines read as well as 20-byte ones.
+fn table(lexer: &mut Lexer, bounds: &Bounds, claimed: &mut u64) -> Result<Section, SigningError> {
+    let mut entries = BTreeMap::new();
+    loop {
+        lexer.space();
+        if lexer.tag(b"trailer") {
+            lexer.space();
+            let trailer = lexer.dictionary(0).map_err(damaged)?;
+            return Ok(Section { entries, trailer });
+        }
+        let first = lexer.unsigned();
+        lexer.space();
+        let (Some(first), Some(count)) = (first, lexer.unsigned()) else {
+            return Err(damaged("a table subsection without its numbers"));
+        };
+        *claimed = claimed.saturating_add(count);
+        let room = (lexer.bytes.len() - lexer.pos) as u64 / 18;
+        if *claimed > bounds.entries || count > room {
+            return Err(SigningError::Malformed(format!(
+                "a cross-reference table claims {count} entries, more than the file holds"
+            )));
+        }
+        for i in 0..count {
+            lexer.space();
+            let offset = lexer.unsigned();
+            lexer.space();
+            let generation = lexer.unsigned();
+            lexer.space();
+            let kind = if lexer.tag(b"n") {
+                b'n'
+            } else if lexer.tag(b"f") {
+                b'f'
+            } else {
+                0
+            };
+            let num = u32::try_from(first.saturating_add(i))
+                .map_err(|_| damaged("an object number out of range"))?;
+            let entry = match (kind, offset, generation) {
+                (b'n', Some(offset), Some(generation)) => XrefEntry::Normal {
+                    offset: u32::try_from(offset).map_err(|_| damaged("an offset out of range"))?,
+                    generation: u16::try_from(generation)
+                        .map_err(|_| damaged("a generation out of range"))?,
+                },
+                (b'f', Some(_), Some(_)) => XrefEntry::Free,
+                _ => return Err(damaged("a table entry")),
+            };
+            entries.insert(num, entry);
+        }
+    }
+}
+
+/// A cross-reference stream (§7.5.8): its dictionary is the trailer.
+fn xref_stream(
+    pdf: &[u8],
+    offset: usize,
+    bounds: &mut Bounds,
+    claimed: &mut u64,
+) -> Result<Section, SigningError> {
+    let (_, dict, data) = stream_at(pdf, offset).map_err(damaged)?;
+    let data = data.ok_or_else(|| damaged("a section that is neither table nor stream"))?;
+    if dict.get(b"Type").and_then(Object::as_name).ok() != Some(b"XRef") {
+        return Err(damaged("a section that is neither table nor stream"));
+    }
+    let numbers = |key: &[u8]| -> Option<Vec<u64>> {
+        dict.get(key)
+            .and_then(Object::as_array)
+            .ok()?
+            .iter()
+            .map(|o| o.as_i64().ok().and_then(|n| u64::try_from(n).ok()))
+            .collect()
+    };
+    let widths = numbers(b"W")
+        .filter(|w| w.len() == 3)
+        .ok_or_else(|| damaged("a stream without /W"))?;
+    if let Some(w) = widths.iter().find(|&&w| w > 8) {
+        return Err(SigningError::Malformed(format!(
+            "a cross-reference stream's field width {w} is more than 8 bytes"
+        )));
+    }
+    let size = dict
+        .get(b"Size")
+        .and_then(Object::as_i64)
+        .ok()
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| damaged("a stream without /Size"))?;
+    let index = match dict.get(b"Index") {
+        Ok(_) => numbers(b"Index")
+            .filter(|i| i.len() % 2 == 0)
+            .ok_or_else(|| damaged("a bad /Index"))?,
+        Err(_) => vec![0, size],
+    };
+    let total = index
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .fold(0u64, |t, n| t.saturating_add(*n));
+    *claimed = claimed.saturating_add(total);
+    if *claimed > bounds.entries {
+        return Err(SigningError::Malformed(format!(
+            "a cross-reference stream claims {total} entries (/Index), more than the file holds"
+        )));
+    }
+    let stream = Stream {
+        dict,
+        content: data.to_vec(),
+        allows_compression: false,
+        start_position: None,
+    };
+    let decoded = bounds.decode(&stream).map_err(|e| match e {
+        Decode::TooLarge(e) => e,
+        Decode::Broken(e) => damaged(format!("a stream: {e}")),
+    })?;
+    let w: Vec<usize> = widths.iter().map(|&w| w as usize).collect();
+    let row = w.iter().sum::<usize>();
+    if row == 0 {
+        return Err(damaged("a stream with empty rows"));
+    }
+    let field = |bytes: &[u8]| bytes.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+    let mut rows = decoded.chunks_exact(row);
+    let mut entries = BTreeMap::new();
+    for pair in index.chunks_exact(2) {
+        for i in 0..pair[1] {
+            let r = rows
+                .next()
+                .ok_or_else(|| damaged("a stream shorter than its /Index"))?;
+            let (a, rest) = r.split_at(w[0]);
+            let (b, c) = rest.split_at(w[1]);
+            // A missing type field means type 1 (§7.5.8.2, Table 17).
+            let kind = if w[0] == 0 { 1 } else { field(a) };
+            let num = u32::try_from(pair[0].saturating_add(i))
+                .map_err(|_| damaged("an object number out of range"))?;
+            let (b, c) = (field(b), field(c));
+            let entry = match kind {
+                0 => XrefEntry::Free,
+                1 => XrefEntry::Normal {
+                    offset: u32::try_from(b).map_err(|_| damaged("an offset out of range"))?,
+                    generation: u16::try_from(c).unwrap_or(u16::MAX),
+                },
+                2 => XrefEntry::Compressed {
+                    container: u32::try_from(b)
+                        .map_err(|_| damaged("an object number out of range"))?,
+                    index: u16::try_from(c).unwrap_or(u16::MAX),
+                },
+                // Other types are references to the null object (Table 18).
+                _ => continue,
+            };
+            entries.insert(num, entry);
+        }
+    }
+    // What lopdf keeps of the stream's dictionary as the trailer.
+    let mut trailer = stream.dict;
+    for key in [b"Length".as_slice(), b"W", b"Index"] {
+        trailer.remove(key);
+    }
+    Ok(Section { entries, trailer })
+}
+
+/// The indirect object at `offset`: its number, its value (a stream's
+/// dictionary for a stream) and, for a stream, its raw data.
+fn stream_at(
+    pdf: &[u8],
+    offset: usize,
+) -> Result<(ObjectId, Dictionary, Option<&[u8]>), &'static str> {
+    let (id, object, data) = object_at(pdf, offset)?;
+    match (object, data) {
+        (Object::Dictionary(dict), Some(start)) => {
+            let data = stream_data(
+                pdf,
+                start,
+                dict.get(b"Length").and_then(Object::as_i64).ok(),
+            )
+            .ok_or("stream data past the end of the file")?;
+            Ok((id, dict, Some(data)))
+        }
+        (Object::Dictionary(dict), None) => Ok((id, dict, None)),
+        _ => Err("not a dictionary"),
+    }
+}
+
+/// The indirect object at `offset`, and where its stream data starts if
+/// it is a stream.
+fn object_at(pdf: &[u8], offset: usize) -> Result<(ObjectId, Object, Option<usize>), &'static str> {
+    let mut lexer = Lexer::new(pdf, offset);
+    let id = lexer.object_header()?;
+    let object = lexer.object(0)?;
+    let data = match object {
+        Object::Dictionary(_) => lexer.stream_start(),
+        _ => None,
+    };
+    Ok((id, object, data))
+}
+
+/// A stream's data from `start`: `length` bytes when `endstream` follows
+/// them (after an optional end of line), else up to the first `endstream`,
+/// as lopdf recovers it.
+fn stream_data(pdf: &[u8], start: usize, length: Option<i64>) -> Option<&[u8]> {
+    if let Some(end) = length
+        .and_then(|n| usize::try_from(n).ok())
+        .and_then(|n| start.checked_add(n))
+        .filter(|&end| end <= pdf.len())
+    {
+        let mut after = end;
+        while after < pdf.len() && after < end + 2 && is_space(pdf[after]) {
+            after += 1;
+        }
+        if pdf[after..].starts_with(b"endstream") {
+            return pdf.get(start..end);
+        }
+    }
+    let found = memchr::memmem::find(pdf.get(start..)?, b"endstream")?;
+    let mut end = start + found;
+    if pdf[..end].ends_with(b"\r\n") {
+        end -= 2;
+    } else if pdf[..end].ends_with(b"\n") || pdf[..end].ends_with(b"\r") {
+        end -= 1;
+    }
+    pdf.get(start..end.max(start))
+}
+
+/// Every object the cross-reference data places: its value, a stream
+/// with its dictionary only. An object that does not parse is left out,
+/// as lopdf's lenient loader leaves it out (its entry stays, so its
+/// number is still taken). Members of object streams come after, never
+/// replacing an object read at an offset, and only for numbers whose entry
+/// names that container or none (as lopdf).
+fn objects(
+    pdf: &[u8],
+    entries: &BTreeMap<u32, XrefEntry>,
+    bounds: &mut Bounds,
+) -> Result<BTreeMap<ObjectId, Object>, SigningError> {
+    let mut objects = BTreeMap::new();
+    let mut containers: Vec<(u32, Dictionary, usize)> = Vec::new();
+    for entry in entries.values() {
+        let XrefEntry::Normal { offset, .. } = *entry else {
+            continue;
+        };
+        let Ok((id, object, data)) = object_at(pdf, offset as usize) else {
+            continue;
+        };
+        let object = match (object, data) {
+            (Object::Dictionary(dict), Some(start)) => {
+                if dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"ObjStm") {
+                    containers.push((id.0, dict.clone(), start));
+                }
+                Object::Stream(Stream {
+                    dict,
+                    content: Vec::new(),
+                    allows_compression: true,
+                    start_position: Some(start),
+                })
+            }
+            (object, _) => object,
+        };
+        objects.insert(id, object);
+    }
+    for (container, dict, start) in containers {
+        let length = match dict.get(b"Length") {
+            Ok(Object::Reference(id)) => objects.get(id).and_then(|o| o.as_i64().ok()),
+            Ok(o) => o.as_i64().ok(),
+            Err(_) => None,
+        };
+        let Some(data) = stream_data(pdf, start, length) else {
+            continue;
+        };
+        let stream = Stream {
+            dict,
+            content: data.to_vec(),
+            allows_compression: false,
+            start_position: None,
+        };
+        let decoded = match bounds.decode(&stream) {
+            Ok(decoded) => decoded,
+            Err(Decode::TooLarge(e)) => return Err(e),
+            Err(Decode::Broken(_)) => continue,
+        };
+        for (id, member) in members(&stream.dict, &decoded) {
+            let belongs = match entries.get(&id.0) {
+                Some(XrefEntry::Compressed { container: c, .. }) => *c == container,
+                Some(XrefEntry::Free | XrefEntry::UnusableFree) => false,
+                Some(XrefEntry::Normal { .. }) | None => true,
+            };
+            if belongs {
+                objects.entry(id).or_insert(member);
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// The objects of an object stream (§7.5.7): /N pairs of number and
+/// offset, the objects from /First on.
+fn members(dict: &Dictionary, data: &[u8]) -> Vec<(ObjectId, Object)> {
+    let count = dict.get(b"N").and_then(Object::as_i64).ok();
+    let first = dict.get(b"First").and_then(Object::as_i64).ok();
+    let (Some(count), Some(first)) = (
+        count.and_then(|n| usize::try_from(n).ok()),
+        first.and_then(|n| usize::try_from(n).ok()),
+    ) else {
+        return Vec::new();
+    };
+    let mut header = Lexer::new(data, 0);
+    let mut out = Vec::new();
+    for _ in 0..count.min(data.len() / 2) {
+        header.space();
+        let num = header.unsigned();
+        header.space();
+        let offset = header.unsigned();
+        let (Some(num), Some(offset)) = (
+            num.and_then(|n| u32::try_from(n).ok()),
+            offset.and_then(|n| usize::try_from(n).ok()),
+        ) else {
+            break;
+        };
+        let Some(at) = first.checked_add(offset).filter(|&at| at < data.len()) else {
+            continue;
+        };
+        if let Ok(object) = Lexer::new(data, at).object(0) {
+            out.push(((num, 0), object));
+        }
+    }
+    out
+}
