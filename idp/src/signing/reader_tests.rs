@@ -8,6 +8,7 @@ use super::SigningError;
 use super::appearance::Appearance;
 use super::pdf::{self, SigFields};
 use super::placement::{Placement, Position, Rect};
+use super::tests::build_pdf as build;
 use crate::kinds::{SignaturePage, SignaturePlace};
 
 const NOW: i64 = 1_790_000_000;
@@ -150,31 +151,6 @@ fn the_update_is_the_same_byte_for_byte() {
         }
         assert_eq!(pdf::docmdp_permission(&full), pdf::docmdp_permission(&ours));
     }
-}
-
-/// A PDF of `objects` (1 the catalog) with a correct table.
-fn build(objects: &[&str]) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<</Size {} /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 const CATALOG: &str = "<</Type /Catalog /Pages 2 0 R>>";

@@ -41,7 +41,7 @@ fn only(report: &Report) -> &verify::SignatureReport {
 
 /// A PDF made of `objects` (bodies of objects 1…n, 1 the catalog) with a
 /// correct cross-reference table: hostile structures without a broken xref.
-fn build_pdf(objects: &[&str]) -> Vec<u8> {
+pub(super) fn build_pdf(objects: &[&str]) -> Vec<u8> {
     let objects: Vec<&[u8]> = objects.iter().map(|o| o.as_bytes()).collect();
     build_pdf_bytes(&objects)
 }
