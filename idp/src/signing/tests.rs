@@ -1077,6 +1077,12 @@ fn modern_with_cid_widths() -> Vec<u8> {
     use lopdf::{Object, Stream, dictionary};
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
+    // An object before the font, in the same object stream, long enough
+    // that the font's widths lie over 2 KB past the stream's `stream`.
+    let filler = doc.add_object(dictionary! {
+        "Type" => "ExtGState",
+        "Padding" => (0..1000).map(Object::from).collect::<Vec<_>>(),
+    });
     let widths = Object::Array(vec![
         0.into(),
         Object::Array(vec![600.5.into(), 0.into(), 348.25.into()]),
@@ -1106,7 +1112,10 @@ fn modern_with_cid_widths() -> Vec<u8> {
         "Parent" => pages_id,
         "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
         "Contents" => content,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        "Resources" => dictionary! {
+            "Font" => dictionary! { "F1" => font },
+            "ExtGState" => dictionary! { "GS0" => filler },
+        },
     });
     doc.objects.insert(
         pages_id,
@@ -1128,7 +1137,9 @@ fn a_file_lopdf_writes_with_object_streams_loads() {
     // cross-reference stream's /W, in the bytes before the stream's /XRef.
     let xref = bytes.windows(10).position(|w| w == b"/Type/XRef").unwrap();
     let widths = bytes.windows(4).position(|w| w == b"/W[0").unwrap();
-    assert!(widths < xref && xref - widths < 2048, "{widths} {xref}");
+    let window = xref - 2048;
+    assert!(window < widths && widths < xref, "{widths} {xref}");
+    assert!(!bytes[window..widths].windows(6).any(|w| w == b"stream"));
     let doc = pdf::load(&bytes).unwrap();
     assert_eq!(doc.get_pages().len(), 1);
     pdf::load(&save_modern(
