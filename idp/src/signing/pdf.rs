@@ -20,6 +20,7 @@ use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 use super::SigningError;
 use super::appearance::{self, Appearance};
 use super::placement::{self, Placement, Position};
+use super::syntax::{Lexer, is_space};
 
 /// The largest PDF the service reads.
 pub const MAX_PDF_BYTES: usize = 50 * 1024 * 1024;
@@ -140,17 +141,46 @@ pub fn load_for_signing(bytes: &[u8]) -> Result<Document, SigningError> {
 pub(super) const ENTRIES_PER_BYTE_DIVISOR: usize = 8;
 pub(super) const ENTRIES_SLACK: usize = 4096;
 
-/// The unsigned integer that follows `at` (after white space), if any.
+/// The non-negative integer token that follows `at` (after white space),
+/// read exactly: all its digits, saturating at `u64::MAX` (a number too
+/// large to hold is too large for any bound), and none when the token is
+/// not an integer (`-1`, `1.5`, `12x`, a name, an array).
 fn number_after(bytes: &[u8], at: usize) -> Option<u64> {
-    let rest = bytes.get(at..)?;
-    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-    let digits: Vec<u8> = rest[start..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .take(20)
-        .copied()
-        .collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
+    let mut lexer = Lexer::new(bytes, at);
+    lexer.space();
+    integer_token(&mut lexer)
+}
+
+/// The integer token at the lexer's position: digits that a delimiter,
+/// white space or the end of the file follows.
+fn integer_token(lexer: &mut Lexer) -> Option<u64> {
+    let rest = lexer.bytes.get(lexer.pos..)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let ends = rest
+        .get(digits)
+        .is_none_or(|&b| is_space(b) || b"()<>[]{}/%".contains(&b));
+    if digits == 0 || !ends {
+        return None;
+    }
+    lexer.pos += digits;
+    Some(rest[..digits].iter().fold(0u64, |v, &d| {
+        v.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+/// Whether `N G R` (a reference) starts at `at`.
+fn reference_at(bytes: &[u8], at: usize) -> bool {
+    let mut lexer = Lexer::new(bytes, at);
+    lexer.space();
+    if integer_token(&mut lexer).is_none() {
+        return false;
+    }
+    lexer.space();
+    if integer_token(&mut lexer).is_none() {
+        return false;
+    }
+    lexer.space();
+    lexer.tag(b"R")
 }
 
 /// Every offset just after an occurrence of `needle`.
@@ -163,136 +193,33 @@ fn memchr_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize
 }
 
 /// Looks at what a file claims about its cross-reference data before lopdf
-/// reads it, and refuses claims no honest file makes for its size: more
-/// entries (`xref` subsections, `/Size`, an xref stream's `/Index`) than
-/// [`ENTRIES_PER_BYTE_DIVISOR`] allows, xref-stream field widths over 8
-/// bytes, a `/Length` longer than the file. lopdf bounds these itself
-/// (≥ 0.47); this keeps the bound ours and says what was wrong.
+/// reads it, and refuses claims no honest file makes for its size. The
+/// sections lopdf will read are read as it reads them, from `startxref`
+/// along /Prev and /XRefStm, each table's subsections and trailer and each
+/// stream's own dictionary ([`super::reader::check_claims`]): more entries
+/// (subsections, `/Size`, `/Index`) than [`ENTRIES_PER_BYTE_DIVISOR`]
+/// allows, field widths over 8 bytes, numbers that are not non-negative
+/// integers where the format wants them. Then any direct stream `/Length`
+/// longer than the file. lopdf bounds these itself (≥ 0.47); this keeps
+/// the bound ours and says what was wrong.
 pub fn prescan(bytes: &[u8]) -> Result<(), SigningError> {
-    let limit = (bytes.len() / ENTRIES_PER_BYTE_DIVISOR + ENTRIES_SLACK) as u64;
-    let refuse = |what: String| Err(SigningError::Malformed(what));
-    for at in after_each(bytes, b"/Size") {
-        if let Some(n) = number_after(bytes, at)
-            && (n > limit || n >= u64::from(MAX_OBJECTS))
-        {
-            return refuse(format!(
-                "the file claims {n} objects (/Size), more than a file of {} bytes can hold",
-                bytes.len()
-            ));
-        }
-    }
+    super::reader::check_claims(bytes)?;
     for at in after_each(bytes, b"/Length") {
-        // `/Length 12 0 R` names an object, a direct number is the length.
+        // Not `/Length1` of a font file; `/Length 12 0 R` names an object,
+        // a direct number is the length.
+        let key_ends = bytes.get(at).is_none_or(|&b| !b.is_ascii_alphanumeric());
+        if !key_ends || reference_at(bytes, at) {
+            continue;
+        }
         if let Some(n) = number_after(bytes, at)
             && n > bytes.len() as u64
         {
-            return refuse(format!("a stream claims {n} bytes, more than the file has"));
-        }
-    }
-    // Cross-reference tables: each subsection header `first count`, then
-    // count entries of 20 bytes, which must be in the file.
-    let mut claimed: u64 = 0;
-    for at in memchr_all(bytes, b"xref") {
-        let line_start = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
-        let next = bytes.get(at + 4).copied();
-        if !line_start || !matches!(next, Some(b'\n' | b'\r' | b' ')) {
-            continue;
-        }
-        let mut pos = at + 4;
-        for _ in 0..100_000 {
-            let (Some(first_at), Some(_)) = (skip_ws(bytes, pos), number_after(bytes, pos)) else {
-                break;
-            };
-            let first_end = first_at + digits_at(bytes, first_at);
-            let Some(count_at) = skip_ws(bytes, first_end) else {
-                break;
-            };
-            let Some(count) = number_after(bytes, first_end) else {
-                break;
-            };
-            claimed = claimed.saturating_add(count);
-            let count_end = count_at + digits_at(bytes, count_at);
-            let entries_at = skip_ws(bytes, count_end).unwrap_or(bytes.len());
-            let room = (bytes.len() - entries_at) as u64;
-            if claimed > limit || count.saturating_mul(20) > room {
-                return refuse(format!(
-                    "a cross-reference table claims {count} entries, more than the file holds"
-                ));
-            }
-            pos = entries_at + usize::try_from(count * 20).unwrap_or(usize::MAX);
-            if pos >= bytes.len() {
-                break;
-            }
-        }
-    }
-    // Cross-reference streams: the dictionary around each /Type /XRef.
-    {
-        for at in memchr_all(bytes, b"/XRef") {
-            let window = &bytes[at.saturating_sub(2048)..(at + 2048).min(bytes.len())];
-            let window = match find(window, b"stream") {
-                Some(end) => &window[..end],
-                None => window,
-            };
-            if let Some(w) = find(window, b"/W").map(|i| i + 2) {
-                for n in bracketed_numbers(window, w).into_iter().take(3) {
-                    if n > 8 {
-                        return refuse(format!(
-                            "a cross-reference stream's field width {n} is more than 8 bytes"
-                        ));
-                    }
-                }
-            }
-            if let Some(i) = find(window, b"/Index").map(|i| i + 6) {
-                let total = bracketed_numbers(window, i)
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .fold(0u64, |t, n| t.saturating_add(*n));
-                if total > limit {
-                    return refuse(format!(
-                        "a cross-reference stream claims {total} entries (/Index), more than the file holds"
-                    ));
-                }
-            }
+            return Err(SigningError::Malformed(format!(
+                "a stream claims {n} bytes, more than the file has"
+            )));
         }
     }
     Ok(())
-}
-
-/// How many ASCII digits start at `at`.
-fn digits_at(bytes: &[u8], at: usize) -> usize {
-    bytes[at.min(bytes.len())..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count()
-}
-
-/// The first non-white-space offset at or after `at`.
-fn skip_ws(bytes: &[u8], at: usize) -> Option<usize> {
-    let rest = bytes.get(at..)?;
-    Some(at + rest.iter().position(|b| !b.is_ascii_whitespace())?)
-}
-
-/// The unsigned integers of a `[…]` array starting after `at` (at most 64).
-fn bracketed_numbers(bytes: &[u8], at: usize) -> Vec<u64> {
-    let Some(open) = skip_ws(bytes, at).filter(|&p| bytes[p] == b'[') else {
-        return Vec::new();
-    };
-    let close = bytes[open..]
-        .iter()
-        .position(|&b| b == b']')
-        .map_or(bytes.len(), |p| open + p);
-    bytes[open + 1..close]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|t| !t.is_empty())
-        .take(64)
-        .map(|t| {
-            std::str::from_utf8(t)
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(u64::MAX)
-        })
-        .collect()
 }
 
 /// The DocMDP permission (ISO 32000-1 §12.8.2.2) a certified document

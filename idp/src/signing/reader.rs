@@ -110,13 +110,63 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
         .ok_or(SigningError::NotPdf)?;
     let pdf = &bytes[header..];
-    let mut bounds = Bounds {
+    let mut bounds = bounds_for(pdf);
+    let start = xref_start(pdf)?;
+    let (merged, trailer) = sections(pdf, start, &mut bounds, Entries::Read)?;
+
+    let mut doc = Document::new();
+    doc.objects = objects(pdf, &merged, &mut bounds)?;
+    let last_entry = merged.keys().next_back().copied().unwrap_or(0);
+    let last_object = doc.objects.keys().next_back().map_or(0, |id| id.0);
+    doc.max_id = last_entry.max(last_object);
+    doc.reference_table = Xref {
+        cross_reference_type: XrefType::CrossReferenceTable,
+        size: last_entry.saturating_add(1),
+        entries: merged,
+    };
+    doc.trailer = trailer;
+    doc.xref_start = start;
+    Ok(doc)
+}
+
+/// Checks what `bytes`' cross-reference sections claim (the chain lopdf
+/// follows from `startxref`, each section's own table or stream
+/// dictionary) against what a file of its size may claim, reading neither
+/// the entries of a stream nor any object: [`super::pdf::load`]'s pre-scan.
+/// Refuses, as [`read`] does, what does not read as written.
+pub fn check_claims(bytes: &[u8]) -> Result<(), SigningError> {
+    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
+        .ok_or(SigningError::NotPdf)?;
+    let pdf = &bytes[header..];
+    let mut bounds = bounds_for(pdf);
+    let start = xref_start(pdf)?;
+    sections(pdf, start, &mut bounds, Entries::Count).map(|_| ())
+}
+
+fn bounds_for(pdf: &[u8]) -> Bounds {
+    Bounds {
         entries: (pdf.len() / super::pdf::ENTRIES_PER_BYTE_DIVISOR + super::pdf::ENTRIES_SLACK)
             as u64,
         decoded: 0,
-    };
-    let start = xref_start(pdf)?;
+    }
+}
 
+/// Whether a walk over the sections keeps their entries ([`read`]) or
+/// only counts what they claim ([`check_claims`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    Read,
+    Count,
+}
+
+/// The sections from `start` back along /Prev, merged, and the newest
+/// trailer (without /Prev and /XRefStm).
+fn sections(
+    pdf: &[u8],
+    start: usize,
+    bounds: &mut Bounds,
+    keep: Entries,
+) -> Result<(BTreeMap<u32, XrefEntry>, Dictionary), SigningError> {
     // Newest first: a newer section's entry wins; a hybrid file's stream
     // fills in what its table leaves free.
     let mut merged: BTreeMap<u32, XrefEntry> = BTreeMap::new();
@@ -131,13 +181,13 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
         if seen.len() > MAX_SECTIONS {
             return Err(damaged("too many sections"));
         }
-        let mut section = section_at(pdf, offset, &mut bounds, &mut claimed)?;
+        let mut section = section_at(pdf, offset, bounds, &mut claimed, keep)?;
         if section.trailer.has(b"Encrypt") {
             return Err(SigningError::Encrypted);
         }
         bounds.check_size(&section.trailer, pdf.len())?;
         if let Some(stream_at) = position(section.trailer.get(b"XRefStm").ok(), pdf)? {
-            let hybrid = section_at(pdf, stream_at, &mut bounds, &mut claimed)?;
+            let hybrid = section_at(pdf, stream_at, bounds, &mut claimed, keep)?;
             bounds.check_size(&hybrid.trailer, pdf.len())?;
             for (num, entry) in hybrid.entries {
                 match section.entries.get(&num) {
@@ -160,20 +210,7 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
         }
     }
     let trailer = trailer.ok_or_else(|| damaged("no trailer"))?;
-
-    let mut doc = Document::new();
-    doc.objects = objects(pdf, &merged, &mut bounds)?;
-    let last_entry = merged.keys().next_back().copied().unwrap_or(0);
-    let last_object = doc.objects.keys().next_back().map_or(0, |id| id.0);
-    doc.max_id = last_entry.max(last_object);
-    doc.reference_table = Xref {
-        cross_reference_type: XrefType::CrossReferenceTable,
-        size: last_entry.saturating_add(1),
-        entries: merged,
-    };
-    doc.trailer = trailer;
-    doc.xref_start = start;
-    Ok(doc)
+    Ok((merged, trailer))
 }
 
 /// The offset `startxref` names, near the end of the file.
@@ -211,19 +248,25 @@ fn section_at(
     offset: usize,
     bounds: &mut Bounds,
     claimed: &mut u64,
+    keep: Entries,
 ) -> Result<Section, SigningError> {
     let mut lexer = Lexer::new(pdf, offset);
     lexer.space();
     if lexer.tag(b"xref") {
-        table(&mut lexer, bounds, claimed)
+        table(&mut lexer, bounds, claimed, keep)
     } else {
-        xref_stream(pdf, offset, bounds, claimed)
+        xref_stream(pdf, offset, bounds, claimed, keep)
     }
 }
 
 /// A cross-reference table and its trailer (§7.5.4, §7.5.5). Entries are
 /// read as tokens, so a writer's 19-byte lines read as well as 20-byte ones.
-fn table(lexer: &mut Lexer, bounds: &Bounds, claimed: &mut u64) -> Result<Section, SigningError> {
+fn table(
+    lexer: &mut Lexer,
+    bounds: &Bounds,
+    claimed: &mut u64,
+    keep: Entries,
+) -> Result<Section, SigningError> {
     let mut entries = BTreeMap::new();
     loop {
         lexer.space();
@@ -268,7 +311,9 @@ fn table(lexer: &mut Lexer, bounds: &Bounds, claimed: &mut u64) -> Result<Sectio
                 (b'f', Some(_), Some(_)) => XrefEntry::Free,
                 _ => return Err(damaged("a table entry")),
             };
-            entries.insert(num, entry);
+            if keep == Entries::Read {
+                entries.insert(num, entry);
+            }
         }
     }
 }
@@ -279,6 +324,7 @@ fn xref_stream(
     offset: usize,
     bounds: &mut Bounds,
     claimed: &mut u64,
+    keep: Entries,
 ) -> Result<Section, SigningError> {
     let (_, dict, data) = stream_at(pdf, offset).map_err(damaged)?;
     let data = data.ok_or_else(|| damaged("a section that is neither table nor stream"))?;
@@ -295,7 +341,7 @@ fn xref_stream(
     };
     let widths = numbers(b"W")
         .filter(|w| w.len() == 3)
-        .ok_or_else(|| damaged("a stream without /W"))?;
+        .ok_or_else(|| damaged("a stream without three non-negative integer widths (/W)"))?;
     if let Some(w) = widths.iter().find(|&&w| w > 8) {
         return Err(SigningError::Malformed(format!(
             "a cross-reference stream's field width {w} is more than 8 bytes"
@@ -324,6 +370,18 @@ fn xref_stream(
             "a cross-reference stream claims {total} entries (/Index), more than the file holds"
         )));
     }
+    // Each width is at most 8 (checked above), so these fit.
+    let w: Vec<usize> = widths.iter().map(|&w| w as usize).collect();
+    let row = w.iter().sum::<usize>();
+    if row == 0 {
+        return Err(damaged("a stream with empty rows"));
+    }
+    if keep == Entries::Count {
+        return Ok(Section {
+            entries: BTreeMap::new(),
+            trailer: dict,
+        });
+    }
     let stream = Stream {
         dict,
         content: data.to_vec(),
@@ -334,11 +392,6 @@ fn xref_stream(
         Decode::TooLarge(e) => e,
         Decode::Broken(e) => damaged(format!("a stream: {e}")),
     })?;
-    let w: Vec<usize> = widths.iter().map(|&w| w as usize).collect();
-    let row = w.iter().sum::<usize>();
-    if row == 0 {
-        return Err(damaged("a stream with empty rows"));
-    }
     let field = |bytes: &[u8]| bytes.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
     let mut rows = decoded.chunks_exact(row);
     let mut entries = BTreeMap::new();

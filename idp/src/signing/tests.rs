@@ -928,12 +928,17 @@ fn cross_reference_bombs_are_refused_before_parsing() {
         assert!(s.contains(from));
         s.replacen(from, to, 1).into_bytes()
     };
-    let xref_stream = build_pdf(&[
-        catalog,
-        pages,
-        page,
-        "<</Type /XRef /Size 5 /W [1 999999999 1] /Index [0 8000000] /Length 0>>\nstream\n\nendstream",
-    ]);
+    // The cross-reference stream that `startxref` names, as the newest
+    // section (one elsewhere in the file is not read as one).
+    let xref_stream = |dict: &str| {
+        let mut bytes = base.clone();
+        let at = bytes.len();
+        bytes.extend_from_slice(
+            format!("4 0 obj\n{dict}\nstream\n\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n")
+                .as_bytes(),
+        );
+        bytes
+    };
     let long_stream = build_pdf(&[
         catalog,
         pages,
@@ -946,7 +951,41 @@ fn cross_reference_bombs_are_refused_before_parsing() {
             "cross-reference table",
             replace("xref\n0 4", "xref\n0 8000000"),
         ),
-        ("field width", xref_stream),
+        (
+            "field width",
+            xref_stream("<</Type /XRef /Size 5 /W [1 999999999 1] /Root 1 0 R /Length 0>>"),
+        ),
+        (
+            "out of range",
+            xref_stream(&format!(
+                "<</Type /XRef /Size 5 /W [1 {} 1] /Root 1 0 R /Length 0>>",
+                "9".repeat(40)
+            )),
+        ),
+        (
+            "(/Index)",
+            xref_stream(
+                "<</Type /XRef /Size 5 /W [1 2 1] /Index [0 8000000] /Root 1 0 R /Length 0>>",
+            ),
+        ),
+        // Widths that are not non-negative integers are not widths.
+        (
+            "/W",
+            xref_stream("<</Type /XRef /Size 5 /W [1 -1 1] /Root 1 0 R /Length 0>>"),
+        ),
+        (
+            "/W",
+            xref_stream("<</Type /XRef /Size 5 /W [1 2.5 1] /Root 1 0 R /Length 0>>"),
+        ),
+        (
+            "stream claims",
+            build_pdf(&[
+                catalog,
+                pages,
+                page,
+                &format!("<</Length {}>>\nstream\nabc\nendstream", "9".repeat(30)),
+            ]),
+        ),
         ("stream claims", long_stream),
     ];
     for (what, bytes) in cases {
@@ -961,11 +1000,14 @@ fn cross_reference_bombs_are_refused_before_parsing() {
     }
     // The same claim in a 50 MiB file is still refused, and quickly: the
     // limit follows the file's size, not only the format's maximum.
+    // (The padding is a comment before `startxref`: every offset holds.)
     let mut big = replace("/Size 4 ", "/Size 8000000 ");
     let pad = vec![b'%'; MAX_PDF_BYTES - big.len() - 64];
-    big.splice(9..9, pad.iter().copied().chain(*b"\n"));
+    let at = big.windows(9).position(|w| w == b"startxref").unwrap();
+    big.splice(at..at, pad.iter().copied().chain(*b"\n"));
     let started = std::time::Instant::now();
-    assert!(pdf::load(&big).is_err());
+    let e = pdf::load(&big).unwrap_err();
+    assert!(e.to_string().contains("/Size"), "{e}");
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
 
@@ -1014,4 +1056,107 @@ async fn the_signature_covers_the_signed_attributes_as_received() {
     resorted[pos..pos + to.len()].copy_from_slice(to.as_bytes());
     let s = verify(&resorted).unwrap();
     assert!(!only(&s).signature_verifies, "{s:?}");
+}
+
+/// `doc` saved by lopdf with object streams and a cross-reference stream
+/// (what PDF 1.5 writers make).
+fn save_modern(doc: &mut Document) -> Vec<u8> {
+    let mut out = Vec::new();
+    let options = lopdf::SaveOptions::builder()
+        .use_object_streams(true)
+        .use_xref_streams(true)
+        .build();
+    doc.save_with_options(&mut out, options).unwrap();
+    out
+}
+
+/// A one-page document with a CID font whose widths array (`/W [0 [...]]`,
+/// ISO 32000-1 §9.7.4.3) lies in the object stream just before the
+/// cross-reference stream, saved as lopdf saves it with object streams.
+fn modern_with_cid_widths() -> Vec<u8> {
+    use lopdf::{Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    // An object before the font, in the same object stream, long enough
+    // that the font's widths lie over 2 KB past the stream's `stream`.
+    let filler = doc.add_object(dictionary! {
+        "Type" => "ExtGState",
+        "Padding" => (0..1000).map(Object::from).collect::<Vec<_>>(),
+    });
+    let widths = Object::Array(vec![
+        0.into(),
+        Object::Array(vec![600.5.into(), 0.into(), 348.25.into()]),
+        16.into(),
+        Object::Array(vec![415.into()]),
+        19.into(),
+        25.into(),
+        500.into(),
+    ]);
+    let cid_font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "CIDFontType2",
+        "BaseFont" => "Arial",
+        "W" => widths,
+        "DW" => 0,
+    });
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type0",
+        "BaseFont" => "Arial",
+        "Encoding" => "Identity-H",
+        "DescendantFonts" => vec![cid_font.into()],
+    });
+    let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content,
+        "Resources" => dictionary! {
+            "Font" => dictionary! { "F1" => font },
+            "ExtGState" => dictionary! { "GS0" => filler },
+        },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => vec![page.into()],
+            "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    save_modern(&mut doc)
+}
+
+#[test]
+fn a_file_lopdf_writes_with_object_streams_loads() {
+    let bytes = modern_with_cid_widths();
+    // What the pre-scan once tripped on: a widths array that is not a
+    // cross-reference stream's /W, in the bytes before the stream's /XRef.
+    let xref = bytes.windows(10).position(|w| w == b"/Type/XRef").unwrap();
+    let widths = bytes.windows(4).position(|w| w == b"/W[0").unwrap();
+    let window = xref - 2048;
+    assert!(window < widths && widths < xref, "{widths} {xref}");
+    assert!(!bytes[window..widths].windows(6).any(|w| w == b"stream"));
+    let doc = pdf::load(&bytes).unwrap();
+    assert_eq!(doc.get_pages().len(), 1);
+    pdf::load(&save_modern(
+        &mut Document::load_mem(&fixture("ke-hoach-nhieu-trang.pdf")).unwrap(),
+    ))
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_signed_file_with_object_streams_verifies() {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let input = modern_with_cid_widths();
+    let signed = sign(&backend, input.clone()).await.unwrap();
+    assert!(signed.pdf.starts_with(&input));
+    let report = verify(&signed.pdf).unwrap();
+    let s = only(&report);
+    assert!(s.intact, "{s:?}");
+    assert!(s.byte_range_ok && s.digest_matches && s.signature_verifies);
+    assert!(!s.modified_after);
 }
