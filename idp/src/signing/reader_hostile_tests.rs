@@ -198,7 +198,7 @@ fn shadowed_page(stale: bool) -> Vec<u8> {
     )
     .unwrap();
     if stale {
-        write!(w.out, "{page_old:010} 00000 n \n").unwrap();
+        writeln!(w.out, "{page_old:010} 00000 n ").unwrap();
     }
     write!(
         w.out,
