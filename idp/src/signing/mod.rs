@@ -27,6 +27,8 @@ pub mod placement;
 pub mod policy;
 mod reader;
 #[cfg(test)]
+mod reader_hostile_tests;
+#[cfg(test)]
 mod reader_tests;
 pub mod service;
 pub mod soft;

@@ -16,7 +16,8 @@
 //! the nesting of objects ([`syntax::MAX_DEPTH`]), and the bytes all the
 //! streams decoded may inflate to ([`MAX_DECODED_TOTAL`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
@@ -44,8 +45,11 @@ fn damaged(what: impl Into<String>) -> SigningError {
 struct Bounds {
     /// Cross-reference entries, over all sections.
     entries: u64,
-    /// Bytes decoded so far.
+    /// Bytes decoded so far, unfiltered data included.
     decoded: usize,
+    /// Bytes the cross-reference sections took, over all sections: an
+    /// honest file's sections are apart, so together no longer than it.
+    sections: usize,
 }
 
 impl Bounds {
@@ -64,22 +68,47 @@ impl Bounds {
         }
     }
 
-    /// Decodes `stream`'s data within what is left of the file's budget.
-    fn decode(&mut self, stream: &Stream) -> Result<Vec<u8>, Decode> {
+    /// Counts `len` more bytes taken by cross-reference sections in a file
+    /// of `file` bytes; refuses sections that together take more than the
+    /// file (they overlap, as only a file built to be read again and again
+    /// has them).
+    fn section_bytes(&mut self, len: usize, file: usize) -> Result<(), SigningError> {
+        self.sections = self.sections.saturating_add(len);
+        if self.sections > file {
+            return Err(damaged("sections that overlap"));
+        }
+        Ok(())
+    }
+
+    /// Decodes a stream's `data` (with its dictionary `dict`) within what
+    /// is left of the file's budget. Data with no filter is borrowed, not
+    /// copied, and counts against the budget as decoded data does.
+    fn decode<'a>(&mut self, dict: &Dictionary, data: &'a [u8]) -> Result<Cow<'a, [u8]>, Decode> {
         let left = MAX_DECODED.min(MAX_DECODED_TOTAL.saturating_sub(self.decoded));
-        let data = match stream.decompressed_content_with_limit(left) {
-            Ok(data) => data,
-            // No filter: the data as it is.
-            Err(_) if !stream.dict.has(b"Filter") => stream.content.clone(),
-            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
-                limit,
-            })) => {
-                return Err(Decode::TooLarge(SigningError::Malformed(format!(
-                    "a stream inflates to more than its share ({limit} bytes, what is left) of \
-                     the {MAX_DECODED_TOTAL} bytes one file may inflate to"
-                ))));
+        let too_large = |limit: usize| {
+            Decode::TooLarge(SigningError::Malformed(format!(
+                "a stream inflates to more than its share ({limit} bytes, what is left) of \
+                 the {MAX_DECODED_TOTAL} bytes one file may inflate to"
+            )))
+        };
+        let data = if dict.has(b"Filter") {
+            let stream = Stream {
+                dict: dict.clone(),
+                content: data.to_vec(),
+                allows_compression: false,
+                start_position: None,
+            };
+            match stream.decompressed_content_with_limit(left) {
+                Ok(data) => Cow::Owned(data),
+                Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
+                    limit,
+                })) => return Err(too_large(limit)),
+                Err(e) => return Err(Decode::Broken(e.to_string())),
             }
-            Err(e) => return Err(Decode::Broken(e.to_string())),
+        } else if data.len() > left {
+            return Err(too_large(left));
+        } else {
+            Cow::Borrowed(data)
         };
         self.decoded += data.len();
         Ok(data)
@@ -148,6 +177,7 @@ fn bounds_for(pdf: &[u8]) -> Bounds {
         entries: (pdf.len() / super::pdf::ENTRIES_PER_BYTE_DIVISOR + super::pdf::ENTRIES_SLACK)
             as u64,
         decoded: 0,
+        sections: 0,
     }
 }
 
@@ -253,7 +283,9 @@ fn section_at(
     let mut lexer = Lexer::new(pdf, offset);
     lexer.space();
     if lexer.tag(b"xref") {
-        table(&mut lexer, bounds, claimed, keep)
+        let section = table(&mut lexer, bounds, claimed, keep)?;
+        bounds.section_bytes(lexer.pos - offset, pdf.len())?;
+        Ok(section)
     } else {
         xref_stream(pdf, offset, bounds, claimed, keep)
     }
@@ -326,11 +358,24 @@ fn xref_stream(
     claimed: &mut u64,
     keep: Entries,
 ) -> Result<Section, SigningError> {
-    let (_, dict, data) = stream_at(pdf, offset).map_err(damaged)?;
-    let data = data.ok_or_else(|| damaged("a section that is neither table nor stream"))?;
+    let neither = || damaged("a section that is neither table nor stream");
+    let (_, object, start, _) = object_at(pdf, offset).map_err(damaged)?;
+    let (Object::Dictionary(dict), Some(start)) = (object, start) else {
+        return Err(neither());
+    };
     if dict.get(b"Type").and_then(Object::as_name).ok() != Some(b"XRef") {
-        return Err(damaged("a section that is neither table nor stream"));
+        return Err(neither());
     }
+    // A direct /Length, and `endstream` after it: the data is never looked
+    // for, so a chain of sections cannot each run to the file's end.
+    let data = match dict.get(b"Length") {
+        Ok(Object::Integer(n)) => usize::try_from(*n)
+            .ok()
+            .and_then(|n| exact_data(pdf, start, n)),
+        _ => return Err(damaged("a stream without a direct /Length")),
+    }
+    .ok_or_else(|| damaged("a stream whose /Length does not end at endstream"))?;
+    bounds.section_bytes(start - offset + data.len(), pdf.len())?;
     let numbers = |key: &[u8]| -> Option<Vec<u64>> {
         dict.get(key)
             .and_then(Object::as_array)
@@ -382,13 +427,7 @@ fn xref_stream(
             trailer: dict,
         });
     }
-    let stream = Stream {
-        dict,
-        content: data.to_vec(),
-        allows_compression: false,
-        start_position: None,
-    };
-    let decoded = bounds.decode(&stream).map_err(|e| match e {
+    let decoded = bounds.decode(&dict, data).map_err(|e| match e {
         Decode::TooLarge(e) => e,
         Decode::Broken(e) => damaged(format!("a stream: {e}")),
     })?;
@@ -425,38 +464,18 @@ fn xref_stream(
         }
     }
     // What lopdf keeps of the stream's dictionary as the trailer.
-    let mut trailer = stream.dict;
+    let mut trailer = dict;
     for key in [b"Length".as_slice(), b"W", b"Index"] {
         trailer.remove(key);
     }
     Ok(Section { entries, trailer })
 }
 
-/// The indirect object at `offset`: its number, its value (a stream's
-/// dictionary for a stream) and, for a stream, its raw data.
-fn stream_at(
-    pdf: &[u8],
-    offset: usize,
-) -> Result<(ObjectId, Dictionary, Option<&[u8]>), &'static str> {
-    let (id, object, data) = object_at(pdf, offset)?;
-    match (object, data) {
-        (Object::Dictionary(dict), Some(start)) => {
-            let data = stream_data(
-                pdf,
-                start,
-                dict.get(b"Length").and_then(Object::as_i64).ok(),
-            )
-            .ok_or("stream data past the end of the file")?;
-            Ok((id, dict, Some(data)))
-        }
-        (Object::Dictionary(dict), None) => Ok((id, dict, None)),
-        _ => Err("not a dictionary"),
-    }
-}
+/// The indirect object at `offset`, where its stream data starts if it is
+/// a stream, and where what was read of it ends.
+type Indirect = (ObjectId, Object, Option<usize>, usize);
 
-/// The indirect object at `offset`, and where its stream data starts if
-/// it is a stream.
-fn object_at(pdf: &[u8], offset: usize) -> Result<(ObjectId, Object, Option<usize>), &'static str> {
+fn object_at(pdf: &[u8], offset: usize) -> Result<Indirect, &'static str> {
     let mut lexer = Lexer::new(pdf, offset);
     let id = lexer.object_header()?;
     let object = lexer.object(0)?;
@@ -464,25 +483,33 @@ fn object_at(pdf: &[u8], offset: usize) -> Result<(ObjectId, Object, Option<usiz
         Object::Dictionary(_) => lexer.stream_start(),
         _ => None,
     };
-    Ok((id, object, data))
+    Ok((id, object, data, lexer.pos))
+}
+
+/// A stream's `length` bytes of data from `start`, if `endstream` follows
+/// them (after an optional end of line).
+fn exact_data(pdf: &[u8], start: usize, length: usize) -> Option<&[u8]> {
+    let end = start.checked_add(length).filter(|&end| end <= pdf.len())?;
+    let mut after = end;
+    while after < pdf.len() && after < end + 2 && is_space(pdf[after]) {
+        after += 1;
+    }
+    if pdf[after..].starts_with(b"endstream") {
+        pdf.get(start..end)
+    } else {
+        None
+    }
 }
 
 /// A stream's data from `start`: `length` bytes when `endstream` follows
 /// them (after an optional end of line), else up to the first `endstream`,
 /// as lopdf recovers it.
 fn stream_data(pdf: &[u8], start: usize, length: Option<i64>) -> Option<&[u8]> {
-    if let Some(end) = length
+    if let Some(data) = length
         .and_then(|n| usize::try_from(n).ok())
-        .and_then(|n| start.checked_add(n))
-        .filter(|&end| end <= pdf.len())
+        .and_then(|n| exact_data(pdf, start, n))
     {
-        let mut after = end;
-        while after < pdf.len() && after < end + 2 && is_space(pdf[after]) {
-            after += 1;
-        }
-        if pdf[after..].starts_with(b"endstream") {
-            return pdf.get(start..end);
-        }
+        return Some(data);
     }
     let found = memchr::memmem::find(pdf.get(start..)?, b"endstream")?;
     let mut end = start + found;
@@ -494,12 +521,17 @@ fn stream_data(pdf: &[u8], start: usize, length: Option<i64>) -> Option<&[u8]> {
     pdf.get(start..end.max(start))
 }
 
-/// Every object the cross-reference data places: its value, a stream
-/// with its dictionary only. An object that does not parse is left out,
-/// as lopdf's lenient loader leaves it out (its entry stays, so its
-/// number is still taken). Members of object streams come after, never
-/// replacing an object read at an offset, and only for numbers whose entry
-/// names that container or none (as lopdf).
+/// Every object the cross-reference data places, filed under its entry's
+/// number: its value, a stream with its dictionary only. Each offset is
+/// read once and each object stream decoded once. Refuses an in-use entry
+/// whose object does not parse, names another number or generation, or
+/// shares its offset with another entry: a viewer resolves references
+/// through the entries, and an object filed under the number in its own
+/// header could stand in for the newest revision's (an update would then
+/// write the stale object back), or hide the numbers it refers to from
+/// the new numbers an update takes. Members of object streams come after,
+/// never replacing an object read at an offset, and only for numbers whose
+/// entry names that container or none (as lopdf).
 fn objects(
     pdf: &[u8],
     entries: &BTreeMap<u32, XrefEntry>,
@@ -507,17 +539,40 @@ fn objects(
 ) -> Result<BTreeMap<ObjectId, Object>, SigningError> {
     let mut objects = BTreeMap::new();
     let mut containers: Vec<(u32, Dictionary, usize)> = Vec::new();
-    for entry in entries.values() {
-        let XrefEntry::Normal { offset, .. } = *entry else {
+    let mut at_offset: HashMap<u32, u32> = HashMap::new();
+    // Bytes read, over all objects and object streams: an honest file's
+    // objects are apart, so together no longer than it.
+    let mut read: usize = 0;
+    let mut count = |n: usize| {
+        read = read.saturating_add(n);
+        if read > pdf.len() {
+            Err(damaged("objects that overlap"))
+        } else {
+            Ok(())
+        }
+    };
+    for (&num, entry) in entries {
+        let XrefEntry::Normal { offset, generation } = *entry else {
             continue;
         };
-        let Ok((id, object, data)) = object_at(pdf, offset as usize) else {
-            continue;
-        };
+        if let Some(other) = at_offset.insert(offset, num) {
+            return Err(damaged(format!(
+                "the entries for objects {other} and {num} name one offset ({offset})"
+            )));
+        }
+        let (id, object, data, end) = object_at(pdf, offset as usize)
+            .map_err(|e| damaged(format!("object {num} at offset {offset}: {e}")))?;
+        if id != (num, generation) {
+            return Err(damaged(format!(
+                "the entry for object {num} {generation} names object {} {}",
+                id.0, id.1
+            )));
+        }
+        count(end - offset as usize)?;
         let object = match (object, data) {
             (Object::Dictionary(dict), Some(start)) => {
                 if dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"ObjStm") {
-                    containers.push((id.0, dict.clone(), start));
+                    containers.push((num, dict.clone(), start));
                 }
                 Object::Stream(Stream {
                     dict,
@@ -539,18 +594,14 @@ fn objects(
         let Some(data) = stream_data(pdf, start, length) else {
             continue;
         };
-        let stream = Stream {
-            dict,
-            content: data.to_vec(),
-            allows_compression: false,
-            start_position: None,
-        };
-        let decoded = match bounds.decode(&stream) {
+        count(data.len())?;
+        let decoded = match bounds.decode(&dict, data) {
             Ok(decoded) => decoded,
             Err(Decode::TooLarge(e)) => return Err(e),
+            // Its members' entries are refused below.
             Err(Decode::Broken(_)) => continue,
         };
-        for (id, member) in members(&stream.dict, &decoded) {
+        for (id, member) in members(&dict, &decoded)? {
             let belongs = match entries.get(&id.0) {
                 Some(XrefEntry::Compressed { container: c, .. }) => *c == container,
                 Some(XrefEntry::Free | XrefEntry::UnusableFree) => false,
@@ -561,22 +612,33 @@ fn objects(
             }
         }
     }
+    for (&num, entry) in entries {
+        if let XrefEntry::Compressed { container, .. } = *entry
+            && !objects.contains_key(&(num, 0))
+        {
+            return Err(damaged(format!(
+                "object {num} is not found in object stream {container}"
+            )));
+        }
+    }
     Ok(objects)
 }
 
 /// The objects of an object stream (§7.5.7): /N pairs of number and
 /// offset, the objects from /First on.
-fn members(dict: &Dictionary, data: &[u8]) -> Vec<(ObjectId, Object)> {
+fn members(dict: &Dictionary, data: &[u8]) -> Result<Vec<(ObjectId, Object)>, SigningError> {
     let count = dict.get(b"N").and_then(Object::as_i64).ok();
     let first = dict.get(b"First").and_then(Object::as_i64).ok();
     let (Some(count), Some(first)) = (
         count.and_then(|n| usize::try_from(n).ok()),
         first.and_then(|n| usize::try_from(n).ok()),
     ) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut header = Lexer::new(data, 0);
     let mut out = Vec::new();
+    // Bytes read, over all members: an honest stream's members are apart.
+    let mut read: usize = 0;
     for _ in 0..count.min(data.len() / 2) {
         header.space();
         let num = header.unsigned();
@@ -591,9 +653,15 @@ fn members(dict: &Dictionary, data: &[u8]) -> Vec<(ObjectId, Object)> {
         let Some(at) = first.checked_add(offset).filter(|&at| at < data.len()) else {
             continue;
         };
-        if let Ok(object) = Lexer::new(data, at).object(0) {
+        let mut lexer = Lexer::new(data, at);
+        let parsed = lexer.object(0);
+        read = read.saturating_add(lexer.pos - at);
+        if read > data.len() {
+            return Err(damaged("an object stream's members overlap"));
+        }
+        if let Ok(object) = parsed {
             out.push(((num, 0), object));
         }
     }
-    out
+    Ok(out)
 }

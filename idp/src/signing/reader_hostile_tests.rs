@@ -1,0 +1,364 @@
+//! Files built to make the signing reader ([`super::reader`]) work hard or
+//! read the wrong object: cross-reference entries that share an offset or
+//! point into one another, an object reached through another number's
+//! entry, and chains of cross-reference streams. Each is refused, quickly.
+//! The builders come from the outside review that found them.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use lopdf::Object;
+
+use super::SigningError;
+use super::pdf;
+use super::tests::build_pdf as build;
+
+/// What a debug build may take to refuse any of these files.
+const QUICK: Duration = Duration::from_millis(500);
+
+/// A tiny PDF writer: objects appended, offsets remembered.
+struct W {
+    out: Vec<u8>,
+    offsets: Vec<(u32, usize)>,
+}
+
+impl W {
+    fn new() -> Self {
+        W {
+            out: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+            offsets: Vec::new(),
+        }
+    }
+
+    fn obj(&mut self, num: u32, body: &[u8]) -> usize {
+        let at = self.out.len();
+        self.offsets.push((num, at));
+        writeln!(self.out, "{num} 0 obj").unwrap();
+        self.out.extend_from_slice(body);
+        self.out.extend_from_slice(b"\nendobj\n");
+        at
+    }
+
+    fn stream(&mut self, num: u32, dict: &str, data: &[u8]) -> usize {
+        let mut body = format!("<<{dict}/Length {}>>\nstream\n", data.len()).into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\nendstream");
+        self.obj(num, &body)
+    }
+
+    /// A compressed cross-reference stream (/W [1 4 2]) of `rows` (type,
+    /// field 2, field 3) as object `num`, and `startxref`.
+    fn xref_stream(&mut self, num: u32, rows: &[(u8, usize, u16)]) {
+        let xref_at = self.out.len();
+        let mut data = Vec::new();
+        for &(kind, b, c) in rows {
+            data.push(kind);
+            data.extend_from_slice(&(b as u32).to_be_bytes());
+            data.extend_from_slice(&c.to_be_bytes());
+        }
+        // The stream's own entry, last.
+        data.push(1);
+        data.extend_from_slice(&(xref_at as u32).to_be_bytes());
+        data.extend_from_slice(&0u16.to_be_bytes());
+        let size = rows.len() + 1;
+        self.stream(
+            num,
+            &format!("/Type/XRef/W[1 4 2]/Size {size}/Root 1 0 R/Filter/FlateDecode"),
+            &deflate(&data),
+        );
+        write!(self.out, "startxref\n{xref_at}\n%%EOF\n").unwrap();
+    }
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Loads `bytes` for signing, expecting a refusal that says `what`, quickly.
+fn refused(bytes: &[u8], what: &str) {
+    let started = Instant::now();
+    let e = pdf::load_for_signing(bytes).unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, SigningError::Malformed(_)), "{what}: {e}");
+    assert!(e.to_string().contains(what), "{what}: {e}");
+    assert!(took < QUICK, "{what}: {} bytes took {took:?}", bytes.len());
+}
+
+/// A one-page PDF whose cross-reference stream has `dups` more entries,
+/// all at the offset of one unfiltered object stream of `payload` bytes.
+fn dup_objstm(dups: u32, payload: usize) -> Vec<u8> {
+    let mut w = W::new();
+    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let mut data = b"6 0 [".to_vec();
+    while data.len() < payload {
+        data.extend_from_slice(b"1 ");
+    }
+    data.push(b']');
+    let objstm_at = w.stream(4, "/Type/ObjStm/N 1/First 4", &data);
+    let mut rows = vec![(0, 0, 0)];
+    rows.extend(w.offsets.iter().map(|&(_, at)| (1, at, 0)));
+    // 5 is the cross-reference stream; the copies follow it.
+    let mut copies = vec![(1, objstm_at, 0); dups as usize];
+    let xref_at = w.out.len();
+    rows.push((1, xref_at, 0));
+    rows.append(&mut copies);
+    let size = rows.len();
+    let mut raw = Vec::new();
+    for (kind, b, c) in rows {
+        raw.push(kind);
+        raw.extend_from_slice(&(b as u32).to_be_bytes());
+        raw.extend_from_slice(&(c as u16).to_be_bytes());
+    }
+    w.stream(
+        5,
+        &format!("/Type/XRef/W[1 4 2]/Size {size}/Root 1 0 R/Filter/FlateDecode"),
+        &deflate(&raw),
+    );
+    write!(w.out, "startxref\n{xref_at}\n%%EOF\n").unwrap();
+    w.out
+}
+
+#[test]
+fn entries_that_share_an_offset_are_refused_quickly() {
+    let bytes = dup_objstm(1_000, 20_000);
+    assert!(bytes.len() > 20_000);
+    refused(&bytes, "name one offset");
+    // Two entries for one plain object, in a table.
+    let base = build(&[
+        "<</Type /Catalog /Pages 2 0 R>>",
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>",
+    ]);
+    let s = String::from_utf8(base).unwrap();
+    let page = s.lines().rev().nth(5).unwrap().to_owned();
+    let bytes = s
+        .replacen("xref\n0 4", "xref\n0 5", 1)
+        .replacen(&format!("{page}\n"), &format!("{page}\n{page}\n"), 1)
+        .replacen("/Size 4", "/Size 5", 1);
+    refused(bytes.as_bytes(), "name one offset");
+}
+
+#[test]
+fn entries_that_point_into_one_another_are_refused_quickly() {
+    // Object 4 is a string that nests the headers of 5, 6, ... (as deep
+    // as strings may nest) around 20 KB: each entry's object runs to the
+    // end of the one string.
+    let count = 60u32;
+    let mut w = W::new();
+    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let start = w.out.len();
+    let mut rows = vec![(0u8, 0usize, 0u16)];
+    rows.extend(w.offsets.iter().map(|&(_, at)| (1, at, 0)));
+    for num in 4..4 + count {
+        rows.push((1, w.out.len(), 0));
+        write!(w.out, "{num} 0 obj (").unwrap();
+    }
+    w.out.extend(std::iter::repeat_n(b'x', 20_000));
+    w.out.extend(std::iter::repeat_n(b')', count as usize));
+    w.out.extend_from_slice(b"\nendobj\n");
+    assert!(w.out.len() - start < 40_000);
+    w.xref_stream(4 + count, &rows);
+    refused(&w.out, "overlap");
+}
+
+/// Revision 2 replaces the page (object 3); entry 7 (if `stale`), still
+/// in use, names revision 1's page, whose header says `3 0 obj`.
+fn shadowed_page(stale: bool) -> Vec<u8> {
+    let mut w = W::new();
+    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    let page_old = w.obj(
+        3,
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    );
+    let c_old = w.stream(4, "", b"BT /F1 24 Tf 72 700 Td (PAY 100 VND) Tj ET");
+    let font = w.obj(5, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+    let x1 = w.out.len();
+    write!(
+        w.out,
+        "xref\n0 6\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page_old:010} 00000 n \n{c_old:010} 00000 n \n{font:010} 00000 n \ntrailer\n<</Size 6/Root 1 0 R>>\nstartxref\n{x1}\n%%EOF\n"
+    )
+    .unwrap();
+    let page_new = w.obj(
+        3,
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 6 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    );
+    let c_new = w.stream(6, "", b"BT /F1 24 Tf 72 700 Td (PAY 999999 VND) Tj ET");
+    let x2 = w.out.len();
+    let (count, size) = if stale { (2, 8) } else { (1, 7) };
+    write!(
+        w.out,
+        "xref\n3 1\n{page_new:010} 00000 n \n6 {count}\n{c_new:010} 00000 n \n"
+    )
+    .unwrap();
+    if stale {
+        writeln!(w.out, "{page_old:010} 00000 n ").unwrap();
+    }
+    write!(
+        w.out,
+        "trailer\n<</Size {size}/Root 1 0 R/Prev {x1}>>\nstartxref\n{x2}\n%%EOF\n"
+    )
+    .unwrap();
+    w.out
+}
+
+#[test]
+fn an_object_reached_through_another_numbers_entry_is_refused() {
+    refused(
+        &shadowed_page(true),
+        "the entry for object 7 0 names object 3 0",
+    );
+    // Without entry 7, the newest page is read.
+    let doc = pdf::load_for_signing(&shadowed_page(false)).unwrap();
+    let page = doc.get_object((3, 0)).unwrap().as_dict().unwrap();
+    assert_eq!(page.get(b"Contents").unwrap(), &Object::Reference((6, 0)));
+}
+
+#[test]
+fn an_in_use_object_that_does_not_read_is_refused() {
+    let objects = [
+        "<</Type /Catalog /Pages 2 0 R>>",
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>",
+        "<</Type /Annot /P 3 0 R /Parent 40 0 R>>",
+    ];
+    let s = String::from_utf8(build(&objects)).unwrap();
+    for (from, to, what) in [
+        // Same lengths, so the offsets stay right.
+        (
+            "/P 3 0 R /Parent 40",
+            "/P 3 0 R]/Parent 40",
+            "object 4 at offset",
+        ),
+        ("4 0 obj", "4 0 obX", "object 4 at offset"),
+        (
+            "4 0 obj",
+            "4 1 obj",
+            "the entry for object 4 0 names object 4 1",
+        ),
+    ] {
+        refused(s.replacen(from, to, 1).as_bytes(), what);
+    }
+}
+
+/// Object 3 (the page) in object stream 4; entry `missing`, if any, names
+/// a member stream 4 does not have.
+fn compressed_page(missing: Option<u32>) -> Vec<u8> {
+    let mut w = W::new();
+    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    let members = b"3 0 <</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>";
+    let objstm = w.stream(4, "/Type/ObjStm/N 1/First 4", members);
+    let mut rows = vec![
+        (0, 0, 0),
+        (1, cat, 0),
+        (1, pages, 0),
+        (2, 4, 0),
+        (1, objstm, 0),
+    ];
+    if let Some(n) = missing {
+        rows.resize(n as usize, (0, 0, 0));
+        rows.push((2, 4, 1));
+    }
+    let next = rows.len() as u32;
+    w.xref_stream(next, &rows);
+    w.out
+}
+
+#[test]
+fn a_compressed_entry_without_its_member_is_refused() {
+    let doc = pdf::load_for_signing(&compressed_page(None)).unwrap();
+    assert!(doc.get_object((3, 0)).unwrap().as_dict().is_ok());
+    refused(
+        &compressed_page(Some(7)),
+        "object 7 is not found in object stream 4",
+    );
+}
+
+/// A /Prev chain of `sections` cross-reference streams with no filter, no
+/// /Length and /Index [0 0], over one tail of `tail` bytes.
+fn xref_chain(sections: usize, tail: usize) -> Vec<u8> {
+    let mut w = W::new();
+    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let table_at = w.out.len();
+    write!(
+        w.out,
+        "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\n"
+    )
+    .unwrap();
+    let mut prev = table_at;
+    for i in 0..sections {
+        let at = w.out.len();
+        write!(
+            w.out,
+            "{} 0 obj\n<</Type/XRef/W[1 1 1]/Index[0 0]/Size 4/Root 1 0 R/Prev {prev}>>\nstream\n",
+            10 + i
+        )
+        .unwrap();
+        prev = at;
+    }
+    w.out.extend(std::iter::repeat_n(b'x', tail));
+    write!(w.out, "\nendstream\nendobj\nstartxref\n{prev}\n%%EOF\n").unwrap();
+    w.out
+}
+
+/// The same chain with a /Length on each stream: each section's data is
+/// the next section, so the sections nest and together take far more
+/// bytes than the file.
+fn nested_xref_chain(sections: usize) -> Vec<u8> {
+    let mut w = W::new();
+    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let table_at = w.out.len();
+    write!(
+        w.out,
+        "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\n"
+    )
+    .unwrap();
+    // Numbers padded to ten digits, so every header has one length.
+    let header = |num: usize, prev: usize, length: usize| {
+        format!(
+            "{num} 0 obj\n<</Type/XRef/W[1 1 1]/Index[0 0]/Size 4/Root 1 0 R/Prev {prev:010}/Length {length:010}>>\nstream\n"
+        )
+    };
+    let h = header(10 + sections, 0, 0).len();
+    let end = b"\nendstream".len();
+    let first = w.out.len();
+    // Section i (outermost first) starts at first + i*h; its data is
+    // section i + 1, so its length is (sections - 1 - i) * (h + end).
+    let mut tail = Vec::new();
+    for i in 0..sections {
+        let prev = if i == 0 {
+            table_at
+        } else {
+            first + (i - 1) * h
+        };
+        let length = (sections - 1 - i) * (h + end);
+        w.out
+            .extend_from_slice(header(10 + sections + i, prev, length).as_bytes());
+        tail.extend_from_slice(b"\nendstream");
+    }
+    w.out.extend_from_slice(&tail);
+    let innermost = first + (sections - 1) * h;
+    write!(w.out, "\nendobj\nstartxref\n{innermost}\n%%EOF\n").unwrap();
+    w.out
+}
+
+#[test]
+fn chains_of_cross_reference_streams_are_bounded() {
+    refused(&xref_chain(2_000, 2_000_000), "without a direct /Length");
+    let nested = nested_xref_chain(1_000);
+    assert!(nested.len() < 200_000);
+    refused(&nested, "overlap");
+    // The chain's builder makes a file that reads without the chain.
+    assert!(pdf::load_for_signing(&xref_chain(0, 0)).is_ok());
+}
