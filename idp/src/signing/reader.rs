@@ -141,7 +141,7 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     let pdf = &bytes[header..];
     let mut bounds = bounds_for(pdf);
     let start = xref_start(pdf)?;
-    let (merged, trailer) = sections(pdf, start, &mut bounds, Entries::Read)?;
+    let (merged, trailer) = sections(pdf, start, &mut bounds)?;
 
     let mut doc = Document::new();
     doc.objects = objects(pdf, &merged, &mut bounds)?;
@@ -159,17 +159,29 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
 }
 
 /// Checks what `bytes`' cross-reference sections claim (the chain lopdf
-/// follows from `startxref`, each section's own table or stream
-/// dictionary) against what a file of its size may claim, reading neither
-/// the entries of a stream nor any object: [`super::pdf::load`]'s pre-scan.
-/// Refuses, as [`read`] does, what does not read as written.
+/// follows from `startxref`, each section's own table or stream) against
+/// what a file of its size may claim, reading no object:
+/// [`super::pdf::load`]'s pre-scan. Refuses, as [`read`] does, what does
+/// not read as written, and two objects in use at one offset (a parser
+/// reading the object once per entry would read the file over and over).
 pub fn check_claims(bytes: &[u8]) -> Result<(), SigningError> {
     let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
         .ok_or(SigningError::NotPdf)?;
     let pdf = &bytes[header..];
     let mut bounds = bounds_for(pdf);
     let start = xref_start(pdf)?;
-    sections(pdf, start, &mut bounds, Entries::Count).map(|_| ())
+    let (entries, _) = sections(pdf, start, &mut bounds)?;
+    let mut at_offset: HashMap<u32, u32> = HashMap::new();
+    for (&num, entry) in &entries {
+        if let XrefEntry::Normal { offset, .. } = *entry
+            && let Some(other) = at_offset.insert(offset, num)
+        {
+            return Err(SigningError::Malformed(format!(
+                "the entries for objects {other} and {num} name one offset ({offset})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn bounds_for(pdf: &[u8]) -> Bounds {
@@ -181,21 +193,12 @@ fn bounds_for(pdf: &[u8]) -> Bounds {
     }
 }
 
-/// Whether a walk over the sections keeps their entries ([`read`]) or
-/// only counts what they claim ([`check_claims`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Entries {
-    Read,
-    Count,
-}
-
 /// The sections from `start` back along /Prev, merged, and the newest
 /// trailer (without /Prev and /XRefStm).
 fn sections(
     pdf: &[u8],
     start: usize,
     bounds: &mut Bounds,
-    keep: Entries,
 ) -> Result<(BTreeMap<u32, XrefEntry>, Dictionary), SigningError> {
     // Newest first: a newer section's entry wins; a hybrid file's stream
     // fills in what its table leaves free.
@@ -211,13 +214,13 @@ fn sections(
         if seen.len() > MAX_SECTIONS {
             return Err(damaged("too many sections"));
         }
-        let mut section = section_at(pdf, offset, bounds, &mut claimed, keep)?;
+        let mut section = section_at(pdf, offset, bounds, &mut claimed)?;
         if section.trailer.has(b"Encrypt") {
             return Err(SigningError::Encrypted);
         }
         bounds.check_size(&section.trailer, pdf.len())?;
         if let Some(stream_at) = position(section.trailer.get(b"XRefStm").ok(), pdf)? {
-            let hybrid = section_at(pdf, stream_at, bounds, &mut claimed, keep)?;
+            let hybrid = section_at(pdf, stream_at, bounds, &mut claimed)?;
             bounds.check_size(&hybrid.trailer, pdf.len())?;
             for (num, entry) in hybrid.entries {
                 match section.entries.get(&num) {
@@ -278,27 +281,21 @@ fn section_at(
     offset: usize,
     bounds: &mut Bounds,
     claimed: &mut u64,
-    keep: Entries,
 ) -> Result<Section, SigningError> {
     let mut lexer = Lexer::new(pdf, offset);
     lexer.space();
     if lexer.tag(b"xref") {
-        let section = table(&mut lexer, bounds, claimed, keep)?;
+        let section = table(&mut lexer, bounds, claimed)?;
         bounds.section_bytes(lexer.pos - offset, pdf.len())?;
         Ok(section)
     } else {
-        xref_stream(pdf, offset, bounds, claimed, keep)
+        xref_stream(pdf, offset, bounds, claimed)
     }
 }
 
 /// A cross-reference table and its trailer (§7.5.4, §7.5.5). Entries are
 /// read as tokens, so a writer's 19-byte lines read as well as 20-byte ones.
-fn table(
-    lexer: &mut Lexer,
-    bounds: &Bounds,
-    claimed: &mut u64,
-    keep: Entries,
-) -> Result<Section, SigningError> {
+fn table(lexer: &mut Lexer, bounds: &Bounds, claimed: &mut u64) -> Result<Section, SigningError> {
     let mut entries = BTreeMap::new();
     loop {
         lexer.space();
@@ -343,9 +340,7 @@ fn table(
                 (b'f', Some(_), Some(_)) => XrefEntry::Free,
                 _ => return Err(damaged("a table entry")),
             };
-            if keep == Entries::Read {
-                entries.insert(num, entry);
-            }
+            entries.insert(num, entry);
         }
     }
 }
@@ -356,7 +351,6 @@ fn xref_stream(
     offset: usize,
     bounds: &mut Bounds,
     claimed: &mut u64,
-    keep: Entries,
 ) -> Result<Section, SigningError> {
     let neither = || damaged("a section that is neither table nor stream");
     let (_, object, start, _) = object_at(pdf, offset).map_err(damaged)?;
@@ -420,12 +414,6 @@ fn xref_stream(
     let row = w.iter().sum::<usize>();
     if row == 0 {
         return Err(damaged("a stream with empty rows"));
-    }
-    if keep == Entries::Count {
-        return Ok(Section {
-            entries: BTreeMap::new(),
-            trailer: dict,
-        });
     }
     let decoded = bounds.decode(&dict, data).map_err(|e| match e {
         Decode::TooLarge(e) => e,

@@ -140,6 +140,14 @@ fn entries_that_share_an_offset_are_refused_quickly() {
         .replacen(&format!("{page}\n"), &format!("{page}\n{page}\n"), 1)
         .replacen("/Size 4", "/Size 5", 1);
     refused(bytes.as_bytes(), "name one offset");
+    // Verification's pre-scan refuses both before lopdf reads them (it
+    // would read the object once per entry).
+    for file in [dup_objstm(1_000, 20_000), bytes.into_bytes()] {
+        let started = Instant::now();
+        let e = pdf::load(&file).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("name one offset"), "{e}");
+        assert!(started.elapsed().as_millis() < 500);
+    }
 }
 
 #[test]
