@@ -167,26 +167,20 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the CAS sessions of portal session `sid` (read and deleted in
-    /// one transaction: each is told of the sign-out once).
+    /// Takes the CAS sessions of portal session `sid`: deleted and returned
+    /// in one statement, so each service is told of the sign-out once.
     pub async fn take_cas_sessions(&self, sid: &str) -> Result<Vec<CasSessionRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<CasSessionRow> = sqlx::query_as(
-            "SELECT sid, service_id, ticket, service_url, created_at FROM cas_sessions \
-             WHERE sid = $1 ORDER BY created_at, ticket",
+        // One statement: a read then a delete in one transaction could not
+        // become a writer on SQLite once another connection had written
+        // (SQLITE_BUSY_SNAPSHOT), and the services would not be told.
+        let mut rows: Vec<CasSessionRow> = sqlx::query_as(
+            "DELETE FROM cas_sessions WHERE sid = $1 \
+             RETURNING sid, service_id, ticket, service_url, created_at",
         )
         .bind(sid)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
-        let r = sqlx::query("DELETE FROM cas_sessions WHERE sid = $1")
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        // Another node took them between the read and the delete: none for us.
-        if usize::try_from(r.rows_affected()).unwrap_or(0) < rows.len() {
-            return Ok(Vec::new());
-        }
+        rows.sort_by(|a, b| (a.created_at, &a.ticket).cmp(&(b.created_at, &b.ticket)));
         Ok(rows)
     }
 
