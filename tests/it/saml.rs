@@ -575,15 +575,8 @@ async fn one_sign_in_opens_oidc_cas_and_saml_apps_and_one_sign_out_ends_all() {
     let page = browser.get(&idp.url("/logout")).await.text().await.unwrap();
     let csrf = hidden(&page, "csrf").unwrap();
     let r = browser.post(&idp.url("/logout"), &[("csrf", &csrf)]).await;
-    let progress = location(&r);
-    assert!(progress.starts_with("/logout/done/"), "{progress}");
-    let r = browser.get(&idp.url(&progress)).await;
-    let csp = r.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let (csp, page) = sign_out_page(&idp, &browser, &location(&r)).await;
     assert!(csp.contains("frame-src http://127.0.0.1:9"), "{csp}");
-    let page = r.text().await.unwrap();
     assert!(page.contains("Phòng họp (SAML)"), "{page}");
     let frame = unescape(between(&page, "<iframe src=\"", "\""));
     assert!(
@@ -846,14 +839,7 @@ async fn saml_post_binding_signed_requests_and_encrypted_assertions() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let progress = location(&r);
-    assert!(progress.starts_with("/logout/done/"), "{progress}");
-    let r = browser.get(&idp.url(&progress)).await;
-    let csp = r.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let page = r.text().await.unwrap();
+    let (csp, page) = sign_out_page(&idp, &browser, &location(&r)).await;
     // The calendar takes its LogoutRequest by POST: its frame is the IdP's
     // page that posts it, signed, which pysaml2 reads.
     let frame = unescape(between(&page, "<iframe src=\"", "\""));
@@ -901,6 +887,18 @@ async fn saml_post_binding_signed_requests_and_encrypted_assertions() {
         4,
         "{why:?}"
     );
+}
+
+/// The sign-out progress page the browser was sent to (`to`): its CSP and
+/// its HTML.
+async fn sign_out_page(idp: &Idp, browser: &Browser, to: &str) -> (String, String) {
+    assert!(to.starts_with("/logout/done/"), "{to}");
+    let r = browser.get(&idp.url(to)).await;
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (csp, r.text().await.unwrap())
 }
 
 /// The IdP's POST page at `url`: it posts to `action`, may be framed by

@@ -289,10 +289,9 @@ fn a_compressed_entry_without_its_member_is_refused() {
     );
 }
 
-/// A /Prev chain of `sections` cross-reference streams with no filter, no
-/// /Length and /Index [0 0], over one tail of `tail` bytes.
-fn xref_chain(sections: usize, tail: usize) -> Vec<u8> {
-    let mut w = W::new();
+/// A catalog, its pages and one page, and a table for them whose trailer
+/// has no startxref yet; where the table starts.
+fn one_page_table(w: &mut W) -> usize {
     let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
     let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
     let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
@@ -302,6 +301,14 @@ fn xref_chain(sections: usize, tail: usize) -> Vec<u8> {
         "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\n"
     )
     .unwrap();
+    table_at
+}
+
+/// A /Prev chain of `sections` cross-reference streams with no filter, no
+/// /Length and /Index [0 0], over one tail of `tail` bytes.
+fn xref_chain(sections: usize, tail: usize) -> Vec<u8> {
+    let mut w = W::new();
+    let table_at = one_page_table(&mut w);
     let mut prev = table_at;
     for i in 0..sections {
         let at = w.out.len();
@@ -323,15 +330,7 @@ fn xref_chain(sections: usize, tail: usize) -> Vec<u8> {
 /// bytes than the file.
 fn nested_xref_chain(sections: usize) -> Vec<u8> {
     let mut w = W::new();
-    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
-    let table_at = w.out.len();
-    write!(
-        w.out,
-        "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\n"
-    )
-    .unwrap();
+    let table_at = one_page_table(&mut w);
     // Numbers padded to ten digits, so every header has one length.
     let header = |num: usize, prev: usize, length: usize| {
         format!(

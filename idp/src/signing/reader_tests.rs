@@ -8,18 +8,10 @@ use super::SigningError;
 use super::appearance::Appearance;
 use super::pdf::{self, SigFields};
 use super::placement::{Placement, Position, Rect};
-use super::tests::build_pdf as build;
+use super::tests::{build_pdf as build, fixture};
 use crate::kinds::{SignaturePage, SignaturePlace};
 
 const NOW: i64 = 1_790_000_000;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../tests/fixtures/documents/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// `bytes` written again by lopdf with object streams and a
 /// cross-reference stream (what PDF 1.5 writers make).

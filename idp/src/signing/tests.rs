@@ -11,7 +11,7 @@ use super::*;
 
 const NOW: i64 = 1_790_000_000;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(super) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../tests/fixtures/documents/{name}",
         env!("CARGO_MANIFEST_DIR")
