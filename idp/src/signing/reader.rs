@@ -135,14 +135,13 @@ struct Section {
 /// cross-reference data that does not read as written (lopdf would rebuild
 /// it; an update on top would point at wrong offsets) and encrypted files.
 pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
-    // Offsets count from the header, as lopdf counts them.
-    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
-        .ok_or(SigningError::NotPdf)?;
-    let pdf = &bytes[header..];
-    let mut bounds = bounds_for(pdf);
-    let start = xref_start(pdf)?;
-    let (merged, trailer) = sections(pdf, start, &mut bounds)?;
-
+    let Walked {
+        pdf,
+        mut bounds,
+        start,
+        entries: merged,
+        trailer,
+    } = walk(bytes)?;
     let mut doc = Document::new();
     doc.objects = objects(pdf, &merged, &mut bounds)?;
     let last_entry = merged.keys().next_back().copied().unwrap_or(0);
@@ -165,12 +164,7 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
 /// not read as written, and two objects in use at one offset (a parser
 /// reading the object once per entry would read the file over and over).
 pub fn check_claims(bytes: &[u8]) -> Result<(), SigningError> {
-    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
-        .ok_or(SigningError::NotPdf)?;
-    let pdf = &bytes[header..];
-    let mut bounds = bounds_for(pdf);
-    let start = xref_start(pdf)?;
-    let (entries, _) = sections(pdf, start, &mut bounds)?;
+    let entries = walk(bytes)?.entries;
     let mut at_offset: HashMap<u32, u32> = HashMap::new();
     for (&num, entry) in &entries {
         if let XrefEntry::Normal { offset, .. } = *entry
@@ -182,6 +176,32 @@ pub fn check_claims(bytes: &[u8]) -> Result<(), SigningError> {
         }
     }
     Ok(())
+}
+
+/// The cross-reference sections of `bytes`, walked from `startxref`.
+struct Walked<'a> {
+    /// The file from its header: offsets count from there, as lopdf counts them.
+    pdf: &'a [u8],
+    bounds: Bounds,
+    start: usize,
+    entries: BTreeMap<u32, XrefEntry>,
+    trailer: Dictionary,
+}
+
+fn walk(bytes: &[u8]) -> Result<Walked<'_>, SigningError> {
+    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
+        .ok_or(SigningError::NotPdf)?;
+    let pdf = &bytes[header..];
+    let mut bounds = bounds_for(pdf);
+    let start = xref_start(pdf)?;
+    let (entries, trailer) = sections(pdf, start, &mut bounds)?;
+    Ok(Walked {
+        pdf,
+        bounds,
+        start,
+        entries,
+        trailer,
+    })
 }
 
 fn bounds_for(pdf: &[u8]) -> Bounds {
