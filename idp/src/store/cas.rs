@@ -127,7 +127,7 @@ impl Store {
 
     /// Removes a service and its session rows; `false` when there was none.
     pub async fn delete_cas_service(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM cas_sessions WHERE service_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -54,7 +54,7 @@ impl Store {
         kind: FactorKind,
         keep_one: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Locks the person's row (PostgreSQL) or the database (SQLite) first, so
         // two removals of different factors cannot each see the other's factor
         // still there and leave none.
@@ -85,7 +85,7 @@ impl Store {
     /// Removes every factor and recovery code (an administrator's reset);
     /// returns how many factors there were.
     pub async fn reset_factors(&self, user_id: &UserId) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("DELETE FROM factors WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -161,7 +161,7 @@ impl Store {
         hashes: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)

@@ -81,7 +81,7 @@ impl Store {
         g: &Grant,
         refresh_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if let Some(sid) = &g.sid {
             let live = sqlx::query(
                 "UPDATE sso_sessions SET last_grant_at = $1 WHERE sid = $2 AND user_id = $3 AND ended_at IS NULL",

@@ -70,7 +70,7 @@ impl Store {
         new_next: &KeyRow,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for (from, to) in [("current", "previous"), ("next", "current")] {
             sqlx::query(
                 "UPDATE signing_keys SET state = $1, updated_at = $2 WHERE alg = $3 AND state = $4",

@@ -371,7 +371,7 @@ impl Store {
         link: &super::Link,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE link_requests SET status = 'accepted', decided_by = $1, decided_at = $2, decision = $3 \
              WHERE id = $4 AND status = 'pending'",

@@ -139,7 +139,7 @@ impl Store {
         deactivate: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in write.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO legacy_accounts (app_id, username, display_name, email, phone, unit, active, imported_at) \
@@ -224,7 +224,7 @@ impl Store {
         let Some(first) = links.first() else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in links.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO account_links (app_id, username, user_id, method, linked_by, linked_at) VALUES {}",
@@ -278,7 +278,7 @@ impl Store {
         by: &str,
         now: i64,
     ) -> Result<Option<Link>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let link: Option<Link> = sqlx::query_as(
             "SELECT app_id, username, user_id, method, linked_by, linked_at \
              FROM account_links WHERE app_id = $1 AND username = $2",
@@ -323,7 +323,7 @@ impl Store {
         list: &[NewSuggestion],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM link_suggestions WHERE app_id = $1 AND status = 'pending'")
             .bind(app)
             .execute(&mut *tx)

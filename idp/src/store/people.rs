@@ -108,7 +108,7 @@ impl Store {
             if rows.is_empty() {
                 return Ok(done);
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for (id, name) in &rows {
                 // Only while the name is still the one folded.
                 sqlx::query("UPDATE users SET name_folded = $1 WHERE id = $2 AND name = $3")

@@ -73,7 +73,7 @@ impl Store {
                 .execute(&self.pool)
                 .await?
         } else {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             lock_admins(&mut tx, self.backend).await?;
             let r = sqlx::query(
                 "UPDATE users SET is_admin = 0, updated_at = $1 WHERE id = $2 AND is_admin = 1 \
@@ -97,7 +97,7 @@ impl Store {
         user_id: &UserId,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         lock_admins(&mut tx, self.backend).await?;
         let r = sqlx::query(
             "UPDATE users SET disabled_at = $1, updated_at = $1 WHERE id = $2 AND disabled_at IS NULL \

@@ -165,7 +165,7 @@ impl Store {
 
     /// Removes an SP and its session rows; `false` when there was none.
     pub async fn delete_saml_sp(&self, entity_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM saml_sessions WHERE entity_id = $1")
             .bind(entity_id)
             .execute(&mut *tx)

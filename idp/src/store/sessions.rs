@@ -74,7 +74,7 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE sso_sessions SET ended_at = $1 WHERE sid = $2 AND ended_at IS NULL")
             .bind(now)
             .bind(sid)
@@ -105,7 +105,7 @@ impl Store {
     ) -> Result<EndedSessions, StoreError> {
         // Session ids are never empty: "" keeps nothing.
         let keep = keep.unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let sessions: Vec<(String, String)> = sqlx::query_as(
             "UPDATE sso_sessions SET ended_at = $1 \
              WHERE user_id = $2 AND ended_at IS NULL AND sid <> $3 RETURNING sid, key_hash",

@@ -311,7 +311,7 @@ impl Store {
         source: UserSource,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for (id, p) in &c.add {
             sqlx::query(
                 "INSERT INTO users (id, email, name, phone, unit, title, employee_code, source, created_at, updated_at) \
