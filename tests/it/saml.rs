@@ -480,9 +480,40 @@ async fn saml_sign_in_attributes_signatures_refusals_and_single_logout() {
     let force = authn_request(&onewin.entity_id, &acs, "_force1")
         .replace("Version=\"2.0\"", "Version=\"2.0\" ForceAuthn=\"true\"");
     let (resp5, _) = sso(&idp, &browser, &redirect_request(&idp, &force)).await;
-    assert_eq!(
-        onewin.json("acs", &[&resp5, "_force1"])["name_id"],
-        "tamtt@binhphuoc.gov.vn"
+    let v = onewin.json("acs", &[&resp5, "_force1"]);
+    assert_eq!(v["name_id"], "tamtt@binhphuoc.gov.vn");
+    // The SessionIndex is the portal session's, carried over with it.
+    assert_eq!(v["session_index"], session_index.as_str());
+
+    // A signed LogoutRequest about an earlier session (another
+    // SessionIndex) does not end this one: the SP hears PartialLogout.
+    let stale = onewin.json(
+        "logout",
+        &[
+            "tamtt@binhphuoc.gov.vn",
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            "_an-earlier-session",
+        ],
+    );
+    let r = browser.get(stale["url"].as_str().unwrap()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r);
+    assert!(
+        to.starts_with("http://127.0.0.1:9/onewin/slo?SAMLResponse="),
+        "{to}"
+    );
+    let v = onewin.json("slo-response", &[to.split_once('?').unwrap().1]);
+    assert_eq!(v["status_error"], "StatusPartialLogout");
+    let r = browser
+        .get(&redirect_request(
+            &idp,
+            &authn_request(&onewin.entity_id, &acs, "_still1"),
+        ))
+        .await;
+    assert!(
+        location(&r).starts_with("/saml/post/"),
+        "still signed in: {}",
+        location(&r)
     );
 
     // SP-initiated single logout: a signed LogoutRequest ends the portal

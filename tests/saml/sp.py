@@ -12,7 +12,8 @@ usage: sp.py COMMAND SETTINGS_JSON [ARGS...]
   logout-post NAME_ID FORMAT SESSION
                                    {"id", "saml_request"}: the same signed for the POST binding
   slo QUERY                        the IdP's LogoutRequest read: {"name_id", "session_index"}
-  slo-response QUERY               the IdP's LogoutResponse read: {"status", "in_response_to"}
+  slo-response QUERY               the IdP's LogoutResponse read: {"status", "in_response_to"},
+                                   or {"status_error": pysaml2's error} for a status not Success
   slo-post, slo-response-post B64  the same, by the POST binding (the form field's value)
 
 SETTINGS_JSON: {"base": SP URL, "key": PEM, "cert": PEM, "idp_metadata": file,
@@ -31,6 +32,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
+from saml2.response import StatusError
 from saml2.saml import NameID
 from saml2.xmldsig import SIG_RSA_SHA256, DIGEST_SHA256
 
@@ -147,7 +149,12 @@ def main():
             binding = BINDING_HTTP_REDIRECT
             q = {k: v[0] for k, v in parse_qs(args[0]).items()}
         if cmd.startswith("slo-response"):
-            r = c.parse_logout_request_response(q["SAMLResponse"], binding)
+            try:
+                r = c.parse_logout_request_response(q["SAMLResponse"], binding)
+            except StatusError as e:
+                # Read and its signature checked; a status other than Success.
+                print(json.dumps({"status_error": type(e).__name__}))
+                return
             m = r.response
             print(json.dumps({"status": m.status.status_code.value, "in_response_to": m.in_response_to}))
         else:

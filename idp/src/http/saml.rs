@@ -308,7 +308,7 @@ async fn slo(idp: &Idp, ctx: &Ctx, incoming: Incoming) -> Response {
         Err(resp) => return resp,
     };
     let ours = match &sess {
-        Some(s) => match slo::take_initiator(idp, &s.sid, &asked.initiator, &asked.name_id).await {
+        Some(s) => match slo::take_initiator(idp, &s.sid, &asked).await {
             Ok(ours) => ours,
             Err(e) => return error::internal(&e, true, ctx.lang, &ctx.request_id),
         },

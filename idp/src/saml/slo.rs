@@ -25,6 +25,9 @@ use crate::cache::CacheBackend;
 use crate::ids::ClientId;
 use crate::oidc::logout::{AppNotice, Notice};
 
+/// The most sessions one LogoutRequest may name.
+const MAX_SESSION_INDEXES: usize = 16;
+
 /// A LogoutRequest naming `name_id` and `session_index`, for `destination`.
 fn logout_request(
     issuer: &str,
@@ -194,6 +197,9 @@ pub async fn notify(idp: &Idp, sid: &str, now: i64) -> Vec<AppNotice> {
 pub struct LogoutAsked {
     pub initiator: String,
     pub name_id: String,
+    /// The sessions it names (its `SessionIndex`es, core §3.7.1); none
+    /// names every session of that NameID.
+    pub session_indexes: Vec<String>,
     request_id: String,
     /// The SP's SLO endpoint for the response, and where on it.
     endpoint: Endpoint,
@@ -207,7 +213,7 @@ pub enum Outcome {
     /// Sign out the portal session the SP was given `name_id` in (only
     /// that one); then to `respond_to` (the signed LogoutResponse to the
     /// SP), after the other apps' frames.
-    SignOut(LogoutAsked),
+    SignOut(Box<LogoutAsked>),
     /// An SP's answer to our LogoutRequest: nothing to do.
     Acknowledged,
     /// Refused (logged and audited).
@@ -322,6 +328,23 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
     else {
         return Ok(refused(idp, Some(&sp), "a LogoutRequest without NameID", now).await);
     };
+    let session_indexes: Vec<String> = root
+        .children_named(NS_SAMLP, "SessionIndex")
+        .map(|i| i.trimmed().to_owned())
+        .collect();
+    if session_indexes.len() > MAX_SESSION_INDEXES
+        || session_indexes
+            .iter()
+            .any(|i| i.is_empty() || i.len() > 256)
+    {
+        return Ok(refused(
+            idp,
+            Some(&sp),
+            "a LogoutRequest with an empty, overlong or too many SessionIndex",
+            now,
+        )
+        .await);
+    }
     let Some(ep) = sp.meta.slo_endpoint(None) else {
         return Ok(refused(
             idp,
@@ -331,9 +354,10 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
         )
         .await);
     };
-    Ok(Outcome::SignOut(LogoutAsked {
+    Ok(Outcome::SignOut(Box::new(LogoutAsked {
         initiator: sp.row.entity_id.clone(),
         name_id,
+        session_indexes,
         request_id: id.to_owned(),
         respond_to: ep
             .response_location
@@ -341,7 +365,7 @@ pub async fn receive(idp: &Idp, incoming: Incoming, now: i64) -> Result<Outcome,
             .unwrap_or_else(|| ep.location.clone()),
         endpoint: ep.clone(),
         relay_state: incoming.relay_state,
-    }))
+    })))
 }
 
 impl LogoutAsked {
@@ -382,19 +406,27 @@ impl LogoutAsked {
     }
 }
 
-/// Whether portal session `sid` gave SP `entity_id` the NameID `name_id`
-/// (an SP ends only a session it was part of); if so its row is forgotten
-/// (it asked, so it is not sent a LogoutRequest of its own).
-pub async fn take_initiator(
-    idp: &Idp,
-    sid: &str,
-    entity_id: &str,
-    name_id: &str,
-) -> Result<bool, SamlError> {
+/// Whether portal session `sid` is the one `asked` names: the session
+/// that gave its SP that NameID and, when it names sessions, one of those
+/// SessionIndexes (an SP ends only a session it was part of, and a request
+/// about an earlier session does not end the browser's current one). If so
+/// its row is forgotten (it asked, so it is not sent a LogoutRequest of its
+/// own).
+pub async fn take_initiator(idp: &Idp, sid: &str, asked: &LogoutAsked) -> Result<bool, SamlError> {
+    let entity_id = asked.initiator.as_str();
     let Some(row) = idp.store.saml_session(sid, entity_id).await? else {
         return Ok(false);
     };
-    if !crate::crypto::ct_eq(row.name_id.as_bytes(), name_id.as_bytes()) {
+    let same = |a: &str, b: &str| crate::crypto::ct_eq(a.as_bytes(), b.as_bytes());
+    if !same(&row.name_id, &asked.name_id) {
+        return Ok(false);
+    }
+    if !asked.session_indexes.is_empty()
+        && !asked
+            .session_indexes
+            .iter()
+            .any(|i| same(i, &row.session_index))
+    {
         return Ok(false);
     }
     idp.store.delete_saml_session(sid, entity_id).await?;

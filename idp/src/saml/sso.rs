@@ -467,7 +467,12 @@ async fn issue(
         registry::name_id(idp, sp, &user)
     };
     let attributes = registry::released(idp, sp, &user).await?;
-    let session_index = super::new_id()?;
+    // One SessionIndex per portal session and SP: an SP that was answered
+    // twice in it may log out with either assertion's.
+    let session_index = match idp.store.saml_session(&sess.sid, &sp.row.entity_id).await? {
+        Some(row) => row.session_index,
+        None => super::new_id()?,
+    };
     let a = AssertionParts {
         issuer: &saml.urls.entity_id,
         audience: &sp.row.entity_id,
