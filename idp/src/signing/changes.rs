@@ -2,9 +2,8 @@
 //! document as signed against the latest, each change judged by whether
 //! adding a signature makes it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId};
 
 /// Keys a later revision may change in an object of the given kind when it
@@ -40,10 +39,52 @@ pub(super) fn list(d: &lopdf::Dictionary, key: &[u8], doc: &Document) -> Vec<Obj
     }
 }
 
+/// The elements of a list, for asking in constant time whether one is
+/// there (a page's /Annots or the form's /Fields may hold many thousands):
+/// references by their ids; anything else, which lists of these hold
+/// rarely, in a short list of its own.
+struct Members {
+    refs: HashSet<ObjectId>,
+    other: Vec<Object>,
+}
+
+/// How many elements that are not references a list may hold and still be
+/// compared; past it, an element not a reference counts as not there (so as
+/// changed).
+const MAX_DIRECT: usize = 256;
+
+impl Members {
+    fn of(list: Vec<Object>) -> Members {
+        let mut m = Members {
+            refs: HashSet::new(),
+            other: Vec::new(),
+        };
+        for o in list {
+            match o {
+                Object::Reference(id) => {
+                    m.refs.insert(id);
+                }
+                o if m.other.len() < MAX_DIRECT => m.other.push(o),
+                _ => {}
+            }
+        }
+        m
+    }
+
+    fn contains(&self, o: &Object) -> bool {
+        match o {
+            Object::Reference(id) => self.refs.contains(id),
+            o => self.other.contains(o),
+        }
+    }
+}
+
 /// An array under `key` that only grew: every old element is still there.
 fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Document) -> bool {
-    let new = list(new, key, doc);
-    list(old, key, doc).iter().all(|o| new.contains(o))
+    let new = Members::of(list(new, key, doc));
+    let old = list(old, key, doc);
+    let direct = old.iter().filter(|o| o.as_reference().is_err()).count();
+    direct <= MAX_DIRECT && old.iter().all(|o| new.contains(o))
 }
 
 /// Whether every element `key` gained is a signature widget: /FT /Sig,
@@ -60,35 +101,36 @@ fn gained_only_signatures(
     doc: &Document,
     claims: &mut Vec<Claim>,
 ) -> bool {
-    let before = list(old, key, doc);
-    list(new, key, doc)
-        .iter()
-        .filter(|o| !before.contains(o))
-        .all(|o| {
-            let field = match o {
-                Object::Reference(id) => doc.get_object(*id).and_then(Object::as_dict).ok(),
-                Object::Dictionary(d) => Some(d),
-                _ => None,
-            };
-            let at = o.as_reference().ok();
-            field.is_some_and(|f| {
-                let widget = key != b"Annots"
-                    || f.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Widget");
-                widget
-                    && is_sig_field(f)
-                    && !f.has(b"A")
-                    && !f.has(b"AA")
-                    && signature_value(at, f, doc, claims)
-            })
+    let before = Members::of(list(old, key, doc));
+    let after = list(new, key, doc);
+    if after.iter().filter(|o| o.as_reference().is_err()).count() > MAX_DIRECT {
+        return false;
+    }
+    after.iter().filter(|o| !before.contains(o)).all(|o| {
+        let field = match o {
+            Object::Reference(id) => doc.get_object(*id).and_then(Object::as_dict).ok(),
+            Object::Dictionary(d) => Some(d),
+            _ => None,
+        };
+        let at = o.as_reference().ok();
+        field.is_some_and(|f| {
+            let widget = key != b"Annots"
+                || f.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Widget");
+            widget
+                && is_sig_field(f)
+                && !f.has(b"A")
+                && !f.has(b"AA")
+                && signature_value(at, f, doc, claims)
         })
+    })
 }
 
 /// A widget (by its id when indirect) and the signature dictionary it shows.
 pub(super) type Claim = (Option<ObjectId>, ObjectId);
 
 /// Whether a field's /V names a signature dictionary (/ByteRange and
-/// /Contents); the claim goes into `claims` (once: a widget is listed both
-/// in the page's /Annots and in the form's /Fields).
+/// /Contents); the claim goes into `claims` (a widget is listed both in the
+/// page's /Annots and in the form's /Fields: [`changes`] keeps each once).
 fn signature_value(
     widget: Option<ObjectId>,
     field: &lopdf::Dictionary,
@@ -102,7 +144,7 @@ fn signature_value(
         .get_object(*id)
         .and_then(Object::as_dict)
         .is_ok_and(|v| v.has(b"ByteRange") && v.has(b"Contents"));
-    if is_sig && !claims.contains(&(widget, *id)) {
+    if is_sig {
         claims.push((widget, *id));
     }
     is_sig
@@ -244,43 +286,6 @@ fn is_info(o: &Object) -> bool {
     })
 }
 
-/// Where the cross-reference data says an object lies, as a comparable value.
-fn location(entry: &XrefEntry) -> Option<(bool, u32, u16)> {
-    match entry {
-        XrefEntry::Normal { offset, generation } => Some((true, *offset, *generation)),
-        XrefEntry::Compressed { container, index } => Some((false, *container, *index)),
-        XrefEntry::Free | XrefEntry::UnusableFree => None,
-    }
-}
-
-/// The numbers of objects `doc`'s cross-reference data places that its
-/// loader did not load (it could not parse them).
-pub(super) fn unreadable(doc: &Document) -> impl Iterator<Item = (u32, &XrefEntry)> {
-    doc.reference_table
-        .entries
-        .iter()
-        .filter(|(_, entry)| location(entry).is_some())
-        .filter(|(num, _)| {
-            doc.objects
-                .range((**num, 0)..=(**num, u16::MAX))
-                .next()
-                .is_none()
-        })
-        .map(|(num, entry)| (*num, entry))
-}
-
-/// The objects of `latest` that cannot be read and were written after
-/// `signed` (not where the signed revision had them), at most 8.
-fn unreadable_since(signed: &Document, latest: &Document) -> Vec<u32> {
-    unreadable(latest)
-        .filter(|(num, entry)| {
-            signed.reference_table.entries.get(num).and_then(location) != location(entry)
-        })
-        .map(|(num, _)| num)
-        .take(8)
-        .collect()
-}
-
 pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let mut other = Vec::new();
     let mut claims: Vec<Claim> = Vec::new();
@@ -315,14 +320,6 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let metadata = catalog_ref(b"Metadata");
     let dss = catalog_ref(b"DSS");
     let mut any = false;
-    // lopdf's lenient loader skips an object it cannot parse: one written
-    // after signing that we cannot read may be what a viewer shows, so it
-    // is a change we cannot call a signature's.
-    for num in unreadable_since(signed, latest) {
-        other.push(format!(
-            "object {num}: written after signing and cannot be read"
-        ));
-    }
     for id in signed.objects.keys() {
         if !latest.objects.contains_key(id) {
             other.push(format!("object {} {} removed", id.0, id.1));
@@ -402,6 +399,8 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
             other.push(format!("object {} {}: {what}", id.0, id.1));
         }
     }
+    claims.sort_unstable();
+    claims.dedup();
     if !other.is_empty() {
         other.truncate(8);
         return Changes {

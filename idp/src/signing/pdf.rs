@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use lopdf::xref::XrefEntry;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use super::SigningError;
@@ -83,17 +84,22 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-/// Parses a whole PDF. Refuses encrypted files (their objects would need
-/// encrypting again) and files whose cross-reference data had to be rebuilt
-/// (an update on top would point at wrong offsets).
+/// Parses a whole PDF (for verification). Refuses encrypted files (their
+/// objects would need encrypting again), files whose cross-reference data
+/// had to be rebuilt (an update on top would point at wrong offsets), and
+/// files lopdf reads otherwise than the cross-reference data places their
+/// objects ([`agree`]). The file is first read as signing reads it
+/// ([`load_for_signing`]), under its caps and refusals, so lopdf parses
+/// only what that reader found sound: each object once, none overlapping
+/// another, every indirect stream /Length a number.
 pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
-    check_bytes(bytes)?;
+    let ours = load_for_signing(bytes)?;
     prescan(bytes)?;
     let options = LoadOptions {
         max_decompressed_size: Some(decompressed_limit(bytes)),
         ..LoadOptions::default()
     };
-    let doc = match Document::load_mem_with_options(bytes, options) {
+    let mut doc = match Document::load_mem_with_options(bytes, options) {
         Ok(doc) => doc,
         Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit })) => {
             return Err(SigningError::Malformed(format!(
@@ -116,7 +122,74 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
             "the cross-reference data is damaged".into(),
         ));
     }
+    agree(&ours, &mut doc)?;
     Ok(doc)
+}
+
+/// Holds lopdf's reading of a file (`theirs`) to the cross-reference data's
+/// (`ours`, [`super::reader`]): the same entries, the same trailer, and each
+/// object placed by an entry the same; a stream the same dictionary, and
+/// data as long as its /Length says. Where they differ, verification would
+/// judge another document than a viewer shows: an object filed under the
+/// number its own header names standing in for the newest revision's, a
+/// cross-reference stream lopdf drops (and so the objects an update moved
+/// into it), or a stream lopdf reads past its /Length to the `endstream`
+/// (a new version of a page's content whose /Length cuts off what the old
+/// one drew would compare as unchanged). Objects lopdf found that no entry
+/// places (members of object streams that later entries free) are dropped,
+/// as a viewer never reaches them.
+fn agree(ours: &Document, theirs: &mut Document) -> Result<(), SigningError> {
+    let differs = |what: String| {
+        Err(SigningError::Malformed(format!(
+            "the file reads two ways: {what}"
+        )))
+    };
+    let place = |e: &XrefEntry| match *e {
+        XrefEntry::Normal { offset, generation } => Some((true, offset, generation)),
+        XrefEntry::Compressed { container, index } => Some((false, container, index)),
+        XrefEntry::Free | XrefEntry::UnusableFree => None,
+    };
+    let (a, b) = (
+        &ours.reference_table.entries,
+        &theirs.reference_table.entries,
+    );
+    let entries = a.keys().chain(b.keys()).copied();
+    for num in entries {
+        if a.get(&num).and_then(place) != b.get(&num).and_then(place) {
+            return differs(format!("the cross-reference entry of object {num}"));
+        }
+    }
+    if ours.trailer != theirs.trailer {
+        return differs("the trailer".into());
+    }
+    theirs.objects.retain(|id, _| ours.objects.contains_key(id));
+    // lopdf writes the length it read into the dictionary it keeps.
+    let beside_length = |a: &Dictionary, b: &Dictionary| {
+        let others = |d: &Dictionary| d.iter().filter(|(k, _)| k.as_slice() != b"Length").count();
+        others(a) == others(b)
+            && a.iter()
+                .filter(|(k, _)| k.as_slice() != b"Length")
+                .all(|(k, v)| b.get(k).is_ok_and(|w| w == v))
+    };
+    let declared = |d: &Dictionary| match d.get(b"Length") {
+        Ok(Object::Reference(id)) => ours.objects.get(id).and_then(|o| o.as_i64().ok()),
+        Ok(o) => o.as_i64().ok(),
+        Err(_) => None,
+    };
+    for (id, object) in &ours.objects {
+        let same = match (object, theirs.objects.get(id)) {
+            (Object::Stream(a), Some(Object::Stream(b))) => {
+                beside_length(&a.dict, &b.dict)
+                    && declared(&a.dict).is_none_or(|n| usize::try_from(n) == Ok(b.content.len()))
+            }
+            (a, Some(b)) => a == b,
+            (_, None) => false,
+        };
+        if !same {
+            return differs(format!("object {} {}", id.0, id.1));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a PDF as signing needs it ([`super::reader`]): every object's
@@ -192,18 +265,11 @@ fn memchr_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize
     memchr::memmem::find_iter(hay, needle)
 }
 
-/// Looks at what a file claims about its cross-reference data before lopdf
-/// reads it, and refuses claims no honest file makes for its size. The
-/// sections lopdf will read are read as it reads them, from `startxref`
-/// along /Prev and /XRefStm, each table's subsections and trailer and each
-/// stream's own dictionary ([`super::reader::check_claims`]): more entries
-/// (subsections, `/Size`, `/Index`) than [`ENTRIES_PER_BYTE_DIVISOR`]
-/// allows, field widths over 8 bytes, numbers that are not non-negative
-/// integers where the format wants them. Then any direct stream `/Length`
-/// longer than the file. lopdf bounds these itself (≥ 0.47); this keeps
-/// the bound ours and says what was wrong.
-pub fn prescan(bytes: &[u8]) -> Result<(), SigningError> {
-    super::reader::check_claims(bytes)?;
+/// Refuses, before lopdf reads the file, any direct stream `/Length`
+/// longer than the file (what the cross-reference data claims is checked
+/// by [`super::reader`]). lopdf bounds this itself (≥ 0.47); this keeps the
+/// bound ours and says what was wrong.
+fn prescan(bytes: &[u8]) -> Result<(), SigningError> {
     for at in after_each(bytes, b"/Length") {
         // Not `/Length1` of a font file; `/Length 12 0 R` names an object,
         // a direct number is the length.

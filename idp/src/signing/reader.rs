@@ -34,10 +34,23 @@ const MAX_DECODED_TOTAL: usize = 512 * 1024 * 1024;
 /// The most cross-reference sections a chain of /Prev may have.
 const MAX_SECTIONS: usize = 10_000;
 
+/// The most objects, nested ones included, all the objects of one file may
+/// hold: a long document has tens of thousands. lopdf takes some 600 bytes
+/// of memory for each, even one written `[]`, so this bounds what reading
+/// a file may take (about 300 MB) where its size alone does not.
+pub const MAX_PARSED: usize = 500_000;
+
 fn damaged(what: impl Into<String>) -> SigningError {
     SigningError::Malformed(format!(
         "the cross-reference data is damaged: {}",
         what.into()
+    ))
+}
+
+fn too_many_objects() -> SigningError {
+    SigningError::Malformed(format!(
+        "the file holds more than {MAX_PARSED} objects (arrays and dictionaries count their \
+         elements)"
     ))
 }
 
@@ -50,11 +63,13 @@ struct Bounds {
     /// Bytes the cross-reference sections took, over all sections: an
     /// honest file's sections are apart, so together no longer than it.
     sections: usize,
+    /// Objects that may still be parsed ([`MAX_PARSED`]).
+    parsed: usize,
 }
 
 impl Bounds {
     /// Refuses a /Size no honest file of `len` bytes claims (as
-    /// [`super::pdf::prescan`] does for lopdf).
+    /// lopdf bounds it).
     fn check_size(&self, trailer: &Dictionary, len: usize) -> Result<(), SigningError> {
         match trailer.get(b"Size").and_then(Object::as_i64) {
             Ok(n)
@@ -135,15 +150,16 @@ struct Section {
 /// cross-reference data that does not read as written (lopdf would rebuild
 /// it; an update on top would point at wrong offsets) and encrypted files.
 pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
-    let Walked {
-        pdf,
-        mut bounds,
-        start,
-        entries: merged,
-        trailer,
-    } = walk(bytes)?;
+    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
+        .ok_or(SigningError::NotPdf)?;
+    // Offsets count from the header, as lopdf counts them.
+    let pdf = &bytes[header..];
+    let mut bounds = bounds_for(pdf);
+    let start = xref_start(pdf)?;
+    let (merged, trailer) = sections(pdf, start, &mut bounds)?;
     let mut doc = Document::new();
     doc.objects = objects(pdf, &merged, &mut bounds)?;
+    lengths_are_numbers(&doc.objects)?;
     let last_entry = merged.keys().next_back().copied().unwrap_or(0);
     let last_object = doc.objects.keys().next_back().map_or(0, |id| id.0);
     doc.max_id = last_entry.max(last_object);
@@ -157,51 +173,25 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     Ok(doc)
 }
 
-/// Checks what `bytes`' cross-reference sections claim (the chain lopdf
-/// follows from `startxref`, each section's own table or stream) against
-/// what a file of its size may claim, reading no object:
-/// [`super::pdf::load`]'s pre-scan. Refuses, as [`read`] does, what does
-/// not read as written, and two objects in use at one offset (a parser
-/// reading the object once per entry would read the file over and over).
-pub fn check_claims(bytes: &[u8]) -> Result<(), SigningError> {
-    let entries = walk(bytes)?.entries;
-    let mut at_offset: HashMap<u32, u32> = HashMap::new();
-    for (&num, entry) in &entries {
-        if let XrefEntry::Normal { offset, .. } = *entry
-            && let Some(other) = at_offset.insert(offset, num)
+/// Refuses a stream whose /Length refers to an object that is not a
+/// number: a parser that reads the length where it points would read that
+/// object (another stream, a long array) once per stream naming it, and
+/// follow a chain of streams each naming the next as deep as it goes.
+fn lengths_are_numbers(objects: &BTreeMap<ObjectId, Object>) -> Result<(), SigningError> {
+    for (id, object) in objects {
+        if let Object::Stream(s) = object
+            && let Ok(Object::Reference(to)) = s.dict.get(b"Length")
+            && objects
+                .get(to)
+                .is_some_and(|o| !matches!(o, Object::Integer(_)))
         {
             return Err(SigningError::Malformed(format!(
-                "the entries for objects {other} and {num} name one offset ({offset})"
+                "the /Length of stream {} {} refers to object {} {}, which is not a number",
+                id.0, id.1, to.0, to.1
             )));
         }
     }
     Ok(())
-}
-
-/// The cross-reference sections of `bytes`, walked from `startxref`.
-struct Walked<'a> {
-    /// The file from its header: offsets count from there, as lopdf counts them.
-    pdf: &'a [u8],
-    bounds: Bounds,
-    start: usize,
-    entries: BTreeMap<u32, XrefEntry>,
-    trailer: Dictionary,
-}
-
-fn walk(bytes: &[u8]) -> Result<Walked<'_>, SigningError> {
-    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
-        .ok_or(SigningError::NotPdf)?;
-    let pdf = &bytes[header..];
-    let mut bounds = bounds_for(pdf);
-    let start = xref_start(pdf)?;
-    let (entries, trailer) = sections(pdf, start, &mut bounds)?;
-    Ok(Walked {
-        pdf,
-        bounds,
-        start,
-        entries,
-        trailer,
-    })
 }
 
 fn bounds_for(pdf: &[u8]) -> Bounds {
@@ -210,6 +200,7 @@ fn bounds_for(pdf: &[u8]) -> Bounds {
             as u64,
         decoded: 0,
         sections: 0,
+        parsed: MAX_PARSED,
     }
 }
 
@@ -373,7 +364,7 @@ fn xref_stream(
     claimed: &mut u64,
 ) -> Result<Section, SigningError> {
     let neither = || damaged("a section that is neither table nor stream");
-    let (_, object, start, _) = object_at(pdf, offset).map_err(damaged)?;
+    let (_, object, start, _) = object_at(pdf, offset, &mut bounds.parsed).map_err(damaged)?;
     let (Object::Dictionary(dict), Some(start)) = (object, start) else {
         return Err(neither());
     };
@@ -483,10 +474,13 @@ fn xref_stream(
 /// a stream, and where what was read of it ends.
 type Indirect = (ObjectId, Object, Option<usize>, usize);
 
-fn object_at(pdf: &[u8], offset: usize) -> Result<Indirect, &'static str> {
+fn object_at(pdf: &[u8], offset: usize, budget: &mut usize) -> Result<Indirect, &'static str> {
     let mut lexer = Lexer::new(pdf, offset);
+    lexer.budget = *budget;
     let id = lexer.object_header()?;
-    let object = lexer.object(0)?;
+    let object = lexer.object(0);
+    *budget = lexer.budget;
+    let object = object?;
     let data = match object {
         Object::Dictionary(_) => lexer.stream_start(),
         _ => None,
@@ -568,8 +562,13 @@ fn objects(
                 "the entries for objects {other} and {num} name one offset ({offset})"
             )));
         }
-        let (id, object, data, end) = object_at(pdf, offset as usize)
-            .map_err(|e| damaged(format!("object {num} at offset {offset}: {e}")))?;
+        let (id, object, data, end) =
+            object_at(pdf, offset as usize, &mut bounds.parsed).map_err(|e| {
+                match bounds.parsed {
+                    0 => too_many_objects(),
+                    _ => damaged(format!("object {num} at offset {offset}: {e}")),
+                }
+            })?;
         if id != (num, generation) {
             return Err(damaged(format!(
                 "the entry for object {num} {generation} names object {} {}",
@@ -609,7 +608,7 @@ fn objects(
             // Its members' entries are refused below.
             Err(Decode::Broken(_)) => continue,
         };
-        for (id, member) in members(&dict, &decoded)? {
+        for (id, member) in members(&dict, &decoded, &mut bounds.parsed)? {
             let belongs = match entries.get(&id.0) {
                 Some(XrefEntry::Compressed { container: c, .. }) => *c == container,
                 Some(XrefEntry::Free | XrefEntry::UnusableFree) => false,
@@ -634,7 +633,11 @@ fn objects(
 
 /// The objects of an object stream (§7.5.7): /N pairs of number and
 /// offset, the objects from /First on.
-fn members(dict: &Dictionary, data: &[u8]) -> Result<Vec<(ObjectId, Object)>, SigningError> {
+fn members(
+    dict: &Dictionary,
+    data: &[u8],
+    budget: &mut usize,
+) -> Result<Vec<(ObjectId, Object)>, SigningError> {
     let count = dict.get(b"N").and_then(Object::as_i64).ok();
     let first = dict.get(b"First").and_then(Object::as_i64).ok();
     let (Some(count), Some(first)) = (
@@ -662,7 +665,12 @@ fn members(dict: &Dictionary, data: &[u8]) -> Result<Vec<(ObjectId, Object)>, Si
             continue;
         };
         let mut lexer = Lexer::new(data, at);
+        lexer.budget = *budget;
         let parsed = lexer.object(0);
+        *budget = lexer.budget;
+        if *budget == 0 {
+            return Err(too_many_objects());
+        }
         read = read.saturating_add(lexer.pos - at);
         if read > data.len() {
             return Err(damaged("an object stream's members overlap"));

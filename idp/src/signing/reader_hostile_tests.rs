@@ -1,8 +1,12 @@
-//! Files built to make the signing reader ([`super::reader`]) work hard or
-//! read the wrong object: cross-reference entries that share an offset or
-//! point into one another, an object reached through another number's
-//! entry, and chains of cross-reference streams. Each is refused, quickly.
-//! The builders come from the outside review that found them.
+//! Files built to make the signing reader ([`super::reader`]) or lopdf
+//! behind verification work hard or read the wrong object: cross-reference
+//! entries that share an offset or point into one another, an object
+//! reached through another number's entry, chains of cross-reference
+//! streams, stream lengths that refer to streams, object streams whose
+//! members overlap, files of millions of empty arrays, and a
+//! cross-reference stream lopdf drops. Each is refused, quickly, both for
+//! signing and for verification (which reads the file with the signing
+//! reader first). The builders come from the outside reviews that found them.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -76,10 +80,16 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// Loads `bytes` for signing, expecting a refusal that says `what`, quickly.
+/// Loads `bytes` for signing and for verification, expecting a refusal
+/// that says `what`, quickly.
 fn refused(bytes: &[u8], what: &str) {
+    refused_by(pdf::load_for_signing, bytes, what);
+    refused_by(pdf::load, bytes, what);
+}
+
+fn refused_by(load: fn(&[u8]) -> Result<lopdf::Document, SigningError>, bytes: &[u8], what: &str) {
     let started = Instant::now();
-    let e = pdf::load_for_signing(bytes).unwrap_err();
+    let e = load(bytes).unwrap_err();
     let took = started.elapsed();
     assert!(matches!(e, SigningError::Malformed(_)), "{what}: {e}");
     assert!(e.to_string().contains(what), "{what}: {e}");
@@ -368,4 +378,116 @@ fn chains_of_cross_reference_streams_are_bounded() {
     refused(&nested, "overlap");
     // The chain's builder makes a file that reads without the chain.
     assert!(pdf::load_for_signing(&xref_chain(0, 0)).is_ok());
+}
+
+/// One page, then `count` streams, each with the dictionary `dict(n)` for
+/// its number n (from 4), then the objects `after`.
+fn streams(count: u32, dict: impl Fn(u32) -> String, after: &[String]) -> Vec<u8> {
+    let mut objects = vec![
+        "<</Type /Catalog /Pages 2 0 R>>".to_owned(),
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>".to_owned(),
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>".to_owned(),
+    ];
+    for n in 4..4 + count {
+        objects.push(format!("<<{}>>\nstream\nabc\nendstream", dict(n)));
+    }
+    objects.extend_from_slice(after);
+    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
+    build(&objects)
+}
+
+#[test]
+fn stream_lengths_that_refer_to_streams_or_arrays_are_refused() {
+    // Each stream's /Length names the next stream: lopdf followed the chain
+    // on its stack, as deep as it went, and a debug build died of it.
+    let chain = streams(2000, |n| format!("/Length {} 0 R", n + 1), &[]);
+    refused(&chain, "/Length of stream 4 0 refers to object 5 0");
+    // Many streams naming one long array: lopdf read it once per stream.
+    let array = format!("[{}]", "0 ".repeat(50_000));
+    let shared = streams(1000, |_| "/Length 1004 0 R".to_owned(), &[array]);
+    refused(&shared, "/Length of stream 4 0 refers to object 1004 0");
+    // A length in an object of its own is read.
+    let fine = streams(1, |_| "/Length 5 0 R".to_owned(), &["3".to_owned()]);
+    assert!(pdf::load_for_signing(&fine).is_ok());
+    assert!(pdf::load(&fine).is_ok());
+}
+
+#[test]
+fn object_stream_members_that_overlap_are_refused() {
+    // 200 members, all at the start of one array of 2,000 empty arrays:
+    // lopdf parsed the array once per member.
+    let mut w = W::new();
+    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let header: String = (0..200).map(|i| format!("{} 0 ", 10 + i)).collect();
+    let data = format!("{header}[{}]", "[]".repeat(2000));
+    let objstm = w.stream(
+        4,
+        &format!(
+            "/Type/ObjStm/N 200/First {}/Filter/FlateDecode",
+            header.len()
+        ),
+        &deflate(data.as_bytes()),
+    );
+    let mut rows = vec![(0, 0, 0)];
+    rows.extend(w.offsets.iter().take(3).map(|&(_, at)| (1, at, 0)));
+    rows.push((1, objstm, 0));
+    let next = rows.len() as u32;
+    w.xref_stream(next, &rows);
+    refused(&w.out, "members overlap");
+}
+
+#[test]
+fn a_file_of_more_objects_than_one_may_hold_is_refused() {
+    // 1 MB of `[]`: lopdf took some 600 bytes of memory for each.
+    let many = format!("[{}]", "[]".repeat(super::reader::MAX_PARSED));
+    let bytes = streams(0, |_| String::new(), &[many]);
+    refused(&bytes, "more than 500000 objects");
+    let fewer = format!("[{}]", "[]".repeat(super::reader::MAX_PARSED - 100));
+    pdf::load(&streams(0, |_| String::new(), &[fewer])).unwrap();
+}
+
+#[test]
+fn a_cross_reference_stream_lopdf_would_drop_is_refused() {
+    // Revision 2's table names a cross-reference stream (/XRefStm, a hybrid
+    // file) that moves the page into an object stream, drawing more. Its
+    // data ends with a space before `endstream`, where lopdf wants an end
+    // of line: lopdf dropped the stream silently and verified the old page.
+    let mut w = W::new();
+    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let x1 = w.out.len();
+    write!(
+        w.out,
+        "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{x1}\n%%EOF\n"
+    )
+    .unwrap();
+    let draw = w.stream(4, "", b"0 0 1 rg 0 0 612 792 re f");
+    let members = b"3 0 <</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>";
+    let objstm = w.stream(5, "/Type/ObjStm/N 1/First 4", members);
+    let mut rows = vec![2u8];
+    rows.extend_from_slice(&5u32.to_be_bytes());
+    rows.extend_from_slice(&0u16.to_be_bytes());
+    let xrefstm = w.out.len();
+    write!(
+        w.out,
+        "6 0 obj\n<</Type/XRef/Size 7/Index [3 1]/W [1 4 2]/Length {}>>\nstream\n",
+        rows.len()
+    )
+    .unwrap();
+    w.out.extend_from_slice(&rows);
+    w.out.extend_from_slice(b" endstream\nendobj\n");
+    let x2 = w.out.len();
+    write!(
+        w.out,
+        "xref\n4 2\n{draw:010} 00000 n \n{objstm:010} 00000 n \ntrailer\n<</Size 7/Root 1 0 R/Prev {x1}/XRefStm {xrefstm}>>\nstartxref\n{x2}\n%%EOF\n"
+    )
+    .unwrap();
+    // Signing reads the page the stream places.
+    let doc = pdf::load_for_signing(&w.out).unwrap();
+    let page = doc.get_object((3, 0)).unwrap().as_dict().unwrap();
+    assert_eq!(page.get(b"Contents").unwrap(), &Object::Reference((4, 0)));
+    refused_by(pdf::load, &w.out, "the file reads two ways");
 }

@@ -36,11 +36,19 @@ fn hex_value(c: u8) -> Option<u8> {
 pub struct Lexer<'a> {
     pub bytes: &'a [u8],
     pub pos: usize,
+    /// How many objects it may still parse, nested ones included: a parsed
+    /// object takes a hundred times the few bytes `[]` takes in the file,
+    /// so their number is bounded, not only the file's size.
+    pub budget: usize,
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(bytes: &'a [u8], pos: usize) -> Self {
-        Lexer { bytes, pos }
+        Lexer {
+            bytes,
+            pos,
+            budget: usize::MAX,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -131,6 +139,10 @@ impl<'a> Lexer<'a> {
         if depth >= MAX_DEPTH {
             return Err("objects nest too deeply");
         }
+        self.budget = self
+            .budget
+            .checked_sub(1)
+            .ok_or("more objects than one file may hold")?;
         self.space();
         let object = match self.peek().ok_or("the data ends in an object")? {
             b'n' if self.tag(b"null") => Object::Null,
@@ -419,5 +431,14 @@ mod tests {
         for s in ["(open", "<41", "<< /A 1", "[1 2", "<zz>", ")", "-", "."] {
             assert!(Lexer::new(s.as_bytes(), 0).object(0).is_err(), "{s}");
         }
+        // Four objects: the array, its number, its dictionary and the
+        // dictionary's value.
+        let mut lexer = Lexer::new(b"[1 << /A 2 >>]", 0);
+        lexer.budget = 4;
+        assert!(lexer.object(0).is_ok());
+        assert_eq!(lexer.budget, 0);
+        let mut lexer = Lexer::new(b"[1 << /A 2 >>]", 0);
+        lexer.budget = 3;
+        assert_eq!(lexer.object(0), Err("more objects than one file may hold"));
     }
 }

@@ -685,7 +685,7 @@ async fn a_drawing_dressed_as_a_signature_widget_is_still_a_change() {
         sig_id.0,
         size + 1
     );
-    let drawing = "<</Type /XObject /Subtype /Form /BBox [0 0 595 842] /Length 44>>\nstream\n\
+    let drawing = "<</Type /XObject /Subtype /Form /BBox [0 0 595 842] /Length 41>>\nstream\n\
                    1 1 1 rg 0 0 595 842 re f BT /F1 12 Tf ET\nendstream"
         .to_owned();
     let attacked = append_update(
@@ -978,7 +978,8 @@ fn cross_reference_bombs_are_refused_before_parsing() {
             xref_stream("<</Type /XRef /Size 5 /W [1 2.5 1] /Root 1 0 R /Length 0>>"),
         ),
         (
-            "stream claims",
+            // A number no integer holds does not parse.
+            "an integer out of range",
             build_pdf(&[
                 catalog,
                 pages,

@@ -14,6 +14,8 @@
 //! report says was signed, and is reported itself (ISO 32000-1 §12.8.1,
 //! ETSI EN 319 142-1 §5.4 on what updates may follow a signature).
 
+use std::collections::{HashMap, HashSet};
+
 use aws_lc_rs::digest::{Context, SHA256, digest};
 use lopdf::{Document, Object, ObjectId, xref::XrefEntry};
 use serde::Serialize;
@@ -322,7 +324,11 @@ pub(super) fn verify_limited(
                 .iter()
                 .any(|(i, end)| i == id && *end > s.revision_end)
         };
-        let twice = |id: &ObjectId| s.claims.iter().filter(|(_, c)| c == id).count() > 1;
+        let mut shown: HashMap<ObjectId, usize> = HashMap::new();
+        for (_, id) in &s.claims {
+            *shown.entry(*id).or_default() += 1;
+        }
+        let twice = |id: &ObjectId| shown.get(id).is_some_and(|&n| n > 1);
         if let Some((_, id)) = s.claims.iter().find(|(_, id)| !later(id) || twice(id)) {
             s.changes_after = "other";
             s.changes_detail = Some(format!(
@@ -636,7 +642,8 @@ fn field_name(doc: &Document, sig: ObjectId) -> Option<String> {
 }
 
 /// Whether a field reachable from the form (/AcroForm /Fields, then /Kids)
-/// has `sig` as its value: an orphaned field object does not count.
+/// has `sig` as its value: an orphaned field object does not count. Each
+/// field is looked at once, at most [`MAX_FIELDS`] of them, at most 16 deep.
 fn points_at(doc: &Document, sig: ObjectId) -> bool {
     let deref = |o: &Object| -> Option<lopdf::Dictionary> {
         match o {
@@ -655,22 +662,33 @@ fn points_at(doc: &Document, sig: ObjectId) -> bool {
     };
     let mut todo: Vec<(Object, usize)> = list(&form, b"Fields", doc)
         .into_iter()
+        .take(MAX_FIELDS)
         .map(|f| (f, 0))
         .collect();
-    let mut seen = 0;
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut taken = todo.len();
     while let Some((f, depth)) = todo.pop() {
-        seen += 1;
-        if seen > 10_000 || depth > 16 {
-            break;
+        if let Object::Reference(id) = f
+            && !seen.insert(id)
+        {
+            continue;
         }
         let Some(d) = deref(&f) else { continue };
         if d.get(b"V").ok().and_then(|v| v.as_reference().ok()) == Some(sig) {
             return true;
         }
-        todo.extend(list(&d, b"Kids", doc).into_iter().map(|k| (k, depth + 1)));
+        if depth < 16 {
+            let kids = list(&d, b"Kids", doc);
+            let room = MAX_FIELDS.saturating_sub(taken).min(kids.len());
+            taken += room;
+            todo.extend(kids.into_iter().take(room).map(|k| (k, depth + 1)));
+        }
     }
     false
 }
+
+/// The most fields [`points_at`] looks at.
+const MAX_FIELDS: usize = 100_000;
 
 fn decode_hex(hex: &[u8]) -> Vec<u8> {
     hex.chunks_exact(2)
