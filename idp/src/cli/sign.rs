@@ -149,8 +149,8 @@ fn appearance_from_flags(
 }
 
 /// Reads a file the signing service may take, refusing an oversized one
-/// before reading it whole.
-fn read_pdf(path: &PathBuf) -> Result<Vec<u8>, CliError> {
+/// before reading it whole; hashed as it is read ([`signing::Upload`]).
+fn read_pdf(path: &PathBuf) -> Result<signing::Upload, CliError> {
     let len = std::fs::metadata(path)
         .map_err(|e| fail(format!("{}: {e}", path.display())))?
         .len();
@@ -164,11 +164,11 @@ fn read_pdf(path: &PathBuf) -> Result<Vec<u8>, CliError> {
         )));
     }
     // With room after it for the update, so signing appends in place.
-    let mut bytes = Vec::with_capacity(pdf::with_room(usize::try_from(len).unwrap_or(0)));
+    let mut doc = signing::Upload::expecting(usize::try_from(len).unwrap_or(0));
     std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+        .and_then(|mut f| doc.read_from(&mut f))
         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    Ok(bytes)
+    Ok(doc)
 }
 
 pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliError> {
@@ -246,7 +246,7 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
                 let anchors = trust::Anchors::load(&config.signing.trust_anchors)
                     .map_err(|e| fail(format!("trust anchors: {e}")))?;
                 let trust_required = !anchors.is_empty();
-                let input_bytes = bytes.clone();
+                let input_bytes = bytes.bytes().to_vec();
                 let report = signing::on_blocking(move || {
                     signing::verify::verify_with(&input_bytes, &anchors, now)
                 })
@@ -286,7 +286,7 @@ pub(super) async fn run(config: &Config, cmd: SignCommand) -> Result<(), CliErro
             println!("sha256: {}", signed.output_sha256);
         }
         SignCommand::Verify { file, anchors } => {
-            let bytes = read_pdf(&file)?;
+            let bytes = read_pdf(&file)?.into_bytes();
             let paths: Vec<PathBuf> = config
                 .signing
                 .trust_anchors

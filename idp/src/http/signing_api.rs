@@ -34,7 +34,9 @@ use crate::images;
 use crate::kinds::Role;
 use crate::oidc::SIGN_SCOPE;
 use crate::signing::service::Signer;
-use crate::signing::{Params, Placement, Rect, SignKind, Signed, SigningError, deferred, pdf};
+use crate::signing::{
+    Params, Placement, Rect, SignKind, Signed, SigningError, Upload, deferred, pdf,
+};
 use crate::store::User;
 
 pub const BASE: &str = "/api/v1/signing";
@@ -318,6 +320,12 @@ fn failed(e: SigningError, request_id: &str) -> ApiError {
     }
 }
 
+/// The parts of a request: the document, hashed as it arrived, and the others.
+struct Parts {
+    file: Option<Upload>,
+    other: HashMap<&'static str, Vec<u8>>,
+}
+
 /// The parts of a multipart body, each under its limit (the document under
 /// `file_limit`, the others under [`PART_LIMIT`], counted as they arrive),
 /// each at most once, none unknown.
@@ -325,11 +333,14 @@ async fn parts(
     m: Result<Multipart, MultipartRejection>,
     file_limit: usize,
     request_id: &str,
-) -> Result<HashMap<&'static str, Vec<u8>>, ApiError> {
+) -> Result<Parts, ApiError> {
     let unreadable = |why: String| bad_request(why, "Không đọc được dữ liệu gửi lên.");
     let too_large = || failed(SigningError::TooLarge { limit: file_limit }, request_id);
     let mut m = m.map_err(|e| unreadable(e.body_text()))?;
-    let mut out = HashMap::new();
+    let mut out = Parts {
+        file: None,
+        other: HashMap::new(),
+    };
     loop {
         let mut field = match m.next_field().await {
             Ok(Some(f)) => f,
@@ -346,12 +357,17 @@ async fn parts(
             "image" => images::SIGNATURE_MAX_BYTES,
             _ => PART_LIMIT,
         };
-        let mut data = Vec::new();
+        if known == "file" && out.file.is_some() || out.other.contains_key(known) {
+            return Err(unreadable(format!("the part {known} is there twice")));
+        }
+        // The document is hashed as it arrives; the others are small.
+        let (mut file, mut data) = (Upload::expecting(0), Vec::new());
         loop {
             match field.chunk().await {
-                Ok(Some(chunk)) if data.len() + chunk.len() <= limit => {
-                    data.extend_from_slice(&chunk);
-                }
+                Ok(Some(chunk)) if file.len() + data.len() + chunk.len() <= limit => match known {
+                    "file" => file.push(&chunk),
+                    _ => data.extend_from_slice(&chunk),
+                },
                 Ok(Some(_)) if known == "file" => return Err(too_large()),
                 Ok(Some(_)) => return Err(unreadable(format!("the part {known} is too large"))),
                 Ok(None) => break,
@@ -361,18 +377,18 @@ async fn parts(
                 Err(e) => return Err(unreadable(e.body_text())),
             }
         }
-        if out.insert(known, data).is_some() {
-            return Err(unreadable(format!("the part {known} is there twice")));
+        if known == "file" {
+            out.file = Some(file);
+        } else {
+            out.other.insert(known, data);
         }
     }
     Ok(out)
 }
 
-fn text<'a>(
-    parts: &'a HashMap<&'static str, Vec<u8>>,
-    name: &str,
-) -> Result<Option<&'a str>, ApiError> {
+fn text<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, ApiError> {
     parts
+        .other
         .get(name)
         .map(|b| {
             std::str::from_utf8(b).map(str::trim).map_err(|_| {
@@ -385,14 +401,15 @@ fn text<'a>(
         .transpose()
 }
 
-fn document(parts: &mut HashMap<&'static str, Vec<u8>>) -> Result<Vec<u8>, ApiError> {
+fn document(parts: &mut Parts) -> Result<Upload, ApiError> {
     parts
-        .remove("file")
+        .file
+        .take()
         .filter(|f| !f.is_empty())
         .ok_or_else(|| bad_request("the part file is missing", "Hãy chọn tệp PDF cần ký."))
 }
 
-fn params(parts: &HashMap<&'static str, Vec<u8>>) -> Result<Params, ApiError> {
+fn params(parts: &Parts) -> Result<Params, ApiError> {
     let kind = match text(parts, "kind")? {
         None | Some("personal") => SignKind::Personal,
         Some("organization") => SignKind::Organization,
@@ -435,7 +452,7 @@ fn params(parts: &HashMap<&'static str, Vec<u8>>) -> Result<Params, ApiError> {
         kind,
         reason: reason.map(str::to_owned),
         placement,
-        image: parts.get("image").filter(|i| !i.is_empty()).cloned(),
+        image: parts.other.get("image").filter(|i| !i.is_empty()).cloned(),
     })
 }
 
@@ -516,7 +533,7 @@ async fn verify_post(
         let input = document(&mut parts)?;
         let report = idp
             .signing
-            .verify(input, crate::now())
+            .verify(input.into_bytes(), crate::now())
             .await
             .map_err(|e| failed(e, &ctx.request_id))?;
         let report = serde_json::to_value(&report).map_err(|e| internal(&e, &ctx.request_id))?;
@@ -535,6 +552,7 @@ async fn prepare_post(
         let mut parts = parts(m, deferred::MAX_INPUT_BYTES, &ctx.request_id).await?;
         let params = params(&parts)?;
         let chain = parts
+            .other
             .get("certificate")
             .ok_or_else(|| {
                 bad_request(
@@ -586,7 +604,7 @@ async fn complete_post(
             .signing
             .complete(
                 &c.signer(),
-                prepared,
+                prepared.into_bytes(),
                 &state,
                 signature,
                 &who(ctx),

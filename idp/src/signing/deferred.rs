@@ -247,7 +247,7 @@ pub async fn prepare(
     master: &MasterKey,
     bound: &Bound<'_>,
     anchors: &Anchors,
-    input: Vec<u8>,
+    input: super::Upload,
     chain: Vec<Vec<u8>>,
     req: &SignRequest<'_>,
     now: i64,

@@ -3,10 +3,11 @@
 //! (the embedded software key now; a PKCS#11 token next), and
 //! verification. See the README's Architecture section.
 //!
-//! The flow: the PDF's dictionaries are read on the blocking pool under a
-//! size cap and a time limit ([`pdf`], [`reader`]), an update with an empty
-//! signature is appended to the document's own buffer, the
-//! bytes around /Contents are hashed, the CMS signed attributes are built
+//! The flow: the document is hashed as it arrives ([`Upload`]), its
+//! dictionaries are read on the blocking pool under a size cap and a time
+//! limit ([`pdf`], [`reader`]), an update with an empty signature is
+//! appended to the document's own buffer, the hash goes on over the update
+//! around /Contents, the CMS signed attributes are built
 //! and signed by the backend ([`cms`]), the result checked against the
 //! certificate, and /Contents filled. Nothing is written to disk until the
 //! whole signed file is there ([`write_atomically`]).
@@ -37,6 +38,7 @@ mod syntax;
 mod tests;
 pub mod trust;
 pub mod tsp;
+mod upload;
 pub mod verify;
 #[cfg(test)]
 mod visible_tests;
@@ -53,6 +55,7 @@ pub use appearance::Appearance;
 pub use backend::{KeyAlg, KeyBackend, KeyInfo};
 pub use placement::{Placement, Position, Rect};
 pub use service::{Params, Service};
+pub use upload::Upload;
 
 /// How long parsing one PDF may take before the request gives up on it.
 pub const PARSE_TIME_LIMIT: Duration = Duration::from_secs(20);
@@ -255,7 +258,7 @@ async fn within<T: Send + 'static>(
 /// an appearance, drawn where asked.
 pub async fn sign_pdf(
     backend: &dyn KeyBackend,
-    input: Vec<u8>,
+    input: impl Into<Upload>,
     req: &SignRequest<'_>,
     now: i64,
 ) -> Result<Signed, SigningError> {
@@ -284,11 +287,12 @@ pub struct Pending {
 /// Reads `input` (on the blocking pool, under the size cap and time limit),
 /// appends the signature field for `key` and builds the signed attributes.
 pub async fn begin(
-    input: Vec<u8>,
+    input: impl Into<Upload>,
     key: KeyInfo,
     req: &SignRequest<'_>,
     now: i64,
 ) -> Result<Pending, SigningError> {
+    let (input, input_ctx) = input.into().into_parts();
     if input.len() > pdf::MAX_PDF_BYTES {
         return Err(SigningError::TooLarge {
             limit: pdf::MAX_PDF_BYTES,
@@ -300,7 +304,8 @@ pub async fn begin(
     let reason = req.reason.map(str::to_owned);
     let name = cms::subject(&signer);
     let (position, shown) = appearance::visible(req.placement, req.appearance.as_ref(), &name);
-    let (prepared, input_ctx, input_len) = on_blocking(move || {
+    let input_len = input.len();
+    let prepared = on_blocking(move || {
         let doc = pdf::load_for_signing(&input)?;
         // A certification that allows no change would be broken by ours.
         if pdf::docmdp_permission(&doc) == Some(1) {
@@ -315,13 +320,9 @@ pub async fn begin(
         };
         // The update is appended to the document's own vector (no copy of
         // it), so the document as it came begins the signed range and the
-        // signed file: its bytes are hashed once for all three digests (a
-        // pass over 10 MB costs several milliseconds).
-        let len = input.len();
-        let prepared = pdf::prepare_in(input, &doc, &fields)?;
-        let mut ctx = Context::new(&SHA256);
-        ctx.update(&prepared.bytes[..len]);
-        Ok((prepared, ctx, len))
+        // signed file: its hash, taken as it arrived ([`Upload`]), serves
+        // all three digests.
+        pdf::prepare_in(input, &doc, &fields)
     })
     .await?;
     let input_sha256 = hex(input_ctx.clone().finish().as_ref());

@@ -255,7 +255,7 @@ impl Service {
     pub async fn sign_for(
         &self,
         signer: &Signer<'_>,
-        input: Vec<u8>,
+        input: super::Upload,
         params: &Params,
         who: &Who,
         now: i64,
@@ -277,7 +277,7 @@ impl Service {
         // configured, one signed by someone they do not vouch for, is not
         // issued under the office's seal.
         if params.kind == SignKind::Organization {
-            let report = self.verify(input.clone(), now).await?;
+            let report = self.verify(input.bytes().to_vec(), now).await?;
             verify::check_sealable(&report, !self.anchors.is_empty())?;
         }
         let (placement, appearance) = self.look(signer.user, params).await?;
@@ -362,7 +362,7 @@ impl Service {
     pub async fn prepare(
         &self,
         signer: &Signer<'_>,
-        input: Vec<u8>,
+        input: super::Upload,
         chain: Vec<Vec<u8>>,
         params: &Params,
         who: &Who,
