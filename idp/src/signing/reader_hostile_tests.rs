@@ -455,15 +455,8 @@ fn a_cross_reference_stream_lopdf_would_drop_is_refused() {
     // data ends with a space before `endstream`, where lopdf wants an end
     // of line: lopdf dropped the stream silently and verified the old page.
     let mut w = W::new();
-    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
-    let x1 = w.out.len();
-    write!(
-        w.out,
-        "xref\n0 4\n0000000000 65535 f \n{cat:010} 00000 n \n{pages:010} 00000 n \n{page:010} 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{x1}\n%%EOF\n"
-    )
-    .unwrap();
+    let x1 = one_page_table(&mut w);
+    write!(w.out, "startxref\n{x1}\n%%EOF\n").unwrap();
     let draw = w.stream(4, "", b"0 0 1 rg 0 0 612 792 re f");
     let members = b"3 0 <</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>";
     let objstm = w.stream(5, "/Type/ObjStm/N 1/First 4", members);
