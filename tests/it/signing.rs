@@ -312,6 +312,25 @@ async fn a_document_with_a_cross_reference_stream_signs_too() {
     let signed = s.path("packed-signed.pdf");
     s.sign(&packed, &signed, "Ký số");
     assert_valid_everywhere(&s, &signed, 1);
+    // pyHanko signs on top: a compressed cross-reference stream (whose
+    // /Filter lopdf drops from the trailer), the document information
+    // rewritten (named by that stream's dictionary, which is a trailer).
+    // Both hold, and ours saw only a signature added.
+    let (key, cert) = openssl_signer(s.dir.path());
+    let twice = s.path("packed-twice.pdf");
+    pyhanko_sign(&signed, &twice, &key, &cert, "PyHanko");
+    let thrice = s.path("packed-thrice.pdf");
+    pyhanko_sign(&twice, &thrice, &key, &cert, "PyHanko2");
+    let report = s.verify(&thrice);
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 3, "{report}");
+    assert!(sigs.iter().all(|s| s["intact"] == true), "{report}");
+    for (sig, after) in sigs
+        .iter()
+        .zip(["signatures_only", "signatures_only", "none"])
+    {
+        assert_eq!(sig["changes_after"], after, "{report}");
+    }
 }
 
 #[tokio::test]

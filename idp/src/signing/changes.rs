@@ -26,35 +26,68 @@ fn only_keys_differ(
     Ok(())
 }
 
+/// The array under `key` (direct or referenced), if any.
+fn array<'a>(d: &'a lopdf::Dictionary, key: &[u8], doc: &'a Document) -> Option<&'a Vec<Object>> {
+    match d.get(key).ok()? {
+        Object::Array(a) => Some(a),
+        Object::Reference(id) => doc.get_object(*id).ok()?.as_array().ok(),
+        _ => None,
+    }
+}
+
 /// The array under `key` (direct or referenced), copied; empty when absent.
 pub(super) fn list(d: &lopdf::Dictionary, key: &[u8], doc: &Document) -> Vec<Object> {
-    match d.get(key) {
-        Ok(Object::Array(a)) => a.clone(),
-        Ok(Object::Reference(id)) => doc
-            .get_object(*id)
-            .ok()
-            .and_then(|o| o.as_array().ok().cloned())
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    array(d, key, doc).cloned().unwrap_or_default()
+}
+
+/// What judging one revision's changes gathers: the signature claims, and
+/// how many list elements it may still read ([`MAX_LISTED`]).
+struct Found {
+    claims: Vec<Claim>,
+    left: usize,
+}
+
+/// The most list elements judging one revision's changes reads: many
+/// changed dictionaries naming one long array read it once each.
+const MAX_LISTED: usize = 1_000_000;
+
+/// How many elements that are not references a compared list may hold
+/// (lists of annotations and fields hold references).
+const MAX_DIRECT: usize = 256;
+
+impl Found {
+    /// The array under `key`, counted against what may still be read.
+    fn list<'a>(
+        &mut self,
+        d: &'a lopdf::Dictionary,
+        key: &[u8],
+        doc: &'a Document,
+    ) -> Result<&'a [Object], String> {
+        let list = array(d, key, doc).map_or(&[][..], Vec::as_slice);
+        self.left = self
+            .left
+            .checked_sub(list.len())
+            .ok_or("more list elements than one check compares")?;
+        if list.iter().filter(|o| o.as_reference().is_err()).count() > MAX_DIRECT {
+            return Err(format!(
+                "more than {MAX_DIRECT} direct objects in /{}",
+                String::from_utf8_lossy(key)
+            ));
+        }
+        Ok(list)
     }
 }
 
 /// The elements of a list, for asking in constant time whether one is
 /// there (a page's /Annots or the form's /Fields may hold many thousands):
-/// references by their ids; anything else, which lists of these hold
-/// rarely, in a short list of its own.
-struct Members {
+/// references by their ids, anything else (at most [`MAX_DIRECT`]) as is.
+struct Members<'a> {
     refs: HashSet<ObjectId>,
-    other: Vec<Object>,
+    other: Vec<&'a Object>,
 }
 
-/// How many elements that are not references a list may hold and still be
-/// compared; past it, an element not a reference counts as not there (so as
-/// changed).
-const MAX_DIRECT: usize = 256;
-
-impl Members {
-    fn of(list: Vec<Object>) -> Members {
+impl<'a> Members<'a> {
+    fn of(list: &'a [Object]) -> Members<'a> {
         let mut m = Members {
             refs: HashSet::new(),
             other: Vec::new(),
@@ -62,10 +95,9 @@ impl Members {
         for o in list {
             match o {
                 Object::Reference(id) => {
-                    m.refs.insert(id);
+                    m.refs.insert(*id);
                 }
-                o if m.other.len() < MAX_DIRECT => m.other.push(o),
-                _ => {}
+                o => m.other.push(o),
             }
         }
         m
@@ -74,39 +106,34 @@ impl Members {
     fn contains(&self, o: &Object) -> bool {
         match o {
             Object::Reference(id) => self.refs.contains(id),
-            o => self.other.contains(o),
+            o => self.other.contains(&o),
         }
     }
 }
 
-/// An array under `key` that only grew: every old element is still there.
-fn grew(old: &lopdf::Dictionary, new: &lopdf::Dictionary, key: &[u8], doc: &Document) -> bool {
-    let new = Members::of(list(new, key, doc));
-    let old = list(old, key, doc);
-    let direct = old.iter().filter(|o| o.as_reference().is_err()).count();
-    direct <= MAX_DIRECT && old.iter().all(|o| new.contains(o))
-}
-
-/// Whether every element `key` gained is a signature widget: /FT /Sig,
-/// /Subtype /Widget (for annotations), no action of its own, and a /V that
-/// names a signature dictionary, whose id goes into `claims` (the caller
-/// checks that each one is a signature found intact: a widget that only
-/// looks like a signature's may draw anything over the page). Any other new
-/// annotation (a FreeText, a stamp, a box drawn over the text) changes what
-/// the page shows.
-fn gained_only_signatures(
+/// Whether the array under `key` only grew (every old element is still
+/// there), and only by signature widgets: /FT /Sig, /Subtype /Widget (for
+/// annotations), no action of its own, and a /V that names a signature
+/// dictionary, whose id goes into the claims (the caller checks that each
+/// one is a signature found intact: a widget that only looks like a
+/// signature's may draw anything over the page). Any other new annotation
+/// (a FreeText, a stamp, a box drawn over the text) changes what the page
+/// shows. `what` names an element in the answer.
+fn grew_by_signatures(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     key: &[u8],
     doc: &Document,
-    claims: &mut Vec<Claim>,
-) -> bool {
-    let before = Members::of(list(old, key, doc));
-    let after = list(new, key, doc);
-    if after.iter().filter(|o| o.as_reference().is_err()).count() > MAX_DIRECT {
-        return false;
+    found: &mut Found,
+    what: &str,
+) -> Result<(), String> {
+    let before = found.list(old, key, doc)?;
+    let after = found.list(new, key, doc)?;
+    let (was, now) = (Members::of(before), Members::of(after));
+    if !before.iter().all(|o| now.contains(o)) {
+        return Err(format!("{what} was removed"));
     }
-    after.iter().filter(|o| !before.contains(o)).all(|o| {
+    let added_only_signatures = after.iter().filter(|o| !was.contains(o)).all(|o| {
         let field = match o {
             Object::Reference(id) => doc.get_object(*id).and_then(Object::as_dict).ok(),
             Object::Dictionary(d) => Some(d),
@@ -120,9 +147,14 @@ fn gained_only_signatures(
                 && is_sig_field(f)
                 && !f.has(b"A")
                 && !f.has(b"AA")
-                && signature_value(at, f, doc, claims)
+                && signature_value(at, f, doc, &mut found.claims)
         })
-    })
+    });
+    if added_only_signatures {
+        Ok(())
+    } else {
+        Err(format!("{what} that is not a signature was added"))
+    }
 }
 
 /// A widget (by its id when indirect) and the signature dictionary it shows.
@@ -156,16 +188,10 @@ fn form_grew(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     doc: &Document,
-    claims: &mut Vec<Claim>,
+    found: &mut Found,
 ) -> Result<(), String> {
     only_keys_differ(old, new, &[b"Fields", b"SigFlags"])?;
-    if !grew(old, new, b"Fields", doc) {
-        Err("a field was removed".into())
-    } else if !gained_only_signatures(old, new, b"Fields", doc, claims) {
-        Err("a field that is not a signature was added".into())
-    } else {
-        Ok(())
-    }
+    grew_by_signatures(old, new, b"Fields", doc, found, "a field")
 }
 
 /// The catalog's /AcroForm: added, kept, or (direct) only grown.
@@ -173,12 +199,12 @@ fn form_changes(
     old: &lopdf::Dictionary,
     new: &lopdf::Dictionary,
     doc: &Document,
-    claims: &mut Vec<Claim>,
+    found: &mut Found,
 ) -> Result<(), String> {
     match (old.get(b"AcroForm").ok(), new.get(b"AcroForm").ok()) {
         (a, b) if same_value(a, b) => Ok(()),
         (None, Some(_)) => Ok(()),
-        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc, claims),
+        (Some(Object::Dictionary(a)), Some(Object::Dictionary(b))) => form_grew(a, b, doc, found),
         (Some(_), None) => Err("the form was removed".into()),
         _ => Err("the form was replaced".into()),
     }
@@ -267,7 +293,13 @@ fn referrers(doc: &Document) -> HashMap<ObjectId, Vec<ObjectId>> {
         }
     }
     let mut by: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
-    for (src, o) in &doc.objects {
+    // A cross-reference stream's dictionary is a trailer: its /Root and
+    // /Info are the document's, not an object's.
+    let xref = |o: &Object| {
+        o.as_stream()
+            .is_ok_and(|s| s.dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"XRef"))
+    };
+    for (src, o) in doc.objects.iter().filter(|(_, o)| !xref(o)) {
         walk(o, 0, &mut |target| {
             let r = by.entry(target).or_default();
             if r.len() < 2 && !r.contains(src) {
@@ -288,7 +320,10 @@ fn is_info(o: &Object) -> bool {
 
 pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     let mut other = Vec::new();
-    let mut claims: Vec<Claim> = Vec::new();
+    let mut found = Found {
+        claims: Vec::new(),
+        left: MAX_LISTED,
+    };
     if signed.trailer.get(b"Root").ok() != latest.trailer.get(b"Root").ok() {
         other.push("the catalog was replaced".to_owned());
     }
@@ -351,21 +386,15 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
                 n,
                 &[b"AcroForm", b"DSS", b"Extensions", b"Metadata", b"Version"],
             )
-            .and_then(|()| form_changes(o, n, latest, &mut claims)),
+            .and_then(|()| form_changes(o, n, latest, &mut found)),
             (Ok(o), Ok(n)) if o.has(b"Fields") || n.has(b"Fields") => {
-                form_grew(o, n, latest, &mut claims)
+                form_grew(o, n, latest, &mut found)
             }
             (Ok(o), Ok(n))
                 if o.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page".as_slice()) =>
             {
                 only_keys_differ(o, n, &[b"Annots"]).and_then(|()| {
-                    if !grew(o, n, b"Annots", latest) {
-                        Err("an annotation was removed".into())
-                    } else if !gained_only_signatures(o, n, b"Annots", latest, &mut claims) {
-                        Err("an annotation that is not a signature was added".into())
-                    } else {
-                        Ok(())
-                    }
+                    grew_by_signatures(o, n, b"Annots", latest, &mut found, "an annotation")
                 })
             }
             // An empty signature field filled: its appearance may change
@@ -374,7 +403,7 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
                 only_keys_differ(o, n, &[b"V", b"AP"]).and_then(|()| {
                     if !n.has(b"A")
                         && !n.has(b"AA")
-                        && signature_value(Some(*id), n, latest, &mut claims)
+                        && signature_value(Some(*id), n, latest, &mut found.claims)
                     {
                         Ok(())
                     } else {
@@ -399,6 +428,7 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
             other.push(format!("object {} {}: {what}", id.0, id.1));
         }
     }
+    let mut claims = found.claims;
     claims.sort_unstable();
     claims.dedup();
     if !other.is_empty() {

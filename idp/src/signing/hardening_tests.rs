@@ -425,3 +425,65 @@ async fn a_form_whose_field_lists_itself_is_walked_once() {
     );
     assert_eq!(s.changes_after, "other", "{report:?}");
 }
+
+#[tokio::test]
+async fn many_changed_forms_naming_one_long_list_are_judged_within_a_bound() {
+    // Sixty form dictionaries name one list of 20,000 fields when signed,
+    // and a copy of it after: each was read again for each dictionary (a
+    // 2 MB file of this kind ran past the 20 s limit).
+    let original = fixture("ke-hoach-1-trang.pdf");
+    let base = lopdf::Document::load_mem(&original).unwrap().max_id + 1;
+    let fields: String = (0..20_000u32)
+        .map(|i| format!("{} 0 R ", base + 100 + i))
+        .collect();
+    let fields = format!("[{fields}]");
+    let forms = |list: u32| -> Vec<(u32, String)> {
+        (0..60)
+            .map(|i| (base + 2 + i, format!("<</Fields {list} 0 R>>")))
+            .chain([(list, fields.clone())])
+            .collect()
+    };
+    let before = append_update(&original, &written(&forms(base)));
+    let signed = sign(&SoftBackend::ephemeral(NOW).unwrap(), before)
+        .await
+        .pdf;
+    let changed = append_update(&signed, &written(&forms(base + 1)));
+    let report = verify::verify(&changed).unwrap();
+    let s = &report.signatures[0];
+    assert!(s.intact, "{report:?}");
+    assert_eq!(s.changes_after, "other", "{report:?}");
+    assert!(
+        s.changes_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("more list elements than one check compares")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_with_bytes_before_its_header_is_read_but_not_signed() {
+    // Readers count offsets from the header; an update's would count from
+    // the first byte, and the signed file would not read.
+    let mut junk = b"junk before the header\n".to_vec();
+    junk.extend(fixture("ke-hoach-1-trang.pdf"));
+    assert!(pdf::load(&junk).is_ok());
+    let req = SignRequest {
+        key: LABEL,
+        kind: SignKind::Personal,
+        reason: None,
+        tsa: None,
+        placement: None,
+        appearance: None,
+    };
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    let e = sign_pdf(&backend, junk, &req, NOW).await.unwrap_err();
+    assert!(
+        matches!(&e, SigningError::Malformed(m) if m.contains("bytes before its %PDF- header")),
+        "{e}"
+    );
+}
+
+/// Objects as [`append_update`] takes them.
+fn written(objects: &[(u32, String)]) -> Vec<(u32, &str)> {
+    objects.iter().map(|(n, b)| (*n, b.as_str())).collect()
+}

@@ -122,23 +122,24 @@ pub fn load(bytes: &[u8]) -> Result<Document, SigningError> {
             "the cross-reference data is damaged".into(),
         ));
     }
-    agree(&ours, &mut doc)?;
+    agree(bytes, &ours, &mut doc)?;
     Ok(doc)
 }
 
 /// Holds lopdf's reading of a file (`theirs`) to the cross-reference data's
-/// (`ours`, [`super::reader`]): the same entries, the same trailer, and each
-/// object placed by an entry the same; a stream the same dictionary, and
-/// data as long as its /Length says. Where they differ, verification would
-/// judge another document than a viewer shows: an object filed under the
-/// number its own header names standing in for the newest revision's, a
-/// cross-reference stream lopdf drops (and so the objects an update moved
-/// into it), or a stream lopdf reads past its /Length to the `endstream`
-/// (a new version of a page's content whose /Length cuts off what the old
-/// one drew would compare as unchanged). Objects lopdf found that no entry
-/// places (members of object streams that later entries free) are dropped,
-/// as a viewer never reaches them.
-fn agree(ours: &Document, theirs: &mut Document) -> Result<(), SigningError> {
+/// (`ours`, [`super::reader`]): the same entries, the same /Root and /Info,
+/// and each object placed by an entry the same; a stream the same
+/// dictionary, and the data a viewer takes ([`super::reader::stream_data`]:
+/// its /Length when `endstream` follows, else up to `endstream`). Where
+/// they differ, verification would judge another document than a viewer
+/// shows: an object filed under the number its own header names standing
+/// in for the newest revision's, a cross-reference stream lopdf drops (and
+/// so the objects an update moved into it), or a stream lopdf leaves empty
+/// (one without a /Length it can read: a new version of a page's content
+/// would compare as unchanged). Objects lopdf found that no entry places
+/// (members of object streams that later entries free) are dropped, as a
+/// viewer never reaches them.
+fn agree(bytes: &[u8], ours: &Document, theirs: &mut Document) -> Result<(), SigningError> {
     let differs = |what: String| {
         Err(SigningError::Malformed(format!(
             "the file reads two ways: {what}"
@@ -159,9 +160,12 @@ fn agree(ours: &Document, theirs: &mut Document) -> Result<(), SigningError> {
             return differs(format!("the cross-reference entry of object {num}"));
         }
     }
-    if ours.trailer != theirs.trailer {
-        return differs("the trailer".into());
+    for key in [b"Root".as_slice(), b"Info"] {
+        if ours.trailer.get(key).ok() != theirs.trailer.get(key).ok() {
+            return differs(format!("the trailer's /{}", String::from_utf8_lossy(key)));
+        }
     }
+    let pdf = super::reader::from_header(bytes)?;
     theirs.objects.retain(|id, _| ours.objects.contains_key(id));
     // lopdf writes the length it read into the dictionary it keeps.
     let beside_length = |a: &Dictionary, b: &Dictionary| {
@@ -180,7 +184,9 @@ fn agree(ours: &Document, theirs: &mut Document) -> Result<(), SigningError> {
         let same = match (object, theirs.objects.get(id)) {
             (Object::Stream(a), Some(Object::Stream(b))) => {
                 beside_length(&a.dict, &b.dict)
-                    && declared(&a.dict).is_none_or(|n| usize::try_from(n) == Ok(b.content.len()))
+                    && a.start_position
+                        .and_then(|start| super::reader::stream_data(pdf, start, declared(&a.dict)))
+                        == Some(b.content.as_slice())
             }
             (a, Some(b)) => a == b,
             (_, None) => false,
@@ -511,6 +517,14 @@ pub fn prepare_in(
     doc: &Document,
     sig: &SigFields,
 ) -> Result<Prepared, SigningError> {
+    // The update's offsets count from the file's first byte; readers count
+    // them from its header.
+    if !original.starts_with(b"%PDF-") {
+        return Err(SigningError::Malformed(
+            "the file has bytes before its %PDF- header (save it again from its application)"
+                .into(),
+        ));
+    }
     let root_id = doc
         .trailer
         .get(b"Root")

@@ -150,10 +150,7 @@ struct Section {
 /// cross-reference data that does not read as written (lopdf would rebuild
 /// it; an update on top would point at wrong offsets) and encrypted files.
 pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
-    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
-        .ok_or(SigningError::NotPdf)?;
-    // Offsets count from the header, as lopdf counts them.
-    let pdf = &bytes[header..];
+    let pdf = from_header(bytes)?;
     let mut bounds = bounds_for(pdf);
     let start = xref_start(pdf)?;
     let (merged, trailer) = sections(pdf, start, &mut bounds)?;
@@ -173,21 +170,33 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     Ok(doc)
 }
 
-/// Refuses a stream whose /Length refers to an object that is not a
-/// number: a parser that reads the length where it points would read that
-/// object (another stream, a long array) once per stream naming it, and
-/// follow a chain of streams each naming the next as deep as it goes.
+/// The file from its `%PDF-` header (within its first KiB): offsets count
+/// from there, as lopdf counts them.
+pub(super) fn from_header(bytes: &[u8]) -> Result<&[u8], SigningError> {
+    let header = memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-")
+        .ok_or(SigningError::NotPdf)?;
+    Ok(&bytes[header..])
+}
+
+/// Refuses a stream whose /Length is not a number, in the dictionary or in
+/// an object of its own. A parser that reads the length where it points
+/// would read that object (another stream, a long array) once per stream
+/// naming it, and follow a chain of streams each naming the next as deep
+/// as it goes; one without a length it can read (none, or naming nothing)
+/// lopdf leaves empty, where a viewer reads up to `endstream`: a page's
+/// content changed after signing would compare as unchanged.
 fn lengths_are_numbers(objects: &BTreeMap<ObjectId, Object>) -> Result<(), SigningError> {
     for (id, object) in objects {
-        if let Object::Stream(s) = object
-            && let Ok(Object::Reference(to)) = s.dict.get(b"Length")
-            && objects
-                .get(to)
-                .is_some_and(|o| !matches!(o, Object::Integer(_)))
-        {
+        let Object::Stream(s) = object else { continue };
+        let number = match s.dict.get(b"Length") {
+            Ok(Object::Integer(_)) => true,
+            Ok(Object::Reference(to)) => matches!(objects.get(to), Some(Object::Integer(_))),
+            _ => false,
+        };
+        if !number {
             return Err(SigningError::Malformed(format!(
-                "the /Length of stream {} {} refers to object {} {}, which is not a number",
-                id.0, id.1, to.0, to.1
+                "stream {} {} has no /Length that is a number",
+                id.0, id.1
             )));
         }
     }
@@ -234,8 +243,21 @@ fn sections(
             let hybrid = section_at(pdf, stream_at, bounds, &mut claimed)?;
             bounds.check_size(&hybrid.trailer, pdf.len())?;
             for (num, entry) in hybrid.entries {
-                match section.entries.get(&num) {
-                    Some(XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }) => {}
+                match (section.entries.get(&num), &entry) {
+                    (Some(XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }), _) => {}
+                    // The table lists it free: the stream may place it in an
+                    // object stream (§7.5.8.4), or be the stream itself, but
+                    // not elsewhere in the file. A reader that keeps the
+                    // table's free entry would rebuild the cross-reference
+                    // data and find another object than the stream names.
+                    (Some(_), XrefEntry::Normal { offset, .. })
+                        if *offset as usize != stream_at =>
+                    {
+                        return Err(damaged(format!(
+                            "a hybrid file's cross-reference stream places object {num}, \
+                             which its table lists as free"
+                        )));
+                    }
                     _ => {
                         section.entries.insert(num, entry);
                     }
@@ -306,13 +328,24 @@ fn section_at(
 
 /// A cross-reference table and its trailer (§7.5.4, §7.5.5). Entries are
 /// read as tokens, so a writer's 19-byte lines read as well as 20-byte ones.
-fn table(lexer: &mut Lexer, bounds: &Bounds, claimed: &mut u64) -> Result<Section, SigningError> {
+fn table(
+    lexer: &mut Lexer,
+    bounds: &mut Bounds,
+    claimed: &mut u64,
+) -> Result<Section, SigningError> {
     let mut entries = BTreeMap::new();
     loop {
         lexer.space();
         if lexer.tag(b"trailer") {
             lexer.space();
-            let trailer = lexer.dictionary(0).map_err(damaged)?;
+            // Its objects count with the file's.
+            lexer.budget = bounds.parsed;
+            let trailer = lexer.dictionary(0);
+            bounds.parsed = lexer.budget;
+            let trailer = trailer.map_err(|e| match bounds.parsed {
+                0 => too_many_objects(),
+                _ => damaged(e),
+            })?;
             return Ok(Section { entries, trailer });
         }
         let first = lexer.unsigned();
@@ -464,7 +497,13 @@ fn xref_stream(
     }
     // What lopdf keeps of the stream's dictionary as the trailer.
     let mut trailer = dict;
-    for key in [b"Length".as_slice(), b"W", b"Index"] {
+    for key in [
+        b"Length".as_slice(),
+        b"W",
+        b"Index",
+        b"Filter",
+        b"DecodeParms",
+    ] {
         trailer.remove(key);
     }
     Ok(Section { entries, trailer })
@@ -505,8 +544,8 @@ fn exact_data(pdf: &[u8], start: usize, length: usize) -> Option<&[u8]> {
 
 /// A stream's data from `start`: `length` bytes when `endstream` follows
 /// them (after an optional end of line), else up to the first `endstream`,
-/// as lopdf recovers it.
-fn stream_data(pdf: &[u8], start: usize, length: Option<i64>) -> Option<&[u8]> {
+/// as lopdf and viewers recover it.
+pub(super) fn stream_data(pdf: &[u8], start: usize, length: Option<i64>) -> Option<&[u8]> {
     if let Some(data) = length
         .and_then(|n| usize::try_from(n).ok())
         .and_then(|n| exact_data(pdf, start, n))

@@ -53,6 +53,11 @@ impl W {
     /// A compressed cross-reference stream (/W [1 4 2]) of `rows` (type,
     /// field 2, field 3) as object `num`, and `startxref`.
     fn xref_stream(&mut self, num: u32, rows: &[(u8, usize, u16)]) {
+        self.xref_stream_with(num, rows, "");
+    }
+
+    /// [`W::xref_stream`] with `more` in its dictionary (the trailer's).
+    fn xref_stream_with(&mut self, num: u32, rows: &[(u8, usize, u16)], more: &str) {
         let xref_at = self.out.len();
         let mut data = Vec::new();
         for &(kind, b, c) in rows {
@@ -67,7 +72,7 @@ impl W {
         let size = rows.len() + 1;
         self.stream(
             num,
-            &format!("/Type/XRef/W[1 4 2]/Size {size}/Root 1 0 R/Filter/FlateDecode"),
+            &format!("/Type/XRef/W[1 4 2]/Size {size}/Root 1 0 R/Filter/FlateDecode{more}"),
             &deflate(&data),
         );
         write!(self.out, "startxref\n{xref_at}\n%%EOF\n").unwrap();
@@ -291,7 +296,12 @@ fn compressed_page(missing: Option<u32>) -> Vec<u8> {
 
 #[test]
 fn a_compressed_entry_without_its_member_is_refused() {
+    // Read alike for signing and for verification, through a compressed
+    // cross-reference stream (lopdf keeps neither its /Filter nor its
+    // /DecodeParms in the trailer).
     let doc = pdf::load_for_signing(&compressed_page(None)).unwrap();
+    assert!(doc.get_object((3, 0)).unwrap().as_dict().is_ok());
+    let doc = pdf::load(&compressed_page(None)).unwrap();
     assert!(doc.get_object((3, 0)).unwrap().as_dict().is_ok());
     refused(
         &compressed_page(Some(7)),
@@ -401,11 +411,18 @@ fn stream_lengths_that_refer_to_streams_or_arrays_are_refused() {
     // Each stream's /Length names the next stream: lopdf followed the chain
     // on its stack, as deep as it went, and a debug build died of it.
     let chain = streams(2000, |n| format!("/Length {} 0 R", n + 1), &[]);
-    refused(&chain, "/Length of stream 4 0 refers to object 5 0");
+    refused(&chain, "stream 4 0 has no /Length that is a number");
     // Many streams naming one long array: lopdf read it once per stream.
     let array = format!("[{}]", "0 ".repeat(50_000));
     let shared = streams(1000, |_| "/Length 1004 0 R".to_owned(), &[array]);
-    refused(&shared, "/Length of stream 4 0 refers to object 1004 0");
+    refused(&shared, "stream 4 0 has no /Length that is a number");
+    // None, or naming no object: lopdf leaves the data empty where a viewer
+    // reads up to `endstream`.
+    refused(&streams(1, |_| String::new(), &[]), "no /Length");
+    refused(
+        &streams(1, |_| "/Length 99 0 R".to_owned(), &[]),
+        "no /Length",
+    );
     // A length in an object of its own is read.
     let fine = streams(1, |_| "/Length 5 0 R".to_owned(), &["3".to_owned()]);
     assert!(pdf::load_for_signing(&fine).is_ok());
@@ -483,4 +500,70 @@ fn a_cross_reference_stream_lopdf_would_drop_is_refused() {
     let page = doc.get_object((3, 0)).unwrap().as_dict().unwrap();
     assert_eq!(page.get(b"Contents").unwrap(), &Object::Reference((4, 0)));
     refused_by(pdf::load, &w.out, "the file reads two ways");
+}
+
+#[test]
+fn a_trailer_counts_its_objects_with_the_file_s() {
+    let mut w = W::new();
+    let at = one_page_table(&mut w);
+    // The table's trailer, not yet closed: one more key holding a long array.
+    w.out.truncate(w.out.len() - 3);
+    write!(
+        w.out,
+        "/X[{}]>>\nstartxref\n{at}\n%%EOF\n",
+        "[]".repeat(super::reader::MAX_PARSED)
+    )
+    .unwrap();
+    refused(&w.out, "more than 500000 objects");
+}
+
+#[test]
+fn a_hybrid_file_s_stream_may_not_place_what_its_table_frees() {
+    // Revision 2's table frees the page (3); its cross-reference stream
+    // places 3 at an object appended after. A reader that keeps the table's
+    // entry rebuilds the cross-reference data and may show another page.
+    let mut w = W::new();
+    let x1 = one_page_table(&mut w);
+    write!(w.out, "startxref\n{x1}\n%%EOF\n").unwrap();
+    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 300]>>");
+    let mut rows = vec![1u8];
+    rows.extend_from_slice(&(page as u32).to_be_bytes());
+    rows.extend_from_slice(&0u16.to_be_bytes());
+    let xrefstm = w.stream(4, "/Type/XRef/Size 5/Index [3 1]/W [1 4 2]", &rows);
+    let x2 = w.out.len();
+    write!(
+        w.out,
+        "xref\n3 1\n0000000000 00001 f \ntrailer\n<</Size 5/Root 1 0 R/Prev {x1}/XRefStm {xrefstm}>>\nstartxref\n{x2}\n%%EOF\n"
+    )
+    .unwrap();
+    refused(&w.out, "places object 3, which its table lists as free");
+}
+
+#[test]
+fn document_information_a_cross_reference_stream_names_may_change() {
+    // Revision 1 ends with a compressed cross-reference stream whose
+    // dictionary (the trailer) names the document information; revision 2
+    // rewrites it, as writers do. The stream's dictionary is a trailer, not
+    // an object that uses the information: only what writers update changed.
+    let mut w = W::new();
+    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
+    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    w.obj(4, b"<</Producer (first)>>");
+    let mut rows = vec![(0, 0, 0)];
+    rows.extend(w.offsets.iter().map(|&(_, at)| (1, at, 0)));
+    let x1 = w.out.len();
+    w.xref_stream_with(5, &rows, "/Info 4 0 R");
+    let first = w.out.len();
+    let info = w.obj(4, b"<</Producer (second) /ModDate (D:20261202)>>");
+    let x2 = w.out.len();
+    write!(
+        w.out,
+        "xref\n4 1\n{info:010} 00000 n \ntrailer\n<</Size 6/Root 1 0 R/Info 4 0 R/Prev {x1}>>\nstartxref\n{x2}\n%%EOF\n"
+    )
+    .unwrap();
+    let signed = pdf::load(&w.out[..first]).unwrap();
+    let latest = pdf::load(&w.out).unwrap();
+    let c = super::changes::changes(&signed, &latest);
+    assert_eq!((c.what, c.detail), ("signatures_only", None));
 }
