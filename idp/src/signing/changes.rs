@@ -277,21 +277,23 @@ pub(super) struct Changes {
     pub claims: Vec<Claim>,
 }
 
+/// Calls `f` with each reference in `o`.
+fn walk(o: &Object, depth: usize, f: &mut impl FnMut(ObjectId)) {
+    if depth > MAX_COMPARE_DEPTH {
+        return;
+    }
+    match o {
+        Object::Reference(id) => f(*id),
+        Object::Array(a) => a.iter().for_each(|v| walk(v, depth + 1, f)),
+        Object::Dictionary(d) => d.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
+        Object::Stream(s) => s.dict.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
+        _ => {}
+    }
+}
+
 /// Who refers to each object (at most two referrers kept: enough to tell
 /// an object only its one owner names).
 fn referrers(doc: &Document) -> HashMap<ObjectId, Vec<ObjectId>> {
-    fn walk(o: &Object, depth: usize, f: &mut impl FnMut(ObjectId)) {
-        if depth > MAX_COMPARE_DEPTH {
-            return;
-        }
-        match o {
-            Object::Reference(id) => f(*id),
-            Object::Array(a) => a.iter().for_each(|v| walk(v, depth + 1, f)),
-            Object::Dictionary(d) => d.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
-            Object::Stream(s) => s.dict.iter().for_each(|(_, v)| walk(v, depth + 1, f)),
-            _ => {}
-        }
-    }
     let mut by: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     // A cross-reference stream's dictionary is a trailer: its /Root and
     // /Info are the document's, not an object's.
@@ -327,12 +329,44 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
     if signed.trailer.get(b"Root").ok() != latest.trailer.get(b"Root").ok() {
         other.push("the catalog was replaced".to_owned());
     }
+    // A reference to nothing makes a viewer that rebuilds its
+    // cross-reference data on a failed lookup (poppler) read the file for
+    // objects no revision lists: one added after signing is a change.
+    // What `new` names that is not there, and `old` (its version when
+    // signed) did not name.
+    let missing = |old: Option<&Object>, new: &Object| -> Option<ObjectId> {
+        let mut before = HashSet::new();
+        if let Some(old) = old {
+            walk(old, 0, &mut |r| {
+                before.insert(r);
+            });
+        }
+        let mut found = None;
+        walk(new, 0, &mut |r| {
+            if found.is_none() && !latest.objects.contains_key(&r) && !before.contains(&r) {
+                found = Some(r);
+            }
+        });
+        found
+    };
+    for key in [b"Root".as_slice(), b"Info"] {
+        let (was, now) = (signed.trailer.get(key).ok(), latest.trailer.get(key).ok());
+        if let Some(r) = now.and_then(|now| missing(was, now)) {
+            other.push(format!(
+                "the trailer's /{} names object {} {}, which is not there",
+                String::from_utf8_lossy(key),
+                r.0,
+                r.1
+            ));
+        }
+    }
     let root = signed
         .trailer
         .get(b"Root")
         .and_then(Object::as_reference)
         .ok();
     let refs = referrers(signed);
+    let named: HashSet<u32> = refs.keys().map(|id| id.0).collect();
     // Named by nobody, or only by `owner`.
     let only_by = |id: ObjectId, owner: Option<ObjectId>| {
         refs.get(&id)
@@ -366,7 +400,15 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
             // below, unless the signed revision already named it (a
             // reference to nothing, filled in later).
             any = true;
-            if refs.contains_key(id) {
+            // By number: a viewer may take an object of another generation
+            // for the one named.
+            if let Some(r) = missing(None, new) {
+                other.push(format!(
+                    "object {} {}: names object {} {}, which is not there",
+                    id.0, id.1, r.0, r.1
+                ));
+            }
+            if named.contains(&id.0) {
                 other.push(format!(
                     "object {} {}: named when signed but not there, added after",
                     id.0, id.1
@@ -378,6 +420,13 @@ pub(super) fn changes(signed: &Document, latest: &Document) -> Changes {
             continue;
         }
         any = true;
+        if let Some(r) = missing(Some(old), new) {
+            other.push(format!(
+                "object {} {}: names object {} {}, which is not there",
+                id.0, id.1, r.0, r.1
+            ));
+            continue;
+        }
         let why = match (old.as_dict(), new.as_dict()) {
             _ if Some(*id) == info && is_info(old) && is_info(new) => Ok(()),
             _ if Some(*id) == metadata && is_xmp(old) && is_xmp(new) => Ok(()),

@@ -487,3 +487,81 @@ async fn a_file_with_bytes_before_its_header_is_read_but_not_signed() {
 fn written(objects: &[(u32, String)]) -> Vec<(u32, &str)> {
     objects.iter().map(|(n, b)| (*n, b.as_str())).collect()
 }
+
+#[tokio::test]
+async fn objects_no_section_lists_and_names_of_nothing_after_signing_are_changes() {
+    // A viewer that rebuilds its cross-reference data when a lookup fails
+    // (poppler) reads every `N G obj` in the file, the last winning: a new
+    // page content no section lists, with an update whose trailer names a
+    // missing /Info to set it off, drew over a signed page.
+    let signed = sign(
+        &SoftBackend::ephemeral(NOW).unwrap(),
+        fixture("ke-hoach-1-trang.pdf"),
+    )
+    .await
+    .pdf;
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let page = doc.get_dictionary(doc.page_iter().next().unwrap()).unwrap();
+    let content = page.get(b"Contents").unwrap().as_reference().unwrap();
+    let fresh = doc.max_id + 5;
+    let mut stray = signed.clone();
+    stray.extend_from_slice(
+        format!(
+            "{} 0 obj\n<</Length 24>>\nstream\n1 0 0 rg 0 0 600 800 re f\nendstream\nendobj\n",
+            content.0
+        )
+        .as_bytes(),
+    );
+    let with_stray = append_update(&stray, &[(fresh, "<</Producer (x)>>")]);
+    let report = verify::verify(&with_stray).unwrap();
+    let s = &report.signatures[0];
+    assert!(s.intact, "{report:?}");
+    assert_eq!(s.changes_after, "other", "{report:?}");
+    assert!(
+        s.changes_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("is in no cross-reference section")),
+        "{report:?}"
+    );
+    // The trailer naming an /Info that is not there.
+    let mut missing = append_update(&signed, &[(fresh, "<</Producer (x)>>")]);
+    let at = memchr::memmem::rfind(&missing, b"/Root").unwrap();
+    missing.splice(at..at, b"/Info 999 0 R ".iter().copied());
+    let report = verify::verify(&missing).unwrap();
+    let s = &report.signatures[0];
+    assert_eq!(s.changes_after, "other", "{report:?}");
+    assert!(
+        s.changes_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("/Info names object 999 0, which is not there")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_object_named_when_signed_under_another_generation_is_a_change_when_added() {
+    // The signed page lists an annotation `N 1 R` that is not there (so
+    // nothing shows); an update adds `N 0`, which a viewer takes for it.
+    let original = fixture("ke-hoach-1-trang.pdf");
+    let doc = lopdf::Document::load_mem(&original).unwrap();
+    let page_id = doc.page_iter().next().unwrap();
+    let absent = doc.max_id + 50;
+    let mut page = doc.get_dictionary(page_id).unwrap().clone();
+    page.set("Annots", vec![lopdf::Object::Reference((absent, 1))]);
+    let prepared = append_update(&original, &[(page_id.0, &body(page.into()))]);
+    let signed = sign(&SoftBackend::ephemeral(NOW).unwrap(), prepared)
+        .await
+        .pdf;
+    let square = "<</Type /Annot /Subtype /Square /Rect [0 0 600 800] /C [1 0 0]>>";
+    let added = append_update(&signed, &[(absent, square)]);
+    let report = verify::verify(&added).unwrap();
+    let s = &report.signatures[0];
+    assert!(s.intact, "{report:?}");
+    assert_eq!(s.changes_after, "other", "{report:?}");
+    assert!(
+        s.changes_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("named when signed but not there, added after")),
+        "{report:?}"
+    );
+}

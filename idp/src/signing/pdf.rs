@@ -525,6 +525,15 @@ pub fn prepare_in(
                 .into(),
         ));
     }
+    // A viewer reads a linearized file from its first page's section once
+    // the file is as long as /L says: appending could make it so.
+    if let Some((length, _)) = super::reader::linearized(&original)
+        && length > original.len() as u64
+    {
+        return Err(SigningError::Malformed(
+            "the file's linearization dictionary says it is longer than it is (/L)".into(),
+        ));
+    }
     let root_id = doc
         .trailer
         .get(b"Root")

@@ -153,7 +153,18 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     let pdf = from_header(bytes)?;
     let mut bounds = bounds_for(pdf);
     let start = xref_start(pdf)?;
-    let (merged, trailer) = sections(pdf, start, &mut bounds)?;
+    if let Some((length, first_section)) = linearized(pdf)
+        && length == bytes.len() as u64
+        && first_section != Some(start)
+    {
+        // A viewer starts from the section after the linearization
+        // dictionary when the file is as long as it says (ISO 32000-1
+        // Annex F): another chain than `startxref` names.
+        return Err(damaged(
+            "a linearized file whose startxref does not name its first-page section",
+        ));
+    }
+    let (merged, trailer) = sections(pdf, start, &mut bounds, &mut HashSet::new())?;
     let mut doc = Document::new();
     doc.objects = objects(pdf, &merged, &mut bounds)?;
     lengths_are_numbers(&doc.objects)?;
@@ -168,6 +179,47 @@ pub fn read(bytes: &[u8]) -> Result<Document, SigningError> {
     doc.trailer = trailer;
     doc.xref_start = start;
     Ok(doc)
+}
+
+/// Where any cross-reference section of `bytes` (any revision) puts an
+/// object, and where each section starts: an object header elsewhere is in
+/// no revision, though a viewer that rebuilds the cross-reference data
+/// (poppler does when a lookup fails) would find it. Offsets count from the
+/// header.
+pub fn listed_offsets(bytes: &[u8]) -> Result<HashSet<usize>, SigningError> {
+    let pdf = from_header(bytes)?;
+    let mut bounds = bounds_for(pdf);
+    let mut listed = HashSet::new();
+    sections(pdf, xref_start(pdf)?, &mut bounds, &mut listed)?;
+    Ok(listed)
+}
+
+/// The /L (the file's length) of a linearization dictionary, the file's
+/// first object (Annex F), and where the first-page cross-reference section
+/// after it starts, if a section is there.
+pub(super) fn linearized(pdf: &[u8]) -> Option<(u64, Option<usize>)> {
+    let mut lexer = Lexer::new(pdf, 0);
+    lexer.space();
+    lexer.object_header().ok()?;
+    lexer.budget = 1000;
+    let Object::Dictionary(d) = lexer.object(0).ok()? else {
+        return None;
+    };
+    if !d.has(b"Linearized") {
+        return None;
+    }
+    let length = d
+        .get(b"L")
+        .ok()?
+        .as_i64()
+        .ok()
+        .and_then(|l| u64::try_from(l).ok())?;
+    lexer.space();
+    let section = lexer.tag(b"endobj").then(|| {
+        lexer.space();
+        lexer.pos
+    });
+    Some((length, section))
 }
 
 /// The file from its `%PDF-` header (within its first KiB): offsets count
@@ -219,6 +271,7 @@ fn sections(
     pdf: &[u8],
     start: usize,
     bounds: &mut Bounds,
+    listed: &mut HashSet<usize>,
 ) -> Result<(BTreeMap<u32, XrefEntry>, Dictionary), SigningError> {
     // Newest first: a newer section's entry wins; a hybrid file's stream
     // fills in what its table leaves free.
@@ -265,6 +318,11 @@ fn sections(
             }
         }
         at = position(section.trailer.get(b"Prev").ok(), pdf)?;
+        listed.insert(offset);
+        listed.extend(section.entries.values().filter_map(|e| match *e {
+            XrefEntry::Normal { offset, .. } => Some(offset as usize),
+            _ => None,
+        }));
         for (num, entry) in section.entries {
             merged.entry(num).or_insert(entry);
         }

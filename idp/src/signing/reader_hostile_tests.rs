@@ -567,3 +567,38 @@ fn document_information_a_cross_reference_stream_names_may_change() {
     let c = super::changes::changes(&signed, &latest);
     assert_eq!((c.what, c.detail), ("signatures_only", None));
 }
+
+/// A file whose first object is a linearization dictionary claiming the
+/// length `claimed` (`None`: the file's own length), then one page and a
+/// table that `startxref` names.
+fn linearized(claimed: Option<usize>) -> Vec<u8> {
+    let mut w = W::new();
+    w.obj(4, b"<</Linearized 1/L 0000000000>>");
+    let x = one_page_table(&mut w);
+    write!(w.out, "startxref\n{x}\n%%EOF\n").unwrap();
+    let length = claimed.unwrap_or(w.out.len());
+    let at = memchr::memmem::find(&w.out, b"/L 0000000000").unwrap() + 3;
+    w.out[at..at + 10].copy_from_slice(format!("{length:010}").as_bytes());
+    w.out
+}
+
+#[test]
+fn a_linearized_file_is_read_from_where_a_viewer_reads_it() {
+    // As long as /L says: a viewer starts from the section after the
+    // dictionary, not the one startxref names.
+    refused(
+        &linearized(None),
+        "a linearized file whose startxref does not name its first-page section",
+    );
+    // Longer than it is: signing refuses it (appending could make it so);
+    // shorter, a viewer ignores the dictionary as we do.
+    assert!(pdf::load(&linearized(Some(100_000))).is_ok());
+    let e = pdf::prepare(
+        &linearized(Some(100_000)),
+        &pdf::load_for_signing(&linearized(Some(100_000))).unwrap(),
+        &pdf::SigFields::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("longer than it is (/L)"), "{e}");
+    assert!(pdf::load(&linearized(Some(10))).is_ok());
+}

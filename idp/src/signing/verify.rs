@@ -21,6 +21,7 @@ use lopdf::{Document, Object, ObjectId, xref::XrefEntry};
 use serde::Serialize;
 
 use super::changes::{changes, list, same_value};
+use super::syntax::Lexer;
 use super::trust::{self, Anchors, Purpose, Trust, TrustStatus};
 use super::{SigningError, cms, pdf, tsp};
 use crate::crypto;
@@ -690,6 +691,36 @@ fn points_at(doc: &Document, sig: ObjectId) -> bool {
 /// The most fields [`points_at`] looks at.
 const MAX_FIELDS: usize = 100_000;
 
+/// An object written after `from` that no cross-reference section lists:
+/// the first `N G obj` at the start of a line (as a viewer rebuilding its
+/// cross-reference data on a failed lookup finds objects, the last of a
+/// number winning) at an offset no section names. Updates after a
+/// signature hold only what their sections list.
+fn unlisted_object(bytes: &[u8], from: usize) -> Option<String> {
+    let pdf = super::reader::from_header(bytes).ok()?;
+    let header = bytes.len() - pdf.len();
+    let listed = super::reader::listed_offsets(bytes).ok()?;
+    let mut line = from.saturating_sub(header);
+    while line < pdf.len() {
+        let mut at = line;
+        while at < pdf.len() && matches!(pdf[at], b' ' | b'\t' | b'\x0c' | b'\0') {
+            at += 1;
+        }
+        if pdf[at..].first().is_some_and(u8::is_ascii_digit)
+            && let Ok((num, generation)) = Lexer::new(pdf, at).object_header()
+            && !listed.contains(&at)
+        {
+            return Some(format!(
+                "object {num} {generation} written after signing at offset {} is in no \
+                 cross-reference section (a viewer rebuilding them would read it)",
+                at + header
+            ));
+        }
+        line = memchr::memchr2(b'\n', b'\r', &pdf[line..]).map_or(pdf.len(), |i| line + i + 1);
+    }
+    None
+}
+
 fn decode_hex(hex: &[u8]) -> Vec<u8> {
     hex.chunks_exact(2)
         .filter_map(|p| std::str::from_utf8(p).ok())
@@ -776,6 +807,10 @@ fn check(
         r.changes_after = c.what;
         r.changes_detail = c.detail;
         r.claims = c.claims;
+        if let Some(stray) = unlisted_object(bytes, range.end()) {
+            r.changes_after = "other";
+            r.changes_detail = Some(stray);
+        }
     }
     r.replaced = !same_value(latest.objects.get(&id), signed.objects.get(&id));
     r.removed = !points_at(latest, id);
