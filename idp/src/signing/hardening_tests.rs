@@ -17,16 +17,39 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
-    let req = SignRequest {
+fn request() -> SignRequest<'static> {
+    SignRequest {
         key: LABEL,
         kind: SignKind::Personal,
         reason: Some("Phê duyệt"),
         tsa: None,
         placement: None,
         appearance: None,
-    };
-    sign_pdf(backend, input, &req, NOW).await.unwrap()
+    }
+}
+
+async fn sign(backend: &SoftBackend, input: Vec<u8>) -> Signed {
+    sign_pdf(backend, input, &request(), NOW).await.unwrap()
+}
+
+/// The one-page sample signed with a new software key.
+async fn signed_sample() -> Vec<u8> {
+    let backend = SoftBackend::ephemeral(NOW).unwrap();
+    sign(&backend, fixture("ke-hoach-1-trang.pdf")).await.pdf
+}
+
+/// The first signature of `pdf` is intact and changed after: `detail`.
+fn changed_after(pdf: &[u8], detail: &str) {
+    let report = verify::verify(pdf).unwrap();
+    let s = &report.signatures[0];
+    assert!(s.intact, "{report:?}");
+    assert_eq!(s.changes_after, "other", "{report:?}");
+    assert!(
+        s.changes_detail
+            .as_deref()
+            .is_some_and(|d| d.contains(detail)),
+        "{detail}: {report:?}"
+    );
 }
 
 #[tokio::test]
@@ -389,12 +412,7 @@ async fn a_form_whose_field_lists_itself_is_walked_once() {
     // After signing, the form gains a field whose /Kids lists that field
     // 100,000 times: each visit copied the list again (gigabytes), and the
     // walk gave up before it reached the signature's field.
-    let signed = sign(
-        &SoftBackend::ephemeral(NOW).unwrap(),
-        fixture("ke-hoach-1-trang.pdf"),
-    )
-    .await
-    .pdf;
+    let signed = signed_sample().await;
     let doc = lopdf::Document::load_mem(&signed).unwrap();
     let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
     let mut catalog = doc.get_dictionary(root).unwrap().clone();
@@ -448,16 +466,7 @@ async fn many_changed_forms_naming_one_long_list_are_judged_within_a_bound() {
         .await
         .pdf;
     let changed = append_update(&signed, &written(&forms(base + 1)));
-    let report = verify::verify(&changed).unwrap();
-    let s = &report.signatures[0];
-    assert!(s.intact, "{report:?}");
-    assert_eq!(s.changes_after, "other", "{report:?}");
-    assert!(
-        s.changes_detail
-            .as_deref()
-            .is_some_and(|d| d.contains("more list elements than one check compares")),
-        "{report:?}"
-    );
+    changed_after(&changed, "more list elements than one check compares");
 }
 
 #[tokio::test]
@@ -467,16 +476,8 @@ async fn a_file_with_bytes_before_its_header_is_read_but_not_signed() {
     let mut junk = b"junk before the header\n".to_vec();
     junk.extend(fixture("ke-hoach-1-trang.pdf"));
     assert!(pdf::load(&junk).is_ok());
-    let req = SignRequest {
-        key: LABEL,
-        kind: SignKind::Personal,
-        reason: None,
-        tsa: None,
-        placement: None,
-        appearance: None,
-    };
     let backend = SoftBackend::ephemeral(NOW).unwrap();
-    let e = sign_pdf(&backend, junk, &req, NOW).await.unwrap_err();
+    let e = sign_pdf(&backend, junk, &request(), NOW).await.unwrap_err();
     assert!(
         matches!(&e, SigningError::Malformed(m) if m.contains("bytes before its %PDF- header")),
         "{e}"
@@ -494,12 +495,7 @@ async fn objects_no_section_lists_and_names_of_nothing_after_signing_are_changes
     // (poppler) reads every `N G obj` in the file, the last winning: a new
     // page content no section lists, with an update whose trailer names a
     // missing /Info to set it off, drew over a signed page.
-    let signed = sign(
-        &SoftBackend::ephemeral(NOW).unwrap(),
-        fixture("ke-hoach-1-trang.pdf"),
-    )
-    .await
-    .pdf;
+    let signed = signed_sample().await;
     let doc = lopdf::Document::load_mem(&signed).unwrap();
     let page = doc.get_dictionary(doc.page_iter().next().unwrap()).unwrap();
     let content = page.get(b"Contents").unwrap().as_reference().unwrap();
@@ -513,29 +509,12 @@ async fn objects_no_section_lists_and_names_of_nothing_after_signing_are_changes
         .as_bytes(),
     );
     let with_stray = append_update(&stray, &[(fresh, "<</Producer (x)>>")]);
-    let report = verify::verify(&with_stray).unwrap();
-    let s = &report.signatures[0];
-    assert!(s.intact, "{report:?}");
-    assert_eq!(s.changes_after, "other", "{report:?}");
-    assert!(
-        s.changes_detail
-            .as_deref()
-            .is_some_and(|d| d.contains("is in no cross-reference section")),
-        "{report:?}"
-    );
+    changed_after(&with_stray, "is in no cross-reference section");
     // The trailer naming an /Info that is not there.
     let mut missing = append_update(&signed, &[(fresh, "<</Producer (x)>>")]);
     let at = memchr::memmem::rfind(&missing, b"/Root").unwrap();
     missing.splice(at..at, b"/Info 999 0 R ".iter().copied());
-    let report = verify::verify(&missing).unwrap();
-    let s = &report.signatures[0];
-    assert_eq!(s.changes_after, "other", "{report:?}");
-    assert!(
-        s.changes_detail
-            .as_deref()
-            .is_some_and(|d| d.contains("/Info names object 999 0, which is not there")),
-        "{report:?}"
-    );
+    changed_after(&missing, "/Info names object 999 0, which is not there");
 }
 
 #[tokio::test]
@@ -554,14 +533,5 @@ async fn an_object_named_when_signed_under_another_generation_is_a_change_when_a
         .pdf;
     let square = "<</Type /Annot /Subtype /Square /Rect [0 0 600 800] /C [1 0 0]>>";
     let added = append_update(&signed, &[(absent, square)]);
-    let report = verify::verify(&added).unwrap();
-    let s = &report.signatures[0];
-    assert!(s.intact, "{report:?}");
-    assert_eq!(s.changes_after, "other", "{report:?}");
-    assert!(
-        s.changes_detail
-            .as_deref()
-            .is_some_and(|d| d.contains("named when signed but not there, added after")),
-        "{report:?}"
-    );
+    changed_after(&added, "named when signed but not there, added after");
 }

@@ -105,9 +105,7 @@ fn refused_by(load: fn(&[u8]) -> Result<lopdf::Document, SigningError>, bytes: &
 /// all at the offset of one unfiltered object stream of `payload` bytes.
 fn dup_objstm(dups: u32, payload: usize) -> Vec<u8> {
     let mut w = W::new();
-    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    one_page(&mut w);
     let mut data = b"6 0 [".to_vec();
     while data.len() < payload {
         data.extend_from_slice(b"1 ");
@@ -172,9 +170,7 @@ fn entries_that_point_into_one_another_are_refused_quickly() {
     // end of the one string.
     let count = 60u32;
     let mut w = W::new();
-    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    one_page(&mut w);
     let start = w.out.len();
     let mut rows = vec![(0u8, 0usize, 0u16)];
     rows.extend(w.offsets.iter().map(|&(_, at)| (1, at, 0)));
@@ -309,12 +305,19 @@ fn a_compressed_entry_without_its_member_is_refused() {
     );
 }
 
+/// A catalog, its pages and one page (objects 1 to 3); their offsets.
+fn one_page(w: &mut W) -> [usize; 3] {
+    [
+        w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>"),
+        w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>"),
+        w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>"),
+    ]
+}
+
 /// A catalog, its pages and one page, and a table for them whose trailer
 /// has no startxref yet; where the table starts.
 fn one_page_table(w: &mut W) -> usize {
-    let cat = w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    let pages = w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    let page = w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    let [cat, pages, page] = one_page(w);
     let table_at = w.out.len();
     write!(
         w.out,
@@ -434,9 +437,7 @@ fn object_stream_members_that_overlap_are_refused() {
     // 200 members, all at the start of one array of 2,000 empty arrays:
     // lopdf parsed the array once per member.
     let mut w = W::new();
-    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    one_page(&mut w);
     let header: String = (0..200).map(|i| format!("{} 0 ", 10 + i)).collect();
     let data = format!("{header}[{}]", "[]".repeat(2000));
     let objstm = w.stream(
@@ -546,9 +547,7 @@ fn document_information_a_cross_reference_stream_names_may_change() {
     // rewrites it, as writers do. The stream's dictionary is a trailer, not
     // an object that uses the information: only what writers update changed.
     let mut w = W::new();
-    w.obj(1, b"<</Type/Catalog/Pages 2 0 R>>");
-    w.obj(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    w.obj(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>");
+    one_page(&mut w);
     w.obj(4, b"<</Producer (first)>>");
     let mut rows = vec![(0, 0, 0)];
     rows.extend(w.offsets.iter().map(|&(_, at)| (1, at, 0)));
